@@ -1,0 +1,44 @@
+# The README's two commands are `make demo` (serve the demo dataset) and
+# `make test` (install what the tests need, check, and run every test).
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
+.PHONY: demo test tools check-proto generate baseline vet fuzz-short bench
+
+demo:
+	go run ./cmd/codetrail serve --demo
+
+tools:
+	@.ci/tools.sh
+
+test: tools vet check-proto
+	go test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz-short
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+
+check-proto: tools
+	.ci/check-proto.sh
+
+generate: tools
+	buf generate
+
+# baseline records the current contract as the reference for buf breaking.
+baseline: tools
+	buf build -o proto/baseline/image.binpb
+
+# fuzz-short gives every fuzz target a few seconds, as a smoke test.
+FUZZ_TIME ?= 5s
+fuzz-short:
+	@set -e; for pkg in $$(go list ./...); do \
+	  dir=$$(go list -f '{{.Dir}}' $$pkg); \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
+	    echo "fuzz $$pkg $$f"; go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZ_TIME) $$pkg > /dev/null; \
+	  done; \
+	done
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,166 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
+)
+
+// MaxMessageBytes is the largest message the client sends or accepts by
+// default: one whole trail file travels in one Ingest message.
+const MaxMessageBytes = 64 << 20
+
+type options struct {
+	dial    []grpc.DialOption
+	timeout time.Duration
+}
+
+// Option configures Dial.
+type Option func(*options)
+
+// WithDialOptions adds gRPC dial options (credentials, interceptors).
+func WithDialOptions(o ...grpc.DialOption) Option {
+	return func(op *options) { op.dial = append(op.dial, o...) }
+}
+
+// WithTimeout bounds each unary call that has no deadline of its own.
+func WithTimeout(d time.Duration) Option { return func(op *options) { op.timeout = d } }
+
+// Client talks to one codetrail server. It is safe for concurrent use.
+type Client struct {
+	conn    *grpc.ClientConn
+	events  pb.EventServiceClient
+	ingest  pb.IngestServiceClient
+	timeout time.Duration
+}
+
+// Dial connects to addr (host:port). Without credentials options it uses
+// plaintext, as for a server on loopback.
+func Dial(addr string, opts ...Option) (*Client, error) {
+	o := options{timeout: 30 * time.Second}
+	for _, f := range opts {
+		f(&o)
+	}
+	dial := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+	}, o.dial...)
+	conn, err := grpc.NewClient(addr, dial...)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return &Client{conn: conn, events: pb.NewEventServiceClient(conn), ingest: pb.NewIngestServiceClient(conn), timeout: o.timeout}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Conn returns the underlying connection, e.g. for the health service.
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+
+func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// Search returns one page.
+func (c *Client) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchResponse, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	return c.events.Search(ctx, req)
+}
+
+// SearchAll yields every matching event, page after page, until the last
+// page or an error (yielded once, then the sequence ends). req is not modified.
+func (c *Client) SearchAll(ctx context.Context, req *pb.SearchRequest) iter.Seq2[*pb.Event, error] {
+	return func(yield func(*pb.Event, error) bool) {
+		r := &pb.SearchRequest{}
+		*r = pb.SearchRequest{Query: req.GetQuery(), StartTime: req.GetStartTime(), EndTime: req.GetEndTime(),
+			PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Order: req.GetOrder(), View: req.GetView()}
+		for {
+			res, err := c.Search(ctx, r)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, e := range res.GetEvents() {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if res.GetNextPageToken() == "" {
+				return
+			}
+			r.PageToken = res.GetNextPageToken()
+		}
+	}
+}
+
+// GetEvent returns one event by eventID.
+func (c *Client) GetEvent(ctx context.Context, id string, view pb.EventView) (*pb.Event, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	res, err := c.events.GetEvent(ctx, &pb.GetEventRequest{EventId: id, View: view})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetEvent(), nil
+}
+
+// Stats returns the server's figures.
+func (c *Client) Stats(ctx context.Context) (*pb.StatsResponse, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	return c.events.Stats(ctx, &pb.StatsRequest{})
+}
+
+// Input is one input for Ingest.
+type Input struct {
+	Name string
+	Data []byte
+}
+
+// Ingest sends every input from next (until it returns ok=false) in one
+// Ingest stream and returns the server's summary, which comes once all
+// events are durably stored. sent is called after each input is sent.
+func (c *Client) Ingest(ctx context.Context, next func() (Input, bool, error), sent func(Input)) (*pb.IngestResponse, error) {
+	stream, err := c.ingest.Ingest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		in, ok, err := next()
+		if err != nil {
+			_ = stream.CloseSend()
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		if len(in.Data) > MaxMessageBytes-1024 {
+			_ = stream.CloseSend()
+			return nil, fmt.Errorf("input %s is %d bytes; one input can be at most %d: gzip it or split it into JSON lines", in.Name, len(in.Data), MaxMessageBytes-1024)
+		}
+		if err := stream.Send(&pb.IngestRequest{Name: in.Name, Data: in.Data}); err != nil {
+			// The server ended the stream; its status says why.
+			_, rerr := stream.CloseAndRecv()
+			if rerr != nil {
+				return nil, rerr
+			}
+			return nil, errors.Join(err, errors.New("server closed the ingest stream"))
+		}
+		if sent != nil {
+			sent(in)
+		}
+	}
+	return stream.CloseAndRecv()
+}

@@ -1,0 +1,158 @@
+package index
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/token/length"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
+	"github.com/blevesearch/bleve/v2/document"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// maxTokenLen drops longer tokens from the text field: they are base64
+// blobs and hashes nobody types, and they bloat the term dictionary.
+const maxTokenLen = 100
+
+// maxKVValueLen leaves longer values (policy documents, certificates) out of
+// the kv field; they stay searchable as text.
+const maxKVValueLen = 1024
+
+// textAnalyzer splits on anything that is not a letter or digit, so ARNs,
+// paths and hosts break into their parts (the standard Unicode tokenizer
+// keeps "arn:aws:codepipeline" whole), and lowercases.
+var textAnalyzer analysis.Analyzer = &analysis.DefaultAnalyzer{
+	Tokenizer: character.NewCharacterTokenizer(func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsDigit(r)
+	}),
+	TokenFilters: []analysis.TokenFilter{
+		lowercase.NewLowerCaseFilter(),
+		length.NewLengthFilter(1, maxTokenLen),
+	},
+}
+
+// keywordAnalyzer indexes a value as one exact term.
+var keywordAnalyzer analysis.Analyzer = &analysis.DefaultAnalyzer{Tokenizer: single.NewSingleTokenTokenizer()}
+
+const (
+	optKeyword   = bindex.IndexField
+	optFacet     = bindex.IndexField | bindex.DocValues
+	optText      = bindex.IndexField | bindex.IncludeTermVectors
+	optStoreOnly = bindex.StoreField
+)
+
+// analyzeText returns the lowercased tokens of s as the text field indexes them.
+func analyzeText(s string) []string {
+	ts := textAnalyzer.Analyze([]byte(s))
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, string(t.Term))
+	}
+	return out
+}
+
+// blobVersion is the first byte of every stored blob.
+const blobVersion = 1
+
+// encodeBlob packs what a hit needs to rebuild its Event: kind, sequence and
+// the original record.
+func encodeBlob(kind record.Kind, seq uint64, raw []byte) []byte {
+	b := make([]byte, 0, 2+binary.MaxVarintLen64+len(raw))
+	b = append(b, blobVersion, byte(kind))
+	b = binary.AppendUvarint(b, seq)
+	return append(b, raw...)
+}
+
+// decodeBlob reverses encodeBlob; raw aliases b.
+func decodeBlob(b []byte) (kind record.Kind, seq uint64, raw []byte, err error) {
+	if len(b) < 3 || b[0] != blobVersion {
+		return 0, 0, nil, fmt.Errorf("decode stored event: unknown blob version")
+	}
+	seq, n := binary.Uvarint(b[2:])
+	if n <= 0 {
+		return 0, 0, nil, fmt.Errorf("decode stored event: bad sequence")
+	}
+	return record.Kind(b[1]), seq, b[2+n:], nil
+}
+
+// buildDocument maps an event with its assigned sequence number to a Bleve
+// document. It builds fields directly instead of going through the mapping's
+// reflection walk, which costs more than analysis.
+func buildDocument(ev *record.Event) *document.Document {
+	doc := document.NewDocument(ev.ID)
+	exists := make(map[string]struct{}, len(ev.Leaves)+8)
+	addExists := func(p string) {
+		for p != "" {
+			if _, ok := exists[p]; ok {
+				return
+			}
+			exists[p] = struct{}{}
+			i := strings.LastIndexByte(p, '.')
+			if i < 0 {
+				return
+			}
+			p = p[:i]
+		}
+	}
+	for i := range keywordFields {
+		f := &keywordFields[i]
+		v := f.value(ev)
+		if v == "" {
+			continue
+		}
+		opt := optKeyword
+		if f.facetable {
+			opt = optFacet
+		}
+		doc.AddField(document.NewTextFieldCustom(f.name, nil, []byte(v), opt, keywordAnalyzer))
+		addExists(f.name)
+	}
+	for _, r := range ev.Resources {
+		doc.AddField(document.NewTextFieldCustom(multiResource, nil, []byte(r), optFacet, keywordAnalyzer))
+	}
+	if len(ev.Resources) > 0 {
+		addExists(multiResource)
+	}
+	if !ev.Time.IsZero() {
+		if f, err := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, ev.Time, "", optFacet); err == nil {
+			doc.AddField(f)
+			addExists(fieldTime)
+		}
+	}
+	addExists("eventID")
+	doc.AddField(document.NewNumericFieldWithIndexingOptions(fieldSeq, nil, float64(ev.Seq), optFacet))
+
+	var text strings.Builder
+	seen := make(map[string]struct{}, len(ev.Leaves))
+	for _, l := range ev.Leaves {
+		addExists(l.Path)
+		if _, dup := seen[l.Value]; !dup {
+			seen[l.Value] = struct{}{}
+			text.WriteString(l.Value)
+			text.WriteByte('\n')
+		}
+		if ev.Kind == record.KindCloudTrail && typedLeaves[l.Path] {
+			continue
+		}
+		if len(l.Value) > maxKVValueLen {
+			continue
+		}
+		doc.AddField(document.NewTextFieldCustom(fieldKV, nil, []byte(l.Path+kvSep+l.Value), optKeyword, keywordAnalyzer))
+	}
+	if ev.Service != "" {
+		text.WriteString(ev.Service)
+	}
+	doc.AddField(document.NewTextFieldCustom(fieldText, nil, []byte(text.String()), optText, textAnalyzer))
+	for p := range exists {
+		doc.AddField(document.NewTextFieldCustom(fieldExists, nil, []byte(p), optKeyword, keywordAnalyzer))
+	}
+	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly, keywordAnalyzer))
+	return doc
+}

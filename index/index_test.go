@@ -1,0 +1,368 @@
+package index
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/codetrail/codetrail/index/query"
+	"github.com/codetrail/codetrail/index/record"
+)
+
+func TestMain(m *testing.M) {
+	// Bleve starts a global pool of analysis workers on first use.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/blevesearch/bleve_index_api.AnalysisWorker"))
+}
+
+func openStore(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(DefaultConfig(dir), nil)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s
+}
+
+// loadTestEvents parses testdata/events/*.json; the short name of an event
+// is the "eNN" part of its file name.
+func loadTestEvents(t testing.TB) (events []record.Event, short map[string]string) {
+	t.Helper()
+	files, err := filepath.Glob("testdata/events/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test events: %v", err)
+	}
+	short = map[string]string{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := filepath.Base(f)
+		kind := record.KindCloudTrail
+		if rest, ok := strings.CutPrefix(base, "cc-"); ok {
+			kind, base = record.KindCodeCatalyst, rest
+		}
+		ev, err := record.Parse(kind, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		short[ev.ID] = strings.SplitN(base, "-", 2)[0]
+		events = append(events, ev)
+	}
+	return events, short
+}
+
+type searchCase struct {
+	Comment   string   `json:"comment"`
+	Query     string   `json:"query"`
+	WantIDs   []string `json:"want_ids"`
+	WantError *string  `json:"want_error"`
+}
+
+// TestSearches walks testdata/searches.json: each query against the test
+// events, newest first, by short name.
+func TestSearches(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	events, short := loadTestEvents(t)
+	if _, err := s.Put(context.Background(), events, nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("testdata/searches.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []searchCase
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.Comment, func(t *testing.T) {
+			res, err := s.Search(context.Background(), SearchRequest{Query: tc.Query, PageSize: 100})
+			if tc.WantError != nil {
+				var qe *query.Error
+				if err == nil || !errors.As(err, &qe) || !strings.Contains(err.Error(), *tc.WantError) {
+					t.Fatalf("query %q: got error %v, want a query error containing %q", tc.Query, err, *tc.WantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("query %q: %v", tc.Query, err)
+			}
+			got := []string{}
+			for _, h := range res.Hits {
+				got = append(got, short[h.Event.ID])
+			}
+			want := tc.WantIDs
+			if want == nil {
+				want = []string{}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("query %q:\n got %v\nwant %v", tc.Query, got, want)
+			}
+			if res.Total != uint64(len(want)) {
+				t.Errorf("query %q: total %d, want %d", tc.Query, res.Total, len(want))
+			}
+		})
+	}
+}
+
+// synthetic returns n small CloudTrail records with distinct ids and times.
+func synthetic(t testing.TB, n, offset int) []record.Event {
+	t.Helper()
+	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	names := []string{"StartBuild", "GetPipeline", "CreateDeployment", "GitPush"}
+	out := make([]record.Event, 0, n)
+	for i := offset; i < offset+n; i++ {
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"id-%06d","eventTime":%q,"eventSource":"codebuild.amazonaws.com","eventName":%q,"awsRegion":"us-east-1","recipientAccountId":"111122223333","requestParameters":{"projectName":"p%d"}}`,
+			i, base.Add(time.Duration(i%500)*time.Minute).Format(time.RFC3339), names[i%len(names)], i%7)
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func TestDedupeAndSequence(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	ctx := context.Background()
+	evs := synthetic(t, 100, 0)
+	evs = append(evs, evs[3]) // repeated within the batch
+	res, err := s.Put(ctx, evs, map[string][]byte{"src": []byte("one")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stored != 100 || res.Duplicates != 1 || res.LastSeq != 100 {
+		t.Fatalf("first put: %+v", res)
+	}
+	for i := 1; i < 100; i++ {
+		if evs[i].Seq != evs[i-1].Seq+1 {
+			t.Fatalf("sequence not consecutive at %d: %d after %d", i, evs[i].Seq, evs[i-1].Seq)
+		}
+	}
+	again := synthetic(t, 150, 50) // 50 old, 100 new
+	res, err = s.Put(ctx, again, map[string][]byte{"src": []byte("two")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stored != 100 || res.Duplicates != 50 || res.LastSeq != 200 {
+		t.Fatalf("second put: %+v", res)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openStore(t, dir)
+	defer s.Close()
+	st := s.Stats()
+	if st.Events != 200 || st.LastSeq != 200 {
+		t.Fatalf("after reopen: %+v", st)
+	}
+	cp, err := s.Checkpoint("src")
+	if err != nil || string(cp) != "two" {
+		t.Fatalf("checkpoint: %q %v", cp, err)
+	}
+	res, err = s.Put(ctx, synthetic(t, 10, 195), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stored != 5 || res.LastSeq != 205 {
+		t.Fatalf("put after reopen: %+v", res)
+	}
+}
+
+func TestPagingEveryOrder(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Put(ctx, synthetic(t, 1000, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		order Order
+		query string
+		want  int
+	}{
+		{"newest", OrderNewest, "", 1000},
+		{"oldest", OrderOldest, "name:StartBuild", 250},
+		{"relevance", OrderRelevance, "p3 OR StartBuild", 250 + 143 - 35},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := map[string]bool{}
+			var last time.Time
+			tok := ""
+			pages := 0
+			for {
+				res, err := s.Search(ctx, SearchRequest{Query: tc.query, Order: tc.order, PageSize: 37, PageToken: tok})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages++
+				for _, h := range res.Hits {
+					if seen[h.Event.ID] {
+						t.Fatalf("page %d repeats %s", pages, h.Event.ID)
+					}
+					seen[h.Event.ID] = true
+					switch tc.order {
+					case OrderNewest:
+						if !last.IsZero() && h.Event.Time.After(last) {
+							t.Fatalf("not newest first: %s after %s", h.Event.Time, last)
+						}
+					case OrderOldest:
+						if h.Event.Time.Before(last) {
+							t.Fatalf("not oldest first: %s after %s", h.Event.Time, last)
+						}
+					}
+					last = h.Event.Time
+				}
+				if res.NextPageToken == "" {
+					break
+				}
+				tok = res.NextPageToken
+			}
+			if len(seen) != tc.want {
+				t.Fatalf("paged through %d events, want %d", len(seen), tc.want)
+			}
+		})
+	}
+}
+
+func TestTokens(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Put(ctx, synthetic(t, 30, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(ctx, SearchRequest{PageSize: 10})
+	if err != nil || res.NextPageToken == "" {
+		t.Fatalf("first page: %v", err)
+	}
+	tok := res.NextPageToken
+	flipped := []byte(tok)
+	flipped[len(flipped)/2] ^= 1
+	for _, tc := range []struct {
+		name string
+		req  SearchRequest
+	}{
+		{"altered", SearchRequest{PageSize: 10, PageToken: string(flipped)}},
+		{"garbage", SearchRequest{PageSize: 10, PageToken: "not a token"}},
+		{"other query", SearchRequest{Query: "name:GitPush", PageSize: 10, PageToken: tok}},
+		{"other order", SearchRequest{Order: OrderOldest, PageSize: 10, PageToken: tok}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := s.Search(ctx, tc.req); !errors.Is(err, ErrBadToken) {
+				t.Fatalf("got %v, want ErrBadToken", err)
+			}
+		})
+	}
+	c := res.Hits[0].Cursor
+	seq, err := s.ParseCursor(c)
+	if err != nil || seq != res.Hits[0].Event.Seq {
+		t.Fatalf("cursor round trip: %d %v", seq, err)
+	}
+	bad := []byte(c)
+	bad[1] ^= 1
+	if _, err := s.ParseCursor(string(bad)); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("altered cursor accepted: %v", err)
+	}
+}
+
+func TestFacetsAndHistogram(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Put(ctx, synthetic(t, 400, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(ctx, SearchRequest{
+		Query:             "account:111122223333",
+		PageSize:          1,
+		Facets:            []FacetRequest{{Field: "name", Size: 2}, {Field: "eventSource"}},
+		HistogramInterval: "1h",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := res.Facets[0]
+	if len(names.Values) != 2 || names.Values[0].Count != 100 || names.Other != 200 {
+		t.Fatalf("name facet: %+v", names)
+	}
+	if src := res.Facets[1]; len(src.Values) != 1 || src.Values[0].Value != "codebuild.amazonaws.com" || src.Values[0].Count != 400 {
+		t.Fatalf("source facet: %+v", src)
+	}
+	// 400 events one minute apart from midnight: 6h40m, 7 hourly buckets.
+	if len(res.Histogram) != 7 {
+		t.Fatalf("histogram has %d buckets, want 7: %+v", len(res.Histogram), res.Histogram)
+	}
+	sum := 0
+	for i, b := range res.Histogram {
+		sum += b.Count
+		if i < 6 && b.Count != 60 {
+			t.Fatalf("bucket %d: %+v", i, b)
+		}
+	}
+	if sum != 400 {
+		t.Fatalf("histogram sums to %d", sum)
+	}
+	for _, tc := range []struct {
+		name string
+		req  SearchRequest
+	}{
+		{"facet on a text path", SearchRequest{Facets: []FacetRequest{{Field: "requestParameters.projectName"}}}},
+		{"facet too large", SearchRequest{Facets: []FacetRequest{{Field: "name", Size: 5000}}}},
+		{"bad interval", SearchRequest{HistogramInterval: "fortnight"}},
+		{"too many buckets", SearchRequest{HistogramInterval: "1s"}},
+		{"page too large", SearchRequest{PageSize: 5000}},
+		{"end before start", SearchRequest{Start: time.Now(), End: time.Now().Add(-time.Hour)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := s.Search(ctx, tc.req); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("got %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestGetAndTimeRange(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	events, _ := loadTestEvents(t)
+	if _, err := s.Put(ctx, events, nil); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.Get(ctx, "e0000004-0000-4000-8000-000000000004")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Event.Name != "DeletePipeline" || h.Event.ErrorCode != "AccessDenied" || h.Cursor == "" || len(h.Event.Raw) == 0 {
+		t.Fatalf("get: %+v", h.Event)
+	}
+	if _, err := s.Get(ctx, "no-such-id"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing id: %v", err)
+	}
+	res, err := s.Search(ctx, SearchRequest{
+		Start: time.Date(2024, 1, 12, 0, 0, 0, 0, time.UTC),
+		End:   time.Date(2024, 1, 14, 0, 0, 0, 0, time.UTC),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 2 {
+		t.Fatalf("time range: %d hits, want 2", res.Total)
+	}
+}

@@ -1,0 +1,338 @@
+package index
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/codetrail/codetrail/index/query"
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// Order is the order of search results.
+type Order int
+
+const (
+	// OrderNewest sorts by eventTime, newest first (the default).
+	OrderNewest Order = iota
+	// OrderOldest sorts by eventTime, oldest first.
+	OrderOldest
+	// OrderRelevance sorts by score, best first.
+	OrderRelevance
+)
+
+// SearchRequest asks for one page of matching events.
+type SearchRequest struct {
+	// Query in the query language (package index/query); "" matches all.
+	Query string
+	// Start (inclusive) and End (exclusive) bound eventTime when set.
+	Start, End time.Time
+	// PageSize is the number of events per page; 0 means the default.
+	PageSize int
+	// PageToken continues a previous search with the same query and order.
+	PageToken string
+	Order     Order
+	// Facets asks for value counts over all matches.
+	Facets []FacetRequest
+	// HistogramInterval asks for counts per eventTime bucket ("1h", "1d").
+	HistogramInterval string
+}
+
+// FacetRequest asks for the Size most frequent values of Field.
+type FacetRequest struct {
+	Field string
+	Size  int // 0 means 10
+}
+
+// Hit is one matching event.
+type Hit struct {
+	Event  record.Event
+	Cursor string
+	Score  float64
+}
+
+// FacetValue is one value of a facet and its count.
+type FacetValue struct {
+	Value string
+	Count int
+}
+
+// FacetResult holds the counts of one facet.
+type FacetResult struct {
+	Field   string // as requested
+	Values  []FacetValue
+	Other   int // matches whose value is not listed
+	Missing int // matches without the field
+}
+
+// Bucket is the number of matches with eventTime in [Start, Start+interval).
+type Bucket struct {
+	Start time.Time
+	Count int
+}
+
+// SearchResult is one page of results.
+type SearchResult struct {
+	Hits          []Hit
+	Total         uint64
+	NextPageToken string
+	Facets        []FacetResult
+	Histogram     []Bucket
+	Took          time.Duration
+}
+
+// Compile parses and compiles a query, for validation and reuse. The error
+// is a *query.Error (with the position) for a bad query.
+func (s *Store) compile(q string, now time.Time) (bquery.Query, error) {
+	ast, err := query.ParseWithLimits(q, s.cfg.Query)
+	if err != nil {
+		return nil, err
+	}
+	c := compiler{now: now}
+	return c.compile(ast)
+}
+
+// Validate checks that a query parses and compiles.
+func (s *Store) Validate(q string) error {
+	_, err := s.compile(q, time.Now())
+	return err
+}
+
+func timeSort(desc bool) search.SortOrder {
+	return search.SortOrder{
+		&search.SortField{Field: fieldTime, Type: search.SortFieldAsDate, Desc: desc, Missing: search.SortFieldMissingLast},
+		&search.SortField{Field: fieldSeq, Type: search.SortFieldAsNumber, Desc: desc},
+	}
+}
+
+// Search runs a search and returns one page.
+func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
+	start := time.Now()
+	defer func() { metricSearchSeconds.Observe(time.Since(start).Seconds()) }()
+
+	size := r.PageSize
+	switch {
+	case size == 0:
+		size = s.cfg.DefaultPageSize
+	case size < 0 || size > s.cfg.MaxPageSize:
+		return nil, fmt.Errorf("%w: page size %d is out of range 1..%d", ErrInvalid, size, s.cfg.MaxPageSize)
+	}
+	if !r.Start.IsZero() && !r.End.IsZero() && !r.End.After(r.Start) {
+		return nil, fmt.Errorf("%w: end time %s is not after start time %s", ErrInvalid, r.End.Format(time.RFC3339), r.Start.Format(time.RFC3339))
+	}
+	q, err := s.compile(r.Query, start)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Start.IsZero() || !r.End.IsZero() {
+		q = bquery.NewConjunctionQuery([]bquery.Query{q, dateRange(r.Start, r.End, true, false)})
+	}
+
+	fp := fingerprint(r)
+	var tok pageToken
+	if r.PageToken != "" {
+		if tok, err = s.decodePageToken(r.PageToken); err != nil {
+			return nil, fmt.Errorf("page token: %w", err)
+		}
+		if tok.fingerprint != fp {
+			return nil, fmt.Errorf("page token belongs to another query, time range or order: %w", ErrBadToken)
+		}
+	}
+
+	req := bleve.NewSearchRequestOptions(q, size, 0, false)
+	req.Fields = []string{fieldBlob}
+	switch r.Order {
+	case OrderRelevance:
+		req.SortByCustom(search.SortOrder{&search.SortScore{Desc: true}, &search.SortField{Field: fieldSeq, Type: search.SortFieldAsNumber, Desc: true}})
+		if int(tok.offset)+size > s.cfg.MaxRelevanceDepth {
+			return nil, fmt.Errorf("%w: relevance order pages only through the first %d results; use newest or oldest order to page deeper", ErrInvalid, s.cfg.MaxRelevanceDepth)
+		}
+		req.From = int(tok.offset)
+	case OrderNewest, OrderOldest:
+		req.Score = "none"
+		req.SortByCustom(timeSort(r.Order == OrderNewest))
+		if tok.after != nil {
+			if len(tok.after) != 2 {
+				return nil, fmt.Errorf("page token: %w", ErrBadToken)
+			}
+			req.SearchAfter = tok.after
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown order %d", ErrInvalid, r.Order)
+	}
+	if err := s.addFacets(req, r); err != nil {
+		return nil, err
+	}
+	buckets, err := s.addHistogram(req, r)
+	if err != nil {
+		return nil, err
+	}
+
+	res, err := s.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := &SearchResult{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits))}
+	for _, h := range res.Hits {
+		hit, err := s.hit(h.Fields[fieldBlob], h.Score)
+		if err != nil {
+			return nil, fmt.Errorf("read hit %s: %w", h.ID, err)
+		}
+		out.Hits = append(out.Hits, hit)
+	}
+	seen := tok.offset + uint64(len(res.Hits))
+	if len(res.Hits) == size && seen < res.Total {
+		next := pageToken{fingerprint: fp, offset: seen}
+		if r.Order != OrderRelevance {
+			last := res.Hits[len(res.Hits)-1]
+			next.after = append([]string(nil), last.DecodedSort...)
+		}
+		out.NextPageToken = s.encodePageToken(next)
+	}
+	out.Facets = facetResults(res, r)
+	out.Histogram = histogramResults(res, buckets)
+	out.Took = time.Since(start)
+	return out, nil
+}
+
+// hit rebuilds an Event from its stored blob.
+func (s *Store) hit(stored any, score float64) (Hit, error) {
+	var blob []byte
+	switch v := stored.(type) {
+	case string:
+		blob = []byte(v)
+	case []byte:
+		blob = v
+	default:
+		return Hit{}, fmt.Errorf("stored event missing")
+	}
+	kind, seq, raw, err := decodeBlob(blob)
+	if err != nil {
+		return Hit{}, err
+	}
+	ev, err := record.Parse(kind, raw)
+	if err != nil {
+		return Hit{}, fmt.Errorf("decode stored record: %w", err)
+	}
+	ev.Seq = seq
+	return Hit{Event: ev, Cursor: s.Cursor(seq), Score: score}, nil
+}
+
+// fingerprint ties a page token to the request it came from.
+func fingerprint(r SearchRequest) [8]byte {
+	h := sha256.New()
+	var b [8]byte
+	for _, part := range []string{r.Query, r.Start.UTC().Format(time.RFC3339Nano), r.End.UTC().Format(time.RFC3339Nano), strconv.Itoa(int(r.Order))} {
+		binary.BigEndian.PutUint64(b[:], uint64(len(part)))
+		h.Write(b[:])
+		h.Write([]byte(part))
+	}
+	var fp [8]byte
+	copy(fp[:], h.Sum(nil))
+	return fp
+}
+
+func facetName(i int) string { return "f" + strconv.Itoa(i) }
+
+func (s *Store) addFacets(req *bleve.SearchRequest, r SearchRequest) error {
+	if len(r.Facets) > s.cfg.MaxFacets {
+		return fmt.Errorf("%w: %d facets requested; the limit is %d", ErrInvalid, len(r.Facets), s.cfg.MaxFacets)
+	}
+	for i, f := range r.Facets {
+		field, err := facetField(f.Field)
+		if err != nil {
+			return err
+		}
+		size := f.Size
+		switch {
+		case size == 0:
+			size = 10
+		case size < 0 || size > s.cfg.MaxFacetSize:
+			return fmt.Errorf("%w: facet %s size %d is out of range 1..%d", ErrInvalid, f.Field, size, s.cfg.MaxFacetSize)
+		}
+		req.AddFacet(facetName(i), bleve.NewFacetRequest(field, size))
+	}
+	return nil
+}
+
+func facetResults(res *bleve.SearchResult, r SearchRequest) []FacetResult {
+	var out []FacetResult
+	for i, f := range r.Facets {
+		fr := FacetResult{Field: f.Field}
+		if bf, ok := res.Facets[facetName(i)]; ok && bf != nil {
+			if bf.Terms != nil {
+				for _, t := range bf.Terms.Terms() {
+					fr.Values = append(fr.Values, FacetValue{Value: t.Term, Count: t.Count})
+				}
+			}
+			fr.Other, fr.Missing = bf.Other, bf.Missing
+		}
+		out = append(out, fr)
+	}
+	return out
+}
+
+const histogramFacet = "histogram"
+
+// addHistogram adds one date range per bucket and returns the bucket starts.
+func (s *Store) addHistogram(req *bleve.SearchRequest, r SearchRequest) ([]time.Time, error) {
+	if r.HistogramInterval == "" {
+		return nil, nil
+	}
+	iv, err := parseInterval(r.HistogramInterval)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	s.mu.Lock()
+	lo, hi := s.minTime, s.maxTime.Add(time.Nanosecond)
+	s.mu.Unlock()
+	if !r.Start.IsZero() && r.Start.After(lo) {
+		lo = r.Start
+	}
+	if !r.End.IsZero() && r.End.Before(hi) {
+		hi = r.End
+	}
+	if s.maxTime.IsZero() || !hi.After(lo) {
+		return nil, nil
+	}
+	lo = lo.UTC().Truncate(iv)
+	n := int((hi.Sub(lo) + iv - 1) / iv)
+	if n > s.cfg.MaxHistogramBuckets {
+		return nil, fmt.Errorf("%w: histogram would have %d buckets; the limit is %d: use a wider interval or a shorter time range", ErrInvalid, n, s.cfg.MaxHistogramBuckets)
+	}
+	fr := bleve.NewFacetRequest(fieldTime, n)
+	starts := make([]time.Time, n)
+	for i := range n {
+		starts[i] = lo.Add(time.Duration(i) * iv)
+		fr.AddDateTimeRange(strconv.Itoa(i), starts[i], starts[i].Add(iv))
+	}
+	req.AddFacet(histogramFacet, fr)
+	return starts, nil
+}
+
+func histogramResults(res *bleve.SearchResult, starts []time.Time) []Bucket {
+	if starts == nil {
+		return nil
+	}
+	out := make([]Bucket, len(starts))
+	for i, t := range starts {
+		out[i].Start = t
+	}
+	if f, ok := res.Facets[histogramFacet]; ok && f != nil {
+		for _, dr := range f.DateRanges {
+			if i, err := strconv.Atoi(dr.Name); err == nil && i >= 0 && i < len(out) {
+				out[i].Count = dr.Count
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}

@@ -1,0 +1,303 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/codetrail/codetrail/index"
+	"github.com/codetrail/codetrail/index/record"
+	"github.com/codetrail/codetrail/ingest/decode"
+)
+
+// Config configures an Ingester.
+type Config struct {
+	// BatchSize is the most events committed to the index in one batch.
+	// Larger batches index faster (a fixed cost per segment) but wait longer.
+	BatchSize int
+	// Linger is how long the committer waits for more events to fill a batch.
+	Linger time.Duration
+	// Workers decode inputs in parallel.
+	Workers int
+	// RecentProblems is how many problems Stats keeps.
+	RecentProblems int
+	// Decode bounds what one input may hold.
+	Decode decode.Options
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		BatchSize:      5000,
+		Linger:         20 * time.Millisecond,
+		Workers:        2,
+		RecentProblems: 100,
+		Decode:         decode.DefaultOptions(),
+	}
+}
+
+// Validate reports the first bad setting.
+func (c Config) Validate() error {
+	switch {
+	case c.BatchSize < 1:
+		return errors.New("ingest: batch size must be positive")
+	case c.Linger < 0:
+		return errors.New("ingest: linger must not be negative")
+	case c.Workers < 1:
+		return errors.New("ingest: workers must be positive")
+	case c.RecentProblems < 0:
+		return errors.New("ingest: recent problems must not be negative")
+	}
+	return nil
+}
+
+// Counts are what ingest read and stored.
+type Counts struct {
+	Files               int64 // inputs read
+	Records             int64 // records found in them
+	Stored              int64 // new events stored
+	Duplicates          int64 // records whose eventID was already stored
+	InvalidRecords      int64 // records reported and skipped
+	InvalidFiles        int64 // inputs that could not be read
+	SkippedFiles        int64 // inputs deliberately skipped (digests)
+	RecordsWithProblems int64 // records kept with an oddity noted
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Files += o.Files
+	c.Records += o.Records
+	c.Stored += o.Stored
+	c.Duplicates += o.Duplicates
+	c.InvalidRecords += o.InvalidRecords
+	c.InvalidFiles += o.InvalidFiles
+	c.SkippedFiles += o.SkippedFiles
+	c.RecordsWithProblems += o.RecordsWithProblems
+}
+
+// Problem is one input or record that was skipped, and why.
+type Problem struct {
+	Source string
+	Name   string // file or input name
+	Pos    string // position in the input; empty for a whole input
+	Reason string
+	Time   time.Time
+}
+
+// Result is what one input gave.
+type Result struct {
+	Counts   Counts
+	Problems []Problem
+	LastSeq  uint64 // newest sequence number after the input was stored
+}
+
+// SourceStats reports one source.
+type SourceStats struct {
+	Name          string
+	Counts        Counts
+	LastError     string
+	LastErrorTime time.Time
+	LastSuccess   time.Time
+	NewestEvent   time.Time // newest eventTime seen
+}
+
+// Ingester decodes inputs and stores their events through a group-committing
+// writer. It is safe for concurrent use.
+type Ingester struct {
+	cfg   Config
+	log   *slog.Logger
+	store *index.Store
+	com   *committer
+
+	mu       sync.Mutex // guards the fields below
+	sources  map[string]*SourceStats
+	order    []string
+	total    Counts
+	problems []Problem // ring of recent problems, oldest first
+}
+
+// New returns an Ingester writing to store. Close it to flush.
+func New(cfg Config, store *index.Store, log *slog.Logger) (*Ingester, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	in := &Ingester{cfg: cfg, log: log, store: store, sources: map[string]*SourceStats{}}
+	in.com = newCommitter(store, cfg.BatchSize, cfg.Linger)
+	in.com.onCommit = func(n int, took time.Duration) {
+		metricBatchSeconds.Observe(took.Seconds())
+		metricBatchEvents.Observe(float64(n))
+	}
+	return in, nil
+}
+
+// Close commits what is queued and stops the writer.
+func (in *Ingester) Close() { in.com.close() }
+
+// Input decodes one whole input (a file's bytes, gzip or not, in any
+// supported format) and stores its events. checkpoints, if any, are stored
+// atomically with the input's last events. Bad records and bad inputs are
+// counted and reported in the Result, not returned as errors; the error is
+// for failures to store (and a cancelled ctx).
+func (in *Ingester) Input(ctx context.Context, source, name string, data []byte, checkpoints map[string][]byte) (Result, error) {
+	return in.ingest(ctx, source, name, checkpoints, func(fn func(decode.Record) error, pb func(decode.Problem)) (decode.Summary, error) {
+		return decode.Decode(name, data, in.cfg.Decode, fn, pb)
+	})
+}
+
+// Reader is Input for a stream (standard input, a large file): JSON lines
+// are stored as they are read, without holding the whole stream.
+func (in *Ingester) Reader(ctx context.Context, source, name string, r io.Reader, checkpoints map[string][]byte) (Result, error) {
+	return in.ingest(ctx, source, name, checkpoints, func(fn func(decode.Record) error, pb func(decode.Problem)) (decode.Summary, error) {
+		return decode.DecodeReader(name, r, in.cfg.Decode, fn, pb)
+	})
+}
+
+type decodeFunc func(fn func(decode.Record) error, problem func(decode.Problem)) (decode.Summary, error)
+
+func (in *Ingester) ingest(ctx context.Context, source, name string, checkpoints map[string][]byte, dec decodeFunc) (Result, error) {
+	var res Result
+	res.Counts.Files = 1
+	var batch []record.Event
+	flush := func(cps map[string][]byte) error {
+		if len(batch) == 0 && cps == nil {
+			return nil
+		}
+		cr, err := in.com.submit(ctx, batch, cps)
+		if err != nil {
+			return err
+		}
+		res.Counts.Stored += int64(cr.stored)
+		res.Counts.Duplicates += int64(cr.duplicates)
+		res.LastSeq = cr.lastSeq
+		batch = nil
+		return nil
+	}
+	var newest time.Time
+	var parseErr error
+	sum, derr := dec(func(r decode.Record) error {
+		res.Counts.Records++
+		ev, err := record.Parse(r.Kind, r.Raw)
+		if err != nil {
+			res.Counts.InvalidRecords++
+			res.Problems = append(res.Problems, in.problem(source, name, r.Pos, err.Error()))
+			return nil
+		}
+		if len(ev.Problems) > 0 {
+			res.Counts.RecordsWithProblems++
+			in.log.Debug("record kept with problems", "source", source, "name", name, "pos", r.Pos, "problems", ev.Problems)
+		}
+		if ev.Time.After(newest) {
+			newest = ev.Time
+		}
+		batch = append(batch, ev)
+		if len(batch) >= in.cfg.BatchSize {
+			if err := flush(nil); err != nil {
+				parseErr = err
+				return err
+			}
+		}
+		return nil
+	}, func(p decode.Problem) {
+		res.Counts.Records++
+		res.Counts.InvalidRecords++
+		res.Problems = append(res.Problems, in.problem(source, name, p.Pos, p.Reason))
+	})
+	if parseErr != nil {
+		in.fail(source, parseErr)
+		return res, parseErr
+	}
+	switch {
+	case derr != nil:
+		res.Counts.InvalidFiles++
+		res.Problems = append(res.Problems, in.problem(source, name, "", derr.Error()))
+	case sum.Skipped != "":
+		res.Counts.SkippedFiles++
+		in.log.Debug("input skipped", "source", source, "name", name, "why", sum.Skipped)
+	}
+	if err := flush(checkpoints); err != nil {
+		in.fail(source, err)
+		return res, err
+	}
+	in.account(source, res.Counts, newest)
+	return res, nil
+}
+
+// problem records and logs one skipped record or input.
+func (in *Ingester) problem(source, name, pos, reason string) Problem {
+	p := Problem{Source: source, Name: name, Pos: pos, Reason: reason, Time: time.Now()}
+	in.log.Warn("input problem", "source", source, "name", name, "pos", pos, "reason", reason)
+	kind := "record"
+	if pos == "" {
+		kind = "file"
+	}
+	metricProblems.WithLabelValues(kind).Inc()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.cfg.RecentProblems > 0 {
+		if len(in.problems) >= in.cfg.RecentProblems {
+			in.problems = append(in.problems[:0], in.problems[1:]...)
+		}
+		in.problems = append(in.problems, p)
+	}
+	st := in.sourceLocked(source)
+	st.LastError = fmt.Sprintf("%s %s: %s", name, pos, reason)
+	st.LastErrorTime = p.Time
+	return p
+}
+
+func (in *Ingester) fail(source string, err error) {
+	in.log.Warn("ingest failed", "source", source, "err", err)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	st := in.sourceLocked(source)
+	st.LastError = err.Error()
+	st.LastErrorTime = time.Now()
+}
+
+func (in *Ingester) account(source string, c Counts, newest time.Time) {
+	metricRecords.Add(float64(c.Records))
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	st := in.sourceLocked(source)
+	st.Counts.Add(c)
+	in.total.Add(c)
+	if c.Stored > 0 || c.Duplicates > 0 {
+		st.LastSuccess = time.Now()
+	}
+	if newest.After(st.NewestEvent) {
+		st.NewestEvent = newest
+	}
+}
+
+func (in *Ingester) sourceLocked(name string) *SourceStats {
+	st, ok := in.sources[name]
+	if !ok {
+		st = &SourceStats{Name: name}
+		in.sources[name] = st
+		in.order = append(in.order, name)
+	}
+	return st
+}
+
+// Stats returns the totals, each source in the order first seen, and the
+// recent problems, newest first.
+func (in *Ingester) Stats() (Counts, []SourceStats, []Problem) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	srcs := make([]SourceStats, 0, len(in.order))
+	for _, n := range in.order {
+		srcs = append(srcs, *in.sources[n])
+	}
+	probs := make([]Problem, len(in.problems))
+	for i, p := range in.problems {
+		probs[len(probs)-1-i] = p
+	}
+	return in.total, srcs, probs
+}

@@ -1,0 +1,293 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/codetrail/codetrail/index"
+	"github.com/codetrail/codetrail/ingest"
+	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
+)
+
+type ingestCounts = ingest.Counts
+
+// Config configures the gRPC adapters.
+type Config struct {
+	// IngestParallel is how many inputs of one Ingest stream are decoded and
+	// stored at once.
+	IngestParallel int
+	// MaxProblems bounds the problems an Ingest response lists.
+	MaxProblems int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config { return Config{IngestParallel: 4, MaxProblems: 100} }
+
+// Validate reports the first bad setting.
+func (c Config) Validate() error {
+	if c.IngestParallel < 1 || c.MaxProblems < 0 {
+		return errors.New("server: ingest parallelism must be positive and max problems not negative")
+	}
+	return nil
+}
+
+// Server implements EventService and IngestService over a store and an
+// ingester, and owns the gRPC health status.
+type Server struct {
+	pb.UnimplementedEventServiceServer
+	pb.UnimplementedIngestServiceServer
+
+	cfg    Config
+	log    *slog.Logger
+	store  *index.Store
+	ingest *ingest.Ingester
+	health *health.Server
+}
+
+var (
+	_ pb.EventServiceServer  = (*Server)(nil)
+	_ pb.IngestServiceServer = (*Server)(nil)
+)
+
+// New returns a Server. Health starts NOT_SERVING; call SetServing.
+func New(cfg Config, store *index.Store, in *ingest.Ingester, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{cfg: cfg, log: log, store: store, ingest: in, health: health.NewServer()}
+	s.SetServing(false)
+	return s, nil
+}
+
+// Register adds the services, health and reflection to g.
+func (s *Server) Register(g *grpc.Server) {
+	pb.RegisterEventServiceServer(g, s)
+	pb.RegisterIngestServiceServer(g, s)
+	healthpb.RegisterHealthServer(g, s.health)
+	reflection.Register(g)
+}
+
+// SetServing sets the health of the server and of each service.
+func (s *Server) SetServing(ok bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if ok {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	for _, name := range []string{"", pb.EventService_ServiceDesc.ServiceName, pb.IngestService_ServiceDesc.ServiceName} {
+		s.health.SetServingStatus(name, st)
+	}
+}
+
+// Shutdown marks the server NOT_SERVING for good, so watchers of health see
+// it go before the listener does.
+func (s *Server) Shutdown() { s.health.Shutdown() }
+
+var orders = map[pb.Order]index.Order{
+	pb.Order_ORDER_UNSPECIFIED:  index.OrderNewest,
+	pb.Order_ORDER_NEWEST_FIRST: index.OrderNewest,
+	pb.Order_ORDER_OLDEST_FIRST: index.OrderOldest,
+	pb.Order_ORDER_RELEVANCE:    index.OrderRelevance,
+}
+
+// Search implements EventService.Search.
+func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchResponse, error) {
+	order, ok := orders[req.GetOrder()]
+	if !ok {
+		return nil, invalid(fmt.Sprintf("order %d is not one of ORDER_NEWEST_FIRST, ORDER_OLDEST_FIRST, ORDER_RELEVANCE", req.GetOrder()))
+	}
+	r := index.SearchRequest{
+		Query:     req.GetQuery(),
+		PageSize:  int(req.GetPageSize()),
+		PageToken: req.GetPageToken(),
+		Order:     order,
+	}
+	var err error
+	if r.Start, err = optTime(req.GetStartTime(), "start_time"); err != nil {
+		return nil, err
+	}
+	if r.End, err = optTime(req.GetEndTime(), "end_time"); err != nil {
+		return nil, err
+	}
+	for _, f := range req.GetFacets() {
+		r.Facets = append(r.Facets, index.FacetRequest{Field: f.GetField(), Size: int(f.GetSize())})
+	}
+	if h := req.GetHistogram(); h != nil {
+		if h.GetInterval() == "" {
+			return nil, invalid("histogram.interval is empty: use e.g. 1h or 1d")
+		}
+		r.HistogramInterval = h.GetInterval()
+	}
+	res, err := s.store.Search(ctx, r)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.SearchResponse{
+		TotalHits:     int64(res.Total),
+		NextPageToken: res.NextPageToken,
+		Events:        make([]*pb.Event, 0, len(res.Hits)),
+	}
+	for _, h := range res.Hits {
+		out.Events = append(out.Events, toEvent(h, req.GetView()))
+	}
+	for _, f := range res.Facets {
+		pf := &pb.Facet{Field: f.Field, Other: int64(f.Other), Missing: int64(f.Missing)}
+		for _, v := range f.Values {
+			pf.Counts = append(pf.Counts, &pb.FacetCount{Value: v.Value, Count: int64(v.Count)})
+		}
+		out.Facets = append(out.Facets, pf)
+	}
+	for _, b := range res.Histogram {
+		out.Histogram = append(out.Histogram, &pb.HistogramBucket{Start: timestamppb.New(b.Start), Count: int64(b.Count)})
+	}
+	out.Took = durationpb.New(res.Took)
+	return out, nil
+}
+
+func optTime(ts *timestamppb.Timestamp, name string) (time.Time, error) {
+	if ts == nil {
+		return time.Time{}, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, invalid(fmt.Sprintf("%s: %v", name, err))
+	}
+	return ts.AsTime(), nil
+}
+
+// GetEvent implements EventService.GetEvent.
+func (s *Server) GetEvent(ctx context.Context, req *pb.GetEventRequest) (*pb.GetEventResponse, error) {
+	if req.GetEventId() == "" {
+		return nil, invalid("event_id is empty")
+	}
+	h, err := s.store.Get(ctx, req.GetEventId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.GetEventResponse{Event: toEvent(h, req.GetView())}, nil
+}
+
+// Stats implements EventService.Stats.
+func (s *Server) Stats(ctx context.Context, _ *pb.StatsRequest) (*pb.StatsResponse, error) {
+	st := s.store.Stats()
+	total, sources, problems := s.ingest.Stats()
+	out := &pb.StatsResponse{
+		Events:         int64(st.Events),
+		Cursor:         st.Cursor,
+		IndexSizeBytes: st.DiskBytes,
+		Ingest:         toCounts(total),
+		Subscribers:    &pb.SubscriberStats{},
+	}
+	if !st.Oldest.IsZero() {
+		out.OldestEventTime = timestamppb.New(st.Oldest)
+		out.NewestEventTime = timestamppb.New(st.Newest)
+	}
+	now := time.Now()
+	for _, src := range sources {
+		ps := &pb.SourceStats{Name: src.Name, Counts: toCounts(src.Counts), LastError: src.LastError}
+		if !src.LastErrorTime.IsZero() {
+			ps.LastErrorTime = timestamppb.New(src.LastErrorTime)
+		}
+		if !src.LastSuccess.IsZero() {
+			ps.LastSuccessTime = timestamppb.New(src.LastSuccess)
+		}
+		if !src.NewestEvent.IsZero() {
+			ps.Lag = durationpb.New(now.Sub(src.NewestEvent))
+		}
+		out.Sources = append(out.Sources, ps)
+	}
+	for _, p := range problems {
+		out.RecentProblems = append(out.RecentProblems, toProblem(p))
+	}
+	return out, nil
+}
+
+func toProblem(p ingest.Problem) *pb.IngestProblem {
+	return &pb.IngestProblem{Name: p.Name, Position: p.Pos, Reason: p.Reason, Time: timestamppb.New(p.Time)}
+}
+
+// Subscribe implements EventService.Subscribe.
+func (s *Server) Subscribe(*pb.SubscribeRequest, grpc.ServerStreamingServer[pb.SubscribeResponse]) error {
+	return status.Error(codes.Unimplemented, "Subscribe is not available yet")
+}
+
+// Ingest implements IngestService.Ingest: inputs are decoded and stored
+// IngestParallel at a time; the answer comes once all are durable.
+func (s *Server) Ingest(stream grpc.ClientStreamingServer[pb.IngestRequest, pb.IngestResponse]) error {
+	ctx := stream.Context()
+	var (
+		mu       sync.Mutex
+		total    ingest.Counts
+		problems []*pb.IngestProblem
+		lastSeq  uint64
+		firstErr error
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, s.cfg.IngestParallel)
+	)
+	n := 0
+	for {
+		req, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			wg.Wait()
+			return err
+		}
+		n++
+		name := req.GetName()
+		if name == "" {
+			name = fmt.Sprintf("input %d", n)
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return toStatus(ctx.Err())
+		}
+		wg.Add(1)
+		go func(name string, data []byte) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			res, err := s.ingest.Input(ctx, "ingest-rpc", name, data, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			total.Add(res.Counts)
+			for _, p := range res.Problems {
+				if len(problems) < s.cfg.MaxProblems {
+					problems = append(problems, toProblem(p))
+				}
+			}
+			if res.LastSeq > lastSeq {
+				lastSeq = res.LastSeq
+			}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}(name, req.GetData())
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return toStatus(firstErr)
+	}
+	out := &pb.IngestResponse{Counts: toCounts(total), Problems: problems}
+	if lastSeq > 0 {
+		out.LastCursor = s.store.Cursor(lastSeq)
+	}
+	return stream.SendAndClose(out)
+}
