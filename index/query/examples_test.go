@@ -1,0 +1,30 @@
+package query
+
+// exampleQueries are the queries the language reference promises to accept.
+var exampleQueries = []string{
+	`eventSource:codepipeline.amazonaws.com AND (eventName:UpdatePipeline OR eventName:DeletePipeline) AND NOT errorCode:*`,
+	`"MyFirstPipeline"`,
+	`userIdentity.arn:*JaneDoe*`,
+	`eventTime:[2024-01-01 TO 2024-02-01]`,
+	`eventTime:>now-1h`,
+	`eventTime:>=2024-01-01T10:00:00Z`,
+	`_exists_:errorCode`,
+	`AccessDenied pipeline`,
+	`name:(CreatePipeline OR UpdatePipeline)`,
+	`user:"Jane Doe"`,
+	`-errorCode:*`,
+	`+eventName:StartBuild`,
+	`!readOnly:true`,
+	`a && b || c`,
+	`NOT (a OR b)`,
+	`requestParameters.pipeline.name:MyFirstPipeline`,
+	`@timestamp:>2020-01-01`,
+	`ip:10.0.0.*`,
+	`userAgent:/aws-cli\/2\..*/`,
+	`resource:arn\:aws\:codecommit\:us-east-1\:123456789012\:repo`,
+	`eventTime:{* TO 2024-01-01}`,
+	`eventTime:[2024-01-01 TO *]`,
+	``,
+	" \t\n",
+	`*`,
+}
