@@ -41,6 +41,30 @@ var textAnalyzer analysis.Analyzer = &analysis.DefaultAnalyzer{
 // keywordAnalyzer indexes a value as one exact term.
 var keywordAnalyzer analysis.Analyzer = &analysis.DefaultAnalyzer{Tokenizer: single.NewSingleTokenTokenizer()}
 
+// listAnalyzer indexes each line of its input as one exact term. Many terms
+// of one field go into the document as a single field instance: Bleve's cost
+// per field instance is far higher than per token.
+var listAnalyzer analysis.Analyzer = &analysis.DefaultAnalyzer{Tokenizer: lineTokenizer{}}
+
+// lineTokenizer splits on '\n'; values holding a newline are not put in lists.
+type lineTokenizer struct{}
+
+func (lineTokenizer) Tokenize(input []byte) analysis.TokenStream {
+	var out analysis.TokenStream
+	start, pos := 0, 1
+	for i := 0; i <= len(input); i++ {
+		if i < len(input) && input[i] != '\n' {
+			continue
+		}
+		if i > start {
+			out = append(out, &analysis.Token{Term: input[start:i], Start: start, End: i, Position: pos, Type: analysis.AlphaNumeric})
+			pos++
+		}
+		start = i + 1
+	}
+	return out
+}
+
 const (
 	optKeyword   = bindex.IndexField
 	optFacet     = bindex.IndexField | bindex.DocValues
@@ -129,7 +153,7 @@ func buildDocument(ev *record.Event) *document.Document {
 	addExists("eventID")
 	doc.AddField(document.NewNumericFieldWithIndexingOptions(fieldSeq, nil, float64(ev.Seq), optFacet))
 
-	var text strings.Builder
+	var text, kv strings.Builder
 	seen := make(map[string]struct{}, len(ev.Leaves))
 	for _, l := range ev.Leaves {
 		addExists(l.Path)
@@ -141,18 +165,27 @@ func buildDocument(ev *record.Event) *document.Document {
 		if ev.Kind == record.KindCloudTrail && typedLeaves[l.Path] {
 			continue
 		}
-		if len(l.Value) > maxKVValueLen {
+		if len(l.Value) > maxKVValueLen || strings.IndexByte(l.Value, '\n') >= 0 {
 			continue
 		}
-		doc.AddField(document.NewTextFieldCustom(fieldKV, nil, []byte(l.Path+kvSep+l.Value), optKeyword, keywordAnalyzer))
+		kv.WriteString(l.Path)
+		kv.WriteString(kvSep)
+		kv.WriteString(l.Value)
+		kv.WriteByte('\n')
 	}
 	if ev.Service != "" {
 		text.WriteString(ev.Service)
 	}
 	doc.AddField(document.NewTextFieldCustom(fieldText, nil, []byte(text.String()), optText, textAnalyzer))
-	for p := range exists {
-		doc.AddField(document.NewTextFieldCustom(fieldExists, nil, []byte(p), optKeyword, keywordAnalyzer))
+	if kv.Len() > 0 {
+		doc.AddField(document.NewTextFieldCustom(fieldKV, nil, []byte(kv.String()), optKeyword, listAnalyzer))
 	}
+	var ex strings.Builder
+	for p := range exists {
+		ex.WriteString(p)
+		ex.WriteByte('\n')
+	}
+	doc.AddField(document.NewTextFieldCustom(fieldExists, nil, []byte(ex.String()), optKeyword, listAnalyzer))
 	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly, keywordAnalyzer))
 	return doc
 }

@@ -57,8 +57,9 @@ func newCommitter(store *index.Store, maxBatch int, linger time.Duration) *commi
 }
 
 // submitQueue bounds submissions waiting for the writer; producers block
-// beyond it, which is the back-pressure that keeps memory flat.
-const submitQueue = 64
+// beyond it, which is the back-pressure that keeps memory flat. It is large
+// enough to hold one batch made of small trail files.
+const submitQueue = 1024
 
 // submit stores events (and checkpoints) and waits until they are durable.
 func (c *committer) submit(ctx context.Context, events []record.Event, checkpoints map[string][]byte) (commitResult, error) {

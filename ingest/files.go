@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // fileCheckpoint is what a file looked like when all its events were stored.
@@ -86,36 +88,41 @@ func (in *Ingester) Paths(ctx context.Context, source string, paths []string) (R
 		mu       sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
-		next     = make(chan string)
+		budget   = semaphore.NewWeighted(in.cfg.InFlightBytes)
+		slots    = semaphore.NewWeighted(int64(in.cfg.Workers))
 	)
-	for range in.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for path := range next {
-				r, err := in.file(ctx, source, path)
-				mu.Lock()
-				total.Counts.Add(r.Counts)
-				total.Problems = append(total.Problems, r.Problems...)
-				if r.LastSeq > total.LastSeq {
-					total.LastSeq = r.LastSeq
-				}
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
 	for _, p := range list {
-		select {
-		case next <- p:
-		case <-ctx.Done():
-			break feed
+		// Small files are many and cheap: keep lots of them in flight so the
+		// committer can merge them into large batches; bound the bytes held.
+		cost := int64(1)
+		if fi, err := os.Stat(p); err == nil {
+			cost = min(max(fi.Size(), 1), in.cfg.InFlightBytes)
 		}
+		if err := slots.Acquire(ctx, 1); err != nil {
+			break
+		}
+		if err := budget.Acquire(ctx, cost); err != nil {
+			slots.Release(1)
+			break
+		}
+		wg.Add(1)
+		go func(path string) {
+			defer wg.Done()
+			defer slots.Release(1)
+			defer budget.Release(cost)
+			r, err := in.file(ctx, source, path)
+			mu.Lock()
+			defer mu.Unlock()
+			total.Counts.Add(r.Counts)
+			total.Problems = append(total.Problems, r.Problems...)
+			if r.LastSeq > total.LastSeq {
+				total.LastSeq = r.LastSeq
+			}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}(p)
 	}
-	close(next)
 	wg.Wait()
 	if firstErr == nil {
 		firstErr = ctx.Err()

@@ -21,8 +21,12 @@ type Config struct {
 	BatchSize int
 	// Linger is how long the committer waits for more events to fill a batch.
 	Linger time.Duration
-	// Workers decode inputs in parallel.
+	// Workers is how many files are in flight at once (read, decoded,
+	// waiting for their group commit). Most of that time is waiting, so far
+	// more files than cores make larger batches out of many small trail files.
 	Workers int
+	// InFlightBytes bounds the bytes of the files in flight.
+	InFlightBytes int64
 	// RecentProblems is how many problems Stats keeps.
 	RecentProblems int
 	// Decode bounds what one input may hold.
@@ -34,7 +38,8 @@ func DefaultConfig() Config {
 	return Config{
 		BatchSize:      5000,
 		Linger:         20 * time.Millisecond,
-		Workers:        2,
+		Workers:        512,
+		InFlightBytes:  256 << 20,
 		RecentProblems: 100,
 		Decode:         decode.DefaultOptions(),
 	}
@@ -47,8 +52,8 @@ func (c Config) Validate() error {
 		return errors.New("ingest: batch size must be positive")
 	case c.Linger < 0:
 		return errors.New("ingest: linger must not be negative")
-	case c.Workers < 1:
-		return errors.New("ingest: workers must be positive")
+	case c.Workers < 1, c.InFlightBytes < 1:
+		return errors.New("ingest: workers and in-flight bytes must be positive")
 	case c.RecentProblems < 0:
 		return errors.New("ingest: recent problems must not be negative")
 	}

@@ -102,6 +102,10 @@ func DefaultConfig() Config {
 // `codetrail serve --demo` and `codetrail gen` write.
 func DemoConfig() Config {
 	c := DefaultConfig()
+	// A week rather than a month: the demo's few thousand events a day then
+	// fill trail files of realistic size instead of one event per file.
+	c.Span = 7 * 24 * time.Hour
+	c.Start = DefaultEnd.Add(-c.Span)
 	c.DuplicateRate = 0.001
 	c.OddityRate = 0.001
 	c.Digests = true

@@ -1,0 +1,409 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests build the real binary, start `codetrail serve` on a
+// loopback port and drive it with the real grpcurl binary and the CLI.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "codetrail-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "codetrail")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// grpcurlPath finds grpcurl in PATH, GOBIN, GOPATH/bin or the repo's .tools.
+func grpcurlPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("grpcurl"); err == nil {
+		return p
+	}
+	cands := []string{filepath.Join("..", "..", ".tools", "bin", "grpcurl")}
+	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		cands = append(cands, filepath.Join(strings.TrimSpace(string(gp)), "bin", "grpcurl"))
+	}
+	for _, c := range cands {
+		if _, err := os.Stat(c); err == nil {
+			abs, _ := filepath.Abs(c)
+			return abs
+		}
+	}
+	t.Fatal("grpcurl not found: run `make test`, which installs it (go install github.com/fullstorydev/grpcurl/cmd/grpcurl)")
+	return ""
+}
+
+type testServer struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *syncBuffer
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var listenRe = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startServer runs `codetrail serve` with args on a free loopback port.
+func startServer(t *testing.T, args ...string) *testServer {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"serve", "--listen", "127.0.0.1:0", "--watch-interval", "200ms"}, args...)...)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testServer{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			s.stderr.Write([]byte(line + "\n"))
+			if m := listenRe.FindStringSubmatch(line); m != nil {
+				select {
+				case addrc <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	select {
+	case s.addr = <-addrc:
+	case err := <-s.done:
+		t.Fatalf("server exited: %v\n%s", err, s.stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not start\n%s", s.stderr.String())
+	}
+	return s
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (s *testServer) stop(t *testing.T) {
+	t.Helper()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("server exit: %v\n%s", err, s.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not stop on SIGTERM\n%s", s.stderr.String())
+	}
+}
+
+// grpcurl runs `grpcurl -plaintext [-d data] addr args...` and returns
+// stdout, stderr and the exit error.
+func grpcurl(t *testing.T, addr, data string, args ...string) (string, string, error) {
+	t.Helper()
+	full := []string{"-plaintext"}
+	if data != "" {
+		full = append(full, "-d", data)
+	}
+	full = append(append(full, addr), args...)
+	cmd := exec.Command(grpcurlPath(t), full...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+func mustGrpcurl(t *testing.T, addr, data string, args ...string) string {
+	t.Helper()
+	out, errs, err := grpcurl(t, addr, data, args...)
+	if err != nil {
+		t.Fatalf("grpcurl %s %v: %v\n%s%s", data, args, err, out, errs)
+	}
+	return out
+}
+
+func run1(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(binary(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("codetrail %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+type statsJSON struct {
+	Events string `json:"events"`
+	Ingest struct {
+		Files          string `json:"files"`
+		EventsStored   string `json:"eventsStored"`
+		InvalidRecords string `json:"invalidRecords"`
+	} `json:"ingest"`
+}
+
+// waitStats polls Stats until cond holds.
+func waitStats(t *testing.T, addr string, cond func(statsJSON) bool) statsJSON {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var st statsJSON
+	for time.Now().Before(deadline) {
+		out, _, err := grpcurl(t, addr, "", "codetrail.v1.EventService/Stats")
+		if err == nil {
+			st = statsJSON{}
+			if json.Unmarshal([]byte(out), &st) == nil && cond(st) {
+				return st
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("stats never reached the expected state; last %+v", st)
+	return st
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+func TestEndToEndDemoWithGrpcurl(t *testing.T) {
+	data := t.TempDir()
+	srv := startServer(t, "--demo", "--demo-events", "3000", "--data", data)
+	addr := srv.addr
+	files := countFiles(t, filepath.Join(data, "demo"))
+	st := waitStats(t, addr, func(s statsJSON) bool { return s.Ingest.Files == fmt.Sprint(files) })
+	if st.Events == "" || st.Events == "0" {
+		t.Fatalf("no events after demo ingest: %+v", st)
+	}
+
+	t.Run("list", func(t *testing.T) {
+		out := mustGrpcurl(t, addr, "", "list")
+		for _, svc := range []string{"codetrail.v1.EventService", "codetrail.v1.IngestService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} {
+			if !strings.Contains(out, svc) {
+				t.Errorf("list lacks %s:\n%s", svc, out)
+			}
+		}
+	})
+	t.Run("describe", func(t *testing.T) {
+		out := mustGrpcurl(t, addr, "", "describe", "codetrail.v1.SearchRequest")
+		for _, f := range []string{"page_token", "facets", "histogram", "start_time"} {
+			if !strings.Contains(out, f) {
+				t.Errorf("describe lacks %s:\n%s", f, out)
+			}
+		}
+	})
+	var firstID string
+	t.Run("search", func(t *testing.T) {
+		out := mustGrpcurl(t, addr, `{"query":"resource:MyFirstPipeline","pageSize":5,"facets":[{"field":"eventName","size":20}],"histogram":{"interval":"1d"}}`,
+			"codetrail.v1.EventService/Search")
+		var res struct {
+			Events []struct {
+				EventID   string         `json:"eventId"`
+				EventName string         `json:"eventName"`
+				Resources []string       `json:"resources"`
+				Cursor    string         `json:"cursor"`
+				Record    map[string]any `json:"record"`
+			} `json:"events"`
+			TotalHits     string `json:"totalHits"`
+			NextPageToken string `json:"nextPageToken"`
+			Facets        []struct {
+				Counts []struct {
+					Value string `json:"value"`
+				} `json:"counts"`
+			} `json:"facets"`
+			Histogram []any `json:"histogram"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if len(res.Events) != 5 || res.NextPageToken == "" || len(res.Histogram) == 0 {
+			t.Fatalf("search: %d events, token %q, %d buckets\n%s", len(res.Events), res.NextPageToken, len(res.Histogram), out)
+		}
+		names := map[string]bool{}
+		for _, c := range res.Facets[0].Counts {
+			names[c.Value] = true
+		}
+		for _, want := range []string{"CreatePipeline", "UpdatePipeline", "StartPipelineExecution"} {
+			if !names[want] {
+				t.Errorf("resource:MyFirstPipeline facets lack %s: %v", want, names)
+			}
+		}
+		for _, e := range res.Events {
+			if e.Cursor == "" || e.Record["eventID"] != e.EventID {
+				t.Errorf("event %s: cursor %q, record eventID %v", e.EventID, e.Cursor, e.Record["eventID"])
+			}
+		}
+		firstID = res.Events[0].EventID
+	})
+	t.Run("get event", func(t *testing.T) {
+		out := mustGrpcurl(t, addr, fmt.Sprintf(`{"eventId":%q}`, firstID), "codetrail.v1.EventService/GetEvent")
+		if !strings.Contains(out, firstID) || !strings.Contains(out, `"record"`) {
+			t.Fatalf("GetEvent:\n%s", out)
+		}
+		_, errs, err := grpcurl(t, addr, `{"eventId":"no-such-event"}`, "codetrail.v1.EventService/GetEvent")
+		if err == nil || !strings.Contains(errs, "NotFound") {
+			t.Fatalf("missing event: %v %s", err, errs)
+		}
+	})
+	t.Run("bad query", func(t *testing.T) {
+		_, errs, err := grpcurl(t, addr, `{"query":"eventName:(CreatePipeline"}`, "codetrail.v1.EventService/Search")
+		if err == nil || !strings.Contains(errs, "InvalidArgument") || !strings.Contains(errs, "at 10") {
+			t.Fatalf("bad query: %v\n%s", err, errs)
+		}
+	})
+	t.Run("health", func(t *testing.T) {
+		out := mustGrpcurl(t, addr, "", "grpc.health.v1.Health/Check")
+		if !strings.Contains(out, "SERVING") {
+			t.Fatalf("health: %s", out)
+		}
+	})
+	t.Run("cli search", func(t *testing.T) {
+		out := run1(t, "search", "--server", addr, "--limit", "3", "--facet", "service", "user:JaneDoe")
+		if !strings.Contains(out, "TIME") || !strings.Contains(out, "JaneDoe") || !strings.Contains(out, "service:") {
+			t.Fatalf("search output:\n%s", out)
+		}
+	})
+	t.Run("cli ingest and dedupe", func(t *testing.T) {
+		dir := t.TempDir()
+		lines := `{"eventVersion":"1.08","eventID":"11111111-2222-4333-8444-555555555555","eventTime":"2024-05-01T10:00:00Z","eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","awsRegion":"us-east-1","recipientAccountId":"123456789012","requestParameters":{"projectName":"e2e-project"}}
+not json at all
+{"eventVersion":"1.08","eventID":"11111111-2222-4333-8444-555555555556","eventTime":"2024-05-01T10:01:00Z","eventSource":"codebuild.amazonaws.com","eventName":"StopBuild","awsRegion":"us-east-1","recipientAccountId":"123456789012","requestParameters":{"id":"e2e-project:abc"}}
+`
+		f := filepath.Join(dir, "events.jsonl")
+		if err := os.WriteFile(f, []byte(lines), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := run1(t, "ingest", "--server", addr, f)
+		if !strings.Contains(out, "2 events stored") || !strings.Contains(out, "1 invalid records") || !strings.Contains(out, "line 2") {
+			t.Fatalf("first ingest:\n%s", out)
+		}
+		out = run1(t, "ingest", "--server", addr, f)
+		if !strings.Contains(out, "0 events stored, 2 duplicates") {
+			t.Fatalf("second ingest:\n%s", out)
+		}
+		got := mustGrpcurl(t, addr, `{"query":"resource:e2e-project"}`, "codetrail.v1.EventService/Search")
+		if !strings.Contains(got, `"totalHits": "2"`) {
+			t.Fatalf("ingested events not searchable:\n%s", got)
+		}
+	})
+	srv.stop(t)
+}
+
+// TestCorpus ingests the real public corpus (skipped when ../shared/corpus
+// is absent) and checks counts by eventSource against an independent count.
+func TestCorpus(t *testing.T) {
+	corpus := filepath.Join("..", "..", "..", "shared", "corpus", "invictus-aws_dataset", "CloudTrail")
+	if _, err := os.Stat(corpus); err != nil {
+		t.Skipf("corpus not present: %v", err)
+	}
+	want := map[string]int{}
+	ids := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(corpus, "*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Records []struct {
+				EventID     string `json:"eventID"`
+				EventSource string `json:"eventSource"`
+			} `json:"Records"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, r := range doc.Records {
+			if !ids[r.EventID] {
+				ids[r.EventID] = true
+				want[r.EventSource]++
+			}
+		}
+	}
+	srv := startServer(t, "--data", t.TempDir(), "--source", corpus)
+	st := waitStats(t, srv.addr, func(s statsJSON) bool { return s.Ingest.Files == fmt.Sprint(len(files)) })
+	if st.Events != fmt.Sprint(len(ids)) {
+		t.Fatalf("stored %s events, want %d", st.Events, len(ids))
+	}
+	out := mustGrpcurl(t, srv.addr, `{"pageSize":1,"facets":[{"field":"eventSource","size":100}]}`, "codetrail.v1.EventService/Search")
+	var res struct {
+		Facets []struct {
+			Counts []struct {
+				Value string `json:"value"`
+				Count string `json:"count"`
+			} `json:"counts"`
+		} `json:"facets"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, c := range res.Facets[0].Counts {
+		var n int
+		fmt.Sscan(c.Count, &n)
+		got[c.Value] = n
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("counts by eventSource:\n got %v\nwant %v", got, want)
+	}
+	srv.stop(t)
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+
+	"github.com/codetrail/codetrail/client"
+	"github.com/codetrail/codetrail/index"
+	"github.com/codetrail/codetrail/ingest"
+	"github.com/codetrail/codetrail/ingest/gen"
+	"github.com/codetrail/codetrail/server"
+)
+
+type serveConfig struct {
+	listen          string
+	data            string
+	sources         stringList
+	demo            bool
+	demoEvents      int
+	demoSeed        uint64
+	watch           time.Duration
+	metricsListen   string
+	logLevel        string
+	logFormat       string
+	shutdownTimeout time.Duration
+	index           index.Config
+	ingest          ingest.Config
+	server          server.Config
+}
+
+func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
+	c.index = index.DefaultConfig("")
+	c.ingest = ingest.DefaultConfig()
+	c.server = server.DefaultConfig()
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:7000", "gRPC listen address (host:port)")
+	fs.StringVar(&c.data, "data", "codetrail-data", "data directory (index, demo dataset)")
+	fs.Var(&c.sources, "source", "local file or directory of trail files to ingest and watch for new files; repeatable; - for standard input")
+	fs.BoolVar(&c.demo, "demo", false, "generate a demo dataset into the data directory on first start and serve it")
+	fs.IntVar(&c.demoEvents, "demo-events", 20000, "events in the demo dataset")
+	fs.Uint64Var(&c.demoSeed, "demo-seed", 1, "seed of the demo dataset")
+	fs.DurationVar(&c.watch, "watch-interval", 10*time.Second, "how often sources are scanned for new files")
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus metrics on this address (host:port) at /metrics; off when empty")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for calls in progress")
+	fs.IntVar(&c.ingest.BatchSize, "batch-size", c.ingest.BatchSize, "most events committed to the index in one batch")
+	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files decoded in parallel")
+	fs.IntVar(&c.index.MaxPageSize, "max-page-size", c.index.MaxPageSize, "largest page a search may ask for")
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.registerFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: codetrail serve [flags]\n\nRuns the gRPC service (Search, GetEvent, Stats, Subscribe, Ingest, health,\nreflection) on an embedded index in --data.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %v: give files and directories with --source", fs.Args())
+	}
+	log, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	c.index.Dir = c.data
+	return serve(ctx, c, log)
+}
+
+func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
+	sources := append([]string(nil), c.sources...)
+	if c.demo {
+		dir, err := ensureDemo(c, log)
+		if err != nil {
+			return err
+		}
+		sources = append(sources, dir)
+	}
+
+	store, err := index.Open(c.index, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Warn("close index", "err", err)
+		}
+	}()
+	in, err := ingest.New(c.ingest, store, log)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(c.server, store, in, log)
+	if err != nil {
+		in.Close()
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(index.Collectors()...)
+	reg.MustRegister(ingest.Collectors()...)
+
+	lis, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		in.Close()
+		return fmt.Errorf("listen %s: %w", c.listen, err)
+	}
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(client.MaxMessageBytes), grpc.MaxSendMsgSize(client.MaxMessageBytes))
+	srv.Register(g)
+
+	var wg sync.WaitGroup
+	serveErr := make(chan error, 2)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serveErr <- g.Serve(lis)
+	}()
+	log.Info("listening", "addr", lis.Addr().String(), "data", c.data)
+
+	var metricsSrv *http.Server
+	if c.metricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		metricsSrv = &http.Server{Addr: c.metricsListen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := metricsSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
+
+	srcCtx, stopSources := context.WithCancel(ctx)
+	if len(sources) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = in.Watch(srcCtx, "files", sources, c.watch)
+		}()
+	}
+	// The index is open and sources are started: Search answers from here on.
+	srv.SetServing(true)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-serveErr:
+	}
+	// Shutdown order: health, sources, calls in progress, writer, index.
+	srv.Shutdown()
+	stopSources()
+	stopped := make(chan struct{})
+	go func() { g.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(c.shutdownTimeout):
+		log.Warn("calls still running at shutdown timeout; stopping them")
+		g.Stop()
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Close()
+	}
+	in.Close()
+	wg.Wait()
+	if errors.Is(runErr, grpc.ErrServerStopped) {
+		runErr = nil
+	}
+	return runErr
+}
+
+// ensureDemo writes the demo dataset into the data directory once and
+// returns where it is.
+func ensureDemo(c serveConfig, log *slog.Logger) (string, error) {
+	dir := filepath.Join(c.data, "demo")
+	done := filepath.Join(dir, ".complete")
+	if _, err := os.Stat(done); err == nil {
+		return dir, nil
+	}
+	cfg := gen.DemoConfig()
+	cfg.Events = c.demoEvents
+	cfg.Seed = c.demoSeed
+	start := time.Now()
+	log.Info("writing demo dataset", "dir", dir, "events", cfg.Events)
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("clear demo dir: %w", err)
+	}
+	if _, err := gen.WriteTrail(dir, cfg); err != nil {
+		return "", fmt.Errorf("write demo dataset: %w", err)
+	}
+	if err := os.WriteFile(done, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("mark demo dataset complete: %w", err)
+	}
+	log.Info("demo dataset written", "took", time.Since(start).Round(time.Millisecond))
+	return dir, nil
+}

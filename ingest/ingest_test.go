@@ -1,0 +1,227 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/codetrail/codetrail/index"
+)
+
+func TestMain(m *testing.M) {
+	// Bleve starts a global pool of analysis workers on first use.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/blevesearch/bleve_index_api.AnalysisWorker"))
+}
+
+func newIngesterB(b *testing.B) (*Ingester, *index.Store) {
+	st, err := index.Open(index.DefaultConfig(b.TempDir()), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := New(DefaultConfig(), st, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	return in, st
+}
+
+func newIngester(t *testing.T, dir string) (*Ingester, *index.Store) {
+	t.Helper()
+	st, err := index.Open(index.DefaultConfig(dir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := New(DefaultConfig(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.Close()
+		_ = st.Close()
+	})
+	return in, st
+}
+
+func rec(i int) string {
+	return fmt.Sprintf(`{"eventVersion":"1.08","eventID":"ev-%05d","eventTime":"2024-02-01T10:%02d:%02dZ","eventSource":"codecommit.amazonaws.com","eventName":"GitPush","awsRegion":"eu-west-1","recipientAccountId":"123456789012","requestParameters":{"repositoryName":"r%d"}}`, i, (i/60)%60, i%60, i%5)
+}
+
+func trailFile(from, to int) []byte {
+	var recs []string
+	for i := from; i < to; i++ {
+		recs = append(recs, rec(i))
+	}
+	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+func TestInputCountsEveryOutcome(t *testing.T) {
+	in, _ := newIngester(t, t.TempDir())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want Counts
+	}{
+		{"trail file", trailFile(0, 10), Counts{Files: 1, Records: 10, Stored: 10}},
+		{"same again", gz(trailFile(0, 10)), Counts{Files: 1, Records: 10, Duplicates: 10}},
+		{"json lines with a bad line", []byte(rec(20) + "\n{broken\n" + rec(21) + "\n"), Counts{Files: 1, Records: 3, Stored: 2, InvalidRecords: 1}},
+		{"not json", []byte("hello world"), Counts{Files: 1, InvalidFiles: 1}},
+		{"digest", []byte(`{"awsAccountId":"123456789012","digestStartTime":"2024-02-01T10:00:00Z","digestEndTime":"2024-02-01T11:00:00Z","digestS3Bucket":"b","digestPublicKeyFingerprint":"ab","digestSignatureAlgorithm":"SHA256withRSA","logFiles":[]}`), Counts{Files: 1, SkippedFiles: 1}},
+		{"odd time kept", []byte(`{"eventID":"odd-1","eventTime":"yesterday","eventName":"GitPull","eventSource":"codecommit.amazonaws.com"}`), Counts{Files: 1, Records: 1, Stored: 1, RecordsWithProblems: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := in.Input(ctx, "test", tc.name, tc.data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Counts != tc.want {
+				t.Fatalf("counts %+v, want %+v (problems %+v)", res.Counts, tc.want, res.Problems)
+			}
+			if int(tc.want.InvalidRecords+tc.want.InvalidFiles) != len(res.Problems) {
+				t.Fatalf("%d problems for %+v: %+v", len(res.Problems), tc.want, res.Problems)
+			}
+		})
+	}
+	total, sources, problems := in.Stats()
+	if total.Stored != 13 || len(sources) != 1 || sources[0].Name != "test" || len(problems) != 2 {
+		t.Fatalf("stats: %+v %+v %+v", total, sources, problems)
+	}
+	if problems[0].Name != "not json" || problems[1].Pos != "line 2" {
+		t.Fatalf("problems newest first with positions: %+v", problems)
+	}
+}
+
+// Concurrent inputs are merged into shared batches and each caller gets its
+// own counts back.
+func TestGroupCommitSplitsResults(t *testing.T) {
+	in, st := newIngester(t, t.TempDir())
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	results := make([]Result, 8)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each input overlaps the next by 50 events.
+			r, err := in.Input(ctx, "test", fmt.Sprint(i), trailFile(i*100, i*100+150), nil)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = r
+		}()
+	}
+	wg.Wait()
+	var stored, dups int64
+	for _, r := range results {
+		stored += r.Counts.Stored
+		dups += r.Counts.Duplicates
+		if r.Counts.Stored+r.Counts.Duplicates != 150 {
+			t.Fatalf("result does not add up: %+v", r.Counts)
+		}
+	}
+	if stored != 850 || dups != 350 || st.Stats().Events != 850 {
+		t.Fatalf("stored %d dups %d index %d", stored, dups, st.Stats().Events)
+	}
+}
+
+func TestPathsCheckpointsAndBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "trail")
+	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(src, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.json.gz", gz(trailFile(0, 50)))
+	write("sub/b.json", trailFile(50, 80))
+	write("sub/c.json.gz", []byte("\x1f\x8bnot really gzip"))
+	write(".hidden", []byte("ignored"))
+
+	data := filepath.Join(dir, "data")
+	in, st := newIngester(t, data)
+	ctx := context.Background()
+	res, err := in.Paths(ctx, "files", []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Files != 3 || res.Counts.Stored != 80 || res.Counts.InvalidFiles != 1 {
+		t.Fatalf("first pass: %+v", res.Counts)
+	}
+	// Unchanged files are not read again, bad ones included: a bad file is
+	// reported once, not every pass.
+	res, err = in.Paths(ctx, "files", []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts != (Counts{}) {
+		t.Fatalf("second pass: %+v", res.Counts)
+	}
+	// A changed file is read again; only its new events are stored.
+	time.Sleep(10 * time.Millisecond)
+	write("sub/b.json", trailFile(50, 90))
+	res, err = in.Paths(ctx, "files", []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Stored != 10 || res.Counts.Duplicates != 30 {
+		t.Fatalf("third pass: %+v", res.Counts)
+	}
+	if st.Stats().Events != 90 {
+		t.Fatalf("index has %d events", st.Stats().Events)
+	}
+}
+
+func TestWatchPicksUpNewFiles(t *testing.T) {
+	dir := t.TempDir()
+	in, st := newIngester(t, filepath.Join(dir, "data"))
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Watch(ctx, "watch", []string{src}, 20*time.Millisecond) }()
+	if err := os.WriteFile(filepath.Join(src, "late.json"), trailFile(0, 5), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for st.Stats().Events != 5 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Stats().Events; n != 5 {
+		t.Fatalf("watch stored %d events, want 5", n)
+	}
+}
+
+func TestCommitterStopsCleanly(t *testing.T) {
+	in, _ := newIngester(t, t.TempDir())
+	in.Close()
+	if _, err := in.Input(context.Background(), "test", "late", trailFile(0, 1), nil); err == nil {
+		t.Fatal("input after close succeeded")
+	}
+}
