@@ -11,9 +11,8 @@ demo:
 tools:
 	@.ci/tools.sh
 
-test: tools vet check-proto
+test: tools vet check-proto fuzz-short
 	go test -count=1 -timeout 20m ./...
-	$(MAKE) fuzz-short
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \

@@ -227,7 +227,9 @@ func countFiles(t *testing.T, dir string) int {
 
 func TestEndToEndDemoWithGrpcurl(t *testing.T) {
 	data := t.TempDir()
-	srv := startServer(t, "--demo", "--demo-events", "3000", "--data", data)
+	// The default demo dataset, as `make demo` serves it: the README's
+	// examples (ids, counts) refer to it.
+	srv := startServer(t, "--demo", "--data", data)
 	addr := srv.addr
 	files := countFiles(t, filepath.Join(data, "demo"))
 	st := waitStats(t, addr, func(s statsJSON) bool { return s.Ingest.Files == fmt.Sprint(files) })
@@ -235,6 +237,7 @@ func TestEndToEndDemoWithGrpcurl(t *testing.T) {
 		t.Fatalf("no events after demo ingest: %+v", st)
 	}
 
+	t.Run("readme examples", func(t *testing.T) { readmeExamples(t, addr) })
 	t.Run("list", func(t *testing.T) {
 		out := mustGrpcurl(t, addr, "", "list")
 		for _, svc := range []string{"codetrail.v1.EventService", "codetrail.v1.IngestService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} {
@@ -406,4 +409,58 @@ func TestCorpus(t *testing.T) {
 		t.Fatalf("counts by eventSource:\n got %v\nwant %v", got, want)
 	}
 	srv.stop(t)
+}
+
+// readmeExamples runs every grpcurl command of README.md against the demo
+// server, as a reader would paste it, and checks what the README says of it.
+func readmeExamples(t *testing.T, addr string) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What each example must print, keyed by a piece of its command.
+	expect := []struct{ cmd, out string }{
+		{"localhost:7000 list", "codetrail.v1.IngestService"},
+		{"resource:MyFirstPipeline", `"value": "StartPipelineExecution"`},
+		{"user:JaneDoe AND errorCode:AccessDenied", `"totalHits": "12"`},
+		{"NOT errorCode:*", `"eventName": "UpdatePipeline"`},
+		{`"histogram": {"interval": "1d"}`, `"histogram": [`},
+		{"service:codestar-notifications", `"eventSource": "events.amazonaws.com"`},
+		{"GetEvent", `\"name\":\"MyFirstPipeline\"`},
+		{"eventName:(CreatePipeline\"}", "query: at 25: expected ')' to close '(' at 10, found end of query"},
+		{"EventService/Stats", `"eventsStored"`},
+		{"Health/Check", `"SERVING"`},
+	}
+	dir := filepath.Dir(grpcurlPath(t))
+	n := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, "grpcurl ") {
+			continue
+		}
+		n++
+		cmd := exec.Command("sh", "-c", strings.ReplaceAll(line, "localhost:7000", addr))
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		wantFail := strings.Contains(line, "eventName:(CreatePipeline\"}")
+		if (err != nil) != wantFail {
+			t.Errorf("%s\nexit %v (want failure: %v)\n%s", line, err, wantFail, out)
+			continue
+		}
+		matched := false
+		for _, e := range expect {
+			if strings.Contains(line, e.cmd) {
+				matched = true
+				if !strings.Contains(string(out), e.out) {
+					t.Errorf("%s\nlacks %s:\n%.3000s", line, e.out, out)
+				}
+				break
+			}
+		}
+		if !matched {
+			t.Errorf("README example has no expectation in this test: %s", line)
+		}
+	}
+	if n < len(expect) {
+		t.Errorf("README has %d grpcurl examples, the test expects %d", n, len(expect))
+	}
 }
