@@ -229,8 +229,6 @@ func (c *compiler) exists(field string, pos int) (bquery.Query, error) {
 	switch spec.kind {
 	case kindText:
 		return nil, errAt(pos, "_exists_ needs a field name")
-	case kindID:
-		return bquery.NewMatchAllQuery(), nil
 	}
 	return termOn(fieldExists, spec.name), nil
 }

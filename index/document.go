@@ -150,7 +150,6 @@ func buildDocument(ev *record.Event) *document.Document {
 			addExists(fieldTime)
 		}
 	}
-	addExists("eventID")
 	doc.AddField(document.NewNumericFieldWithIndexingOptions(fieldSeq, nil, float64(ev.Seq), optFacet))
 
 	var text, kv strings.Builder

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
@@ -45,7 +46,6 @@ type Parser struct {
 	arena    []byte    // text of all leaves of the current record: paths and values
 	path     []byte    // dotted path of the value being walked
 	lower    []byte    // lower-cased key scratch
-	scratch  []byte    // compacted record for the content id
 	leaves   []leafRef // leaves of the current record, pointing into arena
 	res      []resRef  // resource candidates, pointing into leaf values
 	problems []string  // handed to the Event, never reused
@@ -625,7 +625,7 @@ func (p *Parser) fill(ev *Event) {
 	}
 
 	if ev.ID == "" {
-		ev.ID = p.contentID(ev.Raw)
+		ev.ID = p.contentID(ev.Leaves)
 	}
 }
 
@@ -730,44 +730,31 @@ func userName(typ, arn, name, issuer, invokedBy string) string {
 	return issuer
 }
 
-// contentID derives an id from the record's bytes with insignificant
-// whitespace removed, so pretty-printed and compact copies of one record
-// get the same id.
-func (p *Parser) contentID(raw []byte) string {
-	p.scratch = compact(p.scratch[:0], raw)
-	sum := sha256.Sum256(p.scratch)
+// contentID derives an id from the record's content: its leaves (path, value,
+// type) in sorted order, so pretty-printed, compact and key-reordered copies
+// of one record get the same id. Only records without an id pay for this.
+func (p *Parser) contentID(leaves []Leaf) string {
+	keys := make([]string, len(leaves))
+	for i, l := range leaves {
+		t := "n"
+		if l.String {
+			t = "s"
+		}
+		keys[i] = l.Path + "\x00" + t + "\x00" + l.Value
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0xff}) // cannot occur in UTF-8 text: separates entries
+	}
+	sum := h.Sum(nil)
 	var buf [2 + 32]byte
 	buf[0], buf[1] = 'h', '-'
 	hex.Encode(buf[2:], sum[:16])
 	return string(buf[:])
 }
 
-// compact appends valid JSON src to dst without whitespace outside strings.
-func compact(dst, src []byte) []byte {
-	inStr, esc := false, false
-	for _, c := range src {
-		if inStr {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			dst = append(dst, c)
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '"':
-			inStr = true
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
 
 // payloadSpace adds the CodeCatalyst space name, which ListEventLogs entries
 // carry only inside the JSON text of requestPayload.data or

@@ -565,6 +565,8 @@ func TestContentID(t *testing.T) {
 		{name: "pretty equals compact", a: compact, b: pretty, same: true},
 		{name: "whitespace inside strings counts", a: compact, b: changed, same: false},
 		{name: "empty eventID is replaced", a: compact, b: `{"eventID":"",` + compact[1:], same: false},
+		{name: "key order does not count", a: compact, b: `{"note":"a b\t\"c\" \\","eventName":"GitPull","eventTime":"2024-01-02T03:04:05Z"}`, same: true},
+		{name: "value type counts", a: `{"eventName":"GitPull","n":1}`, b: `{"eventName":"GitPull","n":"1"}`, same: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
