@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -106,11 +107,20 @@ func decodeBlob(b []byte) (kind record.Kind, seq uint64, raw []byte, err error) 
 	return record.Kind(b[1]), seq, b[2+n:], nil
 }
 
-// buildDocument maps an event with its assigned sequence number to a Bleve
-// document. It builds fields directly instead of going through the mapping's
-// reflection walk, which costs more than analysis.
-func buildDocument(ev *record.Event) *document.Document {
-	doc := document.NewDocument(ev.ID)
+// docField is one keyword or analysed field value of a document.
+type docField struct {
+	name     string
+	value    []byte
+	opts     bindex.FieldIndexingOptions
+	analyzer analysis.Analyzer
+}
+
+// documentFields lists the text fields of the document of ev: everything
+// but eventTime, _seq and the stored blob. The Bleve document and the
+// in-memory matcher of subscriptions both take their terms from it, so a
+// query means the same on both.
+func documentFields(ev *record.Event) []docField {
+	fields := make([]docField, 0, len(keywordFields)+len(ev.Resources)+4)
 	exists := make(map[string]struct{}, len(ev.Leaves)+8)
 	addExists := func(p string) {
 		for p != "" {
@@ -135,22 +145,18 @@ func buildDocument(ev *record.Event) *document.Document {
 		if f.facetable {
 			opt = optFacet
 		}
-		doc.AddField(document.NewTextFieldCustom(f.name, nil, []byte(v), opt, keywordAnalyzer))
+		fields = append(fields, docField{f.name, []byte(v), opt, keywordAnalyzer})
 		addExists(f.name)
 	}
 	for _, r := range ev.Resources {
-		doc.AddField(document.NewTextFieldCustom(multiResource, nil, []byte(r), optFacet, keywordAnalyzer))
+		fields = append(fields, docField{multiResource, []byte(r), optFacet, keywordAnalyzer})
 	}
 	if len(ev.Resources) > 0 {
 		addExists(multiResource)
 	}
-	if !ev.Time.IsZero() {
-		if f, err := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, ev.Time, "", optFacet); err == nil {
-			doc.AddField(f)
-			addExists(fieldTime)
-		}
+	if _, ok := indexedTime(ev); ok {
+		addExists(fieldTime)
 	}
-	doc.AddField(document.NewNumericFieldWithIndexingOptions(fieldSeq, nil, float64(ev.Seq), optFacet))
 
 	var text, kv strings.Builder
 	seen := make(map[string]struct{}, len(ev.Leaves))
@@ -175,16 +181,44 @@ func buildDocument(ev *record.Event) *document.Document {
 	if ev.Service != "" {
 		text.WriteString(ev.Service)
 	}
-	doc.AddField(document.NewTextFieldCustom(fieldText, nil, []byte(text.String()), optText, textAnalyzer))
+	fields = append(fields, docField{fieldText, []byte(text.String()), optText, textAnalyzer})
 	if kv.Len() > 0 {
-		doc.AddField(document.NewTextFieldCustom(fieldKV, nil, []byte(kv.String()), optKeyword, listAnalyzer))
+		fields = append(fields, docField{fieldKV, []byte(kv.String()), optKeyword, listAnalyzer})
 	}
 	var ex strings.Builder
 	for p := range exists {
 		ex.WriteString(p)
 		ex.WriteByte('\n')
 	}
-	doc.AddField(document.NewTextFieldCustom(fieldExists, nil, []byte(ex.String()), optKeyword, listAnalyzer))
+	fields = append(fields, docField{fieldExists, []byte(ex.String()), optKeyword, listAnalyzer})
+	return fields
+}
+
+// indexedTime returns the eventTime as the index holds it; ok is false when
+// the event has none (or one Bleve cannot represent), so it is not indexed.
+func indexedTime(ev *record.Event) (time.Time, bool) {
+	if ev.Time.IsZero() {
+		return time.Time{}, false
+	}
+	if _, err := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, ev.Time, "", optFacet); err != nil {
+		return time.Time{}, false
+	}
+	return ev.Time, true
+}
+
+// buildDocument maps an event with its assigned sequence number to a Bleve
+// document. It builds fields directly instead of going through the mapping's
+// reflection walk, which costs more than analysis.
+func buildDocument(ev *record.Event) *document.Document {
+	doc := document.NewDocument(ev.ID)
+	for _, f := range documentFields(ev) {
+		doc.AddField(document.NewTextFieldCustom(f.name, nil, f.value, f.opts, f.analyzer))
+	}
+	if t, ok := indexedTime(ev); ok {
+		f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optFacet)
+		doc.AddField(f)
+	}
+	doc.AddField(document.NewNumericFieldWithIndexingOptions(fieldSeq, nil, float64(ev.Seq), optFacet))
 	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly, keywordAnalyzer))
 	return doc
 }

@@ -755,7 +755,6 @@ func (p *Parser) contentID(leaves []Leaf) string {
 	return string(buf[:])
 }
 
-
 // payloadSpace adds the CodeCatalyst space name, which ListEventLogs entries
 // carry only inside the JSON text of requestPayload.data or
 // responsePayload.data (the first that names one), unless already listed.
