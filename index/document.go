@@ -206,6 +206,31 @@ func indexedTime(ev *record.Event) (time.Time, bool) {
 	return ev.Time, true
 }
 
+// seqKey is a sequence number as 16 hex digits: byte order is number order.
+func seqKey(seq uint64) string { return fmt.Sprintf("%016x", seq) }
+
+// timeKey is the indexed eventTime as 16 hex digits in time order; events
+// without one sort as the oldest.
+func timeKey(ev *record.Event) string {
+	t, ok := indexedTime(ev)
+	if !ok {
+		return "0000000000000000"
+	}
+	return fmt.Sprintf("%016x", uint64(t.UnixNano())^(1<<63))
+}
+
+// parseTimeKey reverses timeKey; ok is false for the no-time key.
+func parseTimeKey(k string) (time.Time, bool) {
+	if len(k) < 16 || k[:16] == "0000000000000000" {
+		return time.Time{}, false
+	}
+	var u uint64
+	if _, err := fmt.Sscanf(k[:16], "%016x", &u); err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(u^(1<<63))).UTC(), true
+}
+
 // buildDocument maps an event with its assigned sequence number to a Bleve
 // document. It builds fields directly instead of going through the mapping's
 // reflection walk, which costs more than analysis.
@@ -218,7 +243,12 @@ func buildDocument(ev *record.Event) *document.Document {
 		f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optFacet)
 		doc.AddField(f)
 	}
-	doc.AddField(document.NewNumericFieldWithIndexingOptions(fieldSeq, nil, float64(ev.Seq), optFacet))
+	// Sorting reads doc values of every match; one fixed-width term per
+	// document costs a fraction of a numeric or date field's doc values,
+	// which hold every prefix-coded precision step.
+	sk := seqKey(ev.Seq)
+	doc.AddField(document.NewTextFieldCustom(fieldSeq, nil, []byte(sk), optFacet, keywordAnalyzer))
+	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(timeKey(ev)+sk), optFacet, keywordAnalyzer))
 	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly, keywordAnalyzer))
 	return doc
 }

@@ -15,7 +15,8 @@ const (
 	fieldKV     = "kv"      // keyword: "path=value" for every leaf not typed
 	fieldExists = "_exists" // keyword: every present path, its ancestors and typed field names
 	fieldTime   = "eventTime"
-	fieldSeq    = "_seq"
+	fieldSeq    = "_seq"  // keyword: seqKey, for store order
+	fieldOrder  = "_order" // keyword: timeKey + seqKey, the sort key of time orders
 	fieldBlob   = "_blob" // stored only: header + original record
 	kvSep       = "="
 )

@@ -89,15 +89,25 @@ type SearchResult struct {
 	Took          time.Duration
 }
 
-// Compile parses and compiles a query, for validation and reuse. The error
-// is a *query.Error (with the position) for a bad query.
-func (s *Store) compile(q string, now time.Time) (bquery.Query, error) {
-	ast, err := query.ParseWithLimits(q, s.cfg.Query)
+// compile parses and compiles a query. The error is a *query.Error (with the
+// position) for a bad query.
+func (s *Store) compile(text string, now time.Time) (bquery.Query, error) {
+	ast, err := query.ParseWithLimits(text, s.cfg.Query)
 	if err != nil {
 		return nil, err
 	}
 	c := compiler{now: now}
-	return c.compile(ast)
+	q, err := c.compile(ast)
+	if err != nil {
+		return nil, err
+	}
+	// The matcher also rejects, with a position, what Bleve would accept
+	// here but fail on while searching (regexps its automaton cannot build,
+	// dates it cannot represent): those are bad queries, not server errors.
+	if _, err := c.matcher(ast); err != nil {
+		return nil, err
+	}
+	return q, nil
 }
 
 // Validate checks that a query parses and compiles.
@@ -106,11 +116,10 @@ func (s *Store) Validate(q string) error {
 	return err
 }
 
+// timeSort orders by eventTime, then store order, through one keyword
+// field (see fieldOrder).
 func timeSort(desc bool) search.SortOrder {
-	return search.SortOrder{
-		&search.SortField{Field: fieldTime, Type: search.SortFieldAsDate, Desc: desc, Missing: search.SortFieldMissingLast},
-		&search.SortField{Field: fieldSeq, Type: search.SortFieldAsNumber, Desc: desc},
-	}
+	return search.SortOrder{&search.SortField{Field: fieldOrder, Type: search.SortFieldAsString, Desc: desc}}
 }
 
 // Search runs a search and returns one page.
@@ -151,7 +160,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	req.Fields = []string{fieldBlob}
 	switch r.Order {
 	case OrderRelevance:
-		req.SortByCustom(search.SortOrder{&search.SortScore{Desc: true}, &search.SortField{Field: fieldSeq, Type: search.SortFieldAsNumber, Desc: true}})
+		req.SortByCustom(search.SortOrder{&search.SortScore{Desc: true}, &search.SortField{Field: fieldSeq, Type: search.SortFieldAsString, Desc: true}})
 		if int(tok.offset)+size > s.cfg.MaxRelevanceDepth {
 			return nil, fmt.Errorf("%w: relevance order pages only through the first %d results; use newest or oldest order to page deeper", ErrInvalid, s.cfg.MaxRelevanceDepth)
 		}
@@ -160,7 +169,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		req.Score = "none"
 		req.SortByCustom(timeSort(r.Order == OrderNewest))
 		if tok.after != nil {
-			if len(tok.after) != 2 {
+			if len(tok.after) != 1 {
 				return nil, fmt.Errorf("page token: %w", ErrBadToken)
 			}
 			req.SearchAfter = tok.after

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -48,6 +49,22 @@ type Config struct {
 	MaxRelevanceDepth int
 	// Query bounds the size of queries.
 	Query query.Limits
+
+	// RingSize is how many of the newest events are kept in memory for live
+	// subscribers; one that falls further behind reads from the index.
+	RingSize int
+	// MaxSubscribers bounds open subscriptions.
+	MaxSubscribers int
+	// MaxLagEvents and MaxLagTime bound a live subscriber's lag: one that
+	// stays more than MaxLagEvents behind for longer than MaxLagTime is ended
+	// with a *LagError carrying the cursor to resume from.
+	MaxLagEvents int
+	MaxLagTime   time.Duration
+	// ProgressInterval is how often a quiet subscription gets a progress
+	// message (with +-20% jitter).
+	ProgressInterval time.Duration
+	// ReplayPageSize is how many events a subscriber reads at a time.
+	ReplayPageSize int
 }
 
 // DefaultConfig returns the defaults for a store in dir.
@@ -61,6 +78,12 @@ func DefaultConfig(dir string) Config {
 		MaxHistogramBuckets: 2000,
 		MaxRelevanceDepth:   10000,
 		Query:               query.DefaultLimits(),
+		RingSize:            4096,
+		MaxSubscribers:      10000,
+		MaxLagEvents:        50000,
+		MaxLagTime:          30 * time.Second,
+		ProgressInterval:    5 * time.Second,
+		ReplayPageSize:      512,
 	}
 }
 
@@ -71,8 +94,11 @@ func (c Config) Validate() error {
 		return errors.New("index: data directory is empty")
 	case c.DefaultPageSize < 1 || c.DefaultPageSize > c.MaxPageSize:
 		return errors.New("index: default page size must be between 1 and the max page size")
-	case c.MaxFacetSize < 1, c.MaxFacets < 1, c.MaxHistogramBuckets < 1, c.MaxRelevanceDepth < 1:
+	case c.MaxFacetSize < 1, c.MaxFacets < 1, c.MaxHistogramBuckets < 1, c.MaxRelevanceDepth < 1,
+		c.RingSize < 1, c.MaxSubscribers < 1, c.MaxLagEvents < 1, c.MaxLagTime <= 0, c.ReplayPageSize < 1:
 		return errors.New("index: limits must be positive")
+	case c.ProgressInterval < 10*time.Millisecond:
+		return errors.New("index: progress interval must be at least 10ms")
 	}
 	return nil
 }
@@ -83,6 +109,10 @@ type Store struct {
 	log *slog.Logger
 	idx bleve.Index
 	key []byte // HMAC key for cursors and page tokens
+	hub *hub
+	// head is the newest sequence number whose event is searchable and in
+	// the hub; readers use it without taking mu.
+	head atomic.Uint64
 
 	mu      sync.Mutex // serialises Put and guards the fields below
 	seq     uint64     // last assigned sequence number
@@ -117,11 +147,12 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("create index %s: %w", path, err)
 		}
 	}
-	s := &Store{cfg: cfg, log: log, idx: idx}
+	s := &Store{cfg: cfg, log: log, idx: idx, hub: newHub(cfg.RingSize)}
 	if err := s.load(); err != nil {
 		_ = idx.Close()
 		return nil, err
 	}
+	s.head.Store(s.seq)
 	log.Info("index open", "dir", path, "events", s.count, "seq", s.seq)
 	return s, nil
 }
@@ -183,8 +214,8 @@ func (s *Store) timeBounds(ctx context.Context) (lo, hi time.Time, err error) {
 		if len(res.Hits) == 0 || len(res.Hits[0].DecodedSort) == 0 {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, res.Hits[0].DecodedSort[0])
-		if err != nil {
+		t, ok := parseTimeKey(res.Hits[0].DecodedSort[0])
+		if !ok {
 			continue // the document has no eventTime
 		}
 		if i == 0 {
@@ -210,7 +241,9 @@ type PutResult struct {
 // Put stores the events that are not stored yet, assigning each a new
 // sequence number, and the checkpoints, in one atomic and durable batch:
 // when Put returns without error, both survive a crash. It sets Seq on the
-// events it stores. Events must have an ID.
+// events it stores and hands them to live subscribers. Events must have an
+// ID. Put keeps references to the stored events' slices (Raw, Leaves, ...):
+// the caller must not modify them afterwards.
 func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[string][]byte) (PutResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -262,6 +295,14 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	}
 	s.seq = seq
 	s.count += uint64(len(fresh))
+	stored := make([]record.Event, len(fresh))
+	for j, i := range fresh {
+		stored[j] = events[i]
+	}
+	// Into the ring first, then the head: a subscriber that sees the new head
+	// finds the events in the ring (and in the index, which Batch updated).
+	s.hub.append(stored)
+	s.head.Store(seq)
 	s.minTime, s.maxTime = lo, hi
 	res.Stored = len(fresh)
 	res.Duplicates = len(events) - len(fresh)

@@ -56,6 +56,9 @@ type Server struct {
 	store  *index.Store
 	ingest *ingest.Ingester
 	health *health.Server
+
+	closing context.Context // done when Shutdown is called: streams end
+	close   context.CancelFunc
 }
 
 var (
@@ -72,6 +75,7 @@ func New(cfg Config, store *index.Store, in *ingest.Ingester, log *slog.Logger) 
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{cfg: cfg, log: log, store: store, ingest: in, health: health.NewServer()}
+	s.closing, s.close = context.WithCancel(context.Background())
 	s.SetServing(false)
 	return s, nil
 }
@@ -96,8 +100,13 @@ func (s *Server) SetServing(ok bool) {
 }
 
 // Shutdown marks the server NOT_SERVING for good, so watchers of health see
-// it go before the listener does.
-func (s *Server) Shutdown() { s.health.Shutdown() }
+// it go before the listener does, and ends open Subscribe streams with
+// Unavailable so their clients resume elsewhere or later (GracefulStop
+// would otherwise wait for them forever).
+func (s *Server) Shutdown() {
+	s.health.Shutdown()
+	s.close()
+}
 
 var orders = map[pb.Order]index.Order{
 	pb.Order_ORDER_UNSPECIFIED:  index.OrderNewest,
@@ -191,7 +200,7 @@ func (s *Server) Stats(ctx context.Context, _ *pb.StatsRequest) (*pb.StatsRespon
 		Cursor:         st.Cursor,
 		IndexSizeBytes: st.DiskBytes,
 		Ingest:         toCounts(total),
-		Subscribers:    &pb.SubscriberStats{},
+		Subscribers:    toSubscriberStats(s.store.SubscriberStats()),
 	}
 	if !st.Oldest.IsZero() {
 		out.OldestEventTime = timestamppb.New(st.Oldest)
@@ -221,9 +230,54 @@ func toProblem(p ingest.Problem) *pb.IngestProblem {
 	return &pb.IngestProblem{Name: p.Name, Position: p.Pos, Reason: p.Reason, Time: timestamppb.New(p.Time)}
 }
 
-// Subscribe implements EventService.Subscribe.
-func (s *Server) Subscribe(*pb.SubscribeRequest, grpc.ServerStreamingServer[pb.SubscribeResponse]) error {
-	return status.Error(codes.Unimplemented, "Subscribe is not available yet")
+// Subscribe implements EventService.Subscribe: this handler is the only
+// goroutine that sends on the stream.
+func (s *Server) Subscribe(req *pb.SubscribeRequest, stream grpc.ServerStreamingServer[pb.SubscribeResponse]) error {
+	r := index.SubscribeRequest{Query: req.GetQuery()}
+	switch st := req.GetStart().(type) {
+	case *pb.SubscribeRequest_AfterCursor:
+		if st.AfterCursor == "" {
+			return invalid("after_cursor is empty")
+		}
+		r.AfterCursor = st.AfterCursor
+	case *pb.SubscribeRequest_StartTime:
+		t, err := optTime(st.StartTime, "start_time")
+		if err != nil {
+			return err
+		}
+		r.StartTime = t
+	case *pb.SubscribeRequest_FromStart:
+		r.FromStart = st.FromStart
+	}
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.closing, cancel)
+	defer stop()
+	view := req.GetView()
+	err := s.store.Subscribe(ctx, r, func(m index.Message) error {
+		var resp pb.SubscribeResponse
+		switch {
+		case m.Hit != nil:
+			resp.Message = &pb.SubscribeResponse_Event{Event: toEvent(*m.Hit, view)}
+		case m.CaughtUp != "":
+			resp.Message = &pb.SubscribeResponse_CaughtUp{CaughtUp: &pb.CaughtUp{Cursor: m.CaughtUp}}
+		default:
+			resp.Message = &pb.SubscribeResponse_Progress{Progress: &pb.Progress{Cursor: m.Progress}}
+		}
+		return stream.Send(&resp)
+	})
+	switch {
+	case s.closing.Err() != nil && stream.Context().Err() == nil:
+		return status.Error(codes.Unavailable, "server is shutting down; resume after the last cursor received")
+	case stream.Context().Err() != nil:
+		s.log.Debug("subscriber left", "err", stream.Context().Err())
+		return toStatus(stream.Context().Err())
+	}
+	var lag *index.LagError
+	if errors.As(err, &lag) {
+		s.log.Warn("subscriber ended for lag", "behind", lag.Behind, "for", lag.For)
+	}
+	return toStatus(err)
 }
 
 // Ingest implements IngestService.Ingest: inputs are decoded and stored
@@ -290,4 +344,8 @@ func (s *Server) Ingest(stream grpc.ClientStreamingServer[pb.IngestRequest, pb.I
 		out.LastCursor = s.store.Cursor(lastSeq)
 	}
 	return stream.SendAndClose(out)
+}
+
+func toSubscriberStats(st index.SubscriberStats) *pb.SubscriberStats {
+	return &pb.SubscriberStats{Active: st.Active, CaughtUp: st.CaughtUp, Lagging: st.Lagging, EndedForLag: st.EndedForLag}
 }

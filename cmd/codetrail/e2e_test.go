@@ -325,6 +325,7 @@ func TestEndToEndDemoWithGrpcurl(t *testing.T) {
 			t.Fatalf("search output:\n%s", out)
 		}
 	})
+	t.Run("subscribe with grpcurl and tail", func(t *testing.T) { subscribeLive(t, addr) })
 	t.Run("cli ingest and dedupe", func(t *testing.T) {
 		dir := t.TempDir()
 		lines := `{"eventVersion":"1.08","eventID":"11111111-2222-4333-8444-555555555555","eventTime":"2024-05-01T10:00:00Z","eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","awsRegion":"us-east-1","recipientAccountId":"123456789012","requestParameters":{"projectName":"e2e-project"}}
@@ -462,5 +463,53 @@ func readmeExamples(t *testing.T, addr string) {
 	}
 	if n < len(expect) {
 		t.Errorf("README has %d grpcurl examples, the test expects %d", n, len(expect))
+	}
+}
+
+// subscribeLive starts a live Subscribe with the real grpcurl and a
+// `codetrail tail`, ingests new events with `codetrail ingest`, and watches
+// them arrive on both.
+func subscribeLive(t *testing.T, addr string) {
+	gc := exec.Command(grpcurlPath(t), "-plaintext", "-d", `{"query": "resource:e2e-live"}`, addr, "codetrail.v1.EventService/Subscribe")
+	gcOut := &syncBuffer{}
+	gc.Stdout, gc.Stderr = gcOut, gcOut
+	tail := exec.Command(binary(t), "tail", "--server", addr, "resource:e2e-live")
+	tailOut, tailErr := &syncBuffer{}, &syncBuffer{}
+	tail.Stdout, tail.Stderr = tailOut, tailErr
+	for _, c := range []*exec.Cmd{gc, tail} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Process.Kill(); _ = c.Wait() }()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(gcOut.String(), "caughtUp") || !strings.Contains(tailErr.String(), "live") {
+		if time.Now().After(deadline) {
+			t.Fatalf("subscribers never caught up:\ngrpcurl: %s\ntail: %s", gcOut, tailErr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var lines []string
+	for i := range 3 {
+		lines = append(lines, fmt.Sprintf(`{"eventVersion":"1.08","eventID":"live-%d","eventTime":"2024-06-01T10:00:0%dZ","eventSource":"codedeploy.amazonaws.com","eventName":"CreateDeployment","awsRegion":"eu-west-1","recipientAccountId":"123456789012","requestParameters":{"applicationName":"e2e-live","deploymentGroupName":"g%d"}}`, i, i, i))
+	}
+	f := filepath.Join(t.TempDir(), "live.jsonl")
+	if err := os.WriteFile(f, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run1(t, "ingest", "--server", addr, f)
+	for !(strings.Count(gcOut.String(), `"eventId": "live-`) == 3 && strings.Count(tailOut.String(), "CreateDeployment") == 3) {
+		if time.Now().After(deadline) {
+			t.Fatalf("live events did not arrive:\ngrpcurl: %s\ntail: %s", gcOut, tailOut)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 3 {
+		if !strings.Contains(gcOut.String(), fmt.Sprintf(`"eventId": "live-%d"`, i)) {
+			t.Fatalf("grpcurl lacks live-%d:\n%s", i, gcOut)
+		}
+	}
+	if !strings.Contains(tailOut.String(), "2024-06-01T10:00:00Z 123456789012 eu-west-1 - codedeploy CreateDeployment e2e-live") {
+		t.Fatalf("tail line format:\n%s", tailOut)
 	}
 }

@@ -26,6 +26,7 @@ var commands = []command{
 	{"serve", "run the gRPC service (--demo for a ready demo dataset)", runServe},
 	{"ingest", "send files or standard input to a running server", runIngest},
 	{"search", "search a running server", runSearch},
+	{"tail", "print matching events live, resuming by itself after a disconnect", runTail},
 	{"gen", "write a realistic generated dataset as trail files", runGen},
 }
 

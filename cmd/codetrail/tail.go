@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/codetrail/codetrail/client"
+	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
+)
+
+func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
+	addr := fs.String("server", "127.0.0.1:7000", "server address (host:port)")
+	asJSON := fs.Bool("json", false, "print each event as one JSON line (with its record)")
+	since := fs.String("since", "", "first replay stored events newer than this: a duration (1h, 7d) or a date")
+	after := fs.String("after", "", "resume after this cursor (each event carries one; --json prints it)")
+	fromStart := fs.Bool("from-start", false, "first replay everything stored")
+	quiet := fs.Bool("quiet", false, "do not report reconnections and the switch to live on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: codetrail tail [flags] [QUERY]\n\nPrints events matching QUERY as they are stored, one line each; with --since,\n--after or --from-start it first replays stored matches. It reconnects by\nitself and resumes where it stopped, without gaps or repeats.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	req := &pb.SubscribeRequest{Query: strings.Join(fs.Args(), " "), View: pb.EventView_EVENT_VIEW_SUMMARY}
+	if *asJSON {
+		req.View = pb.EventView_EVENT_VIEW_FULL
+	}
+	set := 0
+	if *since != "" {
+		t, err := parseWhen(*since, time.Now())
+		if err != nil {
+			return err
+		}
+		req.Start = &pb.SubscribeRequest_StartTime{StartTime: timestamppb.New(t)}
+		set++
+	}
+	if *after != "" {
+		req.Start = &pb.SubscribeRequest_AfterCursor{AfterCursor: *after}
+		set++
+	}
+	if *fromStart {
+		req.Start = &pb.SubscribeRequest_FromStart{FromStart: true}
+		set++
+	}
+	if set > 1 {
+		return fmt.Errorf("give at most one of --since, --after and --from-start")
+	}
+	c, err := client.Dial(*addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	opt := client.SubscribeOptions{OnStatus: func(m *pb.SubscribeResponse, err error) {
+		switch {
+		case *quiet:
+		case err != nil:
+			fmt.Fprintf(stderr, "tail: stream ended (%v); resuming\n", err)
+		case m.GetCaughtUp() != nil:
+			fmt.Fprintln(stderr, "tail: live")
+		}
+	}}
+	for e, err := range c.Subscribe(ctx, req, opt) {
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			b, err := protojson.Marshal(e)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, string(b))
+			continue
+		}
+		fmt.Fprintln(stdout, eventLine(e))
+	}
+	return nil
+}
+
+// eventLine renders an event on one line: time, account, region, user,
+// service, eventName, resource, error.
+func eventLine(e *pb.Event) string {
+	t := "-"
+	if e.GetEventTime() != nil {
+		t = e.GetEventTime().AsTime().UTC().Format(time.RFC3339)
+	}
+	res := "-"
+	if len(e.GetResources()) > 0 {
+		res = e.GetResources()[0]
+	}
+	errc := ""
+	if e.GetErrorCode() != "" {
+		errc = " ERROR " + e.GetErrorCode()
+	}
+	return fmt.Sprintf("%s %s %s %s %s %s %s%s", t, dash(e.GetAccountId()), dash(e.GetAwsRegion()),
+		dash(e.GetUserIdentity().GetUserName()), dash(e.GetService()), dash(e.GetEventName()), res, errc)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

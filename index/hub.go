@@ -1,0 +1,103 @@
+package index
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// ringEntry is one stored event kept in memory for live delivery. The event
+// is never modified after it enters the ring; its terms are computed once,
+// by the first subscriber that needs them.
+type ringEntry struct {
+	ev        record.Event
+	termsOnce sync.Once
+	terms     *eventTerms
+}
+
+func (e *ringEntry) eventTerms() *eventTerms {
+	e.termsOnce.Do(func() { e.terms = newEventTerms(&e.ev) })
+	return e.terms
+}
+
+// hub keeps the most recent stored events in a ring, in sequence order, and
+// wakes subscribers when events are added. Subscribers pull from the ring at
+// their own pace; one that falls out of the ring reads from the index
+// instead. Ingest never waits for a subscriber: append only copies pointers
+// and does non-blocking wake-ups.
+//
+// Lock order: Store.mu, then hub.mu.
+type hub struct {
+	mu      sync.RWMutex
+	ring    []*ringEntry // capacity-sized circular buffer
+	first   uint64       // seq of the oldest entry held; 0 when empty
+	last    uint64       // seq of the newest entry held
+	waiters map[*subscriber]struct{}
+
+	active, caughtUp, lagging, endedForLag atomic.Int64
+}
+
+func newHub(size int) *hub {
+	return &hub{ring: make([]*ringEntry, size), waiters: map[*subscriber]struct{}{}}
+}
+
+// append adds newly stored events, which must carry consecutive sequence
+// numbers following the last appended, and wakes every subscriber.
+func (h *hub) append(evs []record.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	h.mu.Lock()
+	for i := range evs {
+		seq := evs[i].Seq
+		h.ring[seq%uint64(len(h.ring))] = &ringEntry{ev: evs[i]}
+		h.last = seq
+		if h.first == 0 {
+			h.first = seq
+		}
+		if h.last-h.first >= uint64(len(h.ring)) {
+			h.first = h.last - uint64(len(h.ring)) + 1
+		}
+	}
+	for w := range h.waiters {
+		select {
+		case w.wake <- struct{}{}:
+		default: // already has a wake-up pending
+		}
+	}
+	h.mu.Unlock()
+}
+
+// since returns up to max entries with seq in (after, upto], in order, and
+// whether the ring still held everything after `after` (false means the
+// caller fell out of the ring and must read the index).
+func (h *hub) since(after, upto uint64, max int) ([]*ringEntry, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.first == 0 || after+1 < h.first {
+		return nil, false
+	}
+	if upto > h.last {
+		upto = h.last
+	}
+	var out []*ringEntry
+	for seq := after + 1; seq <= upto && len(out) < max; seq++ {
+		out = append(out, h.ring[seq%uint64(len(h.ring))])
+	}
+	return out, true
+}
+
+func (h *hub) register(w *subscriber) {
+	h.mu.Lock()
+	h.waiters[w] = struct{}{}
+	h.mu.Unlock()
+	h.active.Add(1)
+}
+
+func (h *hub) unregister(w *subscriber) {
+	h.mu.Lock()
+	delete(h.waiters, w)
+	h.mu.Unlock()
+	h.active.Add(-1)
+}

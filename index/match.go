@@ -1,0 +1,564 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/numeric"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+	vregexp "github.com/blevesearch/vellum/regexp"
+
+	"github.com/codetrail/codetrail/index/query"
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// The in-memory matcher decides whether one event matches a query exactly as
+// a search of the index would, so live subscriptions can test each new event
+// without a Bleve search. It mirrors compile.go case by case and takes its
+// terms from documentFields through each field's own analyzer, so both sides
+// see byte-identical terms.
+//
+// Where Bleve's behaviour is not what compile.go intends, the matcher follows
+// Bleve (what a search returns), not the intent:
+//
+//   - Patterns (wildcards and regexps) run on vellum's automaton, the one the
+//     index uses: '.' does not match '\n', a leading '^' is dropped, and
+//     patterns vellum rejects (other anchors, \b, lazy quantifiers, more
+//     than 10000 DFA states) fail. compile accepts those and the search
+//     fails; the matcher fails when it is built.
+//   - A date bound outside 1677-12-01..2262-04-11 fails the search; the
+//     matcher fails when it is built.
+//   - An open date bound is ±Inf as a float64, whose bits as an int64 stop
+//     about 52 days short of the int64 nanosecond range: events in the first
+//     or last 52 days Bleve can index (Sep-Nov 1677, Feb-Apr 2262) are outside
+//     every range open at that end, though _exists_:eventTime matches them.
+//   - A term range with an upper bound hi reads the dictionary up to
+//     hi+"\x00" inclusive, so terms starting with hi+"\x00" are in range.
+//
+// One case cannot be mirrored, as it depends on other documents: an exclusive
+// upper bound hi of a term range (keyword or kv) drops the term hi only when
+// it is the last term in range in the whole index. When another document has
+// a term starting with hi+"\x00" (values holding a NUL character), the index
+// returns events whose term is exactly hi; the matcher does not.
+
+// termSlots numbers the fields documentFields can emit, so that a matcher
+// finds an event's terms by index rather than by name.
+var termSlots = func() map[string]int {
+	m := map[string]int{fieldText: 0, fieldKV: 1, fieldExists: 2, multiResource: 3}
+	for _, f := range keywordFields {
+		m[f.name] = len(m)
+	}
+	return m
+}()
+
+// smallTermSet is the size up to which a termSet is searched linearly.
+// Typed keyword fields have one term; a map costs more than a few compares.
+const smallTermSet = 8
+
+// termSet is the terms of one field of one event.
+type termSet struct {
+	sorted []string         // distinct terms in byte order, as Bleve's dictionary
+	index  map[string]int32 // term -> position in sorted; nil for small sets
+	pos    [][]int32        // positions of sorted[i], ascending; fields with term vectors only
+}
+
+// find returns the position of t in s.sorted or -1.
+func (s *termSet) find(t string) int {
+	if s.index != nil {
+		if i, ok := s.index[t]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i, x := range s.sorted {
+		if x == t {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *termSet) has(t string) bool { return s.find(t) >= 0 }
+
+// eventTerms is what the index holds of one event, precomputed once per
+// event and shared by all matchers. It is immutable after construction and
+// safe for concurrent reads.
+type eventTerms struct {
+	id      string // document id
+	nanos   int64  // indexed eventTime, as Bleve's numeric field holds it
+	hasTime bool
+	fields  []termSet           // by termSlots
+	other   map[string]*termSet // fields not in termSlots (none today)
+}
+
+var emptyTerms termSet
+
+// field returns the terms of a field; never nil.
+func (e *eventTerms) field(slot int, name string) *termSet {
+	if slot >= 0 {
+		return &e.fields[slot]
+	}
+	if s := e.other[name]; s != nil {
+		return s
+	}
+	return &emptyTerms
+}
+
+// newEventTerms analyses the document of ev as Bleve indexes it.
+func newEventTerms(ev *record.Event) *eventTerms {
+	e := &eventTerms{id: ev.ID, fields: make([]termSet, len(termSlots))}
+	if t, ok := indexedTime(ev); ok {
+		e.nanos, e.hasTime = t.UnixNano(), true
+	}
+	type acc struct {
+		pos     map[string][]int32
+		vectors bool
+	}
+	accs := map[string]*acc{}
+	var order []string
+	for _, f := range documentFields(ev) {
+		if !f.opts.IsIndexed() {
+			continue
+		}
+		a := accs[f.name]
+		if a == nil {
+			a = &acc{pos: map[string][]int32{}}
+			accs[f.name] = a
+			order = append(order, f.name)
+		}
+		a.vectors = a.vectors || f.opts.IncludeTermVectors()
+		for _, tok := range f.analyzer.Analyze(f.value) {
+			t := string(tok.Term)
+			a.pos[t] = append(a.pos[t], int32(tok.Position))
+		}
+	}
+	for _, name := range order {
+		a := accs[name]
+		s := termSet{sorted: make([]string, 0, len(a.pos))}
+		for t := range a.pos {
+			s.sorted = append(s.sorted, t)
+		}
+		sort.Strings(s.sorted)
+		if len(s.sorted) > smallTermSet {
+			s.index = make(map[string]int32, len(s.sorted))
+			for i, t := range s.sorted {
+				s.index[t] = int32(i)
+			}
+		}
+		if a.vectors {
+			s.pos = make([][]int32, len(s.sorted))
+			for i, t := range s.sorted {
+				p := a.pos[t]
+				if !slices.IsSorted(p) { // several instances of the field
+					slices.Sort(p)
+				}
+				s.pos[i] = p
+			}
+		}
+		if slot, ok := termSlots[name]; ok {
+			e.fields[slot] = s
+		} else {
+			if e.other == nil {
+				e.other = map[string]*termSet{}
+			}
+			e.other[name] = &s
+		}
+	}
+	return e
+}
+
+// matcher reports whether an event matches; safe for concurrent use.
+type matcher func(*eventTerms) bool
+
+func matchAll(*eventTerms) bool  { return true }
+func matchNone(*eventTerms) bool { return false }
+
+// slotOf returns the slot of a Bleve field name, or -1.
+func slotOf(name string) int {
+	if s, ok := termSlots[name]; ok {
+		return s
+	}
+	return -1
+}
+
+// matcher compiles the AST like compile does: same field resolution, same
+// date math with c.now, same value handling, same errors for the same bad
+// input. It also fails, with a *query.Error, where compile succeeds but the
+// search would fail (see the top of this file).
+func (c *compiler) matcher(n query.Node) (matcher, error) {
+	b := matchBuilder{c: c}
+	m, err := b.build(n)
+	if err != nil {
+		return nil, err
+	}
+	if b.searchErr != nil {
+		return nil, b.searchErr
+	}
+	return m, nil
+}
+
+// matchBuilder builds a matcher. Errors compile reports are returned at
+// once, so the first one is the one compile returns; errors only the search
+// would report (searchErr) are kept until the whole tree compiled.
+type matchBuilder struct {
+	c         *compiler
+	searchErr error
+}
+
+func (b *matchBuilder) searchFails(err error) {
+	if b.searchErr == nil {
+		b.searchErr = err
+	}
+}
+
+func (b *matchBuilder) build(n query.Node) (matcher, error) {
+	switch n := n.(type) {
+	case nil, query.MatchAll:
+		return matchAll, nil
+	case query.And:
+		var must, mustNot []matcher
+		for _, cl := range n.Clauses {
+			if not, ok := cl.(query.Not); ok {
+				m, err := b.build(not.Clause)
+				if err != nil {
+					return nil, err
+				}
+				mustNot = append(mustNot, m)
+				continue
+			}
+			m, err := b.build(cl)
+			if err != nil {
+				return nil, err
+			}
+			must = append(must, m)
+		}
+		// With only Not clauses, must stays empty: Bleve starts from all
+		// documents, and so does the loop below.
+		return func(e *eventTerms) bool {
+			for _, m := range must {
+				if !m(e) {
+					return false
+				}
+			}
+			for _, m := range mustNot {
+				if m(e) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	case query.Or:
+		ms := make([]matcher, 0, len(n.Clauses))
+		for _, cl := range n.Clauses {
+			m, err := b.build(cl)
+			if err != nil {
+				return nil, err
+			}
+			ms = append(ms, m)
+		}
+		return func(e *eventTerms) bool {
+			for _, m := range ms {
+				if m(e) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	case query.Not:
+		m, err := b.build(n.Clause)
+		if err != nil {
+			return nil, err
+		}
+		return func(e *eventTerms) bool { return !m(e) }, nil
+	case query.Term:
+		return b.termMatcher(n)
+	case query.Wildcard:
+		return b.patternMatcher(n.Field, wildcardToRegexp(n.Pattern), n.Pos, n.Pattern)
+	case query.Regexp:
+		if _, err := regexp.Compile(n.Pattern); err != nil {
+			return nil, errAt(n.Pos, "bad regular expression /%s/: %v", n.Pattern, err)
+		}
+		return b.patternMatcher(n.Field, n.Pattern, n.Pos, n.Pattern)
+	case query.Range:
+		return b.rangeMatcher(n)
+	case query.Exists:
+		return b.existsMatcher(n.Field, n.Pos)
+	}
+	return nil, fmt.Errorf("%w: unknown query node %T", ErrInvalid, n)
+}
+
+// hasTerm mirrors termOn.
+func hasTerm(field, value string) matcher {
+	slot := slotOf(field)
+	return func(e *eventTerms) bool { return e.field(slot, field).has(value) }
+}
+
+func (b *matchBuilder) termMatcher(n query.Term) (matcher, error) {
+	spec := resolveField(n.Field)
+	switch spec.kind {
+	case kindText:
+		toks := analyzeText(n.Value)
+		switch {
+		case len(toks) == 0:
+			return matchNone, nil
+		case len(toks) == 1:
+			return hasTerm(fieldText, toks[0]), nil
+		case n.Phrase:
+			return phraseMatcher(fieldText, toks), nil
+		}
+		return func(e *eventTerms) bool {
+			s := e.field(slotOf(fieldText), fieldText)
+			for _, t := range toks {
+				if !s.has(t) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	case kindID:
+		id := n.Value
+		return func(e *eventTerms) bool { return e.id == id }, nil
+	case kindTime:
+		lo, hi, err := parseDate(n.Value, b.c.now)
+		if err != nil {
+			return nil, errAt(n.Pos, "%s: %v", n.Field, err)
+		}
+		return b.timeMatcher(lo, hi, n.Pos), nil
+	case kindKV:
+		return hasTerm(fieldKV, spec.name+kvSep+n.Value), nil
+	}
+	v := n.Value
+	if spec.name == "readOnly" {
+		v = strings.ToLower(v)
+	}
+	return hasTerm(spec.name, v), nil
+}
+
+// phraseMatcher mirrors Bleve's phrase search: the terms at consecutive
+// positions of one field.
+func phraseMatcher(field string, toks []string) matcher {
+	slot := slotOf(field)
+	return func(e *eventTerms) bool {
+		s := e.field(slot, field)
+		if s.pos == nil {
+			return false
+		}
+		first := s.find(toks[0])
+		if first < 0 {
+			return false
+		}
+		rest := make([][]int32, 0, 8)
+		for _, t := range toks[1:] {
+			i := s.find(t)
+			if i < 0 {
+				return false
+			}
+			rest = append(rest, s.pos[i])
+		}
+	next:
+		for _, p := range s.pos[first] {
+			for k, ps := range rest {
+				want := p + int32(k) + 1
+				j := sort.Search(len(ps), func(j int) bool { return ps[j] >= want })
+				if j == len(ps) || ps[j] != want {
+					continue next
+				}
+			}
+			return true
+		}
+		return false
+	}
+}
+
+// patternMatcher mirrors compiler.wildcard and Bleve's regexp search.
+func (b *matchBuilder) patternMatcher(field, re string, pos int, shown string) (matcher, error) {
+	spec := resolveField(field)
+	var name, pattern string
+	switch spec.kind {
+	case kindText:
+		name, pattern = fieldText, strings.ToLower(re)
+	case kindKV:
+		name, pattern = fieldKV, regexp.QuoteMeta(spec.name+kvSep)+"(?:"+re+")"
+	case kindKeyword:
+		name, pattern = spec.name, re
+	default:
+		return nil, errAt(pos, "%s does not take patterns like %q: give an exact value or a range", field, shown)
+	}
+	return b.regexpMatcher(name, pattern, pos, shown), nil
+}
+
+// regexpMatcher matches the terms of a field against a pattern as Bleve's
+// RegexpQuery does: a leading '^' is dropped and the rest is compiled by
+// vellum (the automaton scorch runs over its term dictionary), which
+// matches whole terms.
+func (b *matchBuilder) regexpMatcher(field, pattern string, pos int, shown string) matcher {
+	pattern = strings.TrimPrefix(pattern, "^")
+	parsed, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		b.searchFails(errAt(pos, "the index cannot search /%s/: %v", shown, err))
+		return matchNone
+	}
+	a, err := vregexp.NewParsedWithLimit(pattern, parsed, vregexp.DefaultLimit)
+	if err != nil {
+		b.searchFails(errAt(pos, "the index cannot search /%s/: %v", shown, err))
+		return matchNone
+	}
+	prefix := literalPrefix(parsed)
+	slot := slotOf(field)
+	return func(e *eventTerms) bool {
+		s := e.field(slot, field)
+		i := 0
+		if prefix != "" {
+			i = sort.SearchStrings(s.sorted, prefix)
+		}
+		for ; i < len(s.sorted); i++ {
+			t := s.sorted[i]
+			if !strings.HasPrefix(t, prefix) {
+				return false
+			}
+			if a.MatchesRegex(t) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// literalPrefix returns the literal text every match of a parsed regexp
+// starts with, as scorch computes it to narrow its dictionary scan.
+func literalPrefix(s *syntax.Regexp) string {
+	for s != nil && s.Op == syntax.OpConcat {
+		if len(s.Sub) < 1 {
+			return ""
+		}
+		s = s.Sub[0]
+	}
+	if s != nil && s.Op == syntax.OpLiteral && s.Flags&syntax.FoldCase == 0 {
+		return string(s.Rune)
+	}
+	return ""
+}
+
+// timeMatcher mirrors dateRange(lo, hi, true, false) as Bleve's numeric
+// range search runs it: a zero bound is open (±Inf), the bounds become
+// int64 nanoseconds through Bleve's float encoding, the end is exclusive.
+func (b *matchBuilder) timeMatcher(lo, hi time.Time, pos int) matcher {
+	fmin, fmax := math.Inf(-1), math.Inf(1)
+	for _, bd := range []struct {
+		t time.Time
+		f *float64
+	}{{lo, &fmin}, {hi, &fmax}} {
+		if bd.t.IsZero() {
+			continue
+		}
+		if bd.t.Before(bquery.MinRFC3339CompatibleTime) || bd.t.After(bquery.MaxRFC3339CompatibleTime) {
+			b.searchFails(errAt(pos, "date %s is out of the range the index can search (%s to %s)",
+				bd.t.Format(time.RFC3339Nano), bquery.MinRFC3339CompatibleTime.Format(time.RFC3339), bquery.MaxRFC3339CompatibleTime.Format(time.RFC3339)))
+			return matchNone
+		}
+		*bd.f = numeric.Int64ToFloat64(bd.t.UnixNano())
+	}
+	minNs := numeric.Float64ToInt64(fmin)
+	maxNs := numeric.Float64ToInt64(fmax)
+	if maxNs != math.MinInt64 {
+		maxNs--
+	}
+	return func(e *eventTerms) bool {
+		return e.hasTime && e.nanos >= minNs && e.nanos <= maxNs
+	}
+}
+
+// rangeMatcher mirrors compiler.rangeQuery.
+func (b *matchBuilder) rangeMatcher(n query.Range) (matcher, error) {
+	spec := resolveField(n.Field)
+	minIncl, maxIncl := n.MinInclusive, n.MaxInclusive
+	switch spec.kind {
+	case kindTime:
+		var lo, hi time.Time
+		if n.Min != "" {
+			l, h, err := parseDate(n.Min, b.c.now)
+			if err != nil {
+				return nil, errAt(n.Pos, "%s: %v", n.Field, err)
+			}
+			lo = l
+			if !minIncl {
+				lo = h
+			}
+		}
+		if n.Max != "" {
+			l, h, err := parseDate(n.Max, b.c.now)
+			if err != nil {
+				return nil, errAt(n.Pos, "%s: %v", n.Field, err)
+			}
+			hi = l
+			if maxIncl {
+				hi = h
+			}
+		}
+		if lo.IsZero() && hi.IsZero() {
+			return b.existsMatcher(n.Field, n.Pos)
+		}
+		return b.timeMatcher(lo, hi, n.Pos), nil
+	case kindKeyword:
+		return termRangeMatcher(spec.name, n.Min, n.Max, minIncl, maxIncl), nil
+	case kindKV:
+		lo, hi := spec.name+kvSep, spec.name+">"
+		if n.Min != "" {
+			lo += n.Min
+		} else {
+			minIncl = true
+		}
+		if n.Max != "" {
+			hi = spec.name + kvSep + n.Max
+		} else {
+			maxIncl = false
+		}
+		return termRangeMatcher(fieldKV, lo, hi, minIncl, maxIncl), nil
+	}
+	return nil, errAt(n.Pos, "a range needs a field such as eventTime or eventName, not %q", n.Field)
+}
+
+// termRangeMatcher mirrors Bleve's term range search: terms from lo (or
+// the start) to hi+"\x00" inclusive (or the end) in byte order, lo left out
+// when exclusive, hi left out when exclusive (see the top of this file for
+// the one case this cannot follow).
+func termRangeMatcher(field, lo, hi string, loIncl, hiIncl bool) matcher {
+	slot := slotOf(field)
+	hiNul := hi + "\x00"
+	return func(e *eventTerms) bool {
+		s := e.field(slot, field).sorted
+		for i := sort.SearchStrings(s, lo); i < len(s); i++ {
+			t := s[i]
+			switch {
+			case t == lo && !loIncl:
+				continue
+			case hi == "" || t < hi:
+				return true
+			case t == hi:
+				if hiIncl {
+					return true
+				}
+				continue
+			}
+			// The first term above hi: in range only if it starts with
+			// hi+"\x00"; every later term is above hi+"\x01".
+			return strings.HasPrefix(t, hiNul)
+		}
+		return false
+	}
+}
+
+// existsMatcher mirrors compiler.exists.
+func (b *matchBuilder) existsMatcher(field string, pos int) (matcher, error) {
+	spec := resolveField(field)
+	if spec.kind == kindText {
+		return nil, errAt(pos, "_exists_ needs a field name")
+	}
+	return hasTerm(fieldExists, spec.name), nil
+}

@@ -1,0 +1,353 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/codetrail/codetrail/index/query"
+)
+
+// ErrLagging is wrapped by the *LagError that ends a subscription which stayed
+// too far behind for too long.
+var ErrLagging = errors.New("index: subscriber fell too far behind")
+
+// ErrTooManySubscribers is returned when MaxSubscribers are already open.
+var ErrTooManySubscribers = errors.New("index: too many subscribers")
+
+// LagError ends a subscription that stayed behind past the configured bound.
+// Cursor is where the client resumes: everything up to it was delivered.
+type LagError struct {
+	Cursor string
+	Behind uint64        // events stored after Cursor when it was ended
+	For    time.Duration // how long it had been behind
+}
+
+func (e *LagError) Error() string {
+	return fmt.Sprintf("subscriber was %d events behind for %s; resume after cursor %s", e.Behind, e.For.Round(time.Second), e.Cursor)
+}
+
+// Unwrap makes errors.Is(err, ErrLagging) hold.
+func (e *LagError) Unwrap() error { return ErrLagging }
+
+// SubscribeRequest says what a subscription streams and where it starts. At
+// most one of AfterCursor, StartTime and FromStart is set; with none, it
+// starts at the newest stored event (only new events are delivered).
+type SubscribeRequest struct {
+	Query string
+	// AfterCursor resumes after an event (or progress) cursor received earlier.
+	AfterCursor string
+	// StartTime replays stored events with eventTime at or after it first.
+	StartTime time.Time
+	// FromStart replays everything retained first.
+	FromStart bool
+}
+
+// Message is one message of a subscription; exactly one field is set.
+type Message struct {
+	Hit      *Hit
+	Progress string // cursor: nothing matched up to here
+	CaughtUp string // cursor: replay is done, live events follow
+}
+
+// SubscriberStats counts subscriptions.
+type SubscriberStats struct {
+	Active, CaughtUp, Lagging, EndedForLag int64
+}
+
+// SubscriberStats returns current subscription counts.
+func (s *Store) SubscriberStats() SubscriberStats {
+	h := s.hub
+	return SubscriberStats{Active: h.active.Load(), CaughtUp: h.caughtUp.Load(), Lagging: h.lagging.Load(), EndedForLag: h.endedForLag.Load()}
+}
+
+// subscriber is one open subscription, as the hub sees it.
+type subscriber struct {
+	wake chan struct{} // capacity 1: a pending wake-up
+}
+
+// Subscribe streams the events that match r.Query in store order, calling
+// send (from this goroutine only) for each message: first every stored
+// match after the start, then one CaughtUp, then new matches as they are
+// stored, with Progress messages on quiet streams. It returns when ctx ends
+// (ctx.Err()), when send fails (that error), or with a *LagError when the
+// subscriber stays behind past the configured bound. Bad queries and cursors
+// are reported before anything is sent.
+func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Message) error) error {
+	starts := 0
+	for _, set := range []bool{r.AfterCursor != "", !r.StartTime.IsZero(), r.FromStart} {
+		if set {
+			starts++
+		}
+	}
+	if starts > 1 {
+		return fmt.Errorf("%w: give at most one of after_cursor, start_time and from_start", ErrInvalid)
+	}
+	now := time.Now()
+	ast, err := query.ParseWithLimits(r.Query, s.cfg.Query)
+	if err != nil {
+		return err
+	}
+	c := compiler{now: now}
+	q, err := c.compile(ast)
+	if err != nil {
+		return err
+	}
+	match, err := c.matcher(ast)
+	if err != nil {
+		return err
+	}
+
+	if s.hub.active.Load() >= int64(s.cfg.MaxSubscribers) {
+		return fmt.Errorf("%w: %d open, the limit is %d", ErrTooManySubscribers, s.hub.active.Load(), s.cfg.MaxSubscribers)
+	}
+	w := &subscriber{wake: make(chan struct{}, 1)}
+	// Register before reading the head, so no wake-up can be missed.
+	s.hub.register(w)
+	defer s.hub.unregister(w)
+
+	head := s.head.Load()
+	var pos uint64
+	switch {
+	case r.AfterCursor != "":
+		if pos, err = s.ParseCursor(r.AfterCursor); err != nil {
+			return err
+		}
+		if pos > head {
+			return fmt.Errorf("cursor %s is newer than the newest stored event: %w", r.AfterCursor, ErrBadToken)
+		}
+		if oldest := s.oldestSeq(); pos+1 < oldest {
+			return &CompactedError{Oldest: s.Cursor(oldest - 1)}
+		}
+	case r.FromStart, !r.StartTime.IsZero():
+		pos = 0
+	default:
+		pos = head
+	}
+
+	sub := subscription{s: s, w: w, send: send, query: q, match: match, pos: pos}
+	if !r.StartTime.IsZero() {
+		// The time bound applies to the replay; once live, every new match
+		// is delivered, as it would be to a subscriber started from now.
+		sub.replayQuery = bquery.NewConjunctionQuery([]bquery.Query{q, dateRange(r.StartTime, time.Time{}, true, false)})
+		sub.startTime = r.StartTime
+	}
+	err = sub.run(ctx)
+	sub.leave()
+	return err
+}
+
+// CompactedError is returned for a cursor older than retained history.
+type CompactedError struct {
+	Oldest string // the oldest cursor still available
+}
+
+func (e *CompactedError) Error() string {
+	return "cursor is older than retained history; the oldest available is " + e.Oldest
+}
+
+// Unwrap makes errors.Is(err, ErrCompacted) hold.
+func (e *CompactedError) Unwrap() error { return ErrCompacted }
+
+// oldestSeq is the oldest sequence number still stored (1 while nothing has
+// been removed).
+func (s *Store) oldestSeq() uint64 { return 1 }
+
+type subscription struct {
+	s           *Store
+	w           *subscriber
+	send        func(Message) error
+	query       bquery.Query
+	match       matcher
+	replayQuery bquery.Query // replay variant (start_time); nil: same as query
+	startTime   time.Time    // replay bound on eventTime, with replayQuery
+	pos         uint64 // every event up to pos was delivered or did not match
+
+	caught       bool // sent CaughtUp
+	lagging      bool // caught up once, now reading the index again
+	lastWithin   time.Time // last time it was at most MaxLagEvents behind
+	lastSent     time.Time
+	progressTick *time.Timer
+}
+
+// currentQuery returns the index query and the in-memory test for what
+// follows pos: during the initial replay of a start_time subscription both
+// also require eventTime >= startTime.
+func (sub *subscription) currentQuery() (bquery.Query, func(*ringEntry) bool) {
+	if !sub.caught && sub.replayQuery != nil {
+		return sub.replayQuery, func(e *ringEntry) bool {
+			t, ok := indexedTime(&e.ev)
+			return ok && !t.Before(sub.startTime) && sub.match(e.eventTerms())
+		}
+	}
+	return sub.query, func(e *ringEntry) bool { return sub.match(e.eventTerms()) }
+}
+
+func (sub *subscription) deliver(m Message) error {
+	sub.lastSent = time.Now()
+	return sub.send(m)
+}
+
+func (sub *subscription) progressDelay() time.Duration {
+	p := sub.s.cfg.ProgressInterval
+	// +-20% jitter so that quiet streams do not all speak at once.
+	return p - p/5 + time.Duration(rand.Int64N(int64(p/5)*2+1))
+}
+
+func (sub *subscription) run(ctx context.Context) error {
+	s, h := sub.s, sub.s.hub
+	sub.lastSent = time.Now()
+	sub.lastWithin = sub.lastSent
+	sub.progressTick = time.NewTimer(sub.progressDelay())
+	defer sub.progressTick.Stop()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		head := s.head.Load()
+		if sub.pos < head {
+			if err := sub.checkLag(head); err != nil {
+				h.endedForLag.Add(1)
+				return err
+			}
+			if err := sub.step(ctx, head); err != nil {
+				return err
+			}
+			if err := sub.checkLag(s.head.Load()); err != nil {
+				h.endedForLag.Add(1)
+				return err
+			}
+			continue
+		}
+		if !sub.caught {
+			sub.caught = true
+			h.caughtUp.Add(1)
+			if err := sub.deliver(Message{CaughtUp: s.Cursor(sub.pos)}); err != nil {
+				return err
+			}
+		}
+		sub.setLagging(false)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-sub.w.wake:
+		case <-sub.progressTick.C:
+			if time.Since(sub.lastSent) >= s.cfg.ProgressInterval-s.cfg.ProgressInterval/5 {
+				if err := sub.deliver(Message{Progress: s.Cursor(sub.pos)}); err != nil {
+					return err
+				}
+			}
+			sub.progressTick.Reset(sub.progressDelay())
+		}
+		// It was caught up until now: lag, if any, starts here.
+		sub.lastWithin = time.Now()
+	}
+}
+
+// step delivers what follows pos up to head: from the ring when it still
+// holds it, else from the index.
+func (sub *subscription) step(ctx context.Context, head uint64) error {
+	s := sub.s
+	q, match := sub.currentQuery()
+	if entries, ok := s.hub.since(sub.pos, head, s.cfg.ReplayPageSize); ok {
+		for _, e := range entries {
+			if match(e) {
+				hit := Hit{Event: e.ev, Cursor: s.Cursor(e.ev.Seq)}
+				if err := sub.deliver(Message{Hit: &hit}); err != nil {
+					return err
+				}
+			}
+			sub.pos = e.ev.Seq
+		}
+		return nil
+	}
+	if sub.caught {
+		sub.setLagging(true)
+	}
+	hits, err := s.replay(ctx, q, sub.pos, head, s.cfg.ReplayPageSize)
+	if err != nil {
+		return err
+	}
+	for i := range hits {
+		if err := sub.deliver(Message{Hit: &hits[i]}); err != nil {
+			return err
+		}
+		sub.pos = hits[i].Event.Seq
+	}
+	if len(hits) < s.cfg.ReplayPageSize {
+		sub.pos = head // nothing else up to head matched
+	}
+	return nil
+}
+
+func (sub *subscription) setLagging(on bool) {
+	if on == sub.lagging || !sub.caught {
+		return
+	}
+	sub.lagging = on
+	if on {
+		sub.s.hub.lagging.Add(1)
+		sub.s.hub.caughtUp.Add(-1)
+	} else {
+		sub.s.hub.lagging.Add(-1)
+		sub.s.hub.caughtUp.Add(1)
+	}
+}
+
+// checkLag ends a live subscriber that has been more than MaxLagEvents
+// behind for longer than MaxLagTime. The time counts from when it was last
+// within the bound, so a client that stops reading (its send blocks) is
+// caught as soon as it moves again. The initial replay is not lag: it may
+// take as long as history is deep.
+func (sub *subscription) checkLag(head uint64) error {
+	cfg := sub.s.cfg
+	now := time.Now()
+	if !sub.caught || head-sub.pos <= uint64(cfg.MaxLagEvents) {
+		sub.lastWithin = now
+		return nil
+	}
+	if d := now.Sub(sub.lastWithin); d > cfg.MaxLagTime {
+		return &LagError{Cursor: sub.s.Cursor(sub.pos), Behind: head - sub.pos, For: d}
+	}
+	return nil
+}
+
+// leave takes the subscription out of the counts.
+func (sub *subscription) leave() {
+	h := sub.s.hub
+	switch {
+	case sub.lagging:
+		h.lagging.Add(-1)
+	case sub.caught:
+		h.caughtUp.Add(-1)
+	}
+}
+
+// replay returns up to size stored events matching q with sequence numbers
+// in (after, upto], in sequence order.
+func (s *Store) replay(ctx context.Context, q bquery.Query, after, upto uint64, size int) ([]Hit, error) {
+	seqRange := termRange(fieldSeq, seqKey(after), seqKey(upto), false, true)
+	req := bleve.NewSearchRequestOptions(bquery.NewConjunctionQuery([]bquery.Query{seqRange, q}), size, 0, false)
+	req.Score = "none"
+	req.Fields = []string{fieldBlob}
+	req.SortByCustom(search.SortOrder{&search.SortField{Field: fieldSeq, Type: search.SortFieldAsString}})
+	res, err := s.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("replay after %d: %w", after, err)
+	}
+	out := make([]Hit, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		hit, err := s.hit(h.Fields[fieldBlob], 0)
+		if err != nil {
+			return nil, fmt.Errorf("replay hit %s: %w", h.ID, err)
+		}
+		out = append(out, hit)
+	}
+	return out, nil
+}

@@ -1,0 +1,399 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+func openStoreCfg(t testing.TB, mod func(*Config)) *Store {
+	t.Helper()
+	cfg := DefaultConfig(t.TempDir())
+	mod(&cfg)
+	s, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// collector gathers what a subscription sends.
+type collector struct {
+	mu       sync.Mutex
+	ids      []string
+	seqs     []uint64
+	last     string // newest cursor seen
+	caught   int
+	progress int
+	changed  chan struct{}
+}
+
+func newCollector() *collector { return &collector{changed: make(chan struct{}, 1)} }
+
+func (c *collector) send(m Message) error {
+	c.mu.Lock()
+	switch {
+	case m.Hit != nil:
+		c.ids = append(c.ids, m.Hit.Event.ID)
+		c.seqs = append(c.seqs, m.Hit.Event.Seq)
+		c.last = m.Hit.Cursor
+	case m.CaughtUp != "":
+		c.caught++
+		c.last = m.CaughtUp
+	default:
+		c.progress++
+		c.last = m.Progress
+	}
+	c.mu.Unlock()
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (c *collector) snapshot() ([]string, []uint64, int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.ids), slices.Clone(c.seqs), c.caught, c.progress
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// searchIDs returns every event matching q in store (cursor) order.
+func searchIDs(t *testing.T, s *Store, q string) []string {
+	t.Helper()
+	var ids []string
+	var seqs []uint64
+	tok := ""
+	for {
+		res, err := s.Search(context.Background(), SearchRequest{Query: q, PageSize: 1000, PageToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range res.Hits {
+			ids = append(ids, h.Event.ID)
+			seqs = append(seqs, h.Event.Seq)
+		}
+		if res.NextPageToken == "" {
+			break
+		}
+		tok = res.NextPageToken
+	}
+	idx := make([]int, len(ids))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return int(seqs[a]) - int(seqs[b]) })
+	out := make([]string, len(ids))
+	for i, j := range idx {
+		out[i] = ids[j]
+	}
+	return out
+}
+
+func TestSubscribeReplayThenLive(t *testing.T) {
+	s := openStoreCfg(t, func(*Config) {})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := s.Put(ctx, synthetic(t, 100, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	c := newCollector()
+	done := make(chan error, 1)
+	go func() { done <- s.Subscribe(ctx, SubscribeRequest{Query: "name:StartBuild", FromStart: true}, c.send) }()
+	waitFor(t, "caught up", func() bool { _, _, caught, _ := c.snapshot(); return caught == 1 })
+	ids, _, _, _ := c.snapshot()
+	if len(ids) != 25 {
+		t.Fatalf("replayed %d, want 25", len(ids))
+	}
+	if _, err := s.Put(ctx, synthetic(t, 100, 100), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "live events", func() bool { ids, _, _, _ := c.snapshot(); return len(ids) == 50 })
+	ids, seqs, caught, _ := c.snapshot()
+	if caught != 1 || !slices.IsSorted(seqs) || !slices.Equal(ids, searchIDs(t, s, "name:StartBuild")) {
+		t.Fatalf("caught %d, seqs sorted %v, ids %v", caught, slices.IsSorted(seqs), ids)
+	}
+	st := s.SubscriberStats()
+	if st.Active != 1 || st.CaughtUp != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("end: %v", err)
+	}
+	if st := s.SubscriberStats(); st.Active != 0 || st.CaughtUp != 0 {
+		t.Fatalf("stats after cancel %+v", st)
+	}
+}
+
+func TestSubscribeStarts(t *testing.T) {
+	s := openStoreCfg(t, func(*Config) {})
+	ctx := context.Background()
+	evs := synthetic(t, 40, 0)
+	if _, err := s.Put(ctx, evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := func(r SubscribeRequest) ([]string, error) {
+		c := newCollector()
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- s.Subscribe(ctx, r, c.send) }()
+		for {
+			select {
+			case err := <-done:
+				return nil, err
+			case <-c.changed:
+				if ids, _, caught, _ := c.snapshot(); caught > 0 {
+					cancel()
+					<-done
+					return ids, nil
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		req  SubscribeRequest
+		want int
+		err  error
+	}{
+		{"from now replays nothing", SubscribeRequest{}, 0, nil},
+		{"from start", SubscribeRequest{FromStart: true}, 40, nil},
+		{"after a cursor", SubscribeRequest{AfterCursor: s.Cursor(evs[29].Seq)}, 10, nil},
+		{"start time", SubscribeRequest{StartTime: evs[35].Time}, 5, nil},
+		{"bad query", SubscribeRequest{Query: "name:("}, 0, errors.New("query")},
+		{"altered cursor", SubscribeRequest{AfterCursor: "abc"}, 0, ErrBadToken},
+		{"future cursor", SubscribeRequest{AfterCursor: s.Cursor(1000)}, 0, ErrBadToken},
+		{"two starts", SubscribeRequest{FromStart: true, AfterCursor: s.Cursor(1)}, 0, ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ids, err := first(tc.req)
+			if tc.err != nil {
+				if err == nil || (!errors.Is(err, tc.err) && tc.err.Error() != "query") {
+					t.Fatalf("got %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil || len(ids) != tc.want {
+				t.Fatalf("got %d events (%v), want %d", len(ids), err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSubscribeProgressOnQuietStream(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.ProgressInterval = 30 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	c := newCollector()
+	done := make(chan error, 1)
+	go func() { done <- s.Subscribe(ctx, SubscribeRequest{Query: "name:NoSuchCall"}, c.send) }()
+	if _, err := s.Put(ctx, synthetic(t, 50, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "progress", func() bool { _, _, _, p := c.snapshot(); return p >= 2 })
+	cancel()
+	<-done
+	c.mu.Lock()
+	last := c.last
+	c.mu.Unlock()
+	seq, err := s.ParseCursor(last)
+	if err != nil || seq != 50 {
+		t.Fatalf("progress cursor at %d (%v), want 50: resuming must skip what did not match", seq, err)
+	}
+}
+
+// A subscriber slower than the ring reads from the index and still gets
+// everything once, in order; one that stays behind past the bound is ended
+// with a cursor from which a resume completes the set.
+func TestSubscribeSlowSubscribers(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) {
+		c.RingSize = 8
+		c.ReplayPageSize = 4
+		c.MaxLagEvents = 20
+		c.MaxLagTime = 500 * time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	slow := newCollector()
+	slowSend := func(m Message) error { time.Sleep(time.Millisecond); return slow.send(m) }
+	stuck := newCollector()
+	release := make(chan struct{})
+	stuckSend := func(m Message) error {
+		if m.Hit != nil && m.Hit.Event.Seq == 3 {
+			<-release // a client that stops reading
+		}
+		return stuck.send(m)
+	}
+	slowDone, stuckDone := make(chan error, 1), make(chan error, 1)
+	go func() { slowDone <- s.Subscribe(ctx, SubscribeRequest{}, slowSend) }()
+	go func() { stuckDone <- s.Subscribe(ctx, SubscribeRequest{}, stuckSend) }()
+	waitFor(t, "both live", func() bool { return s.SubscriberStats().CaughtUp == 2 })
+	for i := range 20 {
+		if _, err := s.Put(ctx, synthetic(t, 10, i*10), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "slow subscriber complete", func() bool { ids, _, _, _ := slow.snapshot(); return len(ids) == 200 })
+	_, seqs, _, _ := slow.snapshot()
+	for i, q := range seqs {
+		if q != uint64(i+1) {
+			t.Fatalf("slow subscriber got seq %d at %d", q, i)
+		}
+	}
+	time.Sleep(700 * time.Millisecond) // past MaxLagTime
+	close(release)
+	err := <-stuckDone
+	var lag *LagError
+	if !errors.As(err, &lag) || !errors.Is(err, ErrLagging) {
+		t.Fatalf("stuck subscriber ended with %v, want a LagError", err)
+	}
+	if s.SubscriberStats().EndedForLag != 1 {
+		t.Fatalf("stats %+v", s.SubscriberStats())
+	}
+	got, _, _, _ := stuck.snapshot()
+	resumed := newCollector()
+	rctx, rcancel := context.WithCancel(ctx)
+	rdone := make(chan error, 1)
+	go func() { rdone <- s.Subscribe(rctx, SubscribeRequest{AfterCursor: lag.Cursor}, resumed.send) }()
+	waitFor(t, "resume caught up", func() bool { _, _, c, _ := resumed.snapshot(); return c == 1 })
+	rcancel()
+	<-rdone
+	more, _, _, _ := resumed.snapshot()
+	all := append(got, more...)
+	if want := searchIDs(t, s, ""); !slices.Equal(all, want) {
+		t.Fatalf("before lag + after resume: %d events, want %d in order", len(all), len(want))
+	}
+}
+
+// The union of what a subscriber receives across many random disconnects,
+// each resumed from the last cursor it received, during continuous ingest,
+// is exactly the matching set in store order.
+func TestSubscribeResumeDuringIngest(t *testing.T) {
+	for _, q := range []string{"", "name:StartBuild OR p3", "NOT name:GitPush AND eventTime:>=2024-03-01T02:00:00Z"} {
+		t.Run(q, func(t *testing.T) {
+			s := openStoreCfg(t, func(c *Config) { c.RingSize = 64; c.ProgressInterval = 20 * time.Millisecond })
+			ctx := context.Background()
+			rng := rand.New(rand.NewPCG(7, uint64(len(q))))
+			ingestDone := make(chan struct{})
+			go func() {
+				defer close(ingestDone)
+				for i := range 60 {
+					if _, err := s.Put(ctx, synthetic(t, 1+i%40, i*50), nil); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+			var got []string
+			cursor := ""
+			for round := 0; ; round++ {
+				c := newCollector()
+				sctx, cancel := context.WithCancel(ctx)
+				done := make(chan error, 1)
+				req := SubscribeRequest{Query: q, AfterCursor: cursor, FromStart: cursor == ""}
+				go func() { done <- s.Subscribe(sctx, req, c.send) }()
+				select {
+				case <-ingestDone:
+					waitFor(t, "final catch-up", func() bool { _, _, caught, _ := c.snapshot(); return caught > 0 && s.head.Load() == s.Stats().LastSeq })
+					time.Sleep(50 * time.Millisecond)
+				case <-time.After(time.Duration(rng.IntN(20)) * time.Millisecond):
+				}
+				cancel()
+				if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+					t.Fatal(err)
+				}
+				ids, _, _, _ := c.snapshot()
+				got = append(got, ids...)
+				c.mu.Lock()
+				if c.last != "" {
+					cursor = c.last
+				}
+				c.mu.Unlock()
+				select {
+				case <-ingestDone:
+					if round > 0 && ingestFinished(s, cursor) {
+						want := searchIDs(t, s, q)
+						if !slices.Equal(got, want) {
+							t.Fatalf("after %d resumes: got %d events, want %d (dups or gaps)", round, len(got), len(want))
+						}
+						return
+					}
+				default:
+				}
+			}
+		})
+	}
+}
+
+// ingestFinished reports whether cursor is at the newest stored event.
+func ingestFinished(s *Store, cursor string) bool {
+	seq, err := s.ParseCursor(cursor)
+	return err == nil && seq == s.Stats().LastSeq
+}
+
+// Cancelling many subscriptions while they start, replay and go live never
+// leaks a goroutine (goleak checks in TestMain) or a count.
+func TestStressSubscribeCancel(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.RingSize = 16 })
+	ctx := context.Background()
+	if _, err := s.Put(ctx, synthetic(t, 200, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sctx, cancel := context.WithTimeout(ctx, time.Duration(i%10)*time.Millisecond)
+			defer cancel()
+			_ = s.Subscribe(sctx, SubscribeRequest{FromStart: i%2 == 0, Query: fmt.Sprintf("p%d", i%7)}, func(Message) error { return nil })
+		}()
+	}
+	for i := range 10 {
+		if _, err := s.Put(ctx, synthetic(t, 20, 1000+i*20), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if st := s.SubscriberStats(); st.Active != 0 || st.CaughtUp != 0 || st.Lagging != 0 {
+		t.Fatalf("counts left behind: %+v", st)
+	}
+}
+
+func TestMaxSubscribers(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.MaxSubscribers = 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	c := newCollector()
+	go func() { done <- s.Subscribe(ctx, SubscribeRequest{}, c.send) }()
+	waitFor(t, "first subscriber", func() bool { return s.SubscriberStats().Active == 1 })
+	if err := s.Subscribe(ctx, SubscribeRequest{}, c.send); !errors.Is(err, ErrTooManySubscribers) {
+		t.Fatalf("second subscriber: %v", err)
+	}
+	cancel()
+	<-done
+}
+
+var _ = record.KindCloudTrail
