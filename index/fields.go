@@ -15,9 +15,9 @@ const (
 	fieldKV     = "kv"      // keyword: "path=value" for every leaf not typed
 	fieldExists = "_exists" // keyword: every present path, its ancestors and typed field names
 	fieldTime   = "eventTime"
-	fieldSeq    = "_seq"  // keyword: seqKey, for store order
+	fieldSeq    = "_seq"   // keyword: seqKey, for store order
 	fieldOrder  = "_order" // keyword: timeKey + seqKey, the sort key of time orders
-	fieldBlob   = "_blob" // stored only: header + original record
+	fieldBlob   = "_blob"  // stored only: header + original record
 	kvSep       = "="
 )
 

@@ -167,10 +167,10 @@ type subscription struct {
 	match       matcher
 	replayQuery bquery.Query // replay variant (start_time); nil: same as query
 	startTime   time.Time    // replay bound on eventTime, with replayQuery
-	pos         uint64 // every event up to pos was delivered or did not match
+	pos         uint64       // every event up to pos was delivered or did not match
 
-	caught       bool // sent CaughtUp
-	lagging      bool // caught up once, now reading the index again
+	caught       bool      // sent CaughtUp
+	lagging      bool      // caught up once, now reading the index again
 	lastWithin   time.Time // last time it was at most MaxLagEvents behind
 	lastSent     time.Time
 	progressTick *time.Timer

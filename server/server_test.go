@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
@@ -244,5 +245,75 @@ func TestToStatusTable(t *testing.T) {
 		if got := status.Code(toStatus(tc.err)); got != tc.code {
 			t.Errorf("%v: %s, want %s", tc.err, got, tc.code)
 		}
+	}
+}
+
+func TestSubscribeStatuses(t *testing.T) {
+	c, srv := start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ingestAll(t, c, client.Input{Name: "x", Data: []byte(rec(1, "GetApplication", "") + "\n" + rec(2, "CreateDeployment", ""))})
+	events := pb.NewEventServiceClient(c.Conn())
+	recvErr := func(req *pb.SubscribeRequest) error {
+		st, err := events.Subscribe(ctx, req)
+		if err != nil {
+			return err
+		}
+		for {
+			if _, err := st.Recv(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		req  *pb.SubscribeRequest
+		code codes.Code
+		msg  string
+	}{
+		{"bad query", &pb.SubscribeRequest{Query: "a AND"}, codes.InvalidArgument, "query: at"},
+		{"bad cursor", &pb.SubscribeRequest{Start: &pb.SubscribeRequest_AfterCursor{AfterCursor: "nope"}}, codes.InvalidArgument, "cursor"},
+		{"empty cursor", &pb.SubscribeRequest{Start: &pb.SubscribeRequest_AfterCursor{}}, codes.InvalidArgument, "after_cursor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := recvErr(tc.req)
+			if status.Code(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want %s with %q", err, tc.code, tc.msg)
+			}
+		})
+	}
+
+	// A live stream gets the replay, the caught-up note, then ends with
+	// Unavailable when the server shuts down.
+	st, err := events.Subscribe(ctx, &pb.SubscribeRequest{Query: "name:CreateDeployment", Start: &pb.SubscribeRequest_FromStart{FromStart: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.Recv()
+	if err != nil || first.GetEvent().GetEventId() != "s-0002" {
+		t.Fatalf("first message %v %v", first, err)
+	}
+	caught, err := st.Recv()
+	if err != nil || caught.GetCaughtUp().GetCursor() == "" {
+		t.Fatalf("caught-up %v %v", caught, err)
+	}
+	stats, err := c.Stats(ctx)
+	if err != nil || stats.GetSubscribers().GetActive() != 1 || stats.GetSubscribers().GetCaughtUp() != 1 {
+		t.Fatalf("stats %v %v", stats.GetSubscribers(), err)
+	}
+	srv.Shutdown()
+	if _, err := st.Recv(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("after shutdown: %v", err)
+	}
+}
+
+func TestLagStatusCarriesCursor(t *testing.T) {
+	err := toStatus(&index.LagError{Cursor: "abc", Behind: 10, For: time.Minute})
+	if status.Code(err) != codes.ResourceExhausted || client.Cursor(err) != "abc" {
+		t.Fatalf("lag status %v, cursor %q", err, client.Cursor(err))
+	}
+	err = toStatus(fmt.Errorf("wrapped: %w", &index.CompactedError{Oldest: "old"}))
+	if status.Code(err) != codes.OutOfRange || !strings.Contains(err.Error(), "old") {
+		t.Fatalf("compacted status %v", err)
 	}
 }
