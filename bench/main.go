@@ -33,8 +33,17 @@ func main() {
 	events := flag.Int("events", 100000, "events to generate")
 	runs := flag.Int("runs", 200, "timed runs of each query")
 	work := flag.String("dir", "", "working directory (default: a temporary one, removed after)")
+	subs := flag.Int("subscribers", 0, "instead of the search benchmark: this many Subscribe streams with distinct queries while ingesting at -rate")
+	rate := flag.Int("rate", 5000, "events/s offered through the Ingest RPC in the subscriber benchmark")
+	secs := flag.Int("seconds", 20, "length of each subscriber benchmark phase")
 	flag.Parse()
-	if err := run(*events, *runs, *work); err != nil {
+	var err error
+	if *subs > 0 {
+		err = runSubscribers(*subs, *rate, *secs, *work)
+	} else {
+		err = run(*events, *runs, *work)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -50,15 +59,9 @@ func run(n, runs int, work string) error {
 		work = d
 	}
 	// Build the service in its own module, with its own dependencies.
-	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/codetrail/codetrail").Output()
+	bin, err := buildServer(work)
 	if err != nil {
-		return fmt.Errorf("find the codetrail module: %w", err)
-	}
-	bin := filepath.Join(work, "codetrail")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/codetrail")
-	build.Dir = strings.TrimSpace(string(root))
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+		return err
 	}
 	trail := filepath.Join(work, "trail")
 	cfg := gen.DefaultConfig()
@@ -72,33 +75,12 @@ func run(n, runs int, work string) error {
 	}
 	fmt.Printf("generated %d events in %d files (%.1f MB gzip) in %s\n", sum.Events, sum.Files, float64(sum.Bytes)/1e6, time.Since(t0).Round(time.Millisecond))
 
-	data := filepath.Join(work, "data")
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data, "--source", trail, "--watch-interval", "1h", "--log-level", "info")
-	stderr, err := cmd.StderrPipe()
+	start := time.Now()
+	a, stop, pid, err := startServeSources(bin, filepath.Join(work, "data"), trail)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	addr := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	var a string
-	select {
-	case a = <-addr:
-	case <-time.After(time.Minute):
-		return fmt.Errorf("server did not start")
-	}
+	defer stop()
 	c, err := client.Dial(a)
 	if err != nil {
 		return err
@@ -114,7 +96,7 @@ func run(n, runs int, work string) error {
 		if err == nil && res.GetTotalHits() >= want {
 			break
 		}
-		peak = max(peak, rss(cmd.Process.Pid))
+		peak = max(peak, rss(pid))
 		if time.Since(start) > 2*time.Hour {
 			return fmt.Errorf("not all events searchable after 2h")
 		}
@@ -176,7 +158,7 @@ func run(n, runs int, work string) error {
 	if err != nil {
 		return err
 	}
-	peak = max(peak, rss(cmd.Process.Pid))
+	peak = max(peak, rss(pid))
 	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event; peak RSS while ingesting: %.0f MB\n",
 		float64(st.GetIndexSizeBytes())/1e6, float64(st.GetIndexSizeBytes())/float64(n), float64(peak)/1e6)
 	return nil
@@ -200,4 +182,43 @@ func rss(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// startServe starts `codetrail serve` on a free loopback port.
+func startServe(bin, data string) (addr string, stop func(), err error) {
+	addr, stop, _, err = startServeSources(bin, data)
+	return addr, stop, err
+}
+
+func startServeSources(bin, data string, sources ...string) (string, func(), int, error) {
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--watch-interval", "1h"}
+	for _, s := range sources {
+		args = append(args, "--source", s)
+	}
+	cmd := exec.Command(bin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", nil, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, 0, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return a, stop, cmd.Process.Pid, nil
+	case <-time.After(time.Minute):
+		stop()
+		return "", nil, 0, fmt.Errorf("server did not start")
+	}
 }

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codetrail/codetrail/client"
+	"github.com/codetrail/codetrail/ingest/gen"
+	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
+)
+
+// runSubscribers measures live delivery: n Subscribe streams with distinct
+// queries while generated events are offered through the Ingest RPC at rate
+// events/s, in batches every 100 ms. It reports the delay from each Ingest
+// call's acknowledgement to each delivery (negative: delivered before the
+// acknowledgement reached the client), ingest throughput with and without
+// the subscribers, and checks that every subscriber got exactly what Search
+// returns for its query.
+func runSubscribers(n, rate, secs int, work string) error {
+	if work == "" {
+		d, err := os.MkdirTemp("", "codetrail-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		work = d
+	}
+	bin, err := buildServer(work)
+	if err != nil {
+		return err
+	}
+	// Queries: a resource, a user, an event name and mixes of them, all
+	// distinct, all over values the generator uses.
+	cfg := gen.DefaultConfig()
+	cfg.Events = rate * secs * 2
+	records, err := gen.Events(cfg)
+	if err != nil {
+		return err
+	}
+	var queries []string
+	seen := map[string]bool{}
+	add := func(q string) {
+		if !seen[q] && len(queries) < n {
+			seen[q] = true
+			queries = append(queries, q)
+		}
+	}
+	services := []string{"codepipeline", "codebuild", "codecommit", "codedeploy", "codeartifact", "codestar", "codestar-notifications", "codeconnections", "codecatalyst", "other"}
+	for i := 0; len(queries) < n && i < 100000; i++ {
+		add(fmt.Sprintf("service:%s AND (errorCode:* OR readOnly:false) AND NOT user:q%d", services[i%len(services)], i))
+	}
+
+	var withSubs, without result
+	if without, err = ingestPhase(bin, work, "without", nil, records[:len(records)/2], rate, secs); err != nil {
+		return err
+	}
+	if withSubs, err = ingestPhase(bin, work, "with", queries, records[len(records)/2:], rate, secs); err != nil {
+		return err
+	}
+	fmt.Printf("\n%d subscribers, offered %d events/s for %ds\n", n, rate, secs)
+	fmt.Printf("ingest without subscribers: %.0f events/s acknowledged\n", without.rate)
+	fmt.Printf("ingest with subscribers:    %.0f events/s acknowledged (%.1f%% of without)\n", withSubs.rate, 100*withSubs.rate/without.rate)
+	fmt.Printf("deliveries: %d; delay from Ingest ack to delivery p50 %s, p99 %s, max %s\n", len(withSubs.delays),
+		pctD(withSubs.delays, 50), pctD(withSubs.delays, 99), pctD(withSubs.delays, 100))
+	fmt.Printf("loss check: %s\n", withSubs.check)
+	return nil
+}
+
+type result struct {
+	rate   float64
+	delays []time.Duration
+	check  string
+}
+
+func buildServer(work string) (string, error) {
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/codetrail/codetrail").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the codetrail module: %w", err)
+	}
+	bin := filepath.Join(work, "codetrail")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/codetrail")
+	build.Dir = strings.TrimSpace(string(root))
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func ingestPhase(bin, work, name string, queries []string, records [][]byte, rate, secs int) (result, error) {
+	var res result
+	addr, stop, err := startServe(bin, filepath.Join(work, "data-"+name))
+	if err != nil {
+		return res, err
+	}
+	defer stop()
+	c, err := client.Dial(addr)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	type got struct {
+		ids   []string
+		times []time.Time
+	}
+	recv := make([]got, len(queries))
+	var wg sync.WaitGroup
+	ready := make(chan struct{}, len(queries))
+	for i, q := range queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := true
+			for e, err := range c.Subscribe(ctx, &pb.SubscribeRequest{Query: q, View: pb.EventView_EVENT_VIEW_SUMMARY},
+				client.SubscribeOptions{OnStatus: func(m *pb.SubscribeResponse, _ error) {
+					if first && m.GetCaughtUp() != nil {
+						first = false
+						ready <- struct{}{}
+					}
+				}}) {
+				if err != nil {
+					return
+				}
+				recv[i].ids = append(recv[i].ids, e.GetEventId())
+				recv[i].times = append(recv[i].times, time.Now())
+			}
+		}()
+	}
+	for range queries {
+		<-ready
+	}
+
+	// Offer rate events/s in 100 ms batches, each batch one Ingest call
+	// (JSON lines), several calls in flight as real clients would have.
+	ackTime := map[string]time.Time{}
+	var mu sync.Mutex
+	per := rate / 10
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	var calls sync.WaitGroup
+	sent := 0
+	for b := 0; b < secs*10 && sent < len(records); b++ {
+		<-tick.C
+		end := min(sent+per, len(records))
+		batch := records[sent:end]
+		sent = end
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			data := append(bytesJoin(batch), '\n')
+			done := false
+			_, err := c.Ingest(ctx, func() (client.Input, bool, error) {
+				if done {
+					return client.Input{}, false, nil
+				}
+				done = true
+				return client.Input{Name: "batch", Data: data}, true, nil
+			}, nil)
+			now := time.Now()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "ingest:", err)
+				return
+			}
+			mu.Lock()
+			for _, r := range batch {
+				ackTime[eventID(r)] = now
+			}
+			mu.Unlock()
+		}()
+	}
+	calls.Wait()
+	res.rate = float64(len(ackTime)) / time.Since(start).Seconds()
+	if len(queries) == 0 {
+		return res, nil
+	}
+	// Let the last deliveries arrive, then compare with Search.
+	time.Sleep(2 * time.Second)
+	cancel()
+	wg.Wait()
+	lost, dups := 0, 0
+	sc, err := client.Dial(addr)
+	if err != nil {
+		return res, err
+	}
+	defer sc.Close()
+	for i, q := range queries {
+		want := map[string]bool{}
+		for e, err := range sc.SearchAll(context.Background(), &pb.SearchRequest{Query: q, PageSize: 1000, View: pb.EventView_EVENT_VIEW_SUMMARY}) {
+			if err != nil {
+				return res, err
+			}
+			want[e.GetEventId()] = true
+		}
+		seen := map[string]bool{}
+		for j, id := range recv[i].ids {
+			if seen[id] {
+				dups++
+			}
+			seen[id] = true
+			if t, ok := ackTime[id]; ok {
+				res.delays = append(res.delays, recv[i].times[j].Sub(t))
+			}
+		}
+		for id := range want {
+			if !seen[id] {
+				lost++
+			}
+		}
+	}
+	res.check = fmt.Sprintf("%d lost, %d duplicated across %d subscribers", lost, dups, len(queries))
+	return res, nil
+}
+
+func bytesJoin(recs [][]byte) []byte {
+	var b []byte
+	for i, r := range recs {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, r...)
+	}
+	return b
+}
+
+// eventID pulls "eventID":"..." out of a generated record.
+func eventID(rec []byte) string {
+	s := string(rec)
+	i := strings.Index(s, `"eventID":"`)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(`"eventID":"`):]
+	return s[:strings.IndexByte(s, '"')]
+}
+
+func pctD(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[min(len(d)-1, len(d)*p/100)].Round(time.Millisecond)
+}
