@@ -37,6 +37,16 @@ func main() {
 	rate := flag.Int("rate", 5000, "events/s offered through the Ingest RPC in the subscriber benchmark")
 	secs := flag.Int("seconds", 20, "length of each subscriber benchmark phase")
 	flag.Parse()
+	temp := *work == ""
+	if temp {
+		d, err := os.MkdirTemp("", "codetrail-bench")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(d)
+		*work = d
+	}
 	var err error
 	if *subs > 0 {
 		err = runSubscribers(*subs, *rate, *secs, *work)
@@ -45,19 +55,14 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		if temp {
+			os.RemoveAll(*work) // os.Exit skips deferred calls
+		}
 		os.Exit(1)
 	}
 }
 
 func run(n, runs int, work string) error {
-	if work == "" {
-		d, err := os.MkdirTemp("", "codetrail-bench")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		work = d
-	}
 	// Build the service in its own module, with its own dependencies.
 	bin, err := buildServer(work)
 	if err != nil {

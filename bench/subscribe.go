@@ -24,14 +24,6 @@ import (
 // the subscribers, and checks that every subscriber got exactly what Search
 // returns for its query.
 func runSubscribers(n, rate, secs int, work string) error {
-	if work == "" {
-		d, err := os.MkdirTemp("", "codetrail-bench")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		work = d
-	}
 	bin, err := buildServer(work)
 	if err != nil {
 		return err

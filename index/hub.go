@@ -35,11 +35,30 @@ type hub struct {
 	last    uint64       // seq of the newest entry held
 	waiters map[*subscriber]struct{}
 
-	active, caughtUp, lagging, endedForLag atomic.Int64
+	active, caughtUp, lagging, endedForLag gauge
 }
 
+// gauge is a count kept both for Stats and for Prometheus.
+type gauge struct {
+	n     atomic.Int64
+	label string // state label of metricSubscribers; "" for the lag counter
+}
+
+func (g *gauge) Add(d int64) {
+	g.n.Add(d)
+	if g.label != "" {
+		metricSubscribers.WithLabelValues(g.label).Add(float64(d))
+	} else if d > 0 {
+		metricEndedForLag.Add(float64(d))
+	}
+}
+
+func (g *gauge) Load() int64 { return g.n.Load() }
+
 func newHub(size int) *hub {
-	return &hub{ring: make([]*ringEntry, size), waiters: map[*subscriber]struct{}{}}
+	h := &hub{ring: make([]*ringEntry, size), waiters: map[*subscriber]struct{}{}}
+	h.active.label, h.caughtUp.label, h.lagging.label = "active", "caught_up", "lagging"
+	return h
 }
 
 // append adds newly stored events, which must carry consecutive sequence

@@ -18,7 +18,18 @@ var (
 	})
 )
 
+var (
+	metricSubscribers = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "codetrail", Subsystem: "subscribe", Name: "subscribers",
+		Help: "Open subscriptions by state: active (all), caught_up (live), lagging (reading the index after having been live).",
+	}, []string{"state"})
+	metricEndedForLag = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "subscribe", Name: "ended_for_lag_total",
+		Help: "Subscriptions ended because they stayed too far behind.",
+	})
+)
+
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag}
 }
