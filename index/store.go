@@ -65,6 +65,11 @@ type Config struct {
 	ProgressInterval time.Duration
 	// ReplayPageSize is how many events a subscriber reads at a time.
 	ReplayPageSize int
+	// MaxConcurrentReplays bounds subscribers reading the index at once, so
+	// that many subscribers falling behind together cost bounded memory
+	// (each read holds up to ReplayPageSize decoded events); the others wait
+	// their turn, which counts as lag.
+	MaxConcurrentReplays int
 }
 
 // DefaultConfig returns the defaults for a store in dir.
@@ -78,12 +83,15 @@ func DefaultConfig(dir string) Config {
 		MaxHistogramBuckets: 2000,
 		MaxRelevanceDepth:   10000,
 		Query:               query.DefaultLimits(),
-		RingSize:            4096,
-		MaxSubscribers:      10000,
-		MaxLagEvents:        50000,
-		MaxLagTime:          30 * time.Second,
-		ProgressInterval:    5 * time.Second,
-		ReplayPageSize:      512,
+		// Larger than the ingest group commit (5000 events), so live
+		// subscribers stay in the ring across whole batches.
+		RingSize:             16384,
+		MaxSubscribers:       10000,
+		MaxLagEvents:         50000,
+		MaxLagTime:           30 * time.Second,
+		ProgressInterval:     5 * time.Second,
+		ReplayPageSize:       256,
+		MaxConcurrentReplays: 4,
 	}
 }
 
@@ -95,7 +103,8 @@ func (c Config) Validate() error {
 	case c.DefaultPageSize < 1 || c.DefaultPageSize > c.MaxPageSize:
 		return errors.New("index: default page size must be between 1 and the max page size")
 	case c.MaxFacetSize < 1, c.MaxFacets < 1, c.MaxHistogramBuckets < 1, c.MaxRelevanceDepth < 1,
-		c.RingSize < 1, c.MaxSubscribers < 1, c.MaxLagEvents < 1, c.MaxLagTime <= 0, c.ReplayPageSize < 1:
+		c.RingSize < 1, c.MaxSubscribers < 1, c.MaxLagEvents < 1, c.MaxLagTime <= 0, c.ReplayPageSize < 1,
+		c.MaxConcurrentReplays < 1:
 		return errors.New("index: limits must be positive")
 	case c.ProgressInterval < 10*time.Millisecond:
 		return errors.New("index: progress interval must be at least 10ms")
@@ -110,6 +119,8 @@ type Store struct {
 	idx bleve.Index
 	key []byte // HMAC key for cursors and page tokens
 	hub *hub
+	// replays holds a token per subscriber reading the index.
+	replays chan struct{}
 	// head is the newest sequence number whose event is searchable and in
 	// the hub; readers use it without taking mu.
 	head atomic.Uint64
@@ -147,7 +158,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("create index %s: %w", path, err)
 		}
 	}
-	s := &Store{cfg: cfg, log: log, idx: idx, hub: newHub(cfg.RingSize)}
+	s := &Store{cfg: cfg, log: log, idx: idx, hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays)}
 	if err := s.load(); err != nil {
 		_ = idx.Close()
 		return nil, err

@@ -270,17 +270,30 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 	if sub.caught {
 		sub.setLagging(true)
 	}
-	hits, err := s.replay(ctx, q, sub.pos, head, s.cfg.ReplayPageSize)
+	select {
+	case s.replays <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	blobs, err := s.replay(ctx, q, sub.pos, head, s.cfg.ReplayPageSize)
+	<-s.replays
 	if err != nil {
 		return err
 	}
-	for i := range hits {
-		if err := sub.deliver(Message{Hit: &hits[i]}); err != nil {
+	// Decode one at a time: a subscriber waiting on a slow client holds only
+	// the stored bytes of its page, not decoded events.
+	for i, b := range blobs {
+		hit, err := s.hit(b, 0)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		blobs[i] = nil
+		if err := sub.deliver(Message{Hit: &hit}); err != nil {
 			return err
 		}
-		sub.pos = hits[i].Event.Seq
+		sub.pos = hit.Event.Seq
 	}
-	if len(hits) < s.cfg.ReplayPageSize {
+	if len(blobs) < s.cfg.ReplayPageSize {
 		sub.pos = head // nothing else up to head matched
 	}
 	return nil
@@ -329,9 +342,9 @@ func (sub *subscription) leave() {
 	}
 }
 
-// replay returns up to size stored events matching q with sequence numbers
-// in (after, upto], in sequence order.
-func (s *Store) replay(ctx context.Context, q bquery.Query, after, upto uint64, size int) ([]Hit, error) {
+// replay returns the stored blobs of up to size events matching q with
+// sequence numbers in (after, upto], in sequence order.
+func (s *Store) replay(ctx context.Context, q bquery.Query, after, upto uint64, size int) ([]any, error) {
 	seqRange := termRange(fieldSeq, seqKey(after), seqKey(upto), false, true)
 	req := bleve.NewSearchRequestOptions(bquery.NewConjunctionQuery([]bquery.Query{seqRange, q}), size, 0, false)
 	req.Score = "none"
@@ -341,13 +354,9 @@ func (s *Store) replay(ctx context.Context, q bquery.Query, after, upto uint64, 
 	if err != nil {
 		return nil, fmt.Errorf("replay after %d: %w", after, err)
 	}
-	out := make([]Hit, 0, len(res.Hits))
+	out := make([]any, 0, len(res.Hits))
 	for _, h := range res.Hits {
-		hit, err := s.hit(h.Fields[fieldBlob], 0)
-		if err != nil {
-			return nil, fmt.Errorf("replay hit %s: %w", h.ID, err)
-		}
-		out = append(out, hit)
+		out = append(out, h.Fields[fieldBlob])
 	}
 	return out, nil
 }
