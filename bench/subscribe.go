@@ -61,11 +61,13 @@ func runSubscribers(n, rate, secs int, work string) error {
 	fmt.Printf("ingest with subscribers:    %.0f events/s acknowledged (%.1f%% of without)\n", withSubs.rate, 100*withSubs.rate/without.rate)
 	fmt.Printf("deliveries: %d; delay from Ingest ack to delivery p50 %s, p99 %s, max %s\n", len(withSubs.delays),
 		pctD(withSubs.delays, 50), pctD(withSubs.delays, 99), pctD(withSubs.delays, 100))
+	fmt.Printf("all subscribers at the head %s after the last acknowledgement\n", withSubs.drain.Round(time.Millisecond))
 	fmt.Printf("loss check: %s\n", withSubs.check)
 	return nil
 }
 
 type result struct {
+	drain  time.Duration // from the last acknowledgement until every subscriber was at the head
 	rate   float64
 	delays []time.Duration
 	check  string
@@ -101,8 +103,10 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	defer cancel()
 
 	type got struct {
+		mu    sync.Mutex
 		ids   []string
 		times []time.Time
+		last  string // newest cursor seen (event, progress or caught-up)
 	}
 	recv := make([]got, len(queries))
 	var wg sync.WaitGroup
@@ -118,12 +122,20 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 						first = false
 						ready <- struct{}{}
 					}
+					if c := m.GetCaughtUp().GetCursor() + m.GetProgress().GetCursor(); c != "" {
+						recv[i].mu.Lock()
+						recv[i].last = c
+						recv[i].mu.Unlock()
+					}
 				}}) {
 				if err != nil {
 					return
 				}
+				recv[i].mu.Lock()
 				recv[i].ids = append(recv[i].ids, e.GetEventId())
 				recv[i].times = append(recv[i].times, time.Now())
+				recv[i].last = e.GetCursor()
+				recv[i].mu.Unlock()
 			}
 		}()
 	}
@@ -175,8 +187,25 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	if len(queries) == 0 {
 		return res, nil
 	}
-	// Let the last deliveries arrive, then compare with Search.
-	time.Sleep(2 * time.Second)
+	// Wait until every subscriber has seen the newest cursor (an event or a
+	// progress message at the head), then compare with Search.
+	st, err := c.Stats(context.Background())
+	if err != nil {
+		return res, err
+	}
+	drain := time.Now()
+	for i := range recv {
+		for {
+			recv[i].mu.Lock()
+			at := recv[i].last == st.GetCursor()
+			recv[i].mu.Unlock()
+			if at || time.Since(drain) > 5*time.Minute {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	res.drain = time.Since(drain)
 	cancel()
 	wg.Wait()
 	lost, dups := 0, 0
