@@ -22,7 +22,11 @@ import (
 	"github.com/codetrail/codetrail/client"
 	"github.com/codetrail/codetrail/index"
 	"github.com/codetrail/codetrail/ingest"
+	"github.com/codetrail/codetrail/ingest/catalyst"
 	"github.com/codetrail/codetrail/ingest/gen"
+	"github.com/codetrail/codetrail/ingest/lookup"
+	"github.com/codetrail/codetrail/ingest/s3src"
+	"github.com/codetrail/codetrail/ingest/sqssrc"
 	"github.com/codetrail/codetrail/server"
 )
 
@@ -49,7 +53,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	c.server = server.DefaultConfig()
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:7000", "gRPC listen address (host:port)")
 	fs.StringVar(&c.data, "data", "codetrail-data", "data directory (index, demo dataset)")
-	fs.Var(&c.sources, "source", "local file or directory of trail files to ingest and watch for new files; repeatable; - for standard input")
+	fs.Var(&c.sources, "source", "where to read events, repeatable: a local file or directory (watched for new files; - for standard input), s3://bucket/prefix, sqs://queue, cloudtrail://region[,region], codecatalyst://space (URL parameters in the README)")
 	fs.BoolVar(&c.demo, "demo", false, "generate a demo dataset into the data directory on first start and serve it")
 	fs.IntVar(&c.demoEvents, "demo-events", 20000, "events in the demo dataset")
 	fs.Uint64Var(&c.demoSeed, "demo-seed", 1, "seed of the demo dataset")
@@ -118,6 +122,10 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(index.Collectors()...)
 	reg.MustRegister(ingest.Collectors()...)
+	reg.MustRegister(s3src.Collectors()...)
+	reg.MustRegister(sqssrc.Collectors()...)
+	reg.MustRegister(lookup.Collectors()...)
+	reg.MustRegister(catalyst.Collectors()...)
 
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -150,12 +158,22 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		}()
 	}
 
+	srcs, err := buildSources(sources, c.watch, log)
+	if err != nil {
+		g.Stop()
+		in.Close()
+		return err
+	}
 	srcCtx, stopSources := context.WithCancel(ctx)
-	if len(sources) > 0 {
+	for _, src := range srcs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = in.Watch(srcCtx, "files", sources, c.watch)
+			log.Info("source started", "source", src.Name())
+			if err := src.Run(srcCtx, in); err != nil {
+				in.Fail(src.Name(), err)
+				log.Error("source stopped", "source", src.Name(), "err", err)
+			}
 		}()
 	}
 	// The index is open and sources are started: Search answers from here on.
