@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/codetrail/codetrail/ingest/awsretry"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/codecatalyst"
 	"github.com/aws/aws-sdk-go-v2/service/codecatalyst/types"
@@ -241,63 +240,18 @@ func (s *Source) window(ctx context.Context, in *ingest.Ingester, from, to, cove
 	}
 }
 
-var (
-	throttles  = retry.ThrottleErrorCode{Codes: retry.DefaultThrottleErrorCodes}
-	retryables = retry.IsErrorRetryables(retry.DefaultRetryables)
-)
-
 // call sends one request through the rate limiter, retrying throttling and
 // transient errors with backoff.
 func (s *Source) call(ctx context.Context, req *codecatalyst.ListEventLogsInput) (*codecatalyst.ListEventLogsOutput, error) {
-	for attempt := 0; ; attempt++ {
-		if err := s.limit.Wait(ctx); err != nil {
-			return nil, err
+	p := awsretry.Policy{Limiter: s.limit, Retries: s.cfg.Retries, Base: s.cfg.Backoff, Max: s.cfg.MaxBackoff}
+	return awsretry.Do(ctx, p, func(outcome string, attempt int, delay time.Duration, err error) {
+		metricRequests.WithLabelValues(s.cfg.Space, outcome).Inc()
+		if delay > 0 {
+			s.log.Debug("retrying ListEventLogs", "attempt", attempt+1, "outcome", outcome, "delay", delay, "err", err)
 		}
-		out, err := s.client.ListEventLogs(ctx, req)
-		if err == nil {
-			metricRequests.WithLabelValues(s.cfg.Space, "ok").Inc()
-			return out, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		throttled := throttles.IsErrorThrottle(err).Bool()
-		if throttled {
-			metricRequests.WithLabelValues(s.cfg.Space, "throttled").Inc()
-		} else {
-			metricRequests.WithLabelValues(s.cfg.Space, "error").Inc()
-		}
-		if (!throttled && !retryables.IsErrorRetryable(err).Bool()) || attempt >= s.cfg.Retries {
-			return nil, err
-		}
-		d := backoff(s.cfg.Backoff, s.cfg.MaxBackoff, attempt)
-		s.log.Debug("retrying ListEventLogs", "attempt", attempt+1, "throttled", throttled, "delay", d, "err", err)
-		if err := sleep(ctx, d); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// backoff is base*2^attempt capped at max, with "equal jitter" (half fixed,
-// half random): full jitter may retry at once, which against a throttling
-// API only spends the next token on another refusal.
-func backoff(base, max time.Duration, attempt int) time.Duration {
-	d := max
-	if attempt < 30 && base<<attempt < max {
-		d = base << attempt
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	}, func(ctx context.Context) (*codecatalyst.ListEventLogsOutput, error) {
+		return s.client.ListEventLogs(ctx, req)
+	})
 }
 
 // entry is one item of ListEventLogs in the API's JSON, fields in the API's

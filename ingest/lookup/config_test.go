@@ -72,13 +72,3 @@ func equalConfig(a, b Config) bool {
 		a.Overlap == b.Overlap && a.Window == b.Window && a.Rate == b.Rate && a.PageSize == b.PageSize &&
 		a.Backoff == b.Backoff && a.MaxBackoff == b.MaxBackoff && a.Retries == b.Retries && a.HTTPClient == b.HTTPClient
 }
-
-func TestBackoffGrowsWithinBounds(t *testing.T) {
-	for attempt := 0; attempt < 40; attempt++ {
-		d := backoff(100*time.Millisecond, 5*time.Second, attempt)
-		ceil := min(100*time.Millisecond<<min(attempt, 20), 5*time.Second)
-		if d < ceil/2 || d > ceil {
-			t.Fatalf("attempt %d: %s outside [%s, %s]", attempt, d, ceil/2, ceil)
-		}
-	}
-}

@@ -5,15 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/codetrail/codetrail/ingest/awsretry"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
@@ -224,63 +223,18 @@ func (s *Source) window(ctx context.Context, in *ingest.Ingester, r *region, fro
 	}
 }
 
-var (
-	throttles  = retry.ThrottleErrorCode{Codes: retry.DefaultThrottleErrorCodes}
-	retryables = retry.IsErrorRetryables(retry.DefaultRetryables)
-)
-
 // call sends one request through the rate limiter, retrying throttling and
 // transient errors with backoff.
 func (s *Source) call(ctx context.Context, r *region, req *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
-	for attempt := 0; ; attempt++ {
-		if err := r.limit.Wait(ctx); err != nil {
-			return nil, err
+	p := awsretry.Policy{Limiter: r.limit, Retries: s.cfg.Retries, Base: s.cfg.Backoff, Max: s.cfg.MaxBackoff}
+	return awsretry.Do(ctx, p, func(outcome string, attempt int, delay time.Duration, err error) {
+		metricRequests.WithLabelValues(r.name, outcome).Inc()
+		if delay > 0 {
+			s.log.Debug("retrying LookupEvents", "region", r.name, "attempt", attempt+1, "outcome", outcome, "delay", delay, "err", err)
 		}
-		out, err := r.client.LookupEvents(ctx, req)
-		if err == nil {
-			metricRequests.WithLabelValues(r.name, "ok").Inc()
-			return out, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		throttled := throttles.IsErrorThrottle(err).Bool()
-		if throttled {
-			metricRequests.WithLabelValues(r.name, "throttled").Inc()
-		} else {
-			metricRequests.WithLabelValues(r.name, "error").Inc()
-		}
-		if (!throttled && !retryables.IsErrorRetryable(err).Bool()) || attempt >= s.cfg.Retries {
-			return nil, err
-		}
-		d := backoff(s.cfg.Backoff, s.cfg.MaxBackoff, attempt)
-		s.log.Debug("retrying LookupEvents", "region", r.name, "attempt", attempt+1, "throttled", throttled, "delay", d, "err", err)
-		if err := sleep(ctx, d); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// backoff is base*2^attempt capped at max, with "equal jitter" (half fixed,
-// half random): full jitter may retry at once, which against a throttling
-// API only spends the next token on another refusal.
-func backoff(base, max time.Duration, attempt int) time.Duration {
-	d := max
-	if attempt < 30 && base<<attempt < max {
-		d = base << attempt
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	}, func(ctx context.Context) (*cloudtrail.LookupEventsOutput, error) {
+		return r.client.LookupEvents(ctx, req)
+	})
 }
 
 // lookupEvent is one entry of `aws cloudtrail lookup-events` output.
