@@ -12,6 +12,7 @@ import (
 // by the first subscriber that needs them.
 type ringEntry struct {
 	ev        record.Event
+	cursor    string // made once at append: every subscriber sends the same
 	termsOnce sync.Once
 	terms     *eventTerms
 }
@@ -63,14 +64,14 @@ func newHub(size int) *hub {
 
 // append adds newly stored events, which must carry consecutive sequence
 // numbers following the last appended, and wakes every subscriber.
-func (h *hub) append(evs []record.Event) {
+func (h *hub) append(evs []record.Event, cursor func(uint64) string) {
 	if len(evs) == 0 {
 		return
 	}
 	h.mu.Lock()
 	for i := range evs {
 		seq := evs[i].Seq
-		h.ring[seq%uint64(len(h.ring))] = &ringEntry{ev: evs[i]}
+		h.ring[seq%uint64(len(h.ring))] = &ringEntry{ev: evs[i], cursor: cursor(seq)}
 		h.last = seq
 		if h.first == 0 {
 			h.first = seq

@@ -312,7 +312,7 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	}
 	// Into the ring first, then the head: a subscriber that sees the new head
 	// finds the events in the ring (and in the index, which Batch updated).
-	s.hub.append(stored)
+	s.hub.append(stored, s.Cursor)
 	s.head.Store(seq)
 	s.minTime, s.maxTime = lo, hi
 	res.Stored = len(fresh)
