@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/codetrail/codetrail/ingest/awsretry"
+	"github.com/codetrail/codetrail/ingest/window"
 	"io"
 	"log/slog"
 	"os"
@@ -154,31 +155,13 @@ func (s *Source) poll(ctx context.Context, in *ingest.Ingester) error {
 	if err != nil {
 		return err
 	}
-	from := s.cfg.Start
-	if from.IsZero() {
-		from = now.Add(-DefaultHistory)
+	start := s.cfg.Start
+	if start.IsZero() {
+		start = now.Add(-DefaultHistory)
 	}
-	// Re-read the overlap, but never before Start (nor, without Start,
-	// before what the API still guarantees).
-	if back := covered.Add(-s.cfg.Overlap); !covered.IsZero() && back.After(from) {
-		from = back
-	}
-	for from.Before(now) {
-		to := from.Add(s.cfg.Window)
-		if to.After(now) {
-			to = now
-		}
-		// The checkpoint never moves back: the first window of a poll may end
-		// inside the overlap, before what is already covered.
-		if to.After(covered) {
-			covered = to
-		}
-		if err := s.window(ctx, in, from, to, covered); err != nil {
-			return err
-		}
-		from = to
-	}
-	return nil
+	return window.Walk(now, start, covered, s.cfg.Overlap, s.cfg.Window, func(from, to, covered time.Time) error {
+		return s.window(ctx, in, from, to, covered)
+	})
 }
 
 // checkpoint returns the end of the newest window read completely, or zero.
