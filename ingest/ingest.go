@@ -12,6 +12,7 @@ import (
 	"github.com/codetrail/codetrail/index"
 	"github.com/codetrail/codetrail/index/record"
 	"github.com/codetrail/codetrail/ingest/decode"
+	"github.com/codetrail/codetrail/ingest/integrity"
 )
 
 // Config configures an Ingester.
@@ -108,6 +109,24 @@ type SourceStats struct {
 	LastErrorTime time.Time
 	LastSuccess   time.Time
 	NewestEvent   time.Time // newest eventTime seen
+	// Integrity is the source's last digest check; nil if it makes none.
+	Integrity *Integrity
+}
+
+// Integrity is the result of a source's last integrity check.
+type Integrity struct {
+	Report  integrity.Report
+	Checked time.Time
+	// Err is why the check is incomplete (e.g. no public keys for a
+	// region); the report holds what could be checked.
+	Err string
+}
+
+// SetIntegrity records the result of source's latest integrity check.
+func (in *Ingester) SetIntegrity(source string, r Integrity) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.sourceLocked(source).Integrity = &r
 }
 
 // Ingester decodes inputs and stores their events through a group-committing

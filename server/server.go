@@ -218,6 +218,9 @@ func (s *Server) Stats(ctx context.Context, _ *pb.StatsRequest) (*pb.StatsRespon
 		if !src.NewestEvent.IsZero() {
 			ps.Lag = durationpb.New(now.Sub(src.NewestEvent))
 		}
+		if src.Integrity != nil {
+			ps.Integrity = toIntegrity(*src.Integrity)
+		}
 		out.Sources = append(out.Sources, ps)
 	}
 	for _, p := range problems {

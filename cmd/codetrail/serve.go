@@ -24,6 +24,7 @@ import (
 	"github.com/codetrail/codetrail/ingest"
 	"github.com/codetrail/codetrail/ingest/catalyst"
 	"github.com/codetrail/codetrail/ingest/gen"
+	"github.com/codetrail/codetrail/ingest/integrity"
 	"github.com/codetrail/codetrail/ingest/lookup"
 	"github.com/codetrail/codetrail/ingest/s3src"
 	"github.com/codetrail/codetrail/ingest/sqssrc"
@@ -123,6 +124,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	reg.MustRegister(index.Collectors()...)
 	reg.MustRegister(ingest.Collectors()...)
 	reg.MustRegister(s3src.Collectors()...)
+	reg.MustRegister(integrity.Collectors()...)
 	reg.MustRegister(sqssrc.Collectors()...)
 	reg.MustRegister(lookup.Collectors()...)
 	reg.MustRegister(catalyst.Collectors()...)

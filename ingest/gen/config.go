@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"regexp"
@@ -78,6 +79,16 @@ type Config struct {
 	// Bucket and TrailName appear in digest files.
 	Bucket    string
 	TrailName string
+	// KeyPrefix is the trail's S3 key prefix (no slashes around it): files
+	// are written under dir without it, but digest files name objects by
+	// their full key, prefix included.
+	KeyPrefix string
+	// DigestKey, when set, signs digest files as CloudTrail does
+	// (SHA256withRSA over the data signing string, fingerprint of its
+	// public key); the signatures, which S3 keeps as x-amz-meta-signature
+	// object metadata, are returned in TrailSummary.Signatures. Unset, digests
+	// carry made-up fingerprints and signatures.
+	DigestKey *rsa.PrivateKey
 }
 
 // DefaultConfig returns the configuration for tests and Events: the four

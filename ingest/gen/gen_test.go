@@ -407,7 +407,7 @@ func TestWriteTrail(t *testing.T) {
 							S3Object string `json:"s3Object"`
 						} `json:"logFiles"`
 					}
-					if err := json.Unmarshal(data, &dg); err != nil || dg.DigestS3Object != key || len(dg.LogFiles) == 0 {
+					if err := json.Unmarshal(data, &dg); err != nil || dg.DigestS3Object != key {
 						t.Errorf("digest %s: %v %+v", key, err, dg.DigestS3Object)
 					}
 					digests++

@@ -3,7 +3,12 @@ package gen
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"crypto"
+	"crypto/md5"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -21,6 +26,9 @@ type TrailSummary struct {
 	DigestFiles int   // digest files
 	Events      int64 // records written, duplicates included
 	Bytes       int64 // compressed bytes of all files
+	// Signatures holds the hex signature of each digest file by key, when
+	// Config.DigestKey is set.
+	Signatures map[string]string
 }
 
 // gzipLevel trades size for speed: BestSpeed keeps gzip at about a third of
@@ -67,8 +75,9 @@ type trailWriter struct {
 // one file per account, region and 5-minute window (split above
 // cfg.MaxFileRecords), named after the end of the window as CloudTrail names
 // files after delivery. With cfg.Digests it also writes hourly digest files
-// under CloudTrail-Digest (shape of the real ones, fake signatures; an hour
-// without log files gets no digest). It streams: memory is one window of
+// under CloudTrail-Digest, chained as CloudTrail chains them, one every hour
+// from the first log file on (also for hours without log files), signed with
+// cfg.DigestKey or carrying made-up signatures. It streams: memory is one window of
 // records. About 150k events/s on one core.
 func WriteTrail(dir string, cfg Config) (TrailSummary, error) {
 	g, err := New(cfg)
@@ -175,18 +184,29 @@ func (tw *trailWriter) flush(i int, window time.Time) error {
 	if tw.cfg.Digests {
 		d := &tw.dig[i]
 		hour := delivered.Truncate(time.Hour)
-		if len(d.logs) > 0 && !hour.Equal(d.hour) {
+		// CloudTrail delivers a digest every hour once a chain has
+		// started, also for hours without log files.
+		for !d.hour.IsZero() && d.hour.Before(hour) {
 			if err := tw.digest(i); err != nil {
 				return err
 			}
+			d.hour = d.hour.Add(time.Hour)
 		}
 		d.hour = hour
 		sum := sha256.Sum256(f.buf)
-		d.logs = append(d.logs, digestLog{object: key, hash: hex.EncodeToString(sum[:]), oldest: f.oldest, newest: f.newest})
+		d.logs = append(d.logs, digestLog{object: tw.s3Key(key), hash: hex.EncodeToString(sum[:]), oldest: f.oldest, newest: f.newest})
 	}
 	f.n = 0
 	f.buf = f.buf[:0]
 	return nil
+}
+
+// s3Key is the object key of the file written at key under dir.
+func (tw *trailWriter) s3Key(key string) string {
+	if tw.cfg.KeyPrefix == "" {
+		return key
+	}
+	return tw.cfg.KeyPrefix + "/" + key
 }
 
 func (tw *trailWriter) token(n int) string {
@@ -226,7 +246,7 @@ func (tw *trailWriter) writeGzip(key string, data []byte) error {
 // digest writes the digest file of the hour collected for files[i].
 func (tw *trailWriter) digest(i int) error {
 	d := &tw.dig[i]
-	if len(d.logs) == 0 {
+	if d.hour.IsZero() {
 		return nil
 	}
 	acct, region := tw.names[i/len(tw.cfg.Regions)], tw.cfg.Regions[i%len(tw.cfg.Regions)]
@@ -237,8 +257,11 @@ func (tw *trailWriter) digest(i int) error {
 	start := end.Add(-time.Hour)
 	key := tw.prefix(acct) + "/CloudTrail-Digest/" + region + "/" + end.Format("2006/01/02") + "/" +
 		acct + "_CloudTrail-Digest_" + region + "_" + tw.cfg.TrailName + "_" + region + "_" + end.Format("20060102T150405Z") + ".json.gz"
-	oldest, newest := d.logs[0].oldest, d.logs[0].newest
-	for _, l := range d.logs {
+	var oldest, newest time.Time
+	for j, l := range d.logs {
+		if j == 0 {
+			oldest, newest = l.oldest, l.newest
+		}
 		oldest, newest = minTime(oldest, l.oldest), maxTime(newest, l.newest)
 	}
 	var w jw
@@ -248,11 +271,21 @@ func (tw *trailWriter) digest(i int) error {
 	w.tm("digestStartTime", start)
 	w.tm("digestEndTime", end)
 	w.str("digestS3Bucket", tw.cfg.Bucket)
-	w.str("digestS3Object", key)
-	w.str("digestPublicKeyFingerprint", tw.hex(32))
+	w.str("digestS3Object", tw.s3Key(key))
+	fingerprint := tw.hex(32)
+	if k := tw.cfg.DigestKey; k != nil {
+		sum := md5.Sum(x509.MarshalPKCS1PublicKey(&k.PublicKey))
+		fingerprint = hex.EncodeToString(sum[:])
+	}
+	w.str("digestPublicKeyFingerprint", fingerprint)
 	w.str("digestSignatureAlgorithm", "SHA256withRSA")
-	w.tm("newestEventTime", newest)
-	w.tm("oldestEventTime", oldest)
+	if len(d.logs) == 0 {
+		w.null("newestEventTime")
+		w.null("oldestEventTime")
+	} else {
+		w.tm("newestEventTime", newest)
+		w.tm("oldestEventTime", oldest)
+	}
 	if d.prevObject == "" {
 		w.null("previousDigestS3Bucket")
 		w.null("previousDigestS3Object")
@@ -283,7 +316,23 @@ func (tw *trailWriter) digest(i int) error {
 		return err
 	}
 	sum := sha256.Sum256(w.b)
-	d.prevObject, d.prevH, d.prevSig = key, hex.EncodeToString(sum[:]), tw.hex(512)
+	sig := tw.hex(512)
+	if k := tw.cfg.DigestKey; k != nil {
+		// The data signing string CloudTrail signs: end time, location,
+		// hash of the inflated digest, the previous signature or "null".
+		prev := cmp.Or(d.prevSig, "null")
+		signed := sha256.Sum256([]byte(string(appendTime(nil, end)) + "\n" + tw.cfg.Bucket + "/" + tw.s3Key(key) + "\n" + hex.EncodeToString(sum[:]) + "\n" + prev))
+		b, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, signed[:])
+		if err != nil {
+			return fmt.Errorf("sign digest %s: %w", key, err)
+		}
+		sig = hex.EncodeToString(b)
+		if tw.sum.Signatures == nil {
+			tw.sum.Signatures = map[string]string{}
+		}
+		tw.sum.Signatures[key] = sig
+	}
+	d.prevObject, d.prevH, d.prevSig = tw.s3Key(key), hex.EncodeToString(sum[:]), sig
 	d.logs = d.logs[:0]
 	tw.sum.DigestFiles++
 	return nil

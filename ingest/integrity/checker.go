@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -34,6 +35,10 @@ type Config struct {
 	// digestEndTime of the digest before it before the chain counts as
 	// broken. CloudTrail makes them equal.
 	GapTolerance time.Duration
+	// Ingested, when set, is asked for the hash of a log file no
+	// ObserveLog call reported: files ingested before a restart are known to
+	// the store, not to this process. ok false means never ingested.
+	Ingested func(bucket, key string) (sum [sha256.Size]byte, ok bool, err error)
 }
 
 // DefaultConfig returns the defaults: a one second gap tolerance.
@@ -71,9 +76,18 @@ type Checker struct {
 	cfg  Config
 	keys PublicKeys
 
-	mu      sync.Mutex          // guards digests and logs
+	mu      sync.Mutex          // guards digests, logs and keyCache
 	digests map[string]*digest  // by bucket/key
 	logs    map[string][32]byte // SHA-256 of the inflated log file, by bucket/key
+	// keyCache holds each region's keys with the span they were asked
+	// for, so that repeated checks call ListPublicKeys only when newer
+	// digests widen the span.
+	keyCache map[string]cachedKeys
+}
+
+type cachedKeys struct {
+	start, end time.Time
+	byFP       map[string][]PublicKey
 }
 
 // New returns a Checker that gets signing keys from keys.
@@ -84,7 +98,7 @@ func New(cfg Config, keys PublicKeys) (*Checker, error) {
 	if keys == nil {
 		return nil, errors.New("integrity: no public key source")
 	}
-	return &Checker{cfg: cfg, keys: keys, digests: map[string]*digest{}, logs: map[string][32]byte{}}, nil
+	return &Checker{cfg: cfg, keys: keys, digests: map[string]*digest{}, logs: map[string][32]byte{}, keyCache: map[string]cachedKeys{}}, nil
 }
 
 // ObserveLog records that the log file bucket/key was ingested with sum, the
@@ -238,9 +252,12 @@ func chainOf(bucket, key string) (chain string, backfill bool) {
 	return bucket + "/" + dir + name, backfill
 }
 
-// Check verifies every digest held so far and returns the report. It calls
-// the PublicKeys once, for the span of all digests; its error is returned
-// (wrapped) with no report. Check sets the package's problem gauges.
+// Check verifies every digest held so far and returns the report. Keys
+// come from the PublicKeys once per region and span. A region whose keys
+// cannot be had is still checked for missing files, altered files and
+// broken chains; its signatures are left unchecked, its report carries the
+// error, and Check returns the errors joined beside the full report. Check
+// sets the package's problem gauges.
 func (c *Checker) Check(ctx context.Context) (Report, error) {
 	c.mu.Lock()
 	all := make([]*digest, 0, len(c.digests))
@@ -252,11 +269,6 @@ func (c *Checker) Check(ctx context.Context) (Report, error) {
 		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(a.key, b.key))
 	})
 
-	keys, err := c.loadKeys(ctx, all)
-	if err != nil {
-		return Report{}, err
-	}
-
 	regions := map[[2]string]*RegionReport{}
 	regionOf := func(d *digest) *RegionReport {
 		k := [2]string{d.account, d.region}
@@ -267,6 +279,8 @@ func (c *Checker) Check(ctx context.Context) (Report, error) {
 		}
 		return g
 	}
+	keys, keyErrs := c.loadKeys(ctx, all)
+	var errs []error
 	chains := map[string][]*digest{}
 	for _, d := range all {
 		g := regionOf(d)
@@ -275,8 +289,14 @@ func (c *Checker) Check(ctx context.Context) (Report, error) {
 			g.Malformed = append(g.Malformed, DigestProblem{Bucket: d.bucket, Key: d.key, Reason: d.malformed})
 			continue
 		}
-		checkSignature(g, d, keys)
-		c.checkLogs(g, d)
+		if err := keyErrs[d.region]; err != nil {
+			g.KeyError = err.Error()
+		} else {
+			checkSignature(g, d, keys[d.region])
+		}
+		if err := c.checkLogs(g, d); err != nil {
+			errs = append(errs, err)
+		}
 		if !d.backfill {
 			chains[d.chain] = append(chains[d.chain], d)
 		}
@@ -288,44 +308,63 @@ func (c *Checker) Check(ctx context.Context) (Report, error) {
 	var r Report
 	for _, g := range regions {
 		g.sort()
-		r.Problems += g.problems()
+		r.Problems += g.ProblemCount()
 		r.Regions = append(r.Regions, *g)
 	}
 	slices.SortFunc(r.Regions, func(a, b RegionReport) int {
 		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region))
 	})
 	observe(r)
-	return r, nil
+	for _, region := range slices.Sorted(maps.Keys(keyErrs)) {
+		errs = append(errs, keyErrs[region])
+	}
+	return r, errors.Join(errs...)
 }
 
-// loadKeys fetches the public keys for the span of the well-formed digests,
-// by lower-case fingerprint.
-func (c *Checker) loadKeys(ctx context.Context, all []*digest) (map[string][]PublicKey, error) {
-	var start, end time.Time
+// loadKeys returns the public keys for the span of each region's
+// well-formed digests, by region and lower-case fingerprint, and the error of
+// each region whose keys could not be had.
+func (c *Checker) loadKeys(ctx context.Context, all []*digest) (map[string]map[string][]PublicKey, map[string]error) {
+	spans := map[string][2]time.Time{}
 	for _, d := range all {
 		if d.malformed != "" {
 			continue
 		}
-		if start.IsZero() || d.start.Before(start) {
-			start = d.start
+		sp, ok := spans[d.region]
+		if !ok || d.start.Before(sp[0]) {
+			sp[0] = d.start
 		}
-		if d.end.After(end) {
-			end = d.end
+		if d.end.After(sp[1]) {
+			sp[1] = d.end
 		}
+		spans[d.region] = sp
 	}
-	if start.IsZero() {
-		return nil, nil
+	keys := map[string]map[string][]PublicKey{}
+	errs := map[string]error{}
+	for region, sp := range spans {
+		c.mu.Lock()
+		cached, ok := c.keyCache[region]
+		c.mu.Unlock()
+		if ok && !sp[0].Before(cached.start) && !sp[1].After(cached.end) {
+			keys[region] = cached.byFP
+			continue
+		}
+		list, err := c.keys(ctx, region, sp[0], sp[1])
+		if err != nil {
+			errs[region] = fmt.Errorf("integrity check of %s: %w", region, err)
+			continue
+		}
+		byFP := map[string][]PublicKey{}
+		for _, k := range list {
+			fp := k.fingerprint()
+			byFP[fp] = append(byFP[fp], k)
+		}
+		keys[region] = byFP
+		c.mu.Lock()
+		c.keyCache[region] = cachedKeys{start: sp[0], end: sp[1], byFP: byFP}
+		c.mu.Unlock()
 	}
-	list, err := c.keys(ctx, start, end)
-	if err != nil {
-		return nil, fmt.Errorf("integrity check: %w", err)
-	}
-	keys := map[string][]PublicKey{}
-	for _, k := range list {
-		fp := k.fingerprint()
-		keys[fp] = append(keys[fp], k)
-	}
-	return keys, nil
+	return keys, errs
 }
 
 // checkSignature verifies d's signature as aws-cli validate-logs does.
@@ -401,13 +440,14 @@ func parseRSAKey(der []byte) (*rsa.PublicKey, error) {
 // checkLogs compares the log files d lists with those ingested. The listing
 // of a digest whose signature failed is checked too: it is what the bucket
 // claims, and its problems are worth seeing next to the bad signature.
-func (c *Checker) checkLogs(g *RegionReport, d *digest) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Checker) checkLogs(g *RegionReport, d *digest) error {
 	for _, l := range d.f.LogFiles {
 		g.LogFiles++
 		p := FileProblem{Bucket: l.S3Bucket, Key: l.S3Object, DigestKey: d.key, Want: strings.ToLower(l.HashValue)}
-		sum, ok := c.logs[l.S3Bucket+"/"+l.S3Object]
+		sum, ok, err := c.ingested(l.S3Bucket, l.S3Object)
+		if err != nil {
+			return fmt.Errorf("integrity check: %w", err)
+		}
 		if !ok {
 			g.Missing = append(g.Missing, p)
 			continue
@@ -417,6 +457,28 @@ func (c *Checker) checkLogs(g *RegionReport, d *digest) {
 			g.HashMismatches = append(g.HashMismatches, p)
 		}
 	}
+	return nil
+}
+
+// ingested returns the hash of an ingested log file: observed by this
+// process, else as the store knows it.
+func (c *Checker) ingested(bucket, key string) ([sha256.Size]byte, bool, error) {
+	c.mu.Lock()
+	sum, ok := c.logs[bucket+"/"+key]
+	c.mu.Unlock()
+	if ok || c.cfg.Ingested == nil {
+		return sum, ok, nil
+	}
+	sum, ok, err := c.cfg.Ingested(bucket, key)
+	if err != nil {
+		return sum, false, fmt.Errorf("look up s3://%s/%s: %w", bucket, key, err)
+	}
+	if ok {
+		c.mu.Lock()
+		c.logs[bucket+"/"+key] = sum
+		c.mu.Unlock()
+	}
+	return sum, ok, nil
 }
 
 // checkChain follows the previousDigest* links of one trail's digests. The
@@ -456,3 +518,8 @@ func (c *Checker) link(prev, cur *digest) string {
 	}
 	return ""
 }
+
+// StoreKey is the checkpoint key under which a source stores the hash of an
+// ingested log file with the file's events, so that checks after a restart
+// find it (Config.Ingested).
+func StoreKey(bucket, key string) string { return "logsum:" + bucket + "/" + key }

@@ -378,7 +378,7 @@ func TestCheckRegionsOrdered(t *testing.T) {
 }
 
 func TestCheckKeysError(t *testing.T) {
-	fail := func(context.Context, time.Time, time.Time) ([]PublicKey, error) {
+	fail := func(context.Context, string, time.Time, time.Time) ([]PublicKey, error) {
 		return nil, context.DeadlineExceeded
 	}
 	c, err := New(DefaultConfig(), fail)
@@ -418,5 +418,122 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := New(DefaultConfig(), nil); err == nil {
 		t.Fatal("nil key source accepted")
+	}
+}
+
+// TestCheckIngestedLookup: log files ingested before a restart are known to
+// the store only; the Ingested lookup answers for them.
+func TestCheckIngestedLookup(t *testing.T) {
+	fx := buildChain(t, testAccount, "us-east-1", 2, nil)
+	stored := map[string][32]byte{}
+	for bk, body := range fx.logs {
+		sum, err := HashLog(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[bk] = sum
+	}
+	var lost string
+	for bk := range stored {
+		lost = bk
+		delete(stored, bk)
+		break
+	}
+	lookups := 0
+	cfg := DefaultConfig()
+	cfg.Ingested = func(bucket, key string) ([32]byte, bool, error) {
+		lookups++
+		sum, ok := stored[bucket+"/"+key]
+		return sum, ok, nil
+	}
+	c, err := New(cfg, StaticKeys(publicKeyOf(testKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range fx.digests {
+		c.AddDigest(d)
+	}
+	r, err := c.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := r.Regions[0]
+	if len(g.Missing) != 1 || testBucket+"/"+g.Missing[0].Key != lost || len(g.HashMismatches) != 0 || r.Problems != 1 {
+		t.Fatalf("report = %+v, want only %s missing", g, lost)
+	}
+	if lookups != 4 {
+		t.Fatalf("lookups = %d, want 4", lookups)
+	}
+	// Found hashes are remembered; only the missing file is asked again.
+	if _, err := c.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if lookups != 5 {
+		t.Fatalf("lookups after a second check = %d, want 5", lookups)
+	}
+
+	cfg.Ingested = func(string, string) ([32]byte, bool, error) { return [32]byte{}, false, io.ErrUnexpectedEOF }
+	c, _ = New(cfg, StaticKeys(publicKeyOf(testKey)))
+	c.AddDigest(fx.digests[0])
+	if _, err := c.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "unexpected EOF") {
+		t.Fatalf("Check error = %v, want the lookup's", err)
+	}
+}
+
+// TestCheckKeysPerRegion: keys are asked per region and cached; a region
+// whose keys fail is still checked for files and chains.
+func TestCheckKeysPerRegion(t *testing.T) {
+	east := buildChain(t, testAccount, "us-east-1", 2, nil)
+	west := buildChain(t, testAccount, "eu-west-1", 2, nil)
+	delete(west.logs, func() string {
+		for k := range west.logs {
+			return k
+		}
+		return ""
+	}())
+	calls := map[string]int{}
+	keys := func(_ context.Context, region string, _, _ time.Time) ([]PublicKey, error) {
+		calls[region]++
+		if region == "eu-west-1" {
+			return nil, fmt.Errorf("AccessDenied: not allowed")
+		}
+		return []PublicKey{publicKeyOf(testKey)}, nil
+	}
+	c, err := New(DefaultConfig(), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fx := range []fixture{east, west} {
+		for _, d := range fx.digests {
+			c.AddDigest(d)
+		}
+		for bk, body := range fx.logs {
+			sum, _ := HashLog(body)
+			bucket, key, _ := strings.Cut(bk, "/")
+			c.ObserveLog(bucket, key, sum)
+		}
+	}
+	for range 2 {
+		r, err := c.Check(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "eu-west-1") || !strings.Contains(err.Error(), "AccessDenied") {
+			t.Fatalf("Check error = %v, want eu-west-1's", err)
+		}
+		if len(r.Regions) != 2 {
+			t.Fatalf("regions = %+v", r.Regions)
+		}
+		w, e := r.Regions[0], r.Regions[1]
+		if w.Region != "eu-west-1" || !strings.Contains(w.KeyError, "AccessDenied") || len(w.Missing) != 1 || w.Digests != 2 {
+			t.Fatalf("eu-west-1 = %+v", w)
+		}
+		if e.Region != "us-east-1" || e.KeyError != "" || e.Digests != 2 || len(e.Missing) != 0 || len(e.BadSignatures) != 0 {
+			t.Fatalf("us-east-1 = %+v", e)
+		}
+		if r.Problems != 1 {
+			t.Fatalf("problems = %d, want 1", r.Problems)
+		}
+	}
+	// The good region is cached; the failed one is asked again.
+	if calls["us-east-1"] != 1 || calls["eu-west-1"] != 2 {
+		t.Fatalf("calls = %v", calls)
 	}
 }

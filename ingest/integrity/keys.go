@@ -40,15 +40,16 @@ func Fingerprint(der []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// PublicKeys returns the signing keys valid at some time in [start, end].
-// The caller owns the returned slice. It may block on the network and must
-// honour ctx.
-type PublicKeys func(ctx context.Context, start, end time.Time) ([]PublicKey, error)
+// PublicKeys returns the signing keys of region valid at some time in
+// [start, end] (CloudTrail signs each region's digests with that region's
+// keys). The caller owns the returned slice. It may block on the network
+// and must honour ctx.
+type PublicKeys func(ctx context.Context, region string, start, end time.Time) ([]PublicKey, error)
 
 // StaticKeys returns a PublicKeys that always returns keys, whatever the
 // range (for tests and for offline checks with keys saved beforehand).
 func StaticKeys(keys ...PublicKey) PublicKeys {
-	return func(context.Context, time.Time, time.Time) ([]PublicKey, error) {
+	return func(context.Context, string, time.Time, time.Time) ([]PublicKey, error) {
 		return slices.Clone(keys), nil
 	}
 }
@@ -60,16 +61,16 @@ type ListPublicKeysAPI interface {
 
 // CloudTrailKeys returns a PublicKeys over CloudTrail ListPublicKeys
 // (permission cloudtrail:ListPublicKeys), following NextToken. Keys are
-// per region: pass a client of the region whose digests are checked.
-func CloudTrailKeys(client ListPublicKeysAPI) PublicKeys {
-	return func(ctx context.Context, start, end time.Time) ([]PublicKey, error) {
+// per region: client returns the client that calls the given region.
+func CloudTrailKeys(client func(region string) ListPublicKeysAPI) PublicKeys {
+	return func(ctx context.Context, region string, start, end time.Time) ([]PublicKey, error) {
 		in := &cloudtrail.ListPublicKeysInput{StartTime: aws.Time(start), EndTime: aws.Time(end)}
 		var out []PublicKey
-		p := cloudtrail.NewListPublicKeysPaginator(client, in)
+		p := cloudtrail.NewListPublicKeysPaginator(client(region), in)
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("list public keys %s..%s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+				return nil, fmt.Errorf("list public keys of %s %s..%s: %w", region, start.Format(time.RFC3339), end.Format(time.RFC3339), err)
 			}
 			for _, k := range page.PublicKeyList {
 				pk := PublicKey{Fingerprint: aws.ToString(k.Fingerprint), DER: k.Value}

@@ -64,9 +64,9 @@ func TestCloudTrailKeys(t *testing.T) {
 		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{},
 		HTTPClient: srv.Client(), RetryMaxAttempts: 1,
 	})
-	keys := CloudTrailKeys(client)
+	keys := CloudTrailKeys(func(string) ListPublicKeysAPI { return client })
 
-	got, err := keys(context.Background(), testStart, testStart.Add(4*time.Hour))
+	got, err := keys(context.Background(), "us-east-1", testStart, testStart.Add(4*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestCloudTrailKeysError(t *testing.T) {
 		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{},
 		HTTPClient: srv.Client(), RetryMaxAttempts: 1,
 	})
-	_, err := CloudTrailKeys(client)(context.Background(), testStart, testStart)
+	_, err := CloudTrailKeys(func(string) ListPublicKeysAPI { return client })(context.Background(), "us-east-1", testStart, testStart)
 	if err == nil || !strings.Contains(err.Error(), "InvalidTimeRange") {
 		t.Fatalf("err = %v", err)
 	}

@@ -44,9 +44,13 @@ type RegionReport struct {
 	UnknownKeys []DigestProblem `json:"unknownKeys,omitempty"`
 	// Malformed lists digests that could not be decoded at all.
 	Malformed []DigestProblem `json:"malformed,omitempty"`
+	// KeyError is why the region's public keys could not be had; its
+	// signatures are then unchecked (not counted as problems).
+	KeyError string `json:"keyError,omitempty"`
 }
 
-func (g *RegionReport) problems() int {
+// ProblemCount is the number of entries in all of g's problem lists.
+func (g *RegionReport) ProblemCount() int {
 	return len(g.Missing) + len(g.HashMismatches) + len(g.BrokenChains) + len(g.Unsigned) +
 		len(g.BadSignatures) + len(g.UnknownKeys) + len(g.Malformed)
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/codetrail/codetrail/ingest/integrity"
 )
 
 // Defaults of Config.
@@ -85,6 +87,13 @@ type Config struct {
 	// MaxKeyFailures is how many polls an object may fail transiently
 	// before it is reported and skipped.
 	MaxKeyFailures int
+	// Integrity checks the trail's digest files after each poll: every log
+	// file listed was stored with the recorded SHA-256, the previousDigest
+	// chain holds, the signatures verify (see package integrity).
+	Integrity bool
+	// Keys gives the digest signing keys; nil asks CloudTrail
+	// ListPublicKeys in each digest's region.
+	Keys integrity.PublicKeys
 }
 
 // DefaultConfig returns the defaults, without a bucket.
@@ -98,6 +107,7 @@ func DefaultConfig() Config {
 		Attempts:       DefaultAttempts,
 		MaxBackoff:     20 * time.Second,
 		MaxKeyFailures: DefaultMaxKeyFailures,
+		Integrity:      true,
 	}
 }
 
@@ -146,7 +156,7 @@ func (c Config) Validate() error {
 
 // Parse reads a source URL:
 //
-//	s3://bucket/prefix?endpoint=http://127.0.0.1:9000&path_style=true&accounts=111122223333,444455556666&regions=us-east-1&start=2024-01-01&interval=1m&parallel=8&region=us-east-1
+//	s3://bucket/prefix?endpoint=http://127.0.0.1:9000&path_style=true&accounts=111122223333,444455556666&regions=us-east-1&start=2024-01-01&interval=1m&parallel=8&region=us-east-1&integrity=false
 //
 // Every parameter is optional; the others come from DefaultConfig. An
 // unknown parameter is an error naming it.
@@ -192,6 +202,10 @@ func Parse(raw string) (Config, error) {
 		case "parallel":
 			if cfg.Parallel, err = strconv.Atoi(v); err != nil {
 				return cfg, fmt.Errorf("s3: parallel %q is not a number", v)
+			}
+		case "integrity":
+			if cfg.Integrity, err = strconv.ParseBool(v); err != nil {
+				return cfg, fmt.Errorf("s3: integrity %q is not a boolean", v)
 			}
 		default:
 			unknown = append(unknown, k)

@@ -35,6 +35,8 @@ func TestParse(t *testing.T) {
 			}),
 		},
 		{name: "parallel", raw: "s3://trail/logs?parallel=32&interval=10s", want: with(func(c *Config) { c.Parallel, c.Interval = 32, 10*time.Second })},
+		{name: "integrity off", raw: "s3://trail/logs?integrity=false", want: with(func(c *Config) { c.Integrity = false })},
+		{name: "bad integrity", raw: "s3://trail/logs?integrity=sometimes", wantErr: `integrity "sometimes" is not a boolean`},
 		{name: "unknown parameters", raw: "s3://trail/logs?bogus=1&paralel=2", wantErr: "unknown parameters bogus, paralel"},
 		{name: "not s3", raw: "http://trail/logs", wantErr: "not an s3:// URL"},
 		{name: "no bucket", raw: "s3:///logs", wantErr: "bucket must be set"},

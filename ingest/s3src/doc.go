@@ -6,8 +6,19 @@
 // (and CloudTrail-Insight beside CloudTrail) for every account and region it
 // discovers with delimited ListObjectsV2 calls, downloads the log files with
 // bounded parallelism and hands each one to ingest.Ingester.Input, then keeps
-// polling for new files. Digest files (CloudTrail-Digest) are not ingested;
-// their keys are collected for the integrity checker (Source.Digests).
+// polling for new files. Digest files (CloudTrail-Digest) are not ingested
+// as events.
+//
+// # Integrity
+//
+// Unless Config.Integrity is off, every log file stored also stores the
+// SHA-256 of its inflated content (a checkpoint entry under
+// integrity.StoreKey, atomically with its events), and after each poll the
+// digests listed so far are read (with their x-amz-meta-signature) and
+// checked by an integrity.Checker: missing and altered log files, broken
+// previousDigest chains, unsigned or badly signed digests, per account and
+// region. Signing keys come from CloudTrail ListPublicKeys in each digest's
+// region. The result is handed to Ingester.SetIntegrity, which Stats shows.
 //
 // # Checkpoints
 //

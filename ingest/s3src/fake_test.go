@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/codetrail/codetrail/index"
 	"github.com/codetrail/codetrail/ingest"
+	"github.com/codetrail/codetrail/ingest/integrity"
 )
 
 func TestMain(m *testing.M) {
@@ -63,7 +67,9 @@ func newFakeS3(t *testing.T) *fakeS3 {
 				writeS3Error(w, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 				return
 			}
-			f.gets.Add(1)
+			if !strings.Contains(key, "/CloudTrail-Digest/") {
+				f.gets.Add(1) // log files only: digests are read by the integrity check
+			}
 			f.mu.Lock()
 			f.getKeys[key]++
 			deny, del := f.deny[key], f.deleteOn[key]
@@ -92,14 +98,20 @@ func writeS3Error(w http.ResponseWriter, status int, code, msg string) {
 
 func (f *fakeS3) put(key string, data []byte) {
 	f.t.Helper()
-	if _, err := f.be.PutObject(testBucket, key, map[string]string{}, bytes.NewReader(data), int64(len(data)), nil); err != nil {
+	f.putMeta(key, data, map[string]string{})
+}
+
+func (f *fakeS3) putMeta(key string, data []byte, meta map[string]string) {
+	f.t.Helper()
+	if _, err := f.be.PutObject(testBucket, key, meta, bytes.NewReader(data), int64(len(data)), nil); err != nil {
 		f.t.Fatalf("put %s: %v", key, err)
 	}
 }
 
-// putDir uploads every file under dir as prefix/<path relative to dir> and
-// returns the keys of the log files (digests left out).
-func (f *fakeS3) putDir(dir, prefix string) (logs []string) {
+// putDir uploads every file under dir as prefix/<path relative to dir>,
+// digests with their signature (by path relative to dir) as CloudTrail's
+// x-amz-meta-signature, and returns the keys of the log files.
+func (f *fakeS3) putDir(dir, prefix string, signatures map[string]string) (logs []string) {
 	f.t.Helper()
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -114,7 +126,11 @@ func (f *fakeS3) putDir(dir, prefix string) (logs []string) {
 			return err
 		}
 		key := prefix + "/" + filepath.ToSlash(rel)
-		f.put(key, data)
+		meta := map[string]string{}
+		if sig, ok := signatures[filepath.ToSlash(rel)]; ok {
+			meta["X-Amz-Meta-Signature"] = sig
+		}
+		f.putMeta(key, data, meta)
 		if !strings.Contains(key, "/CloudTrail-Digest/") {
 			logs = append(logs, key)
 		}
@@ -160,8 +176,22 @@ func (f *fakeS3) testConfig(prefix string) Config {
 	c.Endpoint, c.PathStyle = f.srv.URL, true
 	c.Interval = 50 * time.Millisecond
 	c.MaxBackoff = 10 * time.Millisecond
+	c.Keys = testKeys
 	return c
 }
+
+// digestKey signs the generated digests; testKeys serves its public key as
+// ListPublicKeys would.
+var (
+	digestKey = func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		return k
+	}()
+	testKeys = integrity.StaticKeys(integrity.PublicKey{DER: x509.MarshalPKCS1PublicKey(&digestKey.PublicKey)})
+)
 
 // openStore opens the index in dir, closed at cleanup unless closed before.
 func openStore(t *testing.T, dir string) *index.Store {

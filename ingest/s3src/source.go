@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/codetrail/codetrail/ingest"
+	"github.com/codetrail/codetrail/ingest/integrity"
 )
 
 var _ ingest.Source = (*Source)(nil)
@@ -59,6 +60,10 @@ type Source struct {
 
 	mu      sync.Mutex // guards digests
 	digests map[string]DigestRef
+
+	awsCfg   aws.Config
+	checker  *integrity.Checker // nil when integrity checks are off
+	verified map[string]bool    // digests handed to checker (or given up); Run's goroutine only
 }
 
 // stream is one account, region and kind: keys in it sort by time.
@@ -143,14 +148,16 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	return &Source{
-		cfg:     cfg,
-		log:     log,
-		name:    cfg.name(),
-		client:  client,
-		sem:     make(chan struct{}, cfg.Parallel),
-		budget:  semaphore.NewWeighted(cfg.InFlightBytes),
-		streams: map[string]*stream{},
-		digests: map[string]DigestRef{},
+		cfg:      cfg,
+		log:      log,
+		name:     cfg.name(),
+		client:   client,
+		sem:      make(chan struct{}, cfg.Parallel),
+		budget:   semaphore.NewWeighted(cfg.InFlightBytes),
+		streams:  map[string]*stream{},
+		digests:  map[string]DigestRef{},
+		awsCfg:   awsCfg,
+		verified: map[string]bool{},
 	}, nil
 }
 
@@ -174,6 +181,17 @@ func (s *Source) Digests() []DigestRef {
 // ends. Listing failures are recorded with in.Fail and retried on the next
 // poll; objects that cannot be read are reported with in.Problem.
 func (s *Source) Run(ctx context.Context, in *ingest.Ingester) error {
+	if s.cfg.Integrity && s.checker == nil {
+		keys := s.cfg.Keys
+		if keys == nil {
+			keys = s.cloudTrailKeys()
+		}
+		c, err := s.newChecker(in, keys)
+		if err != nil {
+			return err
+		}
+		s.checker = c
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -184,6 +202,9 @@ func (s *Source) Run(ctx context.Context, in *ingest.Ingester) error {
 		}
 		start := time.Now()
 		s.poll(ctx, in)
+		// After the poll: the log files a new digest lists were delivered
+		// before it, so this poll has stored them.
+		s.verify(ctx, in)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -446,6 +467,13 @@ func (s *Source) ingest(ctx context.Context, in *ingest.Ingester, st *stream, to
 			cancel()
 			return
 		}
+		var sum [32]byte
+		if s.checker != nil {
+			// Stored with the events, so that checks after a restart
+			// know the file without reading it again.
+			sum = logSum(r.data)
+			cps[integrity.StoreKey(s.cfg.Bucket, o.key)] = sum[:]
+		}
 		clean, carried = inflight == 0, w
 		inflight++
 		mu.Unlock()
@@ -457,6 +485,9 @@ func (s *Source) ingest(ctx context.Context, in *ingest.Ingester, st *stream, to
 			unknown = true
 			cancel()
 			return
+		}
+		if s.checker != nil {
+			s.checker.ObserveLog(s.cfg.Bucket, o.key, sum)
 		}
 		finish(i)
 	}

@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+
 	"github.com/codetrail/codetrail/ingest"
 	"github.com/codetrail/codetrail/ingest/gen"
+	"github.com/codetrail/codetrail/ingest/integrity"
 )
 
 // trail is a generated dataset uploaded to the fake.
@@ -29,12 +32,15 @@ type trail struct {
 func uploadTrail(t *testing.T, f *fakeS3, prefix string, cfg gen.Config) trail {
 	t.Helper()
 	dir := t.TempDir()
+	if cfg.Digests {
+		cfg.DigestKey, cfg.KeyPrefix = digestKey, prefix
+	}
 	sum, err := gen.WriteTrail(dir, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := trail{records: map[string]int{}, digests: sum.DigestFiles}
-	tr.logs = f.putDir(dir, prefix)
+	tr.logs = f.putDir(dir, prefix, sum.Signatures)
 	slices.Sort(tr.logs)
 	for _, k := range tr.logs {
 		n := countRecords(t, filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(k, prefix+"/"))))
@@ -119,10 +125,14 @@ func TestTrailBucket(t *testing.T) {
 		gets0 := f.gets.Load()
 		stop := start(t, src, in)
 		waitEvents(t, st, uint64(want))
-		deadline := time.Now().Add(10 * time.Second)
-		for len(src.Digests()) < plain.digests+org.digests && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		// The check runs after the poll that lists the digests.
+		waitIntegrity(t, in, func(ig *ingest.Integrity) bool {
+			n := 0
+			for _, g := range ig.Report.Regions {
+				n += g.Digests
+			}
+			return n == plain.digests+org.digests
+		})
 		time.Sleep(3 * f.testConfig("").Interval) // a few more polls read nothing
 		stop()
 
@@ -143,8 +153,8 @@ func TestTrailBucket(t *testing.T) {
 			if !strings.Contains(d.Key, "/CloudTrail-Digest/"+d.Region+"/") || !strings.Contains(d.Key, "/"+d.Account+"/") || d.Bucket != testBucket {
 				t.Errorf("bad digest ref %+v", d)
 			}
-			if f.getsOf(d.Key) != 0 {
-				t.Errorf("digest %s was downloaded", d.Key)
+			if f.getsOf(d.Key) != 1 {
+				t.Errorf("digest %s was downloaded %d times, want once", d.Key, f.getsOf(d.Key))
 			}
 			if d.Org == "o-abc123def4" {
 				orgs++
@@ -152,6 +162,18 @@ func TestTrailBucket(t *testing.T) {
 		}
 		if orgs != org.digests {
 			t.Errorf("%d digests of the organization trail, want %d", orgs, org.digests)
+		}
+		// Every file each digest lists was stored unaltered, the chains
+		// hold and the signatures verify.
+		ig := integrityOf(t, in, src.Name())
+		checkedDigests, logFiles := 0, 0
+		for _, g := range ig.Report.Regions {
+			checkedDigests += g.Digests
+			logFiles += g.LogFiles
+		}
+		if !ig.Report.OK() || ig.Err != "" || checkedDigests != len(ds) || logFiles != len(all)-1 {
+			t.Errorf("integrity: %d digests, %d log files (want %d, %d), err %q, report %+v",
+				checkedDigests, logFiles, len(ds), len(all)-1, ig.Err, ig.Report)
 		}
 		total, _, probs := in.Stats()
 		if len(probs) > 0 || total.InvalidFiles > 0 || total.InvalidRecords > 0 || total.SkippedFiles > 0 {
@@ -193,6 +215,7 @@ func TestTrailBucket(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			cfg.Keys = testKeys
 			st := openStore(t, t.TempDir())
 			in := newIngester(t, st)
 			src, err := New(cfg, nil)
@@ -385,6 +408,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 	if cfg.Endpoint != "" {
 		t.Fatalf("endpoint %q", cfg.Endpoint)
 	}
+	cfg.Keys = testKeys
 	st := openStore(t, t.TempDir())
 	in := newIngester(t, st)
 	src, err := New(cfg, nil)
@@ -454,3 +478,149 @@ func TestCorpus(t *testing.T) {
 }
 
 var _ ingest.Source = (*Source)(nil)
+
+// waitIntegrity waits for the first source's integrity result to satisfy
+// ok and returns it.
+func waitIntegrity(t *testing.T, in *ingest.Ingester, ok func(*ingest.Integrity) bool) ingest.Integrity {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, srcs, _ := in.Stats()
+		if len(srcs) > 0 && srcs[0].Integrity != nil && ok(srcs[0].Integrity) {
+			return *srcs[0].Integrity
+		}
+		if time.Now().After(deadline) {
+			if len(srcs) > 0 {
+				t.Fatalf("no integrity result as wanted; last %+v", srcs[0].Integrity)
+			}
+			t.Fatal("no source stats")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// integrityOf returns the last integrity result in.Stats shows for source.
+func integrityOf(t *testing.T, in *ingest.Ingester, source string) ingest.Integrity {
+	t.Helper()
+	_, srcs, _ := in.Stats()
+	for _, s := range srcs {
+		if s.Name == source {
+			if s.Integrity == nil {
+				t.Fatalf("source %s has no integrity result; last error %q", source, s.LastError)
+			}
+			return *s.Integrity
+		}
+	}
+	t.Fatalf("no stats for source %s", source)
+	return ingest.Integrity{}
+}
+
+// TestIntegrity: a deleted log file, an altered one and an altered digest
+// are each reported; after a restart, files stored before are still known
+// (no GET) and a file deleted after storing is not reported missing.
+func TestIntegrity(t *testing.T) {
+	awsEnv(t)
+	f := newFakeS3(t)
+	cfg := genConfig(5, 300, 6*time.Hour, []string{"111122223333"}, []string{"us-east-1", "eu-west-1"})
+	cfg.Digests = true
+	tr := uploadTrail(t, f, "logs", cfg)
+	east := []string{}
+	for _, k := range tr.logs {
+		if strings.Contains(k, "/us-east-1/") {
+			east = append(east, k)
+		}
+	}
+	if len(east) < 6 {
+		t.Fatalf("only %d east files", len(east))
+	}
+	// Deleted before ingest: missing. Replaced by other content: altered.
+	missing, altered := east[1], east[3]
+	if _, err := f.be.DeleteObject(testBucket, missing); err != nil {
+		t.Fatal(err)
+	}
+	f.put(altered, trailFile("111122223333", "us-east-1", "forged-1"))
+	// A digest of eu-west-1 rewritten with its signature kept.
+	var euDigests []string
+	objs, err := f.be.ListBucket(testBucket, &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs.Contents {
+		if strings.Contains(o.Key, "/CloudTrail-Digest/eu-west-1/") {
+			euDigests = append(euDigests, o.Key)
+		}
+	}
+	slices.Sort(euDigests)
+	if len(euDigests) < 3 {
+		t.Fatalf("only %d eu-west-1 digests", len(euDigests))
+	}
+	tampered := euDigests[1]
+	obj, err := f.be.GetObject(testBucket, tampered, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(obj.Contents)
+	_ = obj.Contents.Close()
+	sig := obj.Metadata["X-Amz-Meta-Signature"]
+	zr, _ := gzip.NewReader(bytes.NewReader(body))
+	inflated, _ := io.ReadAll(zr)
+	forged := bytes.Replace(inflated, []byte(`"oldestEventTime"`), []byte(`"oldestEventTime" `), 1)
+	f.putMeta(tampered, gz(forged), map[string]string{"X-Amz-Meta-Signature": sig})
+
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	in := newIngester(t, st)
+	src, err := New(f.testConfig("logs"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := start(t, src, in)
+	want := tr.total - tr.records[missing] - tr.records[altered] + 1
+	waitEvents(t, st, uint64(want))
+	ig := waitIntegrity(t, in, func(ig *ingest.Integrity) bool { return ig.Report.Problems >= 4 })
+	stop()
+	byRegion := map[string]integrity.RegionReport{}
+	for _, g := range ig.Report.Regions {
+		byRegion[g.Region] = g
+	}
+	e, w := byRegion["us-east-1"], byRegion["eu-west-1"]
+	if len(e.Missing) != 1 || e.Missing[0].Key != missing || len(e.HashMismatches) != 1 || e.HashMismatches[0].Key != altered ||
+		len(e.BrokenChains)+len(e.BadSignatures)+len(e.Unsigned)+len(e.UnknownKeys)+len(e.Malformed) != 0 {
+		t.Errorf("us-east-1 = %+v", e)
+	}
+	// The altered digest fails its signature, and the next one's
+	// previousDigestHashValue no longer matches it.
+	if len(w.BadSignatures) != 1 || w.BadSignatures[0].Key != tampered || len(w.BrokenChains) != 1 || w.BrokenChains[0].Key != euDigests[2] ||
+		len(w.Missing)+len(w.HashMismatches) != 0 {
+		t.Errorf("eu-west-1 = %+v", w)
+	}
+	if ig.Report.Problems != 4 {
+		t.Errorf("problems = %d, want 4", ig.Report.Problems)
+	}
+	in.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restart: a stored file deleted meanwhile is still known from the
+	// hash stored with its events; nothing is read again.
+	if _, err := f.be.DeleteObject(testBucket, east[0]); err != nil {
+		t.Fatal(err)
+	}
+	gets := f.gets.Load()
+	st = openStore(t, dir)
+	in = newIngester(t, st)
+	src, err = New(f.testConfig("logs"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = start(t, src, in)
+	ig = waitIntegrity(t, in, func(*ingest.Integrity) bool { return true })
+	stop()
+	if ig.Report.Problems != 4 {
+		t.Errorf("after restart: problems = %d, want the same 4: %+v", ig.Report.Problems, ig.Report)
+	}
+	if n := f.gets.Load() - gets; n != 0 {
+		t.Errorf("restart read %d log files again", n)
+	}
+}

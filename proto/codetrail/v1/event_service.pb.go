@@ -952,7 +952,10 @@ type SourceStats struct {
 	// When the source last stored events successfully.
 	LastSuccessTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_success_time,json=lastSuccessTime,proto3" json:"last_success_time,omitempty"`
 	// Now minus the newest eventTime the source has seen.
-	Lag           *durationpb.Duration `protobuf:"bytes,6,opt,name=lag,proto3" json:"lag,omitempty"`
+	Lag *durationpb.Duration `protobuf:"bytes,6,opt,name=lag,proto3" json:"lag,omitempty"`
+	// The source's last check of its trail's digest files (s3:// sources
+	// whose trail has log file validation on); unset if it makes none.
+	Integrity     *IntegrityReport `protobuf:"bytes,7,opt,name=integrity,proto3" json:"integrity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1029,6 +1032,475 @@ func (x *SourceStats) GetLag() *durationpb.Duration {
 	return nil
 }
 
+func (x *SourceStats) GetIntegrity() *IntegrityReport {
+	if x != nil {
+		return x.Integrity
+	}
+	return nil
+}
+
+// IntegrityReport is the result of checking a trail's digest files against
+// what was ingested: every log file a digest lists was stored with the
+// SHA-256 it records, the previousDigest chain holds, and each digest's
+// SHA256withRSA signature verifies with CloudTrail's public keys.
+type IntegrityReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the check ran (after each poll of the bucket).
+	CheckedTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=checked_time,json=checkedTime,proto3" json:"checked_time,omitempty"`
+	// Problems found in all regions; 0 means all checked digests hold.
+	Problems int64 `protobuf:"varint,2,opt,name=problems,proto3" json:"problems,omitempty"`
+	// Why the check is incomplete, if it is (e.g. ListPublicKeys denied for
+	// a region: its signatures are then unchecked).
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// Per account and region.
+	Regions       []*IntegrityRegion `protobuf:"bytes,4,rep,name=regions,proto3" json:"regions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntegrityReport) Reset() {
+	*x = IntegrityReport{}
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntegrityReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntegrityReport) ProtoMessage() {}
+
+func (x *IntegrityReport) ProtoReflect() protoreflect.Message {
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntegrityReport.ProtoReflect.Descriptor instead.
+func (*IntegrityReport) Descriptor() ([]byte, []int) {
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *IntegrityReport) GetCheckedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CheckedTime
+	}
+	return nil
+}
+
+func (x *IntegrityReport) GetProblems() int64 {
+	if x != nil {
+		return x.Problems
+	}
+	return 0
+}
+
+func (x *IntegrityReport) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *IntegrityReport) GetRegions() []*IntegrityRegion {
+	if x != nil {
+		return x.Regions
+	}
+	return nil
+}
+
+// IntegrityRegion is the check of one account and region. Each problem list
+// holds at most 100 entries; problems counts them all.
+type IntegrityRegion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Account id.
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// Region name.
+	Region string `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	// Digest files checked.
+	Digests int64 `protobuf:"varint,3,opt,name=digests,proto3" json:"digests,omitempty"`
+	// Log file entries in those digests.
+	LogFiles int64 `protobuf:"varint,4,opt,name=log_files,json=logFiles,proto3" json:"log_files,omitempty"`
+	// Problems in this region.
+	Problems int64 `protobuf:"varint,5,opt,name=problems,proto3" json:"problems,omitempty"`
+	// Log files a digest lists that were never ingested.
+	Missing []*IntegrityFileProblem `protobuf:"bytes,6,rep,name=missing,proto3" json:"missing,omitempty"`
+	// Log files ingested with another SHA-256 than their digest records.
+	HashMismatches []*IntegrityFileProblem `protobuf:"bytes,7,rep,name=hash_mismatches,json=hashMismatches,proto3" json:"hash_mismatches,omitempty"`
+	// Digests that do not chain onto the digest before them.
+	BrokenChains []*IntegrityChainProblem `protobuf:"bytes,8,rep,name=broken_chains,json=brokenChains,proto3" json:"broken_chains,omitempty"`
+	// Digests without a signature.
+	Unsigned []*IntegrityDigestProblem `protobuf:"bytes,9,rep,name=unsigned,proto3" json:"unsigned,omitempty"`
+	// Digests whose signature does not verify.
+	BadSignatures []*IntegrityDigestProblem `protobuf:"bytes,10,rep,name=bad_signatures,json=badSignatures,proto3" json:"bad_signatures,omitempty"`
+	// Digests signed with a key ListPublicKeys does not return.
+	UnknownKeys []*IntegrityDigestProblem `protobuf:"bytes,11,rep,name=unknown_keys,json=unknownKeys,proto3" json:"unknown_keys,omitempty"`
+	// Digests that could not be decoded.
+	Malformed []*IntegrityDigestProblem `protobuf:"bytes,12,rep,name=malformed,proto3" json:"malformed,omitempty"`
+	// Why the region's public keys could not be had, if so.
+	KeyError string `protobuf:"bytes,13,opt,name=key_error,json=keyError,proto3" json:"key_error,omitempty"`
+	// Whether some problem list was cut at 100 entries.
+	Truncated     bool `protobuf:"varint,14,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntegrityRegion) Reset() {
+	*x = IntegrityRegion{}
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntegrityRegion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntegrityRegion) ProtoMessage() {}
+
+func (x *IntegrityRegion) ProtoReflect() protoreflect.Message {
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntegrityRegion.ProtoReflect.Descriptor instead.
+func (*IntegrityRegion) Descriptor() ([]byte, []int) {
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *IntegrityRegion) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *IntegrityRegion) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *IntegrityRegion) GetDigests() int64 {
+	if x != nil {
+		return x.Digests
+	}
+	return 0
+}
+
+func (x *IntegrityRegion) GetLogFiles() int64 {
+	if x != nil {
+		return x.LogFiles
+	}
+	return 0
+}
+
+func (x *IntegrityRegion) GetProblems() int64 {
+	if x != nil {
+		return x.Problems
+	}
+	return 0
+}
+
+func (x *IntegrityRegion) GetMissing() []*IntegrityFileProblem {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *IntegrityRegion) GetHashMismatches() []*IntegrityFileProblem {
+	if x != nil {
+		return x.HashMismatches
+	}
+	return nil
+}
+
+func (x *IntegrityRegion) GetBrokenChains() []*IntegrityChainProblem {
+	if x != nil {
+		return x.BrokenChains
+	}
+	return nil
+}
+
+func (x *IntegrityRegion) GetUnsigned() []*IntegrityDigestProblem {
+	if x != nil {
+		return x.Unsigned
+	}
+	return nil
+}
+
+func (x *IntegrityRegion) GetBadSignatures() []*IntegrityDigestProblem {
+	if x != nil {
+		return x.BadSignatures
+	}
+	return nil
+}
+
+func (x *IntegrityRegion) GetUnknownKeys() []*IntegrityDigestProblem {
+	if x != nil {
+		return x.UnknownKeys
+	}
+	return nil
+}
+
+func (x *IntegrityRegion) GetMalformed() []*IntegrityDigestProblem {
+	if x != nil {
+		return x.Malformed
+	}
+	return nil
+}
+
+func (x *IntegrityRegion) GetKeyError() string {
+	if x != nil {
+		return x.KeyError
+	}
+	return ""
+}
+
+func (x *IntegrityRegion) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+// IntegrityFileProblem is a log file listed by a digest that is missing or
+// differs.
+type IntegrityFileProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bucket of the log file.
+	Bucket string `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// Key of the log file.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Key of the digest that lists it.
+	DigestKey string `protobuf:"bytes,3,opt,name=digest_key,json=digestKey,proto3" json:"digest_key,omitempty"`
+	// Hex SHA-256 the digest records.
+	WantSha256 string `protobuf:"bytes,4,opt,name=want_sha256,json=wantSha256,proto3" json:"want_sha256,omitempty"`
+	// Hex SHA-256 of the file as ingested; empty when missing.
+	GotSha256     string `protobuf:"bytes,5,opt,name=got_sha256,json=gotSha256,proto3" json:"got_sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntegrityFileProblem) Reset() {
+	*x = IntegrityFileProblem{}
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntegrityFileProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntegrityFileProblem) ProtoMessage() {}
+
+func (x *IntegrityFileProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntegrityFileProblem.ProtoReflect.Descriptor instead.
+func (*IntegrityFileProblem) Descriptor() ([]byte, []int) {
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *IntegrityFileProblem) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *IntegrityFileProblem) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *IntegrityFileProblem) GetDigestKey() string {
+	if x != nil {
+		return x.DigestKey
+	}
+	return ""
+}
+
+func (x *IntegrityFileProblem) GetWantSha256() string {
+	if x != nil {
+		return x.WantSha256
+	}
+	return ""
+}
+
+func (x *IntegrityFileProblem) GetGotSha256() string {
+	if x != nil {
+		return x.GotSha256
+	}
+	return ""
+}
+
+// IntegrityChainProblem is a digest that does not follow the one before it.
+type IntegrityChainProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bucket of the digest.
+	Bucket string `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// Key of the digest.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Key of the digest held before it in the same trail.
+	PrecedingKey string `protobuf:"bytes,3,opt,name=preceding_key,json=precedingKey,proto3" json:"preceding_key,omitempty"`
+	// What does not match.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntegrityChainProblem) Reset() {
+	*x = IntegrityChainProblem{}
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntegrityChainProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntegrityChainProblem) ProtoMessage() {}
+
+func (x *IntegrityChainProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntegrityChainProblem.ProtoReflect.Descriptor instead.
+func (*IntegrityChainProblem) Descriptor() ([]byte, []int) {
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *IntegrityChainProblem) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *IntegrityChainProblem) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *IntegrityChainProblem) GetPrecedingKey() string {
+	if x != nil {
+		return x.PrecedingKey
+	}
+	return ""
+}
+
+func (x *IntegrityChainProblem) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// IntegrityDigestProblem is a digest that is unsigned, badly signed or
+// malformed.
+type IntegrityDigestProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bucket of the digest.
+	Bucket string `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// Key of the digest.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// What is wrong.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntegrityDigestProblem) Reset() {
+	*x = IntegrityDigestProblem{}
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntegrityDigestProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntegrityDigestProblem) ProtoMessage() {}
+
+func (x *IntegrityDigestProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntegrityDigestProblem.ProtoReflect.Descriptor instead.
+func (*IntegrityDigestProblem) Descriptor() ([]byte, []int) {
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *IntegrityDigestProblem) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *IntegrityDigestProblem) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *IntegrityDigestProblem) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // SubscriberStats counts Subscribe streams.
 type SubscriberStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1046,7 +1518,7 @@ type SubscriberStats struct {
 
 func (x *SubscriberStats) Reset() {
 	*x = SubscriberStats{}
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[13]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1530,7 @@ func (x *SubscriberStats) String() string {
 func (*SubscriberStats) ProtoMessage() {}
 
 func (x *SubscriberStats) ProtoReflect() protoreflect.Message {
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[13]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1543,7 @@ func (x *SubscriberStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscriberStats.ProtoReflect.Descriptor instead.
 func (*SubscriberStats) Descriptor() ([]byte, []int) {
-	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{13}
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SubscriberStats) GetActive() int64 {
@@ -1119,7 +1591,7 @@ type IngestProblem struct {
 
 func (x *IngestProblem) Reset() {
 	*x = IngestProblem{}
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[14]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1603,7 @@ func (x *IngestProblem) String() string {
 func (*IngestProblem) ProtoMessage() {}
 
 func (x *IngestProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[14]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1616,7 @@ func (x *IngestProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestProblem.ProtoReflect.Descriptor instead.
 func (*IngestProblem) Descriptor() ([]byte, []int) {
-	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{14}
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IngestProblem) GetName() string {
@@ -1196,7 +1668,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[15]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1680,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[15]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1693,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{15}
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SubscribeRequest) GetQuery() string {
@@ -1314,7 +1786,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[16]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1798,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[16]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1811,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{16}
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SubscribeResponse) GetMessage() isSubscribeResponse_Message {
@@ -1412,7 +1884,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[17]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1896,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[17]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1909,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{17}
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Progress) GetCursor() string {
@@ -1458,7 +1930,7 @@ type CaughtUp struct {
 
 func (x *CaughtUp) Reset() {
 	*x = CaughtUp{}
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[18]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1942,7 @@ func (x *CaughtUp) String() string {
 func (*CaughtUp) ProtoMessage() {}
 
 func (x *CaughtUp) ProtoReflect() protoreflect.Message {
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[18]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1955,7 @@ func (x *CaughtUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaughtUp.ProtoReflect.Descriptor instead.
 func (*CaughtUp) Descriptor() ([]byte, []int) {
-	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{18}
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CaughtUp) GetCursor() string {
@@ -1561,7 +2033,7 @@ const file_codetrail_v1_event_service_proto_rawDesc = "" +
 	"\x0finvalid_records\x18\x05 \x01(\x03R\x0einvalidRecords\x12#\n" +
 	"\rinvalid_files\x18\x06 \x01(\x03R\finvalidFiles\x12#\n" +
 	"\rskipped_files\x18\a \x01(\x03R\fskippedFiles\x122\n" +
-	"\x15records_with_problems\x18\b \x01(\x03R\x13recordsWithProblems\"\xad\x02\n" +
+	"\x15records_with_problems\x18\b \x01(\x03R\x13recordsWithProblems\"\xea\x02\n" +
 	"\vSourceStats\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
 	"\x06counts\x18\x02 \x01(\v2\x1a.codetrail.v1.IngestCountsR\x06counts\x12\x1d\n" +
@@ -1569,7 +2041,47 @@ const file_codetrail_v1_event_service_proto_rawDesc = "" +
 	"last_error\x18\x03 \x01(\tR\tlastError\x12B\n" +
 	"\x0flast_error_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rlastErrorTime\x12F\n" +
 	"\x11last_success_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastSuccessTime\x12+\n" +
-	"\x03lag\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x03lag\"\x84\x01\n" +
+	"\x03lag\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x03lag\x12;\n" +
+	"\tintegrity\x18\a \x01(\v2\x1d.codetrail.v1.IntegrityReportR\tintegrity\"\xbb\x01\n" +
+	"\x0fIntegrityReport\x12=\n" +
+	"\fchecked_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vcheckedTime\x12\x1a\n" +
+	"\bproblems\x18\x02 \x01(\x03R\bproblems\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x127\n" +
+	"\aregions\x18\x04 \x03(\v2\x1d.codetrail.v1.IntegrityRegionR\aregions\"\xc2\x05\n" +
+	"\x0fIntegrityRegion\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
+	"\x06region\x18\x02 \x01(\tR\x06region\x12\x18\n" +
+	"\adigests\x18\x03 \x01(\x03R\adigests\x12\x1b\n" +
+	"\tlog_files\x18\x04 \x01(\x03R\blogFiles\x12\x1a\n" +
+	"\bproblems\x18\x05 \x01(\x03R\bproblems\x12<\n" +
+	"\amissing\x18\x06 \x03(\v2\".codetrail.v1.IntegrityFileProblemR\amissing\x12K\n" +
+	"\x0fhash_mismatches\x18\a \x03(\v2\".codetrail.v1.IntegrityFileProblemR\x0ehashMismatches\x12H\n" +
+	"\rbroken_chains\x18\b \x03(\v2#.codetrail.v1.IntegrityChainProblemR\fbrokenChains\x12@\n" +
+	"\bunsigned\x18\t \x03(\v2$.codetrail.v1.IntegrityDigestProblemR\bunsigned\x12K\n" +
+	"\x0ebad_signatures\x18\n" +
+	" \x03(\v2$.codetrail.v1.IntegrityDigestProblemR\rbadSignatures\x12G\n" +
+	"\funknown_keys\x18\v \x03(\v2$.codetrail.v1.IntegrityDigestProblemR\vunknownKeys\x12B\n" +
+	"\tmalformed\x18\f \x03(\v2$.codetrail.v1.IntegrityDigestProblemR\tmalformed\x12\x1b\n" +
+	"\tkey_error\x18\r \x01(\tR\bkeyError\x12\x1c\n" +
+	"\ttruncated\x18\x0e \x01(\bR\ttruncated\"\x9f\x01\n" +
+	"\x14IntegrityFileProblem\x12\x16\n" +
+	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"digest_key\x18\x03 \x01(\tR\tdigestKey\x12\x1f\n" +
+	"\vwant_sha256\x18\x04 \x01(\tR\n" +
+	"wantSha256\x12\x1d\n" +
+	"\n" +
+	"got_sha256\x18\x05 \x01(\tR\tgotSha256\"~\n" +
+	"\x15IntegrityChainProblem\x12\x16\n" +
+	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12#\n" +
+	"\rpreceding_key\x18\x03 \x01(\tR\fprecedingKey\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"Z\n" +
+	"\x16IntegrityDigestProblem\x12\x16\n" +
+	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x84\x01\n" +
 	"\x0fSubscriberStats\x12\x16\n" +
 	"\x06active\x18\x01 \x01(\x03R\x06active\x12\x1b\n" +
 	"\tcaught_up\x18\x02 \x01(\x03R\bcaughtUp\x12\x18\n" +
@@ -1622,77 +2134,92 @@ func file_codetrail_v1_event_service_proto_rawDescGZIP() []byte {
 }
 
 var file_codetrail_v1_event_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_codetrail_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_codetrail_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_codetrail_v1_event_service_proto_goTypes = []any{
-	(Order)(0),                    // 0: codetrail.v1.Order
-	(*SearchRequest)(nil),         // 1: codetrail.v1.SearchRequest
-	(*FacetRequest)(nil),          // 2: codetrail.v1.FacetRequest
-	(*HistogramRequest)(nil),      // 3: codetrail.v1.HistogramRequest
-	(*SearchResponse)(nil),        // 4: codetrail.v1.SearchResponse
-	(*Facet)(nil),                 // 5: codetrail.v1.Facet
-	(*FacetCount)(nil),            // 6: codetrail.v1.FacetCount
-	(*HistogramBucket)(nil),       // 7: codetrail.v1.HistogramBucket
-	(*GetEventRequest)(nil),       // 8: codetrail.v1.GetEventRequest
-	(*GetEventResponse)(nil),      // 9: codetrail.v1.GetEventResponse
-	(*StatsRequest)(nil),          // 10: codetrail.v1.StatsRequest
-	(*StatsResponse)(nil),         // 11: codetrail.v1.StatsResponse
-	(*IngestCounts)(nil),          // 12: codetrail.v1.IngestCounts
-	(*SourceStats)(nil),           // 13: codetrail.v1.SourceStats
-	(*SubscriberStats)(nil),       // 14: codetrail.v1.SubscriberStats
-	(*IngestProblem)(nil),         // 15: codetrail.v1.IngestProblem
-	(*SubscribeRequest)(nil),      // 16: codetrail.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),     // 17: codetrail.v1.SubscribeResponse
-	(*Progress)(nil),              // 18: codetrail.v1.Progress
-	(*CaughtUp)(nil),              // 19: codetrail.v1.CaughtUp
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
-	(EventView)(0),                // 21: codetrail.v1.EventView
-	(*Event)(nil),                 // 22: codetrail.v1.Event
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(Order)(0),                     // 0: codetrail.v1.Order
+	(*SearchRequest)(nil),          // 1: codetrail.v1.SearchRequest
+	(*FacetRequest)(nil),           // 2: codetrail.v1.FacetRequest
+	(*HistogramRequest)(nil),       // 3: codetrail.v1.HistogramRequest
+	(*SearchResponse)(nil),         // 4: codetrail.v1.SearchResponse
+	(*Facet)(nil),                  // 5: codetrail.v1.Facet
+	(*FacetCount)(nil),             // 6: codetrail.v1.FacetCount
+	(*HistogramBucket)(nil),        // 7: codetrail.v1.HistogramBucket
+	(*GetEventRequest)(nil),        // 8: codetrail.v1.GetEventRequest
+	(*GetEventResponse)(nil),       // 9: codetrail.v1.GetEventResponse
+	(*StatsRequest)(nil),           // 10: codetrail.v1.StatsRequest
+	(*StatsResponse)(nil),          // 11: codetrail.v1.StatsResponse
+	(*IngestCounts)(nil),           // 12: codetrail.v1.IngestCounts
+	(*SourceStats)(nil),            // 13: codetrail.v1.SourceStats
+	(*IntegrityReport)(nil),        // 14: codetrail.v1.IntegrityReport
+	(*IntegrityRegion)(nil),        // 15: codetrail.v1.IntegrityRegion
+	(*IntegrityFileProblem)(nil),   // 16: codetrail.v1.IntegrityFileProblem
+	(*IntegrityChainProblem)(nil),  // 17: codetrail.v1.IntegrityChainProblem
+	(*IntegrityDigestProblem)(nil), // 18: codetrail.v1.IntegrityDigestProblem
+	(*SubscriberStats)(nil),        // 19: codetrail.v1.SubscriberStats
+	(*IngestProblem)(nil),          // 20: codetrail.v1.IngestProblem
+	(*SubscribeRequest)(nil),       // 21: codetrail.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),      // 22: codetrail.v1.SubscribeResponse
+	(*Progress)(nil),               // 23: codetrail.v1.Progress
+	(*CaughtUp)(nil),               // 24: codetrail.v1.CaughtUp
+	(*timestamppb.Timestamp)(nil),  // 25: google.protobuf.Timestamp
+	(EventView)(0),                 // 26: codetrail.v1.EventView
+	(*Event)(nil),                  // 27: codetrail.v1.Event
+	(*durationpb.Duration)(nil),    // 28: google.protobuf.Duration
 }
 var file_codetrail_v1_event_service_proto_depIdxs = []int32{
-	20, // 0: codetrail.v1.SearchRequest.start_time:type_name -> google.protobuf.Timestamp
-	20, // 1: codetrail.v1.SearchRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 0: codetrail.v1.SearchRequest.start_time:type_name -> google.protobuf.Timestamp
+	25, // 1: codetrail.v1.SearchRequest.end_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: codetrail.v1.SearchRequest.order:type_name -> codetrail.v1.Order
 	2,  // 3: codetrail.v1.SearchRequest.facets:type_name -> codetrail.v1.FacetRequest
 	3,  // 4: codetrail.v1.SearchRequest.histogram:type_name -> codetrail.v1.HistogramRequest
-	21, // 5: codetrail.v1.SearchRequest.view:type_name -> codetrail.v1.EventView
-	22, // 6: codetrail.v1.SearchResponse.events:type_name -> codetrail.v1.Event
+	26, // 5: codetrail.v1.SearchRequest.view:type_name -> codetrail.v1.EventView
+	27, // 6: codetrail.v1.SearchResponse.events:type_name -> codetrail.v1.Event
 	5,  // 7: codetrail.v1.SearchResponse.facets:type_name -> codetrail.v1.Facet
 	7,  // 8: codetrail.v1.SearchResponse.histogram:type_name -> codetrail.v1.HistogramBucket
-	23, // 9: codetrail.v1.SearchResponse.took:type_name -> google.protobuf.Duration
+	28, // 9: codetrail.v1.SearchResponse.took:type_name -> google.protobuf.Duration
 	6,  // 10: codetrail.v1.Facet.counts:type_name -> codetrail.v1.FacetCount
-	20, // 11: codetrail.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
-	21, // 12: codetrail.v1.GetEventRequest.view:type_name -> codetrail.v1.EventView
-	22, // 13: codetrail.v1.GetEventResponse.event:type_name -> codetrail.v1.Event
-	20, // 14: codetrail.v1.StatsResponse.oldest_event_time:type_name -> google.protobuf.Timestamp
-	20, // 15: codetrail.v1.StatsResponse.newest_event_time:type_name -> google.protobuf.Timestamp
+	25, // 11: codetrail.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
+	26, // 12: codetrail.v1.GetEventRequest.view:type_name -> codetrail.v1.EventView
+	27, // 13: codetrail.v1.GetEventResponse.event:type_name -> codetrail.v1.Event
+	25, // 14: codetrail.v1.StatsResponse.oldest_event_time:type_name -> google.protobuf.Timestamp
+	25, // 15: codetrail.v1.StatsResponse.newest_event_time:type_name -> google.protobuf.Timestamp
 	12, // 16: codetrail.v1.StatsResponse.ingest:type_name -> codetrail.v1.IngestCounts
 	13, // 17: codetrail.v1.StatsResponse.sources:type_name -> codetrail.v1.SourceStats
-	14, // 18: codetrail.v1.StatsResponse.subscribers:type_name -> codetrail.v1.SubscriberStats
-	15, // 19: codetrail.v1.StatsResponse.recent_problems:type_name -> codetrail.v1.IngestProblem
+	19, // 18: codetrail.v1.StatsResponse.subscribers:type_name -> codetrail.v1.SubscriberStats
+	20, // 19: codetrail.v1.StatsResponse.recent_problems:type_name -> codetrail.v1.IngestProblem
 	12, // 20: codetrail.v1.SourceStats.counts:type_name -> codetrail.v1.IngestCounts
-	20, // 21: codetrail.v1.SourceStats.last_error_time:type_name -> google.protobuf.Timestamp
-	20, // 22: codetrail.v1.SourceStats.last_success_time:type_name -> google.protobuf.Timestamp
-	23, // 23: codetrail.v1.SourceStats.lag:type_name -> google.protobuf.Duration
-	20, // 24: codetrail.v1.IngestProblem.time:type_name -> google.protobuf.Timestamp
-	20, // 25: codetrail.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
-	21, // 26: codetrail.v1.SubscribeRequest.view:type_name -> codetrail.v1.EventView
-	22, // 27: codetrail.v1.SubscribeResponse.event:type_name -> codetrail.v1.Event
-	18, // 28: codetrail.v1.SubscribeResponse.progress:type_name -> codetrail.v1.Progress
-	19, // 29: codetrail.v1.SubscribeResponse.caught_up:type_name -> codetrail.v1.CaughtUp
-	1,  // 30: codetrail.v1.EventService.Search:input_type -> codetrail.v1.SearchRequest
-	8,  // 31: codetrail.v1.EventService.GetEvent:input_type -> codetrail.v1.GetEventRequest
-	10, // 32: codetrail.v1.EventService.Stats:input_type -> codetrail.v1.StatsRequest
-	16, // 33: codetrail.v1.EventService.Subscribe:input_type -> codetrail.v1.SubscribeRequest
-	4,  // 34: codetrail.v1.EventService.Search:output_type -> codetrail.v1.SearchResponse
-	9,  // 35: codetrail.v1.EventService.GetEvent:output_type -> codetrail.v1.GetEventResponse
-	11, // 36: codetrail.v1.EventService.Stats:output_type -> codetrail.v1.StatsResponse
-	17, // 37: codetrail.v1.EventService.Subscribe:output_type -> codetrail.v1.SubscribeResponse
-	34, // [34:38] is the sub-list for method output_type
-	30, // [30:34] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	25, // 21: codetrail.v1.SourceStats.last_error_time:type_name -> google.protobuf.Timestamp
+	25, // 22: codetrail.v1.SourceStats.last_success_time:type_name -> google.protobuf.Timestamp
+	28, // 23: codetrail.v1.SourceStats.lag:type_name -> google.protobuf.Duration
+	14, // 24: codetrail.v1.SourceStats.integrity:type_name -> codetrail.v1.IntegrityReport
+	25, // 25: codetrail.v1.IntegrityReport.checked_time:type_name -> google.protobuf.Timestamp
+	15, // 26: codetrail.v1.IntegrityReport.regions:type_name -> codetrail.v1.IntegrityRegion
+	16, // 27: codetrail.v1.IntegrityRegion.missing:type_name -> codetrail.v1.IntegrityFileProblem
+	16, // 28: codetrail.v1.IntegrityRegion.hash_mismatches:type_name -> codetrail.v1.IntegrityFileProblem
+	17, // 29: codetrail.v1.IntegrityRegion.broken_chains:type_name -> codetrail.v1.IntegrityChainProblem
+	18, // 30: codetrail.v1.IntegrityRegion.unsigned:type_name -> codetrail.v1.IntegrityDigestProblem
+	18, // 31: codetrail.v1.IntegrityRegion.bad_signatures:type_name -> codetrail.v1.IntegrityDigestProblem
+	18, // 32: codetrail.v1.IntegrityRegion.unknown_keys:type_name -> codetrail.v1.IntegrityDigestProblem
+	18, // 33: codetrail.v1.IntegrityRegion.malformed:type_name -> codetrail.v1.IntegrityDigestProblem
+	25, // 34: codetrail.v1.IngestProblem.time:type_name -> google.protobuf.Timestamp
+	25, // 35: codetrail.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
+	26, // 36: codetrail.v1.SubscribeRequest.view:type_name -> codetrail.v1.EventView
+	27, // 37: codetrail.v1.SubscribeResponse.event:type_name -> codetrail.v1.Event
+	23, // 38: codetrail.v1.SubscribeResponse.progress:type_name -> codetrail.v1.Progress
+	24, // 39: codetrail.v1.SubscribeResponse.caught_up:type_name -> codetrail.v1.CaughtUp
+	1,  // 40: codetrail.v1.EventService.Search:input_type -> codetrail.v1.SearchRequest
+	8,  // 41: codetrail.v1.EventService.GetEvent:input_type -> codetrail.v1.GetEventRequest
+	10, // 42: codetrail.v1.EventService.Stats:input_type -> codetrail.v1.StatsRequest
+	21, // 43: codetrail.v1.EventService.Subscribe:input_type -> codetrail.v1.SubscribeRequest
+	4,  // 44: codetrail.v1.EventService.Search:output_type -> codetrail.v1.SearchResponse
+	9,  // 45: codetrail.v1.EventService.GetEvent:output_type -> codetrail.v1.GetEventResponse
+	11, // 46: codetrail.v1.EventService.Stats:output_type -> codetrail.v1.StatsResponse
+	22, // 47: codetrail.v1.EventService.Subscribe:output_type -> codetrail.v1.SubscribeResponse
+	44, // [44:48] is the sub-list for method output_type
+	40, // [40:44] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_codetrail_v1_event_service_proto_init() }
@@ -1701,12 +2228,12 @@ func file_codetrail_v1_event_service_proto_init() {
 		return
 	}
 	file_codetrail_v1_event_proto_init()
-	file_codetrail_v1_event_service_proto_msgTypes[15].OneofWrappers = []any{
+	file_codetrail_v1_event_service_proto_msgTypes[20].OneofWrappers = []any{
 		(*SubscribeRequest_AfterCursor)(nil),
 		(*SubscribeRequest_StartTime)(nil),
 		(*SubscribeRequest_FromStart)(nil),
 	}
-	file_codetrail_v1_event_service_proto_msgTypes[16].OneofWrappers = []any{
+	file_codetrail_v1_event_service_proto_msgTypes[21].OneofWrappers = []any{
 		(*SubscribeResponse_Event)(nil),
 		(*SubscribeResponse_Progress)(nil),
 		(*SubscribeResponse_CaughtUp)(nil),
@@ -1717,7 +2244,7 @@ func file_codetrail_v1_event_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_codetrail_v1_event_service_proto_rawDesc), len(file_codetrail_v1_event_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
