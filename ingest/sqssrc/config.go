@@ -106,10 +106,21 @@ func splitQueueURL(raw string) (host, path string, err error) {
 //
 // The queue URL is https://<host>/<path>, or http://<host>/<path> when
 // endpoint is an http:// URL (an emulator), so the usual form is
-// sqs://sqs.us-east-1.amazonaws.com/123456789012/trail-notices. Parameters
+// sqs://sqs.us-east-1.amazonaws.com/123456789012/trail-notices; the full
+// queue URL after sqs:// (sqs://https://sqs...) works too. Parameters
 // not given keep DefaultConfig's values; an unknown parameter is an error
 // that names it. The result is validated.
 func Parse(raw string) (Config, error) {
+	// The queue URL as the console and the CLI print it, written after
+	// sqs://, is accepted too: sqs://https://sqs.<region>.amazonaws.com/...
+	embedded := ""
+	if rest, ok := strings.CutPrefix(raw, "sqs://"); ok {
+		for _, sch := range []string{"https://", "http://"} {
+			if after, ok := strings.CutPrefix(rest, sch); ok {
+				embedded, raw = strings.TrimSuffix(sch, "://"), "sqs://"+after
+			}
+		}
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return Config{}, fmt.Errorf("sqssrc: parse %q: %w", raw, err)
@@ -153,6 +164,9 @@ func Parse(raw string) (Config, error) {
 	scheme := "https"
 	if strings.HasPrefix(strings.ToLower(cfg.Endpoint), "http://") {
 		scheme = "http"
+	}
+	if embedded != "" {
+		scheme = embedded
 	}
 	cfg.QueueURL = scheme + "://" + u.Host + u.EscapedPath()
 	if err := cfg.Validate(); err != nil {

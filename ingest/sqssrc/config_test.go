@@ -35,6 +35,17 @@ func TestParse(t *testing.T) {
 			want: Config{QueueURL: "https://q.example/1/q", Endpoint: "https://vpce.example",
 				Visibility: 60 * time.Second, Parallel: 8},
 		},
+		{
+			name: "queue URL after sqs://",
+			raw:  "sqs://https://sqs.eu-west-1.amazonaws.com/123456789012/trail-notices?parallel=2",
+			want: Config{QueueURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/trail-notices",
+				Visibility: 60 * time.Second, Wait: 20 * time.Second, Parallel: 2},
+		},
+		{
+			name: "http queue URL after sqs://",
+			raw:  "sqs://http://127.0.0.1:4566/000000000000/q",
+			want: Config{QueueURL: "http://127.0.0.1:4566/000000000000/q", Visibility: 60 * time.Second, Wait: 20 * time.Second, Parallel: 8},
+		},
 		{name: "unknown params named", raw: "sqs://h/1/q?bogus=1&also=2&region=x", wantErr: "unknown parameters in \"sqs://h/1/q?bogus=1&also=2&region=x\": also, bogus"},
 		{name: "not sqs", raw: "s3://h/1/q", wantErr: "not sqs://"},
 		{name: "no queue", raw: "sqs://h", wantErr: "not http(s)://host/account/queue"},
