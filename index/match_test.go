@@ -285,7 +285,7 @@ func indexIDs(ctx context.Context, s *Store, q bquery.Query, n int) ([]string, e
 	req := bleve.NewSearchRequestOptions(q, n+1, 0, false)
 	req.Score = "none"
 	req.SortByCustom(timeSort(false))
-	res, err := s.idx.SearchInContext(ctx, req)
+	res, err := s.search(ctx, req)
 	if err != nil {
 		return nil, err
 	}

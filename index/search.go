@@ -185,7 +185,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		return nil, err
 	}
 
-	res, err := s.idx.SearchInContext(ctx, req)
+	res, err := s.search(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}

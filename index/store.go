@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +36,14 @@ var (
 
 // Config configures a Store.
 type Config struct {
-	// Dir is the data directory; the index lives in Dir/events.bleve.
+	// Dir is the data directory; the index lives in Dir/events.bleve and,
+	// with several shards, Dir/events-<n>.bleve.
 	Dir string
+	// Shards is how many Bleve indexes a batch is split over and written
+	// in parallel: Bleve builds each batch's segment on one core. Searches
+	// see all shards as one index. Shards found on disk beyond this number
+	// are opened and written too.
+	Shards int
 	// DefaultPageSize is used when a search asks for no page size.
 	DefaultPageSize int
 	// MaxPageSize bounds the page size.
@@ -76,6 +86,7 @@ type Config struct {
 func DefaultConfig(dir string) Config {
 	return Config{
 		Dir:                 dir,
+		Shards:              min(max(runtime.GOMAXPROCS(0), 1), 8),
 		DefaultPageSize:     50,
 		MaxPageSize:         1000,
 		MaxFacetSize:        1000,
@@ -100,6 +111,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Dir == "":
 		return errors.New("index: data directory is empty")
+	case c.Shards < 1 || c.Shards > 64:
+		return errors.New("index: shards must be between 1 and 64")
 	case c.DefaultPageSize < 1 || c.DefaultPageSize > c.MaxPageSize:
 		return errors.New("index: default page size must be between 1 and the max page size")
 	case c.MaxFacetSize < 1, c.MaxFacets < 1, c.MaxHistogramBuckets < 1, c.MaxRelevanceDepth < 1,
@@ -116,9 +129,13 @@ func (c Config) Validate() error {
 type Store struct {
 	cfg Config
 	log *slog.Logger
-	idx bleve.Index
-	key []byte // HMAC key for cursors and page tokens
-	hub *hub
+	idx bleve.Index // all shards, for searches
+	// shards are written by Put; shards[0] holds the internal keys
+	// (checkpoints, token key).
+	shards []bleve.Index
+	next   int    // shard the next Put starts with; guarded by mu
+	key    []byte // HMAC key for cursors and page tokens
+	hub    *hub
 	// replays holds a token per subscriber reading the index.
 	replays chan struct{}
 	// head is the newest sequence number whose event is searchable and in
@@ -131,6 +148,33 @@ type Store struct {
 	minTime time.Time
 	maxTime time.Time
 	count   uint64
+	// broken is set when a failed Put could not be undone; every later Put
+	// fails with it, so nothing is stored under a reused sequence number.
+	broken error
+}
+
+// shardPath is where shard i lives.
+func shardPath(dir string, i int) string {
+	if i == 0 {
+		return filepath.Join(dir, "events.bleve")
+	}
+	return filepath.Join(dir, fmt.Sprintf("events-%d.bleve", i))
+}
+
+// openShard opens the Bleve index at path, creating it if absent.
+func openShard(path string) (bleve.Index, error) {
+	if _, err := os.Stat(filepath.Join(path, "index_meta.json")); err == nil {
+		idx, err := bleve.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("open index %s: %w", path, err)
+		}
+		return idx, nil
+	}
+	idx, err := bleve.NewUsing(path, newMapping(), scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create index %s: %w", path, err)
+	}
+	return idx, nil
 }
 
 // Open opens the index in cfg.Dir, creating it if absent.
@@ -141,30 +185,36 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	path := filepath.Join(cfg.Dir, "events.bleve")
-	var idx bleve.Index
-	var err error
-	if _, statErr := os.Stat(filepath.Join(path, "index_meta.json")); statErr == nil {
-		idx, err = bleve.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("open index %s: %w", path, err)
-		}
-	} else {
-		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("create data directory %s: %w", cfg.Dir, err)
-		}
-		idx, err = bleve.NewUsing(path, newMapping(), scorch.Name, scorch.Name, nil)
-		if err != nil {
-			return nil, fmt.Errorf("create index %s: %w", path, err)
-		}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", cfg.Dir, err)
 	}
-	s := &Store{cfg: cfg, log: log, idx: idx, hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays)}
+	var shards []bleve.Index
+	for i := 0; ; i++ {
+		path := shardPath(cfg.Dir, i)
+		if i >= cfg.Shards {
+			if _, err := os.Stat(path); err != nil {
+				break
+			}
+		}
+		idx, err := openShard(path)
+		if err != nil {
+			for _, sh := range shards {
+				_ = sh.Close()
+			}
+			return nil, err
+		}
+		shards = append(shards, idx)
+	}
+	s := &Store{cfg: cfg, log: log, idx: bleve.NewIndexAlias(shards...), shards: shards,
+		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays)}
 	if err := s.load(); err != nil {
-		_ = idx.Close()
+		for _, sh := range shards {
+			_ = sh.Close()
+		}
 		return nil, err
 	}
 	s.head.Store(s.seq)
-	log.Info("index open", "dir", path, "events", s.count, "seq", s.seq)
+	log.Info("index open", "dir", cfg.Dir, "shards", len(shards), "events", s.count, "seq", s.seq)
 	return s, nil
 }
 
@@ -182,14 +232,24 @@ func newMapping() mapping.IndexMapping {
 }
 
 func (s *Store) load() error {
-	v, err := s.idx.GetInternal(keySeq)
+	// Each shard records the sequence number of its last batch; events of
+	// a batch whose last step failed may sit above it, so the newest
+	// document counts too. The largest is never reused.
+	for _, sh := range s.shards {
+		v, err := sh.GetInternal(keySeq)
+		if err != nil {
+			return fmt.Errorf("read sequence: %w", err)
+		}
+		if len(v) == 8 {
+			s.seq = max(s.seq, binary.BigEndian.Uint64(v))
+		}
+	}
+	top, err := s.maxStoredSeq(context.Background())
 	if err != nil {
-		return fmt.Errorf("read sequence: %w", err)
+		return err
 	}
-	if len(v) == 8 {
-		s.seq = binary.BigEndian.Uint64(v)
-	}
-	key, err := s.idx.GetInternal(keyTokenKey)
+	s.seq = max(s.seq, top)
+	key, err := s.shards[0].GetInternal(keyTokenKey)
 	if err != nil {
 		return fmt.Errorf("read token key: %w", err)
 	}
@@ -198,7 +258,7 @@ func (s *Store) load() error {
 		if _, err := rand.Read(key); err != nil {
 			return fmt.Errorf("make token key: %w", err)
 		}
-		if err := s.idx.SetInternal(keyTokenKey, key); err != nil {
+		if err := s.shards[0].SetInternal(keyTokenKey, key); err != nil {
 			return fmt.Errorf("store token key: %w", err)
 		}
 	}
@@ -212,13 +272,32 @@ func (s *Store) load() error {
 	return err
 }
 
+// maxStoredSeq returns the largest sequence number of a stored event, or 0.
+func (s *Store) maxStoredSeq(ctx context.Context) (uint64, error) {
+	req := bleve.NewSearchRequestOptions(bquery.NewMatchAllQuery(), 1, 0, false)
+	req.Score = "none"
+	req.SortBy([]string{"-" + fieldSeq})
+	res, err := s.search(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("find newest sequence number: %w", err)
+	}
+	if len(res.Hits) == 0 || len(res.Hits[0].Sort) == 0 {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(res.Hits[0].Sort[0], 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("newest sequence number %q: %w", res.Hits[0].Sort[0], err)
+	}
+	return v, nil
+}
+
 // timeBounds finds the oldest and newest eventTime stored.
 func (s *Store) timeBounds(ctx context.Context) (lo, hi time.Time, err error) {
 	for i, desc := range []bool{false, true} {
 		req := bleve.NewSearchRequestOptions(bquery.NewMatchAllQuery(), 1, 0, false)
 		req.Score = "none"
 		req.SortByCustom(timeSort(desc))
-		res, err := s.idx.SearchInContext(ctx, req)
+		res, err := s.search(ctx, req)
 		if err != nil {
 			return lo, hi, fmt.Errorf("find time bounds: %w", err)
 		}
@@ -261,6 +340,9 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	if s.closed {
 		return PutResult{}, ErrClosed
 	}
+	if s.broken != nil {
+		return PutResult{}, s.broken
+	}
 	if err := ctx.Err(); err != nil {
 		return PutResult{}, err
 	}
@@ -269,21 +351,140 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	if err != nil {
 		return res, err
 	}
+	res.Duplicates = len(events) - len(fresh)
 	if len(fresh) == 0 && len(checkpoints) == 0 {
-		res.Duplicates = len(events)
 		return res, nil
 	}
-	b := s.idx.NewBatch()
 	seq := s.seq
-	lo, hi := s.minTime, s.maxTime
 	for _, i := range fresh {
-		ev := &events[i]
 		seq++
-		ev.Seq = seq
-		if err := b.IndexAdvanced(buildDocument(ev)); err != nil {
-			return res, fmt.Errorf("build document %s: %w", ev.ID, err)
+		events[i].Seq = seq
+	}
+
+	// One chunk goes to shard 0 with the checkpoints: events and
+	// checkpoints in one atomic batch. Several chunks are written in
+	// parallel, one per shard, and the checkpoints after all of them, so
+	// that a checkpoint never covers an event that is not stored.
+	chunks := splitChunks(len(fresh), len(s.shards))
+	errs := make([]error, len(chunks))
+	shardOf := func(j int) bleve.Index {
+		if len(chunks) == 1 {
+			return s.shards[0]
 		}
-		if t := ev.Time; !t.IsZero() {
+		return s.shards[(s.next+j)%len(s.shards)]
+	}
+	if len(chunks) == 1 {
+		errs[0] = writeChunk(s.shards[0], events, fresh, checkpoints)
+	} else {
+		var wg sync.WaitGroup
+		for j, c := range chunks {
+			wg.Go(func() { errs[j] = writeChunk(shardOf(j), events, fresh[c[0]:c[1]], nil) })
+		}
+		wg.Wait()
+		s.next = (s.next + len(chunks)) % len(s.shards)
+	}
+	for j, err := range errs {
+		if err == nil {
+			continue
+		}
+		// Keep the chunks before the failed one (their sequence numbers
+		// are consecutive), undo the ones after it that were stored, and
+		// hand their numbers out again.
+		for k := j + 1; k < len(chunks); k++ {
+			if errs[k] != nil {
+				continue
+			}
+			if uerr := undoChunk(shardOf(k), events, fresh[chunks[k][0]:chunks[k][1]]); uerr != nil && s.broken == nil {
+				s.broken = fmt.Errorf("index: a failed batch could not be undone, restart to recover: %w", uerr)
+				s.log.Error("index inconsistent", "err", uerr)
+			}
+		}
+		kept := fresh[:chunks[j][0]]
+		for _, i := range fresh[len(kept):] {
+			events[i].Seq = 0
+		}
+		s.publish(events, kept, &res)
+		return res, fmt.Errorf("store batch of %d events: %w", len(fresh)-len(kept), err)
+	}
+	if len(chunks) > 1 && len(checkpoints) > 0 {
+		b := s.shards[0].NewBatch()
+		setSeq(b, seq)
+		for name, v := range checkpoints {
+			b.SetInternal([]byte(keyCheckpoint+name), v)
+		}
+		if err := s.shards[0].Batch(b); err != nil {
+			// The events are stored: publish them; the caller retries the
+			// input and finds them stored.
+			s.publish(events, fresh, &res)
+			return res, fmt.Errorf("store checkpoints: %w", err)
+		}
+	}
+	s.publish(events, fresh, &res)
+	return res, nil
+}
+
+// minChunk is the fewest events worth a shard's batch of their own: each
+// batch makes a segment, and tiny segments cost more to merge than their
+// parallel build saves.
+const minChunk = 512
+
+// splitChunks splits n events into at most shards contiguous ranges of at
+// least minChunk events (one range when n is small, also when n is 0).
+func splitChunks(n, shards int) [][2]int {
+	k := min(max((n+minChunk-1)/minChunk, 1), shards)
+	out := make([][2]int, k)
+	for j := range k {
+		out[j] = [2]int{j * n / k, (j + 1) * n / k}
+	}
+	return out
+}
+
+func setSeq(b *bleve.Batch, seq uint64) {
+	var sb [8]byte
+	binary.BigEndian.PutUint64(sb[:], seq)
+	b.SetInternal(keySeq, sb[:])
+}
+
+// writeChunk stores the events at positions idx, the newest sequence
+// number among them and checkpoints in one batch of sh.
+func writeChunk(sh bleve.Index, events []record.Event, idx []int, checkpoints map[string][]byte) error {
+	b := sh.NewBatch()
+	for _, i := range idx {
+		ev := &events[i]
+		if err := b.IndexAdvanced(buildDocument(ev)); err != nil {
+			return fmt.Errorf("build document %s: %w", ev.ID, err)
+		}
+	}
+	if len(idx) > 0 {
+		setSeq(b, events[idx[len(idx)-1]].Seq)
+	}
+	for name, v := range checkpoints {
+		b.SetInternal([]byte(keyCheckpoint+name), v)
+	}
+	return sh.Batch(b)
+}
+
+// undoChunk deletes the events at positions idx from sh.
+func undoChunk(sh bleve.Index, events []record.Event, idx []int) error {
+	b := sh.NewBatch()
+	for _, i := range idx {
+		b.Delete(events[i].ID)
+	}
+	return sh.Batch(b)
+}
+
+// publish accounts the stored events at positions idx (consecutive
+// sequence numbers after s.seq) and hands them to subscribers; mu held.
+func (s *Store) publish(events []record.Event, idx []int, res *PutResult) {
+	metricDuplicates.Add(float64(res.Duplicates))
+	if len(idx) == 0 {
+		return
+	}
+	lo, hi := s.minTime, s.maxTime
+	stored := make([]record.Event, len(idx))
+	for j, i := range idx {
+		stored[j] = events[i]
+		if t := events[i].Time; !t.IsZero() {
 			if lo.IsZero() || t.Before(lo) {
 				lo = t
 			}
@@ -292,35 +493,16 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 			}
 		}
 	}
-	var sb [8]byte
-	binary.BigEndian.PutUint64(sb[:], seq)
-	b.SetInternal(keySeq, sb[:])
-	for name, v := range checkpoints {
-		b.SetInternal([]byte(keyCheckpoint+name), v)
-	}
-	if err := s.idx.Batch(b); err != nil {
-		for _, i := range fresh {
-			events[i].Seq = 0
-		}
-		return res, fmt.Errorf("store batch of %d events: %w", len(fresh), err)
-	}
-	s.seq = seq
-	s.count += uint64(len(fresh))
-	stored := make([]record.Event, len(fresh))
-	for j, i := range fresh {
-		stored[j] = events[i]
-	}
+	s.seq = stored[len(stored)-1].Seq
+	s.count += uint64(len(stored))
 	// Into the ring first, then the head: a subscriber that sees the new head
 	// finds the events in the ring (and in the index, which Batch updated).
 	s.hub.append(stored, s.Cursor)
-	s.head.Store(seq)
+	s.head.Store(s.seq)
 	s.minTime, s.maxTime = lo, hi
-	res.Stored = len(fresh)
-	res.Duplicates = len(events) - len(fresh)
-	res.LastSeq = seq
+	res.Stored = len(stored)
+	res.LastSeq = s.seq
 	metricStored.Add(float64(res.Stored))
-	metricDuplicates.Add(float64(res.Duplicates))
-	return res, nil
 }
 
 // unseen returns the positions of the events whose id is neither stored
@@ -342,7 +524,7 @@ func (s *Store) unseen(ctx context.Context, events []record.Event) ([]int, error
 	if len(ids) > 0 && s.count > 0 {
 		req := bleve.NewSearchRequestOptions(bquery.NewDocIDQuery(ids), len(ids), 0, false)
 		req.Score = "none"
-		res, err := s.idx.SearchInContext(ctx, req)
+		res, err := s.search(ctx, req)
 		if err != nil {
 			return nil, fmt.Errorf("look up %d ids: %w", len(ids), err)
 		}
@@ -361,7 +543,7 @@ func (s *Store) unseen(ctx context.Context, events []record.Event) ([]int, error
 
 // Checkpoint returns the checkpoint stored under name by Put, or nil.
 func (s *Store) Checkpoint(name string) ([]byte, error) {
-	v, err := s.idx.GetInternal([]byte(keyCheckpoint + name))
+	v, err := s.shards[0].GetInternal([]byte(keyCheckpoint + name))
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint %s: %w", name, err)
 	}
@@ -373,7 +555,7 @@ func (s *Store) Get(ctx context.Context, id string) (Hit, error) {
 	req := bleve.NewSearchRequestOptions(bquery.NewDocIDQuery([]string{id}), 1, 0, false)
 	req.Score = "none"
 	req.Fields = []string{fieldBlob}
-	res, err := s.idx.SearchInContext(ctx, req)
+	res, err := s.search(ctx, req)
 	if err != nil {
 		return Hit{}, fmt.Errorf("get %s: %w", id, err)
 	}
@@ -401,7 +583,9 @@ func (s *Store) Stats() Stats {
 	if st.LastSeq > 0 {
 		st.Cursor = s.Cursor(st.LastSeq)
 	}
-	st.DiskBytes = dirSize(filepath.Join(s.cfg.Dir, "events.bleve"))
+	for i := range s.shards {
+		st.DiskBytes += dirSize(shardPath(s.cfg.Dir, i))
+	}
 	return st
 }
 
@@ -426,8 +610,28 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	if err := s.idx.Close(); err != nil {
-		return fmt.Errorf("close index: %w", err)
+	var errs []error
+	for i, sh := range s.shards {
+		if err := sh.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close index %s: %w", shardPath(s.cfg.Dir, i), err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// search runs req over every shard. An alias over several indexes reports
+// a failing shard in the result's status, not as an error: any failure
+// fails the search, since partial results would pass for complete ones.
+func (s *Store) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	res, err := s.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if res.Status != nil && (res.Status.Failed > 0 || len(res.Status.Errors) > 0) {
+		for _, name := range slices.Sorted(maps.Keys(res.Status.Errors)) {
+			return nil, res.Status.Errors[name]
+		}
+		return nil, errors.New("search failed on a shard")
+	}
+	return res, nil
 }

@@ -350,7 +350,7 @@ func (s *Store) replay(ctx context.Context, q bquery.Query, after, upto uint64, 
 	req.Score = "none"
 	req.Fields = []string{fieldBlob}
 	req.SortByCustom(search.SortOrder{&search.SortField{Field: fieldSeq, Type: search.SortFieldAsString}})
-	res, err := s.idx.SearchInContext(ctx, req)
+	res, err := s.search(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("replay after %d: %w", after, err)
 	}

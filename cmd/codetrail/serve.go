@@ -65,6 +65,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for calls in progress")
 	fs.IntVar(&c.ingest.BatchSize, "batch-size", c.ingest.BatchSize, "most events committed to the index in one batch")
 	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files decoded in parallel")
+	fs.IntVar(&c.index.Shards, "shards", c.index.Shards, "Bleve indexes each batch is split over and written in parallel (one per core is best); shards already on disk are always used")
 	fs.IntVar(&c.index.MaxPageSize, "max-page-size", c.index.MaxPageSize, "largest page a search may ask for")
 }
 

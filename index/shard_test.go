@@ -1,0 +1,143 @@
+package index
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSplitChunks(t *testing.T) {
+	for _, tc := range []struct {
+		n, shards int
+		want      [][2]int
+	}{
+		{0, 4, [][2]int{{0, 0}}},
+		{10, 4, [][2]int{{0, 10}}},
+		{minChunk, 2, [][2]int{{0, minChunk}}},
+		{minChunk + 1, 2, [][2]int{{0, minChunk / 2}, {minChunk / 2, minChunk + 1}}},
+		{5000, 2, [][2]int{{0, 2500}, {2500, 5000}}},
+		{3000, 8, [][2]int{{0, 500}, {500, 1000}, {1000, 1500}, {1500, 2000}, {2000, 2500}, {2500, 3000}}},
+		{5000, 1, [][2]int{{0, 5000}}},
+	} {
+		if got := splitChunks(tc.n, tc.shards); !slices.Equal(got, tc.want) {
+			t.Errorf("splitChunks(%d, %d) = %v, want %v", tc.n, tc.shards, got, tc.want)
+		}
+	}
+}
+
+// TestShards: large batches spread over the shards; searches, paging, Get,
+// dedupe and checkpoints see one index; reopening with another shard count
+// keeps everything and continues the sequence.
+func TestShards(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	cfg := DefaultConfig(dir)
+	cfg.Shards = 3
+	s, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := synthetic(t, 3000, 0)
+	res, err := s.Put(ctx, evs, map[string][]byte{"src": []byte("a")})
+	if err != nil || res.Stored != 3000 || res.LastSeq != 3000 {
+		t.Fatalf("put: %+v %v", res, err)
+	}
+	perShard := make([]uint64, len(s.shards))
+	for i, sh := range s.shards {
+		perShard[i], _ = sh.DocCount()
+	}
+	if len(perShard) != 3 || perShard[0] != 1000 || perShard[1] != 1000 || perShard[2] != 1000 {
+		t.Fatalf("documents per shard = %v, want 1000 each", perShard)
+	}
+	// Newest first across shards, in store order within equal times.
+	ids := searchIDs(t, s, "eventName:StartBuild")
+	if len(ids) != 750 {
+		t.Fatalf("%d StartBuild hits, want 750", len(ids))
+	}
+	if h, err := s.Get(ctx, "id-002999"); err != nil || h.Event.Seq != 3000 {
+		t.Fatalf("get: %+v %v", h.Event.Seq, err)
+	}
+	// A second batch half old: dedupe finds ids in every shard.
+	more := synthetic(t, 2000, 2000)
+	res, err = s.Put(ctx, more, map[string][]byte{"src": []byte("b")})
+	if err != nil || res.Stored != 1000 || res.Duplicates != 1000 || res.LastSeq != 4000 {
+		t.Fatalf("second put: %+v %v", res, err)
+	}
+	if cp, _ := s.Checkpoint("src"); string(cp) != "b" {
+		t.Fatalf("checkpoint = %q", cp)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Reopen with one shard: the other shards are found and read.
+	cfg.Shards = 1
+	s, err = Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if len(s.shards) != 3 || s.Stats().Events != 4000 || s.Stats().LastSeq != 4000 {
+		t.Fatalf("reopened: %d shards, %+v", len(s.shards), s.Stats())
+	}
+	if got := len(searchIDs(t, s, "*")); got != 4000 {
+		t.Fatalf("%d events searchable after reopen, want 4000", got)
+	}
+	res, err = s.Put(ctx, synthetic(t, 10, 5000), nil)
+	if err != nil || res.LastSeq != 4010 {
+		t.Fatalf("put after reopen: %+v %v", res, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "events-1.bleve,events-2.bleve,events.bleve" {
+		t.Fatalf("data dir holds %v", names)
+	}
+}
+
+// TestShardFailure: when one shard's batch fails, the chunks before it are
+// kept and published, later ones are undone, their sequence numbers are
+// handed out again and the checkpoint is not stored.
+func TestShardFailure(t *testing.T) {
+	ctx := context.Background()
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 3 })
+	// The middle shard fails: chunk 0 is kept, chunk 2 is undone.
+	if err := s.shards[1].Close(); err != nil {
+		t.Fatal(err)
+	}
+	evs := synthetic(t, 3000, 0)
+	res, err := s.Put(ctx, evs, map[string][]byte{"src": []byte("x")})
+	if err == nil {
+		t.Fatal("put on a closed shard succeeded")
+	}
+	if res.Stored != 1000 || res.LastSeq != 1000 || s.broken != nil {
+		t.Fatalf("result %+v, broken %v", res, s.broken)
+	}
+	if evs[999].Seq != 1000 || evs[1000].Seq != 0 || evs[2999].Seq != 0 {
+		t.Fatalf("seqs %d %d %d", evs[999].Seq, evs[1000].Seq, evs[2999].Seq)
+	}
+	if n, _ := s.shards[2].DocCount(); n != 0 {
+		t.Fatalf("shard 2 keeps %d undone documents", n)
+	}
+	if cp, _ := s.Checkpoint("src"); cp != nil {
+		t.Fatalf("checkpoint stored: %q", cp)
+	}
+	if st := s.Stats(); st.Events != 1000 || st.LastSeq != 1000 {
+		t.Fatalf("stats %+v", st)
+	}
+	// The hub got exactly the kept events.
+	entries, ok := s.hub.since(0, 5000, 5000)
+	if !ok || len(entries) != 1000 || entries[999].ev.Seq != 1000 {
+		t.Fatalf("hub holds %d entries", len(entries))
+	}
+	// Bleve panics on a second Close: reopen the shard for the cleanup.
+	sh, err := openShard(shardPath(s.cfg.Dir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.shards[1] = sh
+}
