@@ -7,6 +7,14 @@
 // index/query) to Bleve queries, paging by search_after, facets and date
 // histograms. Bleve types never leave this package.
 //
+// The index is split into shards (Config.Shards Bleve indexes) because Bleve
+// builds each batch's segment on one core: a large Put is split into
+// contiguous chunks written in parallel, one per shard, and searches run
+// over an alias of all shards. Checkpoints live in shard 0; with several
+// chunks they are stored after every chunk is, so a crash in between leaves
+// events without their checkpoint (re-read and deduplicated), never a
+// checkpoint without its events.
+//
 // Lock order: Store.mu (writers) before anything else; searches take no
 // Store lock beyond reading the Bleve index, which is safe concurrently.
 package index
