@@ -24,7 +24,7 @@ const stdinChunk = 8 << 20
 
 func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	addr := fs.String("server", "127.0.0.1:7000", "server address (host:port)")
+	conn := addClientFlags(fs)
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	fs.Usage = func() {
@@ -42,7 +42,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(*addr)
+	c, err := conn.dial()
 	if err != nil {
 		return err
 	}

@@ -13,13 +13,12 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/codetrail/codetrail/client"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
 
 func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
-	addr := fs.String("server", "127.0.0.1:7000", "server address (host:port)")
+	conn := addClientFlags(fs)
 	asJSON := fs.Bool("json", false, "print the whole response as JSON (for programs)")
 	limit := fs.Int("limit", 20, "events to show (pages are fetched as needed)")
 	since := fs.String("since", "", "only events newer than this: a duration (1h, 7d) or a date")
@@ -71,7 +70,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		req.View = pb.EventView_EVENT_VIEW_SUMMARY
 	}
-	c, err := client.Dial(*addr)
+	c, err := conn.dial()
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 
 func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
-	addr := fs.String("server", "127.0.0.1:7000", "server address (host:port)")
+	conn := addClientFlags(fs)
 	asJSON := fs.Bool("json", false, "print each event as one JSON line (with its record)")
 	since := fs.String("since", "", "first replay stored events newer than this: a duration (1h, 7d) or a date")
 	after := fs.String("after", "", "resume after this cursor (each event carries one; --json prints it)")
@@ -54,7 +54,7 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if set > 1 {
 		return fmt.Errorf("give at most one of --since, --after and --from-start")
 	}
-	c, err := client.Dial(*addr)
+	c, err := conn.dial()
 	if err != nil {
 		return err
 	}
