@@ -2,12 +2,14 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"iter"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
@@ -20,6 +22,8 @@ const MaxMessageBytes = 64 << 20
 type options struct {
 	dial    []grpc.DialOption
 	timeout time.Duration
+	tls     *tls.Config
+	token   string
 }
 
 // Option configures Dial.
@@ -29,6 +33,22 @@ type Option func(*options)
 func WithDialOptions(o ...grpc.DialOption) Option {
 	return func(op *options) { op.dial = append(op.dial, o...) }
 }
+
+// WithTLS connects over TLS with cfg (nil: the system roots). Give a
+// client certificate in cfg for mutual TLS.
+func WithTLS(cfg *tls.Config) Option {
+	return func(op *options) {
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		op.tls = cfg
+	}
+}
+
+// WithToken sends token as "authorization: Bearer TOKEN" on every call. The
+// token travels in the clear without WithTLS; do that only to a server on
+// loopback.
+func WithToken(token string) Option { return func(op *options) { op.token = token } }
 
 // WithTimeout bounds each unary call that has no deadline of its own.
 func WithTimeout(d time.Duration) Option { return func(op *options) { op.timeout = d } }
@@ -48,16 +68,38 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	dial := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	creds := insecure.NewCredentials()
+	if o.tls != nil {
+		creds = credentials.NewTLS(o.tls)
+	}
+	dial := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
-	}, o.dial...)
+	}
+	if o.token != "" {
+		dial = append(dial, grpc.WithPerRPCCredentials(bearer{token: o.token, secure: o.tls != nil}))
+	}
+	dial = append(dial, o.dial...)
 	conn, err := grpc.NewClient(addr, dial...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	return &Client{conn: conn, events: pb.NewEventServiceClient(conn), ingest: pb.NewIngestServiceClient(conn), timeout: o.timeout}, nil
 }
+
+// bearer sends a token with each call.
+type bearer struct {
+	token  string
+	secure bool
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + b.token}, nil
+}
+
+// RequireTransportSecurity is false only for plaintext connections the
+// caller chose (loopback), so that gRPC does not refuse to send the token.
+func (b bearer) RequireTransportSecurity() bool { return b.secure }
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }

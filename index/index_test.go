@@ -345,14 +345,14 @@ func TestGetAndTimeRange(t *testing.T) {
 	if _, err := s.Put(ctx, events, nil); err != nil {
 		t.Fatal(err)
 	}
-	h, err := s.Get(ctx, "e0000004-0000-4000-8000-000000000004")
+	h, err := s.Get(ctx, "e0000004-0000-4000-8000-000000000004", Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h.Event.Name != "DeletePipeline" || h.Event.ErrorCode != "AccessDenied" || h.Cursor == "" || len(h.Event.Raw) == 0 {
 		t.Fatalf("get: %+v", h.Event)
 	}
-	if _, err := s.Get(ctx, "no-such-id"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(ctx, "no-such-id", Scope{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing id: %v", err)
 	}
 	res, err := s.Search(ctx, SearchRequest{

@@ -44,6 +44,8 @@ type SearchRequest struct {
 	Facets []FacetRequest
 	// HistogramInterval asks for counts per eventTime bucket ("1h", "1d").
 	HistogramInterval string
+	// Scope limits the search to what the caller may see.
+	Scope Scope
 }
 
 // FacetRequest asks for the Size most frequent values of Field.
@@ -91,11 +93,12 @@ type SearchResult struct {
 
 // compile parses and compiles a query. The error is a *query.Error (with the
 // position) for a bad query.
-func (s *Store) compile(text string, now time.Time) (bquery.Query, error) {
+func (s *Store) compile(text string, scope Scope, now time.Time) (bquery.Query, error) {
 	ast, err := query.ParseWithLimits(text, s.cfg.Query)
 	if err != nil {
 		return nil, err
 	}
+	ast = scope.apply(ast)
 	c := compiler{now: now}
 	q, err := c.compile(ast)
 	if err != nil {
@@ -112,7 +115,7 @@ func (s *Store) compile(text string, now time.Time) (bquery.Query, error) {
 
 // Validate checks that a query parses and compiles.
 func (s *Store) Validate(q string) error {
-	_, err := s.compile(q, time.Now())
+	_, err := s.compile(q, Scope{}, time.Now())
 	return err
 }
 
@@ -137,7 +140,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	if !r.Start.IsZero() && !r.End.IsZero() && !r.End.After(r.Start) {
 		return nil, fmt.Errorf("%w: end time %s is not after start time %s", ErrInvalid, r.End.Format(time.RFC3339), r.Start.Format(time.RFC3339))
 	}
-	q, err := s.compile(r.Query, start)
+	q, err := s.compile(r.Query, r.Scope, start)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +242,7 @@ func (s *Store) hit(stored any, score float64) (Hit, error) {
 func fingerprint(r SearchRequest) [8]byte {
 	h := sha256.New()
 	var b [8]byte
-	for _, part := range []string{r.Query, r.Start.UTC().Format(time.RFC3339Nano), r.End.UTC().Format(time.RFC3339Nano), strconv.Itoa(int(r.Order))} {
+	for _, part := range []string{r.Query, r.Start.UTC().Format(time.RFC3339Nano), r.End.UTC().Format(time.RFC3339Nano), strconv.Itoa(int(r.Order)), r.Scope.key()} {
 		binary.BigEndian.PutUint64(b[:], uint64(len(part)))
 		h.Write(b[:])
 		h.Write([]byte(part))

@@ -56,7 +56,7 @@ func TestShards(t *testing.T) {
 	if len(ids) != 750 {
 		t.Fatalf("%d StartBuild hits, want 750", len(ids))
 	}
-	if h, err := s.Get(ctx, "id-002999"); err != nil || h.Event.Seq != 3000 {
+	if h, err := s.Get(ctx, "id-002999", Scope{}); err != nil || h.Event.Seq != 3000 {
 		t.Fatalf("get: %+v %v", h.Event.Seq, err)
 	}
 	// A second batch half old: dedupe finds ids in every shard.

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -134,8 +135,11 @@ type Store struct {
 	// (checkpoints, token key).
 	shards []bleve.Index
 	next   int    // shard the next Put starts with; guarded by mu
-	key    []byte // HMAC key for cursors and page tokens
-	hub    *hub
+	key    []byte // secret behind the sealing of cursors and page tokens
+	// aead and nonceKey seal cursors and page tokens (see tokens.go).
+	aead     cipher.AEAD
+	nonceKey []byte
+	hub      *hub
 	// replays holds a token per subscriber reading the index.
 	replays chan struct{}
 	// head is the newest sequence number whose event is searchable and in
@@ -263,6 +267,9 @@ func (s *Store) load() error {
 		}
 	}
 	s.key = key
+	if err := s.initSealing(); err != nil {
+		return err
+	}
 	n, err := s.idx.DocCount()
 	if err != nil {
 		return fmt.Errorf("count documents: %w", err)
@@ -281,12 +288,12 @@ func (s *Store) maxStoredSeq(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find newest sequence number: %w", err)
 	}
-	if len(res.Hits) == 0 || len(res.Hits[0].Sort) == 0 {
+	if len(res.Hits) == 0 || len(res.Hits[0].DecodedSort) == 0 {
 		return 0, nil
 	}
-	v, err := strconv.ParseUint(res.Hits[0].Sort[0], 16, 64)
+	v, err := strconv.ParseUint(res.Hits[0].DecodedSort[0], 16, 64)
 	if err != nil {
-		return 0, fmt.Errorf("newest sequence number %q: %w", res.Hits[0].Sort[0], err)
+		return 0, fmt.Errorf("newest sequence number %q: %w", res.Hits[0].DecodedSort[0], err)
 	}
 	return v, nil
 }
@@ -551,8 +558,17 @@ func (s *Store) Checkpoint(name string) ([]byte, error) {
 }
 
 // Get returns the event with the given id, or ErrNotFound.
-func (s *Store) Get(ctx context.Context, id string) (Hit, error) {
-	req := bleve.NewSearchRequestOptions(bquery.NewDocIDQuery([]string{id}), 1, 0, false)
+func (s *Store) Get(ctx context.Context, id string, scope Scope) (Hit, error) {
+	var q bquery.Query = bquery.NewDocIDQuery([]string{id})
+	if !scope.IsZero() {
+		// An event outside the scope is not found, exactly like a missing one.
+		sq, err := s.compile("", scope, time.Now())
+		if err != nil {
+			return Hit{}, err
+		}
+		q = bquery.NewConjunctionQuery([]bquery.Query{q, sq})
+	}
+	req := bleve.NewSearchRequestOptions(q, 1, 0, false)
 	req.Score = "none"
 	req.Fields = []string{fieldBlob}
 	res, err := s.search(ctx, req)
@@ -573,6 +589,38 @@ type Stats struct {
 	DiskBytes int64
 	Oldest    time.Time
 	Newest    time.Time
+}
+
+// ScopedStats returns the figures of the events scope may see: count and
+// eventTime bounds. Sequence numbers and disk size, which would tell of
+// events outside the scope, are left zero.
+func (s *Store) ScopedStats(ctx context.Context, scope Scope) (Stats, error) {
+	q, err := s.compile("", scope, time.Now())
+	if err != nil {
+		return Stats{}, err
+	}
+	var st Stats
+	for i, desc := range []bool{false, true} {
+		req := bleve.NewSearchRequestOptions(q, 1, 0, false)
+		req.Score = "none"
+		req.SortByCustom(timeSort(desc))
+		res, err := s.search(ctx, req)
+		if err != nil {
+			return Stats{}, fmt.Errorf("scoped stats: %w", err)
+		}
+		st.Events = res.Total
+		if len(res.Hits) == 0 || len(res.Hits[0].DecodedSort) == 0 {
+			continue
+		}
+		if t, ok := parseTimeKey(res.Hits[0].DecodedSort[0]); ok {
+			if i == 0 {
+				st.Oldest = t
+			} else {
+				st.Newest = t
+			}
+		}
+	}
+	return st, nil
 }
 
 // Stats returns current figures.

@@ -47,6 +47,8 @@ type SubscribeRequest struct {
 	StartTime time.Time
 	// FromStart replays everything retained first.
 	FromStart bool
+	// Scope limits the stream to what the caller may see.
+	Scope Scope
 }
 
 // Message is one message of a subscription; exactly one field is set.
@@ -94,6 +96,7 @@ func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Mes
 	if err != nil {
 		return err
 	}
+	ast = r.Scope.apply(ast)
 	c := compiler{now: now}
 	q, err := c.compile(ast)
 	if err != nil {

@@ -1,6 +1,8 @@
 package index
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -8,37 +10,62 @@ import (
 	"fmt"
 )
 
-// Cursors and page tokens are opaque to clients and tamper-evident: each
-// carries an HMAC under a key kept in the index, so a modified token is
-// rejected instead of silently reading something else.
+// Cursors and page tokens are opaque to clients and tamper-evident: each is
+// sealed with AES-GCM under a key kept in the index. Opaque matters: a
+// cursor holds a sequence number and a page token the sort key of a hit,
+// and either in the clear would tell a caller limited to some accounts how
+// many events others stored. A modified token fails to open and is rejected
+// instead of silently reading something else. The nonce is derived from the
+// content (an HMAC, as in SIV constructions), so one position always gives
+// the same cursor.
 const (
 	cursorVersion = 'c'
 	tokenVersion  = 't'
-	macLen        = 12
+	nonceLen      = 12
 )
 
 var b64 = base64.RawURLEncoding
 
-func (s *Store) mac(payload []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
-	m.Write(payload)
-	return m.Sum(nil)[:macLen]
+// initSealing derives the sealing keys from the index's token key.
+func (s *Store) initSealing() error {
+	derive := func(label string) []byte {
+		m := hmac.New(sha256.New, s.key)
+		m.Write([]byte(label))
+		return m.Sum(nil)
+	}
+	block, err := aes.NewCipher(derive("codetrail token encryption")[:16])
+	if err != nil {
+		return fmt.Errorf("token cipher: %w", err)
+	}
+	s.aead, err = cipher.NewGCM(block)
+	if err != nil {
+		return fmt.Errorf("token cipher: %w", err)
+	}
+	s.nonceKey = derive("codetrail token nonce")
+	return nil
 }
 
+// seal encrypts payload (its first byte, the version, stays readable and
+// is authenticated).
 func (s *Store) seal(payload []byte) string {
-	return b64.EncodeToString(append(payload, s.mac(payload)...))
+	m := hmac.New(sha256.New, s.nonceKey)
+	m.Write(payload)
+	nonce := m.Sum(nil)[:nonceLen]
+	out := append([]byte{payload[0]}, nonce...)
+	out = s.aead.Seal(out, nonce, payload[1:], payload[:1])
+	return b64.EncodeToString(out)
 }
 
 func (s *Store) open(tok string, version byte) ([]byte, error) {
 	b, err := b64.DecodeString(tok)
-	if err != nil || len(b) < 1+macLen || b[0] != version {
+	if err != nil || len(b) < 1+nonceLen+s.aead.Overhead() || b[0] != version {
 		return nil, ErrBadToken
 	}
-	payload, sum := b[:len(b)-macLen], b[len(b)-macLen:]
-	if !hmac.Equal(sum, s.mac(payload)) {
+	plain, err := s.aead.Open([]byte{version}, b[1:1+nonceLen], b[1+nonceLen:], b[:1])
+	if err != nil {
 		return nil, ErrBadToken
 	}
-	return payload, nil
+	return plain, nil
 }
 
 // Cursor returns the opaque cursor of a sequence number.

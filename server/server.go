@@ -20,6 +20,7 @@ import (
 
 	"github.com/codetrail/codetrail/index"
 	"github.com/codetrail/codetrail/ingest"
+	"github.com/codetrail/codetrail/server/auth"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
 
@@ -126,6 +127,7 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 		PageSize:  int(req.GetPageSize()),
 		PageToken: req.GetPageToken(),
 		Order:     order,
+		Scope:     callerScope(ctx),
 	}
 	var err error
 	if r.Start, err = optTime(req.GetStartTime(), "start_time"); err != nil {
@@ -184,15 +186,44 @@ func (s *Server) GetEvent(ctx context.Context, req *pb.GetEventRequest) (*pb.Get
 	if req.GetEventId() == "" {
 		return nil, invalid("event_id is empty")
 	}
-	h, err := s.store.Get(ctx, req.GetEventId())
+	h, err := s.store.Get(ctx, req.GetEventId(), callerScope(ctx))
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return &pb.GetEventResponse{Event: toEvent(h, req.GetView())}, nil
 }
 
-// Stats implements EventService.Stats.
+// callerScope is what the caller may see; the zero Scope when calls are
+// not checked or the caller is not limited.
+func callerScope(ctx context.Context) index.Scope {
+	if id, ok := auth.FromContext(ctx); ok {
+		return id.Scope
+	}
+	return index.Scope{}
+}
+
+// scopedStats answers Stats for a caller without admin: the count and time
+// bounds of the events in its scope, nothing about sources, subscribers,
+// disk or sequence numbers, which would tell of events outside it.
+func (s *Server) scopedStats(ctx context.Context, scope index.Scope) (*pb.StatsResponse, error) {
+	st, err := s.store.ScopedStats(ctx, scope)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.StatsResponse{Events: int64(st.Events)}
+	if !st.Oldest.IsZero() {
+		out.OldestEventTime = timestamppb.New(st.Oldest)
+		out.NewestEventTime = timestamppb.New(st.Newest)
+	}
+	return out, nil
+}
+
+// Stats implements EventService.Stats: in full for admin callers (or when
+// calls are not checked), limited to the scope for the others.
 func (s *Server) Stats(ctx context.Context, _ *pb.StatsRequest) (*pb.StatsResponse, error) {
+	if id, ok := auth.FromContext(ctx); ok && !id.Admin() {
+		return s.scopedStats(ctx, id.Scope)
+	}
 	st := s.store.Stats()
 	total, sources, problems := s.ingest.Stats()
 	out := &pb.StatsResponse{
@@ -236,7 +267,7 @@ func toProblem(p ingest.Problem) *pb.IngestProblem {
 // Subscribe implements EventService.Subscribe: this handler is the only
 // goroutine that sends on the stream.
 func (s *Server) Subscribe(req *pb.SubscribeRequest, stream grpc.ServerStreamingServer[pb.SubscribeResponse]) error {
-	r := index.SubscribeRequest{Query: req.GetQuery()}
+	r := index.SubscribeRequest{Query: req.GetQuery(), Scope: callerScope(stream.Context())}
 	switch st := req.GetStart().(type) {
 	case *pb.SubscribeRequest_AfterCursor:
 		if st.AfterCursor == "" {
