@@ -20,8 +20,8 @@ import (
 
 	"github.com/codetrail/codetrail/index"
 	"github.com/codetrail/codetrail/ingest"
-	"github.com/codetrail/codetrail/server/auth"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
+	"github.com/codetrail/codetrail/server/auth"
 )
 
 type ingestCounts = ingest.Counts
