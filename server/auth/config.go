@@ -92,6 +92,16 @@ func parse(data []byte) (*identities, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("identities file: %w", err)
 	}
+	return build(f)
+}
+
+// Check reports the first problem of f as serve would.
+func Check(f File) error {
+	_, err := build(f)
+	return err
+}
+
+func build(f File) (*identities, error) {
 	ids := &identities{byToken: map[[sha256.Size]byte]*Identity{}, byCN: map[string]*Identity{}}
 	names := map[string]bool{}
 	for i, c := range f.Identities {
