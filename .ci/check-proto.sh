@@ -7,11 +7,11 @@ export PATH="$PWD/.tools/bin:$PATH"
 buf lint
 buf breaking --against proto/baseline/image.binpb
 buf generate
-if ! git diff --exit-code --stat -- proto/; then
+if ! git diff --exit-code --stat -- proto/ server/gateway/codetrail.swagger.json; then
   echo "generated protobuf code is stale: run 'make generate' and commit" >&2
   exit 1
 fi
-if [ -n "$(git ls-files --others --exclude-standard -- proto/)" ]; then
-  echo "generated files not committed: $(git ls-files --others --exclude-standard -- proto/)" >&2
+if [ -n "$(git ls-files --others --exclude-standard -- proto/ server/gateway/)" ]; then
+  echo "generated files not committed: $(git ls-files --others --exclude-standard -- proto/ server/gateway/)" >&2
   exit 1
 fi

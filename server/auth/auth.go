@@ -105,10 +105,29 @@ func (a *Authenticator) authenticate(ctx context.Context) (*Identity, error) {
 	return nil, fail("missing", codes.Unauthenticated, `no credentials: send "authorization: Bearer TOKEN" metadata or a client certificate`)
 }
 
+// GatewayInfo is the AuthInfo of the in-process HTTP gateway's connection
+// (see package gateway). Only on that connection is the client certificate
+// name the gateway verified taken from metadata.
+type GatewayInfo struct{ credentials.CommonAuthInfo }
+
+// AuthType implements credentials.AuthInfo.
+func (GatewayInfo) AuthType() string { return "codetrail-gateway" }
+
+// GatewayCNKey is the metadata key in which the gateway passes the common
+// name of an HTTP caller's verified client certificate.
+const GatewayCNKey = "x-codetrail-client-cn"
+
 // clientCN returns the common name of the caller's verified certificate.
 func clientCN(ctx context.Context) (string, bool) {
 	p, ok := peer.FromContext(ctx)
 	if !ok {
+		return "", false
+	}
+	if _, gw := p.AuthInfo.(GatewayInfo); gw {
+		md, _ := metadata.FromIncomingContext(ctx)
+		if v := md.Get(GatewayCNKey); len(v) == 1 && v[0] != "" {
+			return v[0], true
+		}
 		return "", false
 	}
 	ti, ok := p.AuthInfo.(credentials.TLSInfo)
