@@ -3,6 +3,7 @@ package index
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -12,7 +13,8 @@ import (
 // by the first subscriber that needs them.
 type ringEntry struct {
 	ev        record.Event
-	cursor    string // made once at append: every subscriber sends the same
+	stored    time.Time // when it was appended, for the delivery delay
+	cursor    string    // made once at append: every subscriber sends the same
 	termsOnce sync.Once
 	terms     *eventTerms
 }
@@ -59,6 +61,9 @@ func (g *gauge) Load() int64 { return g.n.Load() }
 func newHub(size int) *hub {
 	h := &hub{ring: make([]*ringEntry, size), waiters: map[*subscriber]struct{}{}}
 	h.active.label, h.caughtUp.label, h.lagging.label = "active", "caught_up", "lagging"
+	for _, g := range []string{"active", "caught_up", "lagging"} {
+		metricSubscribers.WithLabelValues(g).Add(0) // present from the start
+	}
 	return h
 }
 
@@ -68,10 +73,11 @@ func (h *hub) append(evs []record.Event, cursor func(uint64) string) {
 	if len(evs) == 0 {
 		return
 	}
+	now := time.Now()
 	h.mu.Lock()
 	for i := range evs {
 		seq := evs[i].Seq
-		h.ring[seq%uint64(len(h.ring))] = &ringEntry{ev: evs[i], cursor: cursor(seq)}
+		h.ring[seq%uint64(len(h.ring))] = &ringEntry{ev: evs[i], stored: now, cursor: cursor(seq)}
 		h.last = seq
 		if h.first == 0 {
 			h.first = seq

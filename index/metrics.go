@@ -11,9 +11,14 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "duplicates_total",
 		Help: "Events not stored because their eventID was already stored.",
 	})
-	metricSearchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+	metricSearchSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "search_seconds",
-		Help:    "Time to answer a search.",
+		Help:    "Time to answer a search, by kind: hits (a page only), facets, histogram (with facets or not), get (one event).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"kind"})
+	metricDeliverySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "codetrail", Subsystem: "subscribe", Name: "delivery_seconds",
+		Help:    "Time from an event being stored to its delivery to a live subscriber.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	})
 )
@@ -31,5 +36,30 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag, metricDeliverySeconds}
+}
+
+var (
+	descDocuments = prometheus.NewDesc("codetrail_index_documents", "Events stored in the index.", nil, nil)
+	descDiskBytes = prometheus.NewDesc("codetrail_index_disk_bytes", "Bytes of the index on disk, all shards.", nil, nil)
+	descLastSeq   = prometheus.NewDesc("codetrail_index_last_sequence", "Sequence number of the newest stored event.", nil, nil)
+)
+
+// storeCollector reports a Store's size when scraped.
+type storeCollector struct{ s *Store }
+
+// Collector returns the metrics of this store's size, read when scraped.
+func (s *Store) Collector() prometheus.Collector { return storeCollector{s} }
+
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descDocuments
+	ch <- descDiskBytes
+	ch <- descLastSeq
+}
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.Stats()
+	ch <- prometheus.MustNewConstMetric(descDocuments, prometheus.GaugeValue, float64(st.Events))
+	ch <- prometheus.MustNewConstMetric(descDiskBytes, prometheus.GaugeValue, float64(st.DiskBytes))
+	ch <- prometheus.MustNewConstMetric(descLastSeq, prometheus.GaugeValue, float64(st.LastSeq))
 }

@@ -128,7 +128,14 @@ func timeSort(desc bool) search.SortOrder {
 // Search runs a search and returns one page.
 func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
 	start := time.Now()
-	defer func() { metricSearchSeconds.Observe(time.Since(start).Seconds()) }()
+	kind := "hits"
+	switch {
+	case r.HistogramInterval != "":
+		kind = "histogram"
+	case len(r.Facets) > 0:
+		kind = "facets"
+	}
+	defer func() { metricSearchSeconds.WithLabelValues(kind).Observe(time.Since(start).Seconds()) }()
 
 	size := r.PageSize
 	switch {

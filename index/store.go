@@ -559,6 +559,7 @@ func (s *Store) Checkpoint(name string) ([]byte, error) {
 
 // Get returns the event with the given id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string, scope Scope) (Hit, error) {
+	defer func(start time.Time) { metricSearchSeconds.WithLabelValues("get").Observe(time.Since(start).Seconds()) }(time.Now())
 	var q bquery.Query = bquery.NewDocIDQuery([]string{id})
 	if !scope.IsZero() {
 		// An event outside the scope is not found, exactly like a missing one.

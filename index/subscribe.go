@@ -265,6 +265,9 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 				if err := sub.deliver(Message{Hit: &hit}); err != nil {
 					return err
 				}
+				if sub.caught {
+					metricDeliverySeconds.Observe(time.Since(e.stored).Seconds())
+				}
 			}
 			sub.pos = e.ev.Seq
 		}

@@ -109,6 +109,7 @@ type SourceStats struct {
 	LastErrorTime time.Time
 	LastSuccess   time.Time
 	NewestEvent   time.Time // newest eventTime seen
+	Errors        int64     // failures reported with Fail
 	// Integrity is the source's last digest check; nil if it makes none.
 	Integrity *Integrity
 }
@@ -170,6 +171,7 @@ func (in *Ingester) Close() { in.com.close() }
 // counted and reported in the Result, not returned as errors; the error is
 // for failures to store (and a cancelled ctx).
 func (in *Ingester) Input(ctx context.Context, source, name string, data []byte, checkpoints map[string][]byte) (Result, error) {
+	metricBytes.Add(float64(len(data)))
 	return in.ingest(ctx, source, name, checkpoints, func(fn func(decode.Record) error, pb func(decode.Problem)) (decode.Summary, error) {
 		return decode.Decode(name, data, in.cfg.Decode, fn, pb)
 	})
@@ -283,6 +285,7 @@ func (in *Ingester) fail(source string, err error) {
 	st := in.sourceLocked(source)
 	st.LastError = err.Error()
 	st.LastErrorTime = time.Now()
+	st.Errors++
 }
 
 func (in *Ingester) account(source string, c Counts, newest time.Time) {
