@@ -24,6 +24,7 @@ check-proto: tools
 
 generate: tools
 	buf generate
+	examples/python/generate.sh
 
 # baseline records the current contract as the reference for buf breaking.
 baseline: tools
