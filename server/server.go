@@ -33,15 +33,32 @@ type Config struct {
 	IngestParallel int
 	// MaxProblems bounds the problems an Ingest response lists.
 	MaxProblems int
+	// SearchTimeout bounds one Search or GetEvent (a caller's shorter
+	// deadline wins).
+	SearchTimeout time.Duration
+	// MaxConcurrentSearches bounds Search and GetEvent calls running at
+	// once; a call waits up to SearchQueueWait for a slot, then gets
+	// ResourceExhausted.
+	MaxConcurrentSearches int
+	SearchQueueWait       time.Duration
+	// MaxSubscribersPerIdentity bounds the open Subscribe streams of one
+	// identity (when callers are checked); the index bounds the total.
+	MaxSubscribersPerIdentity int
 }
 
 // DefaultConfig returns the defaults.
-func DefaultConfig() Config { return Config{IngestParallel: 4, MaxProblems: 100} }
+func DefaultConfig() Config {
+	return Config{IngestParallel: 4, MaxProblems: 100, SearchTimeout: 30 * time.Second,
+		MaxConcurrentSearches: 64, SearchQueueWait: time.Second, MaxSubscribersPerIdentity: 100}
+}
 
 // Validate reports the first bad setting.
 func (c Config) Validate() error {
 	if c.IngestParallel < 1 || c.MaxProblems < 0 {
 		return errors.New("server: ingest parallelism must be positive and max problems not negative")
+	}
+	if c.SearchTimeout <= 0 || c.MaxConcurrentSearches < 1 || c.SearchQueueWait < 0 || c.MaxSubscribersPerIdentity < 1 {
+		return errors.New("server: search timeout, concurrent searches and subscribers per identity must be positive")
 	}
 	return nil
 }
@@ -60,6 +77,11 @@ type Server struct {
 
 	closing context.Context // done when Shutdown is called: streams end
 	close   context.CancelFunc
+
+	searches chan struct{} // a token per Search or GetEvent running
+
+	subMu       sync.Mutex
+	subsByIdent map[string]int // open Subscribe streams per identity name
 }
 
 var (
@@ -75,7 +97,8 @@ func New(cfg Config, store *index.Store, in *ingest.Ingester, log *slog.Logger) 
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{cfg: cfg, log: log, store: store, ingest: in, health: health.NewServer()}
+	s := &Server{cfg: cfg, log: log, store: store, ingest: in, health: health.NewServer(),
+		searches: make(chan struct{}, cfg.MaxConcurrentSearches), subsByIdent: map[string]int{}}
 	s.closing, s.close = context.WithCancel(context.Background())
 	s.SetServing(false)
 	return s, nil
@@ -116,8 +139,37 @@ var orders = map[pb.Order]index.Order{
 	pb.Order_ORDER_RELEVANCE:    index.OrderRelevance,
 }
 
+// searchSlot waits for a search slot and bounds the call's time; release
+// must be called.
+func (s *Server) searchSlot(ctx context.Context) (context.Context, func(), error) {
+	wait := time.NewTimer(s.cfg.SearchQueueWait)
+	defer wait.Stop()
+	select {
+	case s.searches <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, toStatus(ctx.Err())
+	case <-wait.C:
+		return nil, nil, status.Errorf(codes.ResourceExhausted, "%d searches are running, the limit (--max-concurrent-searches); try again shortly", s.cfg.MaxConcurrentSearches)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SearchTimeout)
+	return ctx, func() { cancel(); <-s.searches }, nil
+}
+
+// searchError names the time limit when it is what ended a call.
+func (s *Server) searchError(ctx, parent context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil && ctx.Err() != nil {
+		return status.Errorf(codes.DeadlineExceeded, "the search took longer than the %s limit (--search-timeout); narrow the query or the time range", s.cfg.SearchTimeout)
+	}
+	return toStatus(err)
+}
+
 // Search implements EventService.Search.
-func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchResponse, error) {
+func (s *Server) Search(parent context.Context, req *pb.SearchRequest) (*pb.SearchResponse, error) {
+	ctx, release, err := s.searchSlot(parent)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	order, ok := orders[req.GetOrder()]
 	if !ok {
 		return nil, invalid(fmt.Sprintf("order %d is not one of ORDER_NEWEST_FIRST, ORDER_OLDEST_FIRST, ORDER_RELEVANCE", req.GetOrder()))
@@ -129,7 +181,6 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 		Order:     order,
 		Scope:     callerScope(ctx),
 	}
-	var err error
 	if r.Start, err = optTime(req.GetStartTime(), "start_time"); err != nil {
 		return nil, err
 	}
@@ -147,7 +198,7 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 	}
 	res, err := s.store.Search(ctx, r)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, s.searchError(ctx, parent, err)
 	}
 	out := &pb.SearchResponse{
 		TotalHits:     int64(res.Total),
@@ -182,13 +233,18 @@ func optTime(ts *timestamppb.Timestamp, name string) (time.Time, error) {
 }
 
 // GetEvent implements EventService.GetEvent.
-func (s *Server) GetEvent(ctx context.Context, req *pb.GetEventRequest) (*pb.GetEventResponse, error) {
+func (s *Server) GetEvent(parent context.Context, req *pb.GetEventRequest) (*pb.GetEventResponse, error) {
 	if req.GetEventId() == "" {
 		return nil, invalid("event_id is empty")
 	}
+	ctx, release, err := s.searchSlot(parent)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	h, err := s.store.Get(ctx, req.GetEventId(), callerScope(ctx))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, s.searchError(ctx, parent, err)
 	}
 	return &pb.GetEventResponse{Event: toEvent(h, req.GetView())}, nil
 }
@@ -264,6 +320,24 @@ func toProblem(p ingest.Problem) *pb.IngestProblem {
 	return &pb.IngestProblem{Name: p.Name, Position: p.Pos, Reason: p.Reason, Time: timestamppb.New(p.Time)}
 }
 
+// holdSubscriber counts an open stream of identity name, refusing one over
+// MaxSubscribersPerIdentity.
+func (s *Server) holdSubscriber(name string) (func(), error) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	if n := s.subsByIdent[name]; n >= s.cfg.MaxSubscribersPerIdentity {
+		return nil, status.Errorf(codes.ResourceExhausted, "identity %s has %d open subscriptions, the limit (--max-subscribers-per-identity)", name, n)
+	}
+	s.subsByIdent[name]++
+	return func() {
+		s.subMu.Lock()
+		defer s.subMu.Unlock()
+		if s.subsByIdent[name]--; s.subsByIdent[name] == 0 {
+			delete(s.subsByIdent, name)
+		}
+	}, nil
+}
+
 // Subscribe implements EventService.Subscribe: this handler is the only
 // goroutine that sends on the stream.
 func (s *Server) Subscribe(req *pb.SubscribeRequest, stream grpc.ServerStreamingServer[pb.SubscribeResponse]) error {
@@ -282,6 +356,13 @@ func (s *Server) Subscribe(req *pb.SubscribeRequest, stream grpc.ServerStreaming
 		r.StartTime = t
 	case *pb.SubscribeRequest_FromStart:
 		r.FromStart = st.FromStart
+	}
+	if id, ok := auth.FromContext(stream.Context()); ok {
+		release, err := s.holdSubscriber(id.Name)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()

@@ -29,6 +29,12 @@ func TestMain(m *testing.M) {
 // start runs a real server on a loopback port and returns a client.
 func start(t *testing.T) (*client.Client, *Server) {
 	t.Helper()
+	return startWith(t, func(*Config) {})
+}
+
+// startWith is start with the server's config changed by mod.
+func startWith(t *testing.T, mod func(*Config)) (*client.Client, *Server) {
+	t.Helper()
 	st, err := index.Open(index.DefaultConfig(t.TempDir()), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +43,9 @@ func start(t *testing.T) (*client.Client, *Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(DefaultConfig(), st, in, nil)
+	cfg := DefaultConfig()
+	mod(&cfg)
+	srv, err := New(cfg, st, in, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
