@@ -16,6 +16,10 @@ var (
 		Help:    "Time to answer a search, by kind: hits (a page only), facets, histogram (with facets or not), get (one event).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"kind"})
+	metricDroppedEvents = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "retention_dropped_events_total",
+		Help: "Events removed by retention (whole partitions dropped).",
+	})
 	metricDeliverySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "codetrail", Subsystem: "subscribe", Name: "delivery_seconds",
 		Help:    "Time from an event being stored to its delivery to a live subscriber.",
@@ -36,7 +40,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag, metricDeliverySeconds}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag, metricDeliverySeconds, metricDroppedEvents}
 }
 
 var (

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -44,8 +45,8 @@ func TestShards(t *testing.T) {
 	if err != nil || res.Stored != 3000 || res.LastSeq != 3000 {
 		t.Fatalf("put: %+v %v", res, err)
 	}
-	perShard := make([]uint64, len(s.shards))
-	for i, sh := range s.shards {
+	perShard := make([]uint64, len(s.cur().shards))
+	for i, sh := range s.cur().shards {
 		perShard[i], _ = sh.DocCount()
 	}
 	if len(perShard) != 3 || perShard[0] != 1000 || perShard[1] != 1000 || perShard[2] != 1000 {
@@ -79,8 +80,8 @@ func TestShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if len(s.shards) != 3 || s.Stats().Events != 4000 || s.Stats().LastSeq != 4000 {
-		t.Fatalf("reopened: %d shards, %+v", len(s.shards), s.Stats())
+	if len(s.cur().shards) != 3 || s.Stats().Events != 4000 || s.Stats().LastSeq != 4000 {
+		t.Fatalf("reopened: %d shards, %+v", len(s.cur().shards), s.Stats())
 	}
 	if got := len(searchIDs(t, s, "*")); got != 4000 {
 		t.Fatalf("%d events searchable after reopen, want 4000", got)
@@ -89,12 +90,14 @@ func TestShards(t *testing.T) {
 	if err != nil || res.LastSeq != 4010 {
 		t.Fatalf("put after reopen: %+v %v", res, err)
 	}
-	entries, _ := os.ReadDir(dir)
 	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
+	for _, d := range []string{dir, filepath.Join(dir, "p-0000000000000001")} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
 	}
-	if strings.Join(names, ",") != "events-1.bleve,events-2.bleve,events.bleve" {
+	if strings.Join(names, ",") != "p-0000000000000001,partition.json,shard-0.bleve,shard-1.bleve,shard-2.bleve" {
 		t.Fatalf("data dir holds %v", names)
 	}
 }
@@ -106,7 +109,7 @@ func TestShardFailure(t *testing.T) {
 	ctx := context.Background()
 	s := openStoreCfg(t, func(c *Config) { c.Shards = 3 })
 	// The middle shard fails: chunk 0 is kept, chunk 2 is undone.
-	if err := s.shards[1].Close(); err != nil {
+	if err := s.cur().shards[1].Close(); err != nil {
 		t.Fatal(err)
 	}
 	evs := synthetic(t, 3000, 0)
@@ -120,7 +123,7 @@ func TestShardFailure(t *testing.T) {
 	if evs[999].Seq != 1000 || evs[1000].Seq != 0 || evs[2999].Seq != 0 {
 		t.Fatalf("seqs %d %d %d", evs[999].Seq, evs[1000].Seq, evs[2999].Seq)
 	}
-	if n, _ := s.shards[2].DocCount(); n != 0 {
+	if n, _ := s.cur().shards[2].DocCount(); n != 0 {
 		t.Fatalf("shard 2 keeps %d undone documents", n)
 	}
 	if cp, _ := s.Checkpoint("src"); cp != nil {
@@ -135,9 +138,9 @@ func TestShardFailure(t *testing.T) {
 		t.Fatalf("hub holds %d entries", len(entries))
 	}
 	// Bleve panics on a second Close: reopen the shard for the cleanup.
-	sh, err := openShard(shardPath(s.cfg.Dir, 1))
+	sh, err := openShard(s.cur().shardPath(s.cfg.Dir, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.shards[1] = sh
+	s.cur().shards[1] = sh
 }

@@ -1,7 +1,9 @@
 package index
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
@@ -33,6 +35,7 @@ var (
 	keySeq        = []byte("ct:seq")
 	keyTokenKey   = []byte("ct:tokenkey")
 	keyCheckpoint = "ct:cp:"
+	keyCpNames    = []byte("ct:cpnames")
 )
 
 // Config configures a Store.
@@ -45,6 +48,12 @@ type Config struct {
 	// see all shards as one index. Shards found on disk beyond this number
 	// are opened and written too.
 	Shards int
+	// PartitionSpan is how long one partition takes new events before the
+	// next starts (see partition); retention drops whole partitions.
+	PartitionSpan time.Duration
+	// Retention, when positive, drops partitions whose newest eventTime is
+	// older than now minus Retention; zero keeps everything.
+	Retention time.Duration
 	// DefaultPageSize is used when a search asks for no page size.
 	DefaultPageSize int
 	// MaxPageSize bounds the page size.
@@ -88,6 +97,7 @@ func DefaultConfig(dir string) Config {
 	return Config{
 		Dir:                 dir,
 		Shards:              min(max(runtime.GOMAXPROCS(0), 1), 8),
+		PartitionSpan:       24 * time.Hour,
 		DefaultPageSize:     50,
 		MaxPageSize:         1000,
 		MaxFacetSize:        1000,
@@ -114,6 +124,8 @@ func (c Config) Validate() error {
 		return errors.New("index: data directory is empty")
 	case c.Shards < 1 || c.Shards > 64:
 		return errors.New("index: shards must be between 1 and 64")
+	case c.PartitionSpan <= 0 || c.Retention < 0:
+		return errors.New("index: partition span must be positive and retention not negative")
 	case c.DefaultPageSize < 1 || c.DefaultPageSize > c.MaxPageSize:
 		return errors.New("index: default page size must be between 1 and the max page size")
 	case c.MaxFacetSize < 1, c.MaxFacets < 1, c.MaxHistogramBuckets < 1, c.MaxRelevanceDepth < 1,
@@ -130,12 +142,9 @@ func (c Config) Validate() error {
 type Store struct {
 	cfg Config
 	log *slog.Logger
-	idx bleve.Index // all shards, for searches
-	// shards are written by Put; shards[0] holds the internal keys
-	// (checkpoints, token key).
-	shards []bleve.Index
-	next   int    // shard the next Put starts with; guarded by mu
-	key    []byte // secret behind the sealing of cursors and page tokens
+	idx bleve.IndexAlias // every shard of every partition, for searches
+	next int              // shard the next Put starts with; guarded by mu
+	key  []byte           // secret behind the sealing of cursors and page tokens
 	// aead and nonceKey seal cursors and page tokens (see tokens.go).
 	aead     cipher.AEAD
 	nonceKey []byte
@@ -155,15 +164,20 @@ type Store struct {
 	// broken is set when a failed Put could not be undone; every later Put
 	// fails with it, so nothing is stored under a reused sequence number.
 	broken error
+	// parts are the partitions, oldest first; the last takes new events.
+	parts []*partition
+	// cpNames are the names of every checkpoint stored, so that a new
+	// partition can be given a copy of them all.
+	cpNames map[string]bool
+	// oldest is the first sequence number still stored (after retention).
+	oldest atomic.Uint64
+
+	stopRetention context.CancelFunc
+	retentionDone chan struct{}
 }
 
-// shardPath is where shard i lives.
-func shardPath(dir string, i int) string {
-	if i == 0 {
-		return filepath.Join(dir, "events.bleve")
-	}
-	return filepath.Join(dir, fmt.Sprintf("events-%d.bleve", i))
-}
+// cur is the partition that takes new events; mu held.
+func (s *Store) cur() *partition { return s.parts[len(s.parts)-1] }
 
 // openShard opens the Bleve index at path, creating it if absent.
 func openShard(path string) (bleve.Index, error) {
@@ -192,33 +206,29 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.Dir, err)
 	}
-	var shards []bleve.Index
-	for i := 0; ; i++ {
-		path := shardPath(cfg.Dir, i)
-		if i >= cfg.Shards {
-			if _, err := os.Stat(path); err != nil {
-				break
-			}
-		}
-		idx, err := openShard(path)
-		if err != nil {
-			for _, sh := range shards {
-				_ = sh.Close()
-			}
-			return nil, err
-		}
-		shards = append(shards, idx)
+	parts, err := openPartitions(cfg.Dir, cfg.Shards, time.Now())
+	if err != nil {
+		return nil, err
 	}
-	s := &Store{cfg: cfg, log: log, idx: bleve.NewIndexAlias(shards...), shards: shards,
+	alias := bleve.NewIndexAlias()
+	for _, p := range parts {
+		alias.Add(p.shards...)
+	}
+	s := &Store{cfg: cfg, log: log, idx: alias, parts: parts, cpNames: map[string]bool{},
 		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays)}
 	if err := s.load(); err != nil {
-		for _, sh := range shards {
-			_ = sh.Close()
+		for _, p := range parts {
+			_ = p.close()
 		}
 		return nil, err
 	}
+	if cfg.Retention > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopRetention, s.retentionDone = cancel, make(chan struct{})
+		go s.retentionLoop(ctx)
+	}
 	s.head.Store(s.seq)
-	log.Info("index open", "dir", cfg.Dir, "shards", len(shards), "events", s.count, "seq", s.seq)
+	log.Info("index open", "dir", cfg.Dir, "partitions", len(parts), "shards", len(s.cur().shards), "events", s.count, "seq", s.seq)
 	return s, nil
 }
 
@@ -239,13 +249,15 @@ func (s *Store) load() error {
 	// Each shard records the sequence number of its last batch; events of
 	// a batch whose last step failed may sit above it, so the newest
 	// document counts too. The largest is never reused.
-	for _, sh := range s.shards {
-		v, err := sh.GetInternal(keySeq)
-		if err != nil {
-			return fmt.Errorf("read sequence: %w", err)
-		}
-		if len(v) == 8 {
-			s.seq = max(s.seq, binary.BigEndian.Uint64(v))
+	for _, p := range s.parts {
+		for _, sh := range p.shards {
+			v, err := sh.GetInternal(keySeq)
+			if err != nil {
+				return fmt.Errorf("read sequence: %w", err)
+			}
+			if len(v) == 8 {
+				s.seq = max(s.seq, binary.BigEndian.Uint64(v))
+			}
 		}
 	}
 	top, err := s.maxStoredSeq(context.Background())
@@ -253,7 +265,7 @@ func (s *Store) load() error {
 		return err
 	}
 	s.seq = max(s.seq, top)
-	key, err := s.shards[0].GetInternal(keyTokenKey)
+	key, err := s.internal(keyTokenKey)
 	if err != nil {
 		return fmt.Errorf("read token key: %w", err)
 	}
@@ -262,21 +274,83 @@ func (s *Store) load() error {
 		if _, err := rand.Read(key); err != nil {
 			return fmt.Errorf("make token key: %w", err)
 		}
-		if err := s.shards[0].SetInternal(keyTokenKey, key); err != nil {
-			return fmt.Errorf("store token key: %w", err)
-		}
 	}
 	s.key = key
 	if err := s.initSealing(); err != nil {
 		return err
 	}
-	n, err := s.idx.DocCount()
+	names, err := s.internal(keyCpNames)
 	if err != nil {
-		return fmt.Errorf("count documents: %w", err)
+		return fmt.Errorf("read checkpoint names: %w", err)
 	}
-	s.count = n
+	if len(names) > 0 {
+		var l []string
+		if err := json.Unmarshal(names, &l); err != nil {
+			return fmt.Errorf("read checkpoint names: %w", err)
+		}
+		for _, n := range l {
+			s.cpNames[n] = true
+		}
+	}
+	// The newest partition holds every internal key (a crash during a
+	// rotation may have left it without its copy).
+	if err := s.copyInternals(s.cur()); err != nil {
+		return err
+	}
+	for _, p := range s.parts {
+		for _, sh := range p.shards {
+			n, err := sh.DocCount()
+			if err != nil {
+				return fmt.Errorf("count documents: %w", err)
+			}
+			p.count += n
+		}
+		s.count += p.count
+		if p.maxTime, err = p.newest(context.Background()); err != nil {
+			return err
+		}
+	}
+	s.oldest.Store(s.parts[0].firstSeq)
 	s.minTime, s.maxTime, err = s.timeBounds(context.Background())
 	return err
+}
+
+// internal reads an internal key, newest partition first.
+func (s *Store) internal(key []byte) ([]byte, error) {
+	for i := len(s.parts) - 1; i >= 0; i-- {
+		v, err := s.parts[i].shards[0].GetInternal(key)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			return v, nil
+		}
+	}
+	return nil, nil
+}
+
+// copyInternals stores into p's shard 0 the token key, the newest
+// sequence number, and every checkpoint with the list of their names.
+func (s *Store) copyInternals(p *partition) error {
+	b := p.shards[0].NewBatch()
+	b.SetInternal(keyTokenKey, s.key)
+	setSeq(b, s.seq)
+	names := slices.Sorted(maps.Keys(s.cpNames))
+	for _, n := range names {
+		v, err := s.internal([]byte(keyCheckpoint + n))
+		if err != nil {
+			return fmt.Errorf("copy checkpoint %s: %w", n, err)
+		}
+		if v != nil {
+			b.SetInternal([]byte(keyCheckpoint+n), v)
+		}
+	}
+	nb, _ := json.Marshal(names)
+	b.SetInternal(keyCpNames, nb)
+	if err := p.shards[0].Batch(b); err != nil {
+		return fmt.Errorf("store internal keys: %w", err)
+	}
+	return nil
 }
 
 // maxStoredSeq returns the largest sequence number of a stored event, or 0.
@@ -362,6 +436,11 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	if len(fresh) == 0 && len(checkpoints) == 0 {
 		return res, nil
 	}
+	if len(fresh) > 0 && s.cur().count > 0 && time.Since(s.cur().created) >= s.cfg.PartitionSpan {
+		if err := s.rotate(); err != nil {
+			return res, err
+		}
+	}
 	seq := s.seq
 	for _, i := range fresh {
 		seq++
@@ -372,23 +451,24 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	// checkpoints in one atomic batch. Several chunks are written in
 	// parallel, one per shard, and the checkpoints after all of them, so
 	// that a checkpoint never covers an event that is not stored.
-	chunks := splitChunks(len(fresh), len(s.shards))
+	shards := s.cur().shards
+	chunks := splitChunks(len(fresh), len(shards))
 	errs := make([]error, len(chunks))
 	shardOf := func(j int) bleve.Index {
 		if len(chunks) == 1 {
-			return s.shards[0]
+			return shards[0]
 		}
-		return s.shards[(s.next+j)%len(s.shards)]
+		return shards[(s.next+j)%len(shards)]
 	}
 	if len(chunks) == 1 {
-		errs[0] = writeChunk(s.shards[0], events, fresh, checkpoints)
+		errs[0] = writeChunk(shards[0], events, fresh, s.checkpointKeys(checkpoints))
 	} else {
 		var wg sync.WaitGroup
 		for j, c := range chunks {
 			wg.Go(func() { errs[j] = writeChunk(shardOf(j), events, fresh[c[0]:c[1]], nil) })
 		}
 		wg.Wait()
-		s.next = (s.next + len(chunks)) % len(s.shards)
+		s.next = (s.next + len(chunks)) % len(shards)
 	}
 	for j, err := range errs {
 		if err == nil {
@@ -414,12 +494,12 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 		return res, fmt.Errorf("store batch of %d events: %w", len(fresh)-len(kept), err)
 	}
 	if len(chunks) > 1 && len(checkpoints) > 0 {
-		b := s.shards[0].NewBatch()
+		b := shards[0].NewBatch()
 		setSeq(b, seq)
-		for name, v := range checkpoints {
-			b.SetInternal([]byte(keyCheckpoint+name), v)
+		for k, v := range s.checkpointKeys(checkpoints) {
+			b.SetInternal([]byte(k), v)
 		}
-		if err := s.shards[0].Batch(b); err != nil {
+		if err := shards[0].Batch(b); err != nil {
 			// The events are stored: publish them; the caller retries the
 			// input and finds them stored.
 			s.publish(events, fresh, &res)
@@ -453,8 +533,8 @@ func setSeq(b *bleve.Batch, seq uint64) {
 }
 
 // writeChunk stores the events at positions idx, the newest sequence
-// number among them and checkpoints in one batch of sh.
-func writeChunk(sh bleve.Index, events []record.Event, idx []int, checkpoints map[string][]byte) error {
+// number among them and the internal keys in one batch of sh.
+func writeChunk(sh bleve.Index, events []record.Event, idx []int, internals map[string][]byte) error {
 	b := sh.NewBatch()
 	for _, i := range idx {
 		ev := &events[i]
@@ -465,10 +545,50 @@ func writeChunk(sh bleve.Index, events []record.Event, idx []int, checkpoints ma
 	if len(idx) > 0 {
 		setSeq(b, events[idx[len(idx)-1]].Seq)
 	}
-	for name, v := range checkpoints {
-		b.SetInternal([]byte(keyCheckpoint+name), v)
+	for k, v := range internals {
+		b.SetInternal([]byte(k), v)
 	}
 	return sh.Batch(b)
+}
+
+// checkpointKeys returns the internal keys and values that store
+// checkpoints, with the list of checkpoint names when a name is new; mu
+// held.
+func (s *Store) checkpointKeys(checkpoints map[string][]byte) map[string][]byte {
+	if len(checkpoints) == 0 {
+		return nil
+	}
+	out := make(map[string][]byte, len(checkpoints)+1)
+	grew := false
+	for name, v := range checkpoints {
+		out[keyCheckpoint+name] = v
+		if !s.cpNames[name] {
+			s.cpNames[name], grew = true, true
+		}
+	}
+	if grew {
+		nb, _ := json.Marshal(slices.Sorted(maps.Keys(s.cpNames)))
+		out[string(keyCpNames)] = nb
+	}
+	return out
+}
+
+// rotate starts a new partition for the events that follow; mu held. The
+// new partition gets a copy of the internal keys before it takes events.
+func (s *Store) rotate() error {
+	p, err := createPartition(s.cfg.Dir, s.seq+1, s.cfg.Shards, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := s.copyInternals(p); err != nil {
+		_ = p.close()
+		return err
+	}
+	s.parts = append(s.parts, p)
+	s.idx.Add(p.shards...)
+	s.next = 0
+	s.log.Info("partition started", "dir", p.dir, "first_seq", p.firstSeq)
+	return nil
 }
 
 // undoChunk deletes the events at positions idx from sh.
@@ -502,6 +622,9 @@ func (s *Store) publish(events []record.Event, idx []int, res *PutResult) {
 	}
 	s.seq = stored[len(stored)-1].Seq
 	s.count += uint64(len(stored))
+	p := s.cur()
+	p.count += uint64(len(stored))
+	p.maxTime = maxTime(p.maxTime, hi)
 	// Into the ring first, then the head: a subscriber that sees the new head
 	// finds the events in the ring (and in the index, which Batch updated).
 	s.hub.append(stored, s.Cursor)
@@ -550,7 +673,9 @@ func (s *Store) unseen(ctx context.Context, events []record.Event) ([]int, error
 
 // Checkpoint returns the checkpoint stored under name by Put, or nil.
 func (s *Store) Checkpoint(name string) ([]byte, error) {
-	v, err := s.shards[0].GetInternal([]byte(keyCheckpoint + name))
+	s.mu.Lock()
+	v, err := s.internal([]byte(keyCheckpoint + name))
+	s.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint %s: %w", name, err)
 	}
@@ -632,8 +757,16 @@ func (s *Store) Stats() Stats {
 	if st.LastSeq > 0 {
 		st.Cursor = s.Cursor(st.LastSeq)
 	}
-	for i := range s.shards {
-		st.DiskBytes += dirSize(shardPath(s.cfg.Dir, i))
+	s.mu.Lock()
+	var dirs []string
+	for _, p := range s.parts {
+		for i := range p.shards {
+			dirs = append(dirs, p.shardPath(s.cfg.Dir, i))
+		}
+	}
+	s.mu.Unlock()
+	for _, d := range dirs {
+		st.DiskBytes += dirSize(d)
 	}
 	return st
 }
@@ -659,10 +792,16 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.stopRetention != nil {
+		s.stopRetention()
+		s.mu.Unlock()
+		<-s.retentionDone
+		s.mu.Lock()
+	}
 	var errs []error
-	for i, sh := range s.shards {
-		if err := sh.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close index %s: %w", shardPath(s.cfg.Dir, i), err))
+	for _, p := range s.parts {
+		if err := p.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close index in %s: %w", cmp.Or(p.dir, s.cfg.Dir), err))
 		}
 	}
 	return errors.Join(errs...)

@@ -158,9 +158,6 @@ func (e *CompactedError) Error() string {
 // Unwrap makes errors.Is(err, ErrCompacted) hold.
 func (e *CompactedError) Unwrap() error { return ErrCompacted }
 
-// oldestSeq is the oldest sequence number still stored (1 while nothing has
-// been removed).
-func (s *Store) oldestSeq() uint64 { return 1 }
 
 type subscription struct {
 	s           *Store

@@ -1,0 +1,174 @@
+package index
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+)
+
+// partition is a run of consecutive sequence numbers stored in its own
+// shards, so that retention can drop it whole: closing its indexes and
+// removing its directory, instead of deleting documents one by one. A new
+// partition starts when the current one is older than Config.PartitionSpan.
+//
+// The newest partition's shard 0 holds the internal keys (token key,
+// checkpoints, their names); a new partition gets a copy of them in its
+// first batch, so dropping old partitions loses none. Reads look newest
+// first.
+type partition struct {
+	dir      string // "" for the legacy layout (shards directly in the data dir)
+	firstSeq uint64
+	created  time.Time
+	shards   []bleve.Index
+	count    uint64
+	maxTime  time.Time // newest eventTime stored in it
+}
+
+// partitionMeta is partition.json.
+type partitionMeta struct {
+	FirstSeq uint64    `json:"first_seq"`
+	Created  time.Time `json:"created"`
+}
+
+const partitionPrefix = "p-"
+
+// shardPath is where shard i of a partition lives: the legacy layout keeps
+// them in the data directory (events.bleve, events-1.bleve, ...).
+func (p *partition) shardPath(dataDir string, i int) string {
+	if p.dir == "" {
+		if i == 0 {
+			return filepath.Join(dataDir, "events.bleve")
+		}
+		return filepath.Join(dataDir, fmt.Sprintf("events-%d.bleve", i))
+	}
+	return filepath.Join(dataDir, p.dir, fmt.Sprintf("shard-%d.bleve", i))
+}
+
+// openShards opens the partition's shards on disk, and creates the
+// missing ones up to want.
+func (p *partition) openShards(dataDir string, want int) error {
+	for i := 0; ; i++ {
+		path := p.shardPath(dataDir, i)
+		if i >= want {
+			if _, err := os.Stat(path); err != nil {
+				break
+			}
+		}
+		idx, err := openShard(path)
+		if err != nil {
+			p.close()
+			return err
+		}
+		p.shards = append(p.shards, idx)
+	}
+	return nil
+}
+
+func (p *partition) close() error {
+	var errs []error
+	for _, sh := range p.shards {
+		if err := sh.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	p.shards = nil
+	return errors.Join(errs...)
+}
+
+// openPartitions opens every partition in dataDir, oldest first; with none
+// on disk it creates the first.
+func openPartitions(dataDir string, shards int, now time.Time) ([]*partition, error) {
+	var parts []*partition
+	closeAll := func() {
+		for _, p := range parts {
+			_ = p.close()
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "events.bleve")); err == nil {
+		legacy := &partition{firstSeq: 1, created: now}
+		if err := legacy.openShards(dataDir, 0); err != nil {
+			return nil, err
+		}
+		parts = append(parts, legacy)
+	}
+	entries, err := os.ReadDir(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("read data directory: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), partitionPrefix) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dataDir, e.Name(), "partition.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			// Created but never written to (a crash right after mkdir).
+			if err := os.RemoveAll(filepath.Join(dataDir, e.Name())); err != nil {
+				closeAll()
+				return nil, fmt.Errorf("remove unfinished partition %s: %w", e.Name(), err)
+			}
+			continue
+		}
+		var m partitionMeta
+		if err == nil {
+			err = json.Unmarshal(b, &m)
+		}
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("partition %s: %w", e.Name(), err)
+		}
+		p := &partition{dir: e.Name(), firstSeq: m.FirstSeq, created: m.Created}
+		if err := p.openShards(dataDir, 0); err != nil {
+			closeAll()
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	slices.SortFunc(parts, func(a, b *partition) int {
+		switch {
+		case a.firstSeq < b.firstSeq:
+			return -1
+		case a.firstSeq > b.firstSeq:
+			return 1
+		}
+		return 0
+	})
+	if len(parts) == 0 {
+		p, err := createPartition(dataDir, 1, shards, now)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+// createPartition makes a new partition starting at firstSeq. Its
+// partition.json is written last, so a crash leaves a directory that the
+// next open removes.
+func createPartition(dataDir string, firstSeq uint64, shards int, now time.Time) (*partition, error) {
+	p := &partition{dir: partitionPrefix + fmt.Sprintf("%016x", firstSeq), firstSeq: firstSeq, created: now.UTC()}
+	if err := os.MkdirAll(filepath.Join(dataDir, p.dir), 0o755); err != nil {
+		return nil, fmt.Errorf("create partition: %w", err)
+	}
+	if err := p.openShards(dataDir, shards); err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(partitionMeta{FirstSeq: firstSeq, Created: p.created})
+	tmp := filepath.Join(dataDir, p.dir, "partition.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		_ = p.close()
+		return nil, fmt.Errorf("create partition: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dataDir, p.dir, "partition.json")); err != nil {
+		_ = p.close()
+		return nil, fmt.Errorf("create partition: %w", err)
+	}
+	return p, nil
+}
