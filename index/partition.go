@@ -1,12 +1,14 @@
 package index
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,8 +64,13 @@ func (p *partition) openShards(dataDir string, want int) error {
 			}
 		}
 		idx, err := openShard(path)
+		if err == nil {
+			if err = checkShard(path, idx); err != nil {
+				_ = idx.Close()
+			}
+		}
 		if err != nil {
-			p.close()
+			_ = p.close()
 			return err
 		}
 		p.shards = append(p.shards, idx)
@@ -171,4 +178,49 @@ func createPartition(dataDir string, firstSeq uint64, shards int, now time.Time)
 		return nil, fmt.Errorf("create partition: %w", err)
 	}
 	return p, nil
+}
+
+// seqMarkFile is written beside a shard's Bleve files after each batch
+// with the batch's newest sequence number. Bleve, when a segment cannot be
+// read at open, logs it and falls back to an older snapshot: the events
+// since would vanish without an error. The mark lets Open see that.
+const seqMarkFile = "codetrail.seq"
+
+func writeSeqMark(shardPath string, seq uint64) error {
+	tmp := filepath.Join(shardPath, seqMarkFile+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(seq, 10)), 0o644); err != nil {
+		return fmt.Errorf("note sequence of %s: %w", shardPath, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(shardPath, seqMarkFile)); err != nil {
+		return fmt.Errorf("note sequence of %s: %w", shardPath, err)
+	}
+	return nil
+}
+
+// checkShard reports a shard that opened on an older state than its last
+// batch left: a damaged segment Bleve skipped.
+func checkShard(shardPath string, sh bleve.Index) error {
+	b, err := os.ReadFile(filepath.Join(shardPath, seqMarkFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", filepath.Join(shardPath, seqMarkFile), err)
+	}
+	want, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", filepath.Join(shardPath, seqMarkFile), err)
+	}
+	v, err := sh.GetInternal(keySeq)
+	if err != nil {
+		return fmt.Errorf("read sequence of %s: %w", shardPath, err)
+	}
+	var got uint64
+	if len(v) == 8 {
+		got = binary.BigEndian.Uint64(v)
+	}
+	if got < want {
+		return fmt.Errorf("index %s is damaged: it holds events up to sequence %d, but %d were stored (a segment file could not be read; Bleve logged which). Restore it from a backup, or move the data directory aside and ingest again", shardPath, got, want)
+	}
+	return nil
 }

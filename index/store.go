@@ -461,11 +461,11 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 		return shards[(s.next+j)%len(shards)]
 	}
 	if len(chunks) == 1 {
-		errs[0] = writeChunk(shards[0], events, fresh, s.checkpointKeys(checkpoints))
+		errs[0] = s.writeChunk(0, events, fresh, s.checkpointKeys(checkpoints))
 	} else {
 		var wg sync.WaitGroup
 		for j, c := range chunks {
-			wg.Go(func() { errs[j] = writeChunk(shardOf(j), events, fresh[c[0]:c[1]], nil) })
+			wg.Go(func() { errs[j] = s.writeChunk((s.next+j)%len(shards), events, fresh[c[0]:c[1]], nil) })
 		}
 		wg.Wait()
 		s.next = (s.next + len(chunks)) % len(shards)
@@ -533,8 +533,21 @@ func setSeq(b *bleve.Batch, seq uint64) {
 }
 
 // writeChunk stores the events at positions idx, the newest sequence
-// number among them and the internal keys in one batch of sh.
-func writeChunk(sh bleve.Index, events []record.Event, idx []int, internals map[string][]byte) error {
+// number among them and the internal keys in one batch of shard i of the
+// current partition, then notes that sequence number beside the shard
+// (see checkShard). mu held; chunks of one Put run in parallel.
+func (s *Store) writeChunk(i int, events []record.Event, idx []int, internals map[string][]byte) error {
+	p := s.cur()
+	if err := writeBatch(p.shards[i], events, idx, internals); err != nil {
+		return err
+	}
+	if len(idx) > 0 {
+		return writeSeqMark(p.shardPath(s.cfg.Dir, i), events[idx[len(idx)-1]].Seq)
+	}
+	return nil
+}
+
+func writeBatch(sh bleve.Index, events []record.Event, idx []int, internals map[string][]byte) error {
 	b := sh.NewBatch()
 	for _, i := range idx {
 		ev := &events[i]
