@@ -18,3 +18,9 @@ var ErrCompacted = errors.New("index: cursor is older than retained history")
 
 // ErrClosed is returned by calls on a closed Store.
 var ErrClosed = errors.New("index: store is closed")
+
+// ErrDiskFull is returned by Put when the data directory's file system has
+// less free space than Config.MinFreeBytes: nothing is written, and a later
+// Put succeeds once space returns. Bleve does not recover cleanly from a
+// write that fails for want of space, so the store stops short of it.
+var ErrDiskFull = errors.New("index: disk nearly full")

@@ -16,6 +16,10 @@ var (
 		Help:    "Time to answer a search, by kind: hits (a page only), facets, histogram (with facets or not), get (one event).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"kind"})
+	metricDiskFull = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "disk_full_total",
+		Help: "Puts refused because the disk was nearly full (see --min-free-disk).",
+	})
 	metricDroppedEvents = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "retention_dropped_events_total",
 		Help: "Events removed by retention (whole partitions dropped).",
@@ -40,7 +44,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag, metricDeliverySeconds, metricDroppedEvents}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag, metricDeliverySeconds, metricDroppedEvents, metricDiskFull}
 }
 
 var (

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -54,6 +55,9 @@ type Config struct {
 	// Retention, when positive, drops partitions whose newest eventTime is
 	// older than now minus Retention; zero keeps everything.
 	Retention time.Duration
+	// MinFreeBytes is the free space Put keeps on the data directory's
+	// file system: below it Put fails with ErrDiskFull before writing.
+	MinFreeBytes int64
 	// DefaultPageSize is used when a search asks for no page size.
 	DefaultPageSize int
 	// MaxPageSize bounds the page size.
@@ -98,6 +102,7 @@ func DefaultConfig(dir string) Config {
 		Dir:                 dir,
 		Shards:              min(max(runtime.GOMAXPROCS(0), 1), 8),
 		PartitionSpan:       24 * time.Hour,
+		MinFreeBytes:        64 << 20,
 		DefaultPageSize:     50,
 		MaxPageSize:         1000,
 		MaxFacetSize:        1000,
@@ -428,6 +433,10 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 		return PutResult{}, err
 	}
 	res := PutResult{LastSeq: s.seq}
+	if free, err := freeBytes(s.cfg.Dir); err == nil && free < s.cfg.MinFreeBytes {
+		metricDiskFull.Inc()
+		return res, fmt.Errorf("%w: %d bytes free in %s, under the %d kept free; ingest resumes when space returns", ErrDiskFull, free, s.cfg.Dir, s.cfg.MinFreeBytes)
+	}
 	fresh, err := s.unseen(ctx, events)
 	if err != nil {
 		return res, err
@@ -454,6 +463,7 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	shards := s.cur().shards
 	chunks := splitChunks(len(fresh), len(shards))
 	errs := make([]error, len(chunks))
+	start := s.next
 	shardOf := func(j int) bleve.Index {
 		if len(chunks) == 1 {
 			return shards[0]
@@ -469,6 +479,14 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 		}
 		wg.Wait()
 		s.next = (s.next + len(chunks)) % len(shards)
+	}
+	for j, err := range errs {
+		if err != nil {
+			// Bleve makes a batch searchable before it is on disk and keeps
+			// it when writing fails; reopening drops it, so that what is
+			// searchable is what is stored.
+			s.reopenShard(shardIndex(j, len(chunks), start, len(shards)))
+		}
 	}
 	for j, err := range errs {
 		if err == nil {
@@ -508,6 +526,42 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	}
 	s.publish(events, fresh, &res)
 	return res, nil
+}
+
+// shardIndex is the shard chunk j of n went to (see Put).
+func shardIndex(j, n, start, shards int) int {
+	if n == 1 {
+		return 0
+	}
+	return (start + j) % shards
+}
+
+// reopenShard closes and opens shard i of the current partition again, so
+// that it shows what is on disk; mu held. If it cannot be opened, the
+// store stops taking writes (broken).
+func (s *Store) reopenShard(i int) {
+	p := s.cur()
+	old := p.shards[i]
+	path := p.shardPath(s.cfg.Dir, i)
+	if err := old.Close(); err != nil {
+		s.log.Warn("close shard after a failed batch", "shard", path, "err", err)
+	}
+	idx, err := openShard(path)
+	if err == nil {
+		if err = checkShard(path, idx); err != nil {
+			_ = idx.Close()
+		}
+	}
+	if err != nil {
+		if s.broken == nil {
+			s.broken = fmt.Errorf("index: shard %s could not be reopened after a failed batch, restart to recover: %w", path, err)
+		}
+		s.log.Error("shard lost", "shard", path, "err", err)
+		s.idx.Remove(old)
+		return
+	}
+	p.shards[i] = idx
+	s.idx.Swap([]bleve.Index{idx}, []bleve.Index{old})
 }
 
 // minChunk is the fewest events worth a shard's batch of their own: each
@@ -782,6 +836,16 @@ func (s *Store) Stats() Stats {
 		st.DiskBytes += dirSize(d)
 	}
 	return st
+}
+
+// freeBytes is the space an unprivileged writer has left on dir's file
+// system.
+func freeBytes(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 func dirSize(dir string) int64 {

@@ -25,6 +25,7 @@ var errorCodes = []struct {
 	{index.ErrCompacted, codes.OutOfRange},
 	{index.ErrClosed, codes.Unavailable},
 	{index.ErrTooManySubscribers, codes.ResourceExhausted},
+	{index.ErrDiskFull, codes.ResourceExhausted},
 }
 
 // errorDomain names codetrail in google.rpc.ErrorInfo details.
