@@ -171,6 +171,16 @@ func (in *Ingester) Close() { in.com.close() }
 // counted and reported in the Result, not returned as errors; the error is
 // for failures to store (and a cancelled ctx).
 func (in *Ingester) Input(ctx context.Context, source, name string, data []byte, checkpoints map[string][]byte) (Result, error) {
+	if data == nil && len(checkpoints) > 0 {
+		// Only checkpoints (a source storing its final watermark): not an
+		// input to count.
+		cr, err := in.com.submit(ctx, nil, checkpoints)
+		if err != nil {
+			in.fail(source, err)
+			return Result{}, err
+		}
+		return Result{LastSeq: cr.lastSeq}, nil
+	}
 	metricBytes.Add(float64(len(data)))
 	return in.ingest(ctx, source, name, checkpoints, func(fn func(decode.Record) error, pb func(decode.Problem)) (decode.Summary, error) {
 		return decode.Decode(name, data, in.cfg.Decode, fn, pb)

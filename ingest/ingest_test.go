@@ -225,3 +225,19 @@ func TestCommitterStopsCleanly(t *testing.T) {
 		t.Fatal("input after close succeeded")
 	}
 }
+
+// TestCheckpointOnlyInput: an Input with no data and only checkpoints
+// stores them and counts no input.
+func TestCheckpointOnlyInput(t *testing.T) {
+	in, st := newIngester(t, t.TempDir())
+	if _, err := in.Input(context.Background(), "src", "checkpoint x", nil, map[string][]byte{"x": []byte("w1")}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := st.Checkpoint("x"); err != nil || string(v) != "w1" {
+		t.Fatalf("checkpoint %q %v", v, err)
+	}
+	total, srcs, _ := in.Stats()
+	if total.Files != 0 || len(srcs) != 0 {
+		t.Fatalf("a checkpoint-only input was counted: %+v %+v", total, srcs)
+	}
+}
