@@ -36,7 +36,10 @@ func TestDiskFull(t *testing.T) {
 	for i := 0; i < 400 && putErr == nil; i++ {
 		done := make(chan struct{})
 		var res PutResult
-		go func() { res, putErr = s.Put(ctx, synthetic(t, 200, i*200), map[string][]byte{"cp": []byte{byte(i)}}); close(done) }()
+		go func() {
+			res, putErr = s.Put(ctx, synthetic(t, 200, i*200), map[string][]byte{"cp": []byte{byte(i)}})
+			close(done)
+		}()
 		select {
 		case <-done:
 		case <-time.After(30 * time.Second):

@@ -1,10 +1,12 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -277,10 +279,19 @@ func (s *Store) addFacets(req *bleve.SearchRequest, r SearchRequest) error {
 		case size < 0 || size > s.cfg.MaxFacetSize:
 			return fmt.Errorf("%w: facet %s size %d is out of range 1..%d", ErrInvalid, f.Field, size, s.cfg.MaxFacetSize)
 		}
-		req.AddFacet(facetName(i), bleve.NewFacetRequest(field, size))
+		// Each shard (and partition) counts its own top terms and the alias
+		// adds them up: asking every one for the top size would drop terms
+		// that are frequent overall but not in the top of one shard, and
+		// undercount others. So each is asked for many more, and the sum
+		// is cut to size in facetResults: exact while a field has at most
+		// shardFacetTerms values in each shard.
+		req.AddFacet(facetName(i), bleve.NewFacetRequest(field, max(size, shardFacetTerms)))
 	}
 	return nil
 }
+
+// shardFacetTerms is how many terms each shard reports for a facet.
+const shardFacetTerms = 10000
 
 func facetResults(res *bleve.SearchResult, r SearchRequest) []FacetResult {
 	var out []FacetResult
@@ -293,6 +304,21 @@ func facetResults(res *bleve.SearchResult, r SearchRequest) []FacetResult {
 				}
 			}
 			fr.Other, fr.Missing = bf.Other, bf.Missing
+			// Most frequent first, then by value, and cut to the size
+			// asked for; what is cut counts as other.
+			slices.SortFunc(fr.Values, func(a, b FacetValue) int {
+				return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value))
+			})
+			size := f.Size
+			if size == 0 {
+				size = 10
+			}
+			if len(fr.Values) > size {
+				for _, v := range fr.Values[size:] {
+					fr.Other += v.Count
+				}
+				fr.Values = fr.Values[:size]
+			}
 		}
 		out = append(out, fr)
 	}

@@ -2,11 +2,14 @@ package index
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/codetrail/codetrail/index/record"
 )
 
 func TestSplitChunks(t *testing.T) {
@@ -149,5 +152,36 @@ func TestShardFailure(t *testing.T) {
 	}
 	if got := len(searchIDs(t, s, "*")); got != 3000 {
 		t.Fatalf("%d events searchable, want 3000", got)
+	}
+}
+
+// TestFacetsAcrossShards: facet counts are exact over several shards, also
+// for a value that is in no single shard's top.
+func TestFacetsAcrossShards(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 3 })
+	var evs []record.Event
+	for i := range 3000 {
+		name := "common"
+		if i%5 < 3 {
+			name = fmt.Sprintf("N%d", i/1000) // each third of the batch has its own
+		}
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"f-%d","eventTime":"2024-03-01T00:00:00Z","eventSource":"codebuild.amazonaws.com","eventName":%q,"recipientAccountId":"111122223333"}`, i, name)
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if _, err := s.Put(context.Background(), evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(context.Background(), SearchRequest{Facets: []FacetRequest{{Field: "eventName", Size: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Facets[0]
+	// Each shard's own top value is its N; only the sum shows common first.
+	if len(f.Values) != 1 || f.Values[0] != (FacetValue{"common", 1200}) || f.Other != 1800 {
+		t.Fatalf("facet %+v, want common 1200, other 1800", f)
 	}
 }

@@ -3,10 +3,10 @@ package index
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -145,9 +145,9 @@ func (c Config) Validate() error {
 
 // Store is the event index. Put is serialised; searches run concurrently.
 type Store struct {
-	cfg Config
-	log *slog.Logger
-	idx bleve.IndexAlias // every shard of every partition, for searches
+	cfg  Config
+	log  *slog.Logger
+	idx  bleve.IndexAlias // every shard of every partition, for searches
 	next int              // shard the next Put starts with; guarded by mu
 	key  []byte           // secret behind the sealing of cursors and page tokens
 	// aead and nonceKey seal cursors and page tokens (see tokens.go).

@@ -158,7 +158,6 @@ func (e *CompactedError) Error() string {
 // Unwrap makes errors.Is(err, ErrCompacted) hold.
 func (e *CompactedError) Unwrap() error { return ErrCompacted }
 
-
 type subscription struct {
 	s           *Store
 	w           *subscriber
