@@ -3,7 +3,9 @@ package index
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
+	"unicode"
 	"time"
 
 	bquery "github.com/blevesearch/bleve/v2/search/query"
@@ -131,7 +133,7 @@ func (c *compiler) wildcard(field, re string, pos int, shown string) (bquery.Que
 	var q *bquery.RegexpQuery
 	switch spec.kind {
 	case kindText:
-		q = bquery.NewRegexpQuery(strings.ToLower(re))
+		q = bquery.NewRegexpQuery(lowerRegexp(re))
 		q.SetField(fieldText)
 	case kindKV:
 		q = bquery.NewRegexpQuery(regexp.QuoteMeta(spec.name+kvSep) + "(?:" + re + ")")
@@ -237,4 +239,47 @@ func termRange(field, lo, hi string, loIncl, hiIncl bool) bquery.Query {
 	q := bquery.NewTermRangeInclusiveQuery(lo, hi, &loIncl, &hiIncl)
 	q.SetField(field)
 	return q
+}
+
+// lowerRegexp adapts a regexp on the analysed text, whose terms are lower
+// case: literal letters become lower case and classes also take the lower
+// case of the letters they hold. Escapes (\S, \W, \p{Lu}, ...) keep their
+// meaning, which lower-casing the pattern's text would change. A pattern
+// that does not parse is returned as it is, for the caller to report.
+func lowerRegexp(re string) string {
+	t, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return re
+	}
+	var walk func(*syntax.Regexp)
+	walk = func(n *syntax.Regexp) {
+		switch n.Op {
+		case syntax.OpLiteral:
+			for i, r := range n.Rune {
+				n.Rune[i] = unicode.ToLower(r)
+			}
+		case syntax.OpCharClass:
+			if len(n.Rune) > 64 {
+				break // a Unicode class (\p{Lu}): left as written
+			}
+			var extra []rune
+			for i := 0; i+1 < len(n.Rune); i += 2 {
+				lo, hi := n.Rune[i], n.Rune[i+1]
+				if hi-lo > 0x3000 {
+					continue // a wide class already holds its lower case
+				}
+				for r := lo; r <= hi; r++ {
+					if l := unicode.ToLower(r); l != r {
+						extra = append(extra, l, l)
+					}
+				}
+			}
+			n.Rune = append(n.Rune, extra...)
+		}
+		for _, s := range n.Sub {
+			walk(s)
+		}
+	}
+	walk(t)
+	return t.String()
 }

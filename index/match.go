@@ -382,7 +382,7 @@ func (b *matchBuilder) patternMatcher(field, re string, pos int, shown string) (
 	var name, pattern string
 	switch spec.kind {
 	case kindText:
-		name, pattern = fieldText, strings.ToLower(re)
+		name, pattern = fieldText, lowerRegexp(re)
 	case kindKV:
 		name, pattern = fieldKV, regexp.QuoteMeta(spec.name+kvSep)+"(?:"+re+")"
 	case kindKeyword:
