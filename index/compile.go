@@ -5,8 +5,8 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 
