@@ -350,7 +350,7 @@ func TestListEventLogs(t *testing.T) {
 	// event model.
 	var sawMutation, sawRead bool
 	for _, it := range append(fake.items[:50:50], late) {
-		hit, err := h.st.Get(context.Background(), it.id)
+		hit, err := h.st.Get(context.Background(), it.id, index.Scope{})
 		if err != nil {
 			t.Fatalf("entry %s: %v", it.id, err)
 		}

@@ -326,14 +326,14 @@ func TestLookupEvents(t *testing.T) {
 	if st.Counts.Stored != int64(total+1) || st.Counts.Duplicates == 0 || st.Counts.InvalidRecords != 0 {
 		t.Fatalf("source counts %+v: want %d stored, some duplicates, no invalid records", st.Counts, total+1)
 	}
-	if _, err := h.st.Get(context.Background(), late.id); err != nil {
+	if _, err := h.st.Get(context.Background(), late.id, index.Scope{}); err != nil {
 		t.Fatalf("late event: %v", err)
 	}
 
 	// Byte-exact records: what the index holds is what the fake served.
 	for _, region := range regions {
 		e := fake.events[region][7]
-		hit, err := h.st.Get(context.Background(), e.id)
+		hit, err := h.st.Get(context.Background(), e.id, index.Scope{})
 		if err != nil {
 			t.Fatal(err)
 		}
