@@ -5,7 +5,9 @@
 // use and peak memory. It lives in its own module so that its dependencies
 // stay out of the service.
 //
-//	go run ./bench -events 100000
+//	cd bench && go run . -events 100000
+//	cd bench && go run . -subscribers 1000 -rate 5000 -seconds 20
+//	cd bench && go run . -load-minutes 10 -subscribers 500 -rate 1000
 package main
 
 import (
@@ -36,6 +38,7 @@ func main() {
 	subs := flag.Int("subscribers", 0, "instead of the search benchmark: this many Subscribe streams with distinct queries while ingesting at -rate")
 	rate := flag.Int("rate", 5000, "events/s offered through the Ingest RPC in the subscriber benchmark")
 	secs := flag.Int("seconds", 20, "length of each subscriber benchmark phase")
+	loadMin := flag.Float64("load-minutes", 0, "instead: the bounded load run (ingest at -rate, searches, -subscribers streams) for this many minutes")
 	flag.Parse()
 	temp := *work == ""
 	if temp {
@@ -48,7 +51,9 @@ func main() {
 		*work = d
 	}
 	var err error
-	if *subs > 0 {
+	if *loadMin > 0 {
+		err = runLoad(time.Duration(*loadMin*float64(time.Minute)), max(*subs, 1), *rate, *work)
+	} else if *subs > 0 {
 		err = runSubscribers(*subs, *rate, *secs, *work)
 	} else {
 		err = run(*events, *runs, *work)

@@ -61,18 +61,19 @@ var termSlots = func() map[string]int {
 // Typed keyword fields have one term; a map costs more than a few compares.
 const smallTermSet = 8
 
-// termSet is the terms of one field of one event.
+// termSet is the terms of one field of one event. It holds no map: the
+// hub keeps one per field of every recent event, and a binary search costs
+// little next to a map's memory.
 type termSet struct {
-	sorted []string         // distinct terms in byte order, as Bleve's dictionary
-	index  map[string]int32 // term -> position in sorted; nil for small sets
-	pos    [][]int32        // positions of sorted[i], ascending; fields with term vectors only
+	sorted []string  // distinct terms in byte order, as Bleve's dictionary
+	pos    [][]int32 // positions of sorted[i], ascending; fields with term vectors only
 }
 
 // find returns the position of t in s.sorted or -1.
 func (s *termSet) find(t string) int {
-	if s.index != nil {
-		if i, ok := s.index[t]; ok {
-			return int(i)
+	if len(s.sorted) > smallTermSet {
+		if i, ok := slices.BinarySearch(s.sorted, t); ok {
+			return i
 		}
 		return -1
 	}
@@ -145,12 +146,6 @@ func newEventTerms(ev *record.Event) *eventTerms {
 			s.sorted = append(s.sorted, t)
 		}
 		sort.Strings(s.sorted)
-		if len(s.sorted) > smallTermSet {
-			s.index = make(map[string]int32, len(s.sorted))
-			for i, t := range s.sorted {
-				s.index[t] = int32(i)
-			}
-		}
 		if a.vectors {
 			s.pos = make([][]int32, len(s.sorted))
 			for i, t := range s.sorted {

@@ -112,7 +112,7 @@ func DefaultConfig(dir string) Config {
 		Query:               query.DefaultLimits(),
 		// Larger than the ingest group commit (5000 events), so live
 		// subscribers stay in the ring across whole batches.
-		RingSize:             16384,
+		RingSize:             8192,
 		MaxSubscribers:       10000,
 		MaxLagEvents:         50000,
 		MaxLagTime:           30 * time.Second,
