@@ -176,6 +176,19 @@ func mustGrpcurl(t *testing.T, addr, data string, args ...string) string {
 	return out
 }
 
+// runCLI runs the binary with stdout and stderr each to its own pipe, as a
+// script would, and fails the test on a non-zero exit.
+func runCLI(t *testing.T, args ...string) (stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("codetrail %v: %v\n%s%s", args, err, out.String(), errb.String())
+	}
+	return out.String(), errb.String()
+}
+
 func run1(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(binary(t), args...).CombinedOutput()
@@ -321,8 +334,123 @@ func TestEndToEndDemoWithGrpcurl(t *testing.T) {
 	})
 	t.Run("cli search", func(t *testing.T) {
 		out := run1(t, "search", "--server", addr, "--limit", "3", "--facet", "service", "user:JaneDoe")
-		if !strings.Contains(out, "TIME") || !strings.Contains(out, "JaneDoe") || !strings.Contains(out, "service:") {
+		if !strings.Contains(out, "TIME") || !strings.Contains(out, "JaneDoe") || !regexp.MustCompile(`(?m)^service +COUNT +SHARE$`).MatchString(out) {
 			t.Fatalf("search output:\n%s", out)
+		}
+	})
+	t.Run("cli search count", func(t *testing.T) {
+		out, _ := runCLI(t, "search", "--server", addr, "--count", "user:JaneDoe AND errorCode:AccessDenied")
+		if out != "12\n" {
+			t.Fatalf("--count printed %q, want the README's 12", out)
+		}
+		all, _ := runCLI(t, "search", "--server", addr, "--count")
+		if all != st.Events+"\n" {
+			t.Fatalf("--count of everything %q, Stats has %s events", all, st.Events)
+		}
+		// The demo spans October 2026: a date range and a duration both bound it.
+		oct, _ := runCLI(t, "search", "--server", addr, "--count", "--since", "2026-10-01", "--until", "2026-10-31")
+		if oct != st.Events+"\n" {
+			t.Fatalf("--since 2026-10-01 --until 2026-10-31 (whole days) counts %q, want %s", oct, st.Events)
+		}
+		// Each duration ago counts what the time it names counts.
+		for _, d := range []struct {
+			ago string
+			d   time.Duration
+		}{{"90m", 90 * time.Minute}, {"2h", 2 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"2w", 14 * 24 * time.Hour}, {"40d", 40 * 24 * time.Hour}} {
+			at := time.Now().Add(-d.d).UTC().Format(time.RFC3339)
+			byAgo, _ := runCLI(t, "search", "--server", addr, "--count", "--since", d.ago)
+			byDate, _ := runCLI(t, "search", "--server", addr, "--count", "--since", at)
+			if byAgo != byDate {
+				t.Errorf("--since %s counts %q, --since %s counts %q", d.ago, byAgo, at, byDate)
+			}
+			older, _ := runCLI(t, "search", "--server", addr, "--count", "--until", d.ago)
+			var a, o int
+			fmt.Sscan(byAgo, &a)
+			fmt.Sscan(older, &o)
+			if fmt.Sprint(a+o) != st.Events {
+				t.Errorf("--since %s (%d) and --until %s (%d) do not add up to %s", d.ago, a, d.ago, o, st.Events)
+			}
+		}
+	})
+	t.Run("cli search jsonl", func(t *testing.T) {
+		// 1,200 events take two pages (the CLI asks at most 1,000 a page).
+		out, _ := runCLI(t, "search", "--server", addr, "--jsonl", "--limit", "1200", "--order", "oldest")
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != 1200 {
+			t.Fatalf("--jsonl --limit 1200 printed %d lines", len(lines))
+		}
+		seen := map[string]bool{}
+		last := ""
+		for i, l := range lines {
+			var e struct {
+				EventID   string         `json:"eventId"`
+				EventTime string         `json:"eventTime"`
+				Record    map[string]any `json:"record"`
+			}
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				t.Fatalf("line %d is not JSON: %v\n%s", i+1, err, l)
+			}
+			if e.EventID == "" || e.Record["eventID"] != e.EventID || seen[e.EventID] || e.EventTime < last {
+				t.Fatalf("line %d: id %q (seen %v), record eventID %v, time %s after %s", i+1, e.EventID, seen[e.EventID], e.Record["eventID"], e.EventTime, last)
+			}
+			seen[e.EventID], last = true, e.EventTime
+		}
+	})
+	t.Run("cli search facet", func(t *testing.T) {
+		out, _ := runCLI(t, "search", "--server", addr, "--limit", "0", "--facet", "errorCode", "--facet-size", "3", "errorCode:*")
+		lines := strings.Split(out, "\n")
+		if !regexp.MustCompile(`^[\d,]+ matching events \(`).MatchString(lines[0]) || lines[1] != "" {
+			t.Fatalf("--limit 0 prints the total first:\n%s", out)
+		}
+		hdr := lines[2]
+		if !regexp.MustCompile(`^errorCode +COUNT  SHARE$`).MatchString(hdr) {
+			t.Fatalf("facet header %q:\n%s", hdr, out)
+		}
+		// Counts end under COUNT, shares under SHARE.
+		rows := lines[3:]
+		if len(rows) < 5 || rows[len(rows)-1] != "" {
+			t.Fatalf("facet rows:\n%s", out)
+		}
+		rows = rows[:len(rows)-1]
+		row := regexp.MustCompile(`^(\S.*?) +([\d,]+) +([\d.]+%)$`)
+		for _, r := range rows {
+			m := row.FindStringSubmatchIndex(r)
+			if m == nil || len(r) != len(hdr) || m[5] != strings.Index(hdr, "COUNT")+len("COUNT") {
+				t.Fatalf("row %q not aligned with %q:\n%s", r, hdr, out)
+			}
+		}
+		if !strings.HasPrefix(rows[3], "(other values)") {
+			t.Fatalf("3 values then (other values):\n%s", out)
+		}
+	})
+	t.Run("cli output to a pipe is plain", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"search", "--limit", "5", "--facet", "service", "errorCode:*"},
+			{"stats"},
+		} {
+			out, _ := runCLI(t, append([]string{args[0], "--server", addr}, args[1:]...)...)
+			if strings.Contains(out, "\x1b[") {
+				t.Fatalf("%v to a pipe has ANSI codes:\n%q", args, out)
+			}
+			col, _ := runCLI(t, append([]string{args[0], "--server", addr, "--color", "always"}, args[1:]...)...)
+			if !strings.Contains(col, "\x1b[") {
+				t.Fatalf("%v --color always has no colour:\n%q", args, col)
+			}
+		}
+	})
+	t.Run("cli completion", func(t *testing.T) {
+		out, _ := runCLI(t, "completion", "bash")
+		for _, want := range []string{"complete -o default -F _codetrail codetrail", "--count", "--jsonl", "--facet", "--problems", "stats)"} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("completion bash lacks %q", want)
+			}
+		}
+		f := filepath.Join(t.TempDir(), "c.bash")
+		if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := exec.Command("bash", "-n", f).CombinedOutput(); err != nil {
+			t.Fatalf("bash -n: %v\n%s", err, b)
 		}
 	})
 	t.Run("subscribe with grpcurl and tail", func(t *testing.T) { subscribeLive(t, addr) })
@@ -340,13 +468,40 @@ not json at all
 		if !strings.Contains(out, "2 events stored") || !strings.Contains(out, "1 invalid records") || !strings.Contains(out, "line 2") {
 			t.Fatalf("first ingest:\n%s", out)
 		}
-		out = run1(t, "ingest", "--server", addr, f)
-		if !strings.Contains(out, "0 events stored, 2 duplicates") {
+		// To a pipe: one summary line on stdout, no progress bar; problems
+		// on stderr.
+		out, errs := runCLI(t, "ingest", "--server", addr, f)
+		if !strings.Contains(out, "0 events stored, 2 duplicates") || strings.Count(out, "\n") != 1 {
 			t.Fatalf("second ingest:\n%s", out)
+		}
+		if !strings.Contains(errs, "problem: "+f+" line 2: ") || strings.Contains(errs, "\r") {
+			t.Fatalf("second ingest stderr:\n%q", errs)
 		}
 		got := mustGrpcurl(t, addr, `{"query":"resource:e2e-project"}`, "codetrail.v1.EventService/Search")
 		if !strings.Contains(got, `"totalHits": "2"`) {
 			t.Fatalf("ingested events not searchable:\n%s", got)
+		}
+	})
+	t.Run("cli stats", func(t *testing.T) {
+		out, _ := runCLI(t, "stats", "--server", addr)
+		for _, re := range []string{
+			`(?m)^events +[\d,]+ from 2024-05-01 10:00:00 to 2026-10-31 \S+$`, // the ingest test's events are older than the demo
+			`(?m)^index size +[\d.]+ [KMG]iB$`,
+			`(?m)^subscribers +\d+ active, \d+ caught up, \d+ lagging, \d+ ended for lag$`,
+			`(?m)^SOURCE +INPUTS +RECORDS +STORED +DUPLICATES +INVALID +LAG +LAST STORED +LAST ERROR$`,
+			`(?m)^files +` + thousands(int64(files)) + ` +[\d,]+ +[\d,]+ +[\d,]+ +0 +\S+ +\S+ ago$`,
+			`(?m)^ingest-rpc +\d+ +\d+ +\d+ +\d+ +[1-9]\d* `,
+			`(?m)^recent problems \(`,
+			`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  \S*events\.jsonl +line 2 +invalid JSON line: "not json at all"$`,
+		} {
+			if !regexp.MustCompile(re).MatchString(out) {
+				t.Errorf("stats lacks %s:\n%s", re, out)
+			}
+		}
+		raw, _ := runCLI(t, "stats", "--server", addr, "--json")
+		var st statsJSON
+		if err := json.Unmarshal([]byte(raw), &st); err != nil || st.Events == "" || st.Ingest.EventsStored == "" {
+			t.Fatalf("stats --json: %v\n%s", err, raw)
 		}
 	})
 	srv.stop(t)
@@ -511,5 +666,8 @@ func subscribeLive(t *testing.T, addr string) {
 	}
 	if !strings.Contains(tailOut.String(), "2024-06-01T10:00:00Z 123456789012 eu-west-1 - codedeploy CreateDeployment e2e-live") {
 		t.Fatalf("tail line format:\n%s", tailOut)
+	}
+	if strings.Contains(tailOut.String(), "\x1b[") {
+		t.Fatalf("tail to a pipe has ANSI codes:\n%q", tailOut)
 	}
 }

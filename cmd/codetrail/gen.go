@@ -20,9 +20,9 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&cfg.Digests, "digests", cfg.Digests, "also write CloudTrail-Digest files")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: codetrail gen --out DIR [flags]\n\nWrites realistic developer-tools CloudTrail events as gzip trail files in the\nreal S3 key layout, deterministic by seed.\n\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(ctx, fs, args, stderr); err != nil {
 		return err
 	}
 	if *out == "" {

@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/codetrail/codetrail/client"
+	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
 
 // stdinChunk is how much standard input goes into one Ingest message: large
@@ -26,12 +28,12 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	conn := addClientFlags(fs)
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	asJSON := fs.Bool("json", false, "print the whole response as JSON: counts, problems, last cursor")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: codetrail ingest [flags] PATH...\n\nSends files (any supported format, gzip or not) and directories (recursively)\nto a running server; - reads standard input. Prints a summary of events,\nduplicates and problems once everything is stored.\n\nFlags:")
-		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "Usage: codetrail ingest [flags] PATH...\n\nSends files (any supported format, gzip or not) and directories (recursively)\nto a running server; - reads standard input. On a terminal it draws a\nprogress bar on stderr (files, events, events/s, ETA). Once everything is\nstored it prints one summary line: inputs, records, events stored,\nduplicates, invalid records and inputs, rate and the last cursor; each\nproblem (input, position, reason) follows on stderr.\n\nFlags:")
+		printFlags(stderr, fs)
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(ctx, fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -48,33 +50,63 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer c.Close()
 
-	prog := newProgress(stderr, len(files), totalSize(files), !*quiet && isTerminal(stderr))
-	next := inputs(files, os.Stdin)
+	var sent func(client.Input)
+	stopProgress := func() {}
+	if !*quiet && isTerminal(stderr) {
+		prog := newProgress(stderr, len(files), totalSize(files), time.Now)
+		sent = prog.sent
+		var wg sync.WaitGroup
+		pollCtx, cancel := context.WithCancel(ctx)
+		if st, err := c.Stats(pollCtx); err == nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pollEvents(pollCtx, c.Stats, ingestRecords(st), prog.setEvents)
+			}()
+		}
+		stopProgress = func() {
+			cancel()
+			wg.Wait()
+			prog.done()
+		}
+	}
 	start := time.Now()
-	res, err := c.Ingest(ctx, next, func(in client.Input) { prog.sent(len(in.Data)) })
-	prog.done()
+	res, err := c.Ingest(ctx, inputs(files, os.Stdin), sent)
+	stopProgress()
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	took := time.Since(start)
 	if *asJSON {
 		return printJSON(stdout, res)
 	}
-	n := res.GetCounts()
-	fmt.Fprintf(stdout, "%d inputs, %d records: %d events stored, %d duplicates, %d invalid records, %d invalid inputs, %d skipped (digests) in %s (%.0f events/s)\n",
-		n.GetFiles(), n.GetRecords(), n.GetEventsStored(), n.GetDuplicates(), n.GetInvalidRecords(), n.GetInvalidFiles(), n.GetSkippedFiles(),
-		took.Round(time.Millisecond), float64(n.GetRecords())/took.Seconds())
+	if _, err := fmt.Fprintln(stdout, ingestSummary(res, time.Since(start))); err != nil {
+		return err
+	}
 	for _, p := range res.GetProblems() {
 		pos := ""
 		if p.GetPosition() != "" {
 			pos = " " + p.GetPosition()
 		}
-		fmt.Fprintf(stdout, "  problem: %s%s: %s\n", p.GetName(), pos, p.GetReason())
-	}
-	if res.GetLastCursor() != "" {
-		fmt.Fprintf(stdout, "last cursor: %s\n", res.GetLastCursor())
+		fmt.Fprintf(stderr, "problem: %s%s: %s\n", p.GetName(), pos, p.GetReason())
 	}
 	return nil
+}
+
+// ingestSummary is the one line ingest prints when done.
+func ingestSummary(res *pb.IngestResponse, took time.Duration) string {
+	n := res.GetCounts()
+	rate := 0.0
+	if took > 0 {
+		rate = float64(n.GetRecords()) / took.Seconds()
+	}
+	s := fmt.Sprintf("%s inputs, %s records: %s events stored, %s duplicates, %s invalid records, %s invalid inputs, %s skipped (digests) in %s (%s events/s)",
+		thousands(n.GetFiles()), thousands(n.GetRecords()), thousands(n.GetEventsStored()), thousands(n.GetDuplicates()),
+		thousands(n.GetInvalidRecords()), thousands(n.GetInvalidFiles()), thousands(n.GetSkippedFiles()),
+		took.Round(time.Millisecond), thousands(int64(rate)))
+	if res.GetLastCursor() != "" {
+		s += "; last cursor " + res.GetLastCursor()
+	}
+	return s
 }
 
 // expandPaths lists files of the arguments; directories recursively, in
@@ -119,10 +151,15 @@ func expandPaths(args []string) ([]string, error) {
 	return out, nil
 }
 
+// totalSize is the bytes of files to send; 0 (unknown) when one is
+// standard input.
 func totalSize(files []string) int64 {
 	var n int64
 	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil && f != "-" {
+		if f == "-" {
+			return 0
+		}
+		if fi, err := os.Stat(f); err == nil {
 			n += fi.Size()
 		}
 	}
@@ -141,7 +178,7 @@ func inputs(files []string, stdin io.Reader) func() (client.Input, bool, error) 
 				chunk, err := readChunk(br, stdinChunk)
 				if len(chunk) > 0 {
 					part++
-					return client.Input{Name: fmt.Sprintf("stdin part %d", part), Data: chunk}, true, nil
+					return client.Input{Name: fmt.Sprintf("%s%d", stdinPartPrefix, part), Data: chunk}, true, nil
 				}
 				if err != nil && err != io.EOF {
 					return client.Input{}, false, fmt.Errorf("read standard input: %w", err)
@@ -185,57 +222,4 @@ func readChunk(r *bufio.Reader, max int) ([]byte, error) {
 		}
 	}
 	return buf.Bytes(), nil
-}
-
-// progress draws a one-line progress bar on a terminal.
-type progress struct {
-	w          io.Writer
-	on         bool
-	files      int
-	size       int64
-	sentFiles  int
-	sentBytes  int64
-	start      time.Time
-	lastUpdate time.Time
-}
-
-func newProgress(w io.Writer, files int, size int64, on bool) *progress {
-	return &progress{w: w, on: on, files: files, size: size, start: time.Now()}
-}
-
-func (p *progress) sent(n int) {
-	p.sentFiles++
-	p.sentBytes += int64(n)
-	if !p.on || time.Since(p.lastUpdate) < 100*time.Millisecond && p.sentFiles < p.files {
-		return
-	}
-	p.lastUpdate = time.Now()
-	el := time.Since(p.start).Seconds()
-	rate := float64(p.sentBytes) / el / (1 << 20)
-	frac := 0.0
-	if p.size > 0 {
-		frac = float64(p.sentBytes) / float64(p.size)
-	}
-	const width = 30
-	bar := strings.Repeat("#", int(frac*width)) + strings.Repeat(".", width-int(min(frac, 1)*width))
-	eta := ""
-	if frac > 0 && frac < 1 {
-		eta = fmt.Sprintf(" ETA %s", time.Duration(el/frac*(1-frac)*float64(time.Second)).Round(time.Second))
-	}
-	fmt.Fprintf(p.w, "\r[%s] %d/%d inputs %.1f MiB/s%s   ", bar, p.sentFiles, p.files, rate, eta)
-}
-
-func (p *progress) done() {
-	if p.on {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 80))
-	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

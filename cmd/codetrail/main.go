@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -20,24 +19,40 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// What shell completion offers for arguments after the flags: these
+	// words, or file names when argFiles.
+	argWords []string
+	argFiles bool
 }
 
-var commands = []command{
-	{"serve", "run the gRPC service (--demo for a ready demo dataset)", runServe},
-	{"ingest", "send files or standard input to a running server", runIngest},
-	{"search", "search a running server", runSearch},
-	{"tail", "print matching events live, resuming by itself after a disconnect", runTail},
-	{"gen", "write a realistic generated dataset as trail files", runGen},
+// commands is filled in init: the completion and config-file code reads it
+// from inside commands, which a package-level initialiser cannot allow (an
+// initialisation cycle).
+var commands []command
+
+func init() {
+	commands = []command{
+		{name: "serve", summary: "run the gRPC service (--demo for a ready demo dataset)", run: runServe},
+		{name: "ingest", summary: "send files or standard input to a running server", run: runIngest, argFiles: true},
+		{name: "search", summary: "search a running server", run: runSearch},
+		{name: "tail", summary: "print matching events live, resuming by itself after a disconnect", run: runTail},
+		{name: "stats", summary: "show a running server's sources, index, subscribers and problems", run: runStats},
+		{name: "gen", summary: "write a realistic generated dataset as trail files", run: runGen},
+		{name: "token", summary: "make a bearer token and its entry for the --tokens file of serve", run: runToken},
+		{name: "completion", summary: "print a bash or zsh completion script", run: runCompletion, argWords: []string{"bash", "zsh"}},
+	}
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "codetrail: search and stream the CloudTrail audit trail of the AWS developer tools")
 	fmt.Fprintln(w, "\nUsage: codetrail COMMAND [flags] [args]\n\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'codetrail COMMAND --help' for a command's flags. Every flag can also be set")
-	fmt.Fprintln(w, "in the environment: --some-flag as CODETRAIL_SOME_FLAG.")
+	fmt.Fprintln(w, "\nRun 'codetrail help COMMAND' for a command's flags. Every flag can also be set")
+	fmt.Fprintln(w, "in the environment (--some-flag as CODETRAIL_SOME_FLAG) or in a config file")
+	fmt.Fprintln(w, "named by --config or CODETRAIL_CONFIG, one 'some-flag = value' a line. The")
+	fmt.Fprintln(w, "command line wins over the environment, which wins over the file.")
 }
 
 func main() {
@@ -47,6 +62,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "--help"} // help COMMAND
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return 0
@@ -73,39 +91,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // errUsage marks an error already explained to the user.
 var errUsage = errors.New("usage")
-
-// parseFlags parses args, then fills every flag not given on the command
-// line from CODETRAIL_<FLAG> in the environment.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
-			return
-		}
-		env := "CODETRAIL_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
-			}
-		}
-	})
-	return errors.Join(errs...)
-}
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // newLogger builds the process logger; only main picks handler and level.
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

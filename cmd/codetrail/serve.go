@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,10 +31,13 @@ import (
 	"github.com/codetrail/codetrail/ingest/s3src"
 	"github.com/codetrail/codetrail/ingest/sqssrc"
 	"github.com/codetrail/codetrail/server"
+	"github.com/codetrail/codetrail/server/auth"
+	"github.com/codetrail/codetrail/server/gateway"
 )
 
 type serveConfig struct {
 	listen          string
+	httpListen      string
 	data            string
 	sources         stringList
 	demo            bool
@@ -46,6 +51,7 @@ type serveConfig struct {
 	index           index.Config
 	ingest          ingest.Config
 	server          server.Config
+	security        securityConfig
 }
 
 func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
@@ -53,8 +59,9 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	c.ingest = ingest.DefaultConfig()
 	c.server = server.DefaultConfig()
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:7000", "gRPC listen address (host:port)")
+	fs.StringVar(&c.httpListen, "http-listen", "", "serve the HTTP/JSON gateway (REST, Subscribe as JSON lines or server-sent events, /openapi.json) on this address, with the same TLS and identities; off when empty")
 	fs.StringVar(&c.data, "data", "codetrail-data", "data directory (index, demo dataset)")
-	fs.Var(&c.sources, "source", "where to read events, repeatable: a local file or directory (watched for new files; - for standard input), s3://bucket/prefix, sqs://queue, cloudtrail://region[,region], codecatalyst://space (URL parameters in the README)")
+	fs.Var(&c.sources, "source", "where to read events, repeatable: a local file or directory (watched for new files; - for standard input), s3://bucket/prefix, sqs://queue, cloudtrail://region[,region], codecatalyst://space (parameters and IAM in docs/aws.md)")
 	fs.BoolVar(&c.demo, "demo", false, "generate a demo dataset into the data directory on first start and serve it")
 	fs.IntVar(&c.demoEvents, "demo-events", 20000, "events in the demo dataset")
 	fs.Uint64Var(&c.demoSeed, "demo-seed", 1, "seed of the demo dataset")
@@ -64,9 +71,17 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for calls in progress")
 	fs.IntVar(&c.ingest.BatchSize, "batch-size", c.ingest.BatchSize, "most events committed to the index in one batch")
-	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files decoded in parallel")
-	fs.IntVar(&c.index.Shards, "shards", c.index.Shards, "Bleve indexes each batch is split over and written in parallel (one per core is best); shards already on disk are always used")
+	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files in flight at once (most wait for their group commit)")
+	fs.IntVar(&c.index.Shards, "shards", c.index.Shards, "Bleve indexes each batch is split over and written in parallel: one per core (at most 8) is best; shards already on disk are always used")
 	fs.IntVar(&c.index.MaxPageSize, "max-page-size", c.index.MaxPageSize, "largest page a search may ask for")
+	fs.DurationVar(&c.server.SearchTimeout, "search-timeout", c.server.SearchTimeout, "longest a Search or GetEvent may run")
+	fs.IntVar(&c.server.MaxConcurrentSearches, "max-concurrent-searches", c.server.MaxConcurrentSearches, "Search and GetEvent calls running at once; more wait up to 1s, then get ResourceExhausted")
+	fs.IntVar(&c.index.MaxSubscribers, "max-subscribers", c.index.MaxSubscribers, "open Subscribe streams in total")
+	fs.IntVar(&c.server.MaxSubscribersPerIdentity, "max-subscribers-per-identity", c.server.MaxSubscribersPerIdentity, "open Subscribe streams of one identity (with --tokens or --client-ca)")
+	fs.Var(daysFlag{&c.index.Retention}, "retention", "drop events older than this (90d, 26w), a whole partition at a time; 0 keeps everything")
+	fs.Var(daysFlag{&c.index.PartitionSpan}, "partition-span", "how long one partition takes new events; retention drops whole partitions, so it is the granularity of retention")
+	fs.Int64Var(&c.index.MinFreeBytes, "min-free-disk", c.index.MinFreeBytes, "bytes kept free on the data directory's disk: below it ingest pauses (ResourceExhausted) and resumes once space returns; searches go on")
+	c.security.registerFlags(fs)
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -75,9 +90,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.registerFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: codetrail serve [flags]\n\nRuns the gRPC service (Search, GetEvent, Stats, Subscribe, Ingest, health,\nreflection) on an embedded index in --data.\n\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(ctx, fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -101,6 +116,8 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		sources = append(sources, dir)
 	}
 
+	// A smaller --max-page-size lowers the default page too.
+	c.index.DefaultPageSize = min(c.index.DefaultPageSize, c.index.MaxPageSize)
 	store, err := index.Open(c.index, log)
 	if err != nil {
 		return err
@@ -123,6 +140,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(index.Collectors()...)
+	reg.MustRegister(store.Collector(), in.Collector())
 	reg.MustRegister(ingest.Collectors()...)
 	reg.MustRegister(s3src.Collectors()...)
 	reg.MustRegister(integrity.Collectors()...)
@@ -130,16 +148,37 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	reg.MustRegister(lookup.Collectors()...)
 	reg.MustRegister(catalyst.Collectors()...)
 
+	tlsCfg, authn, err := c.security.transport([]string{c.listen, c.httpListen}, log)
+	if err != nil {
+		in.Close()
+		return err
+	}
+	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	reg.MustRegister(grpcMetrics)
+	callUnary, callStream := server.CallInterceptors(log)
+	unary := []grpc.UnaryServerInterceptor{grpcMetrics.UnaryServerInterceptor(), callUnary}
+	stream := []grpc.StreamServerInterceptor{grpcMetrics.StreamServerInterceptor(), callStream}
+	if authn != nil {
+		reg.MustRegister(auth.Collectors()...)
+		unary, stream = append(unary, authn.UnaryInterceptor), append(stream, authn.StreamInterceptor)
+	}
+	// SIGHUP reloads the identities; without any it is logged, not fatal
+	// (its default action would end the server).
+	hupCtx, stopHup := context.WithCancel(ctx)
+	defer stopHup()
+	go reloadOnHangup(hupCtx, authn, log)
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		in.Close()
 		return fmt.Errorf("listen %s: %w", c.listen, err)
 	}
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(client.MaxMessageBytes), grpc.MaxSendMsgSize(client.MaxMessageBytes))
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(client.MaxMessageBytes), grpc.MaxSendMsgSize(client.MaxMessageBytes),
+		grpc.Creds(gateway.Creds(tlsCfg)), grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
 	srv.Register(g)
+	grpcMetrics.InitializeMetrics(g)
 
 	var wg sync.WaitGroup
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 4) // one per server goroutine: none blocks
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -147,18 +186,68 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	}()
 	log.Info("listening", "addr", lis.Addr().String(), "data", c.data)
 
+	var httpSrv *http.Server
+	if c.httpListen != "" {
+		gw, err := gateway.New(ctx, log)
+		if err != nil {
+			g.Stop()
+			in.Close()
+			return err
+		}
+		defer gw.Close()
+		hl, err := net.Listen("tcp", c.httpListen)
+		if err != nil {
+			g.Stop()
+			in.Close()
+			return fmt.Errorf("listen %s: %w", c.httpListen, err)
+		}
+		httpSrv = &http.Server{Handler: gw.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := g.Serve(gw.Listener()); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				serveErr <- fmt.Errorf("gateway connection: %w", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			var err error
+			if tlsCfg != nil {
+				err = httpSrv.ServeTLS(hl, "", "")
+			} else {
+				err = httpSrv.Serve(hl)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("http gateway: %w", err)
+			}
+		}()
+		log.Info("http gateway listening", "addr", hl.Addr().String())
+	}
+
 	var metricsSrv *http.Server
 	if c.metricsListen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		metricsSrv = &http.Server{Addr: c.metricsListen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		// Profiles for operators, on the same opt-in listener.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ml, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			g.Stop()
+			in.Close()
+			return fmt.Errorf("listen %s: %w", c.metricsListen, err)
+		}
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := metricsSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := metricsSrv.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				serveErr <- fmt.Errorf("metrics: %w", err)
 			}
 		}()
+		log.Info("metrics listening", "addr", ml.Addr().String())
 	}
 
 	srcs, err := buildSources(sources, c.watch, log)
@@ -190,6 +279,15 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	}
 	// Shutdown order: health, sources, calls in progress, writer, index.
 	srv.Shutdown()
+	if httpSrv != nil {
+		// Before the gRPC server stops, so that no new HTTP call starts on
+		// it; calls in progress finish (streams were just ended).
+		hctx, hcancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+		if err := httpSrv.Shutdown(hctx); err != nil {
+			_ = httpSrv.Close()
+		}
+		hcancel()
+	}
 	stopSources()
 	stopped := make(chan struct{})
 	go func() { g.GracefulStop(); close(stopped) }()

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/codetrail/codetrail/client"
@@ -19,15 +18,16 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
 	conn := addClientFlags(fs)
 	asJSON := fs.Bool("json", false, "print each event as one JSON line (with its record)")
-	since := fs.String("since", "", "first replay stored events newer than this: a duration (1h, 7d) or a date")
+	since := fs.String("since", "", "first replay stored events at or after this: a duration ago (90m, 2h, 7d, 2w) or a UTC date or time (2024-01-31, 2024-01-31T15:04:05Z)")
 	after := fs.String("after", "", "resume after this cursor (each event carries one; --json prints it)")
 	fromStart := fs.Bool("from-start", false, "first replay everything stored")
 	quiet := fs.Bool("quiet", false, "do not report reconnections and the switch to live on stderr")
+	color := addColorFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: codetrail tail [flags] [QUERY]\n\nPrints events matching QUERY as they are stored, one line each; with --since,\n--after or --from-start it first replays stored matches. It reconnects by\nitself and resumes where it stopped, without gaps or repeats.\n\nFlags:")
-		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "Usage: codetrail tail [flags] [QUERY]\n\nPrints events matching QUERY as they are stored, one line each: time (UTC),\naccount, region, user, service, event, resource, error. On a terminal the\nservice is coloured by tool and errors are red. With --since, --after or\n--from-start it first replays stored matches. It reconnects by itself and\nresumes where it stopped, without gaps or repeats.\n\nFlags:")
+		printFlags(stderr, fs)
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(ctx, fs, args, stderr); err != nil {
 		return err
 	}
 	req := &pb.SubscribeRequest{Query: strings.Join(fs.Args(), " "), View: pb.EventView_EVENT_VIEW_SUMMARY}
@@ -36,9 +36,9 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	set := 0
 	if *since != "" {
-		t, err := parseWhen(*since, time.Now())
+		t, err := parseWhen(*since, time.Now(), false)
 		if err != nil {
-			return err
+			return fmt.Errorf("--since %w", err)
 		}
 		req.Start = &pb.SubscribeRequest_StartTime{StartTime: timestamppb.New(t)}
 		set++
@@ -68,26 +68,32 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintln(stderr, "tail: live")
 		}
 	}}
+	p := painter{on: useColor(color.value, stdout)}
 	for e, err := range c.Subscribe(ctx, req, opt) {
 		if err != nil {
 			return err
 		}
 		if *asJSON {
-			b, err := protojson.Marshal(e)
+			b, err := jsonLine(e)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, string(b))
+			if _, err := stdout.Write(b); err != nil {
+				return err
+			}
 			continue
 		}
-		fmt.Fprintln(stdout, eventLine(e))
+		if _, err := fmt.Fprintln(stdout, eventLine(e, p)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // eventLine renders an event on one line: time, account, region, user,
-// service, eventName, resource, error.
-func eventLine(e *pb.Event) string {
+// service, eventName, resource, error. p colours the service by tool and
+// the error red; the words are the same either way.
+func eventLine(e *pb.Event, p painter) string {
 	t := "-"
 	if e.GetEventTime() != nil {
 		t = e.GetEventTime().AsTime().UTC().Format(time.RFC3339)
@@ -98,15 +104,8 @@ func eventLine(e *pb.Event) string {
 	}
 	errc := ""
 	if e.GetErrorCode() != "" {
-		errc = " ERROR " + e.GetErrorCode()
+		errc = " " + p.paint("ERROR "+e.GetErrorCode(), styleError)
 	}
-	return fmt.Sprintf("%s %s %s %s %s %s %s%s", t, dash(e.GetAccountId()), dash(e.GetAwsRegion()),
-		dash(e.GetUserIdentity().GetUserName()), dash(e.GetService()), dash(e.GetEventName()), res, errc)
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return fmt.Sprintf("%s %s %s %s %s %s %s%s", p.paint(t, styleDim), dash(e.GetAccountId()), dash(e.GetAwsRegion()),
+		dash(e.GetUserIdentity().GetUserName()), p.paint(dash(e.GetService()), serviceStyle(e.GetService())), dash(e.GetEventName()), res, errc)
 }
