@@ -481,11 +481,30 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 		s.next = (s.next + len(chunks)) % len(shards)
 	}
 	for j, err := range errs {
-		if err != nil {
-			// Bleve makes a batch searchable before it is on disk and keeps
-			// it when writing fails; reopening drops it, so that what is
-			// searchable is what is stored.
-			s.reopenShard(shardIndex(j, len(chunks), start, len(shards)))
+		if err == nil {
+			continue
+		}
+		// Bleve makes a batch searchable before it is on disk and keeps it
+		// when writing fails; reopening shows what is on disk. The failure
+		// may also come after the segment was written (its snapshot, a
+		// later file): then the chunk is stored after all.
+		i := shardIndex(j, len(chunks), start, len(shards))
+		s.reopenShard(i)
+		if s.broken != nil {
+			continue
+		}
+		idx := fresh[chunks[j][0]:chunks[j][1]]
+		switch n := s.storedOf(ctx, s.cur().shards[i], events, idx); {
+		case n == len(idx) && len(idx) > 0:
+			s.log.Warn("batch reported failed but is on disk; kept", "events", n, "err", err)
+			if s.writeChunkMark(i, events, idx) == nil {
+				errs[j] = nil
+			}
+		case n > 0:
+			// Not seen from Bleve; take it back so that it is retried whole.
+			if uerr := undoChunk(s.cur().shards[i], events, idx); uerr != nil && s.broken == nil {
+				s.broken = fmt.Errorf("index: a failed batch could not be undone, restart to recover: %w", uerr)
+			}
 		}
 	}
 	for j, err := range errs {
@@ -591,14 +610,33 @@ func setSeq(b *bleve.Batch, seq uint64) {
 // current partition, then notes that sequence number beside the shard
 // (see checkShard). mu held; chunks of one Put run in parallel.
 func (s *Store) writeChunk(i int, events []record.Event, idx []int, internals map[string][]byte) error {
-	p := s.cur()
-	if err := writeBatch(p.shards[i], events, idx, internals); err != nil {
+	if err := writeBatch(s.cur().shards[i], events, idx, internals); err != nil {
 		return err
 	}
-	if len(idx) > 0 {
-		return writeSeqMark(p.shardPath(s.cfg.Dir, i), events[idx[len(idx)-1]].Seq)
+	return s.writeChunkMark(i, events, idx)
+}
+
+// writeChunkMark notes the newest sequence number of a stored chunk beside
+// shard i (see checkShard).
+func (s *Store) writeChunkMark(i int, events []record.Event, idx []int) error {
+	if len(idx) == 0 {
+		return nil
 	}
-	return nil
+	return writeSeqMark(s.cur().shardPath(s.cfg.Dir, i), events[idx[len(idx)-1]].Seq)
+}
+
+// storedOf counts the events at positions idx that sh holds.
+func (s *Store) storedOf(ctx context.Context, sh bleve.Index, events []record.Event, idx []int) int {
+	ids := make([]string, len(idx))
+	for k, i := range idx {
+		ids[k] = events[i].ID
+	}
+	req := bleve.NewSearchRequestOptions(bquery.NewDocIDQuery(ids), 0, 0, false)
+	res, err := sh.SearchInContext(ctx, req)
+	if err != nil {
+		return -1
+	}
+	return int(res.Total)
 }
 
 func writeBatch(sh bleve.Index, events []record.Event, idx []int, internals map[string][]byte) error {
