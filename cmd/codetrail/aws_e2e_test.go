@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/codetrail/codetrail/client"
+	"github.com/codetrail/codetrail/ingest/sqssrc/fauxqs"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
 
@@ -277,14 +278,14 @@ func TestS3CorpusThenSQS(t *testing.T) {
 
 	args := []string{"--data", t.TempDir(), "--source", "s3://trail?endpoint=" + s3.url + "&path_style=true&interval=1h"}
 	var (
-		q                  *fauxqs
+		q                  *fauxqs.Emulator
 		queueURL, topicArn string
 	)
-	if fq := fauxqsBin(t); fq != "" {
-		q = startFauxqs(t, fq)
-		queueURL = q.queue("trail-notices")
-		topicArn = q.topic("trail-notices", queueURL)
-		args = append(args, "--source", q.sourceURL(queueURL, s3.url, ""))
+	if fq := fauxqs.Bin(); fq != "" {
+		q = fauxqs.Start(t, fq, awsTestRegion)
+		queueURL = q.Queue("trail-notices")
+		topicArn = q.Topic("trail-notices", queueURL)
+		args = append(args, "--source", q.SourceURL(queueURL, s3.url, awsTestRegion, ""))
 	}
 
 	start := time.Now()
@@ -419,7 +420,7 @@ func TestS3CorpusThenSQS(t *testing.T) {
 
 		notice, _ := json.Marshal(map[string]any{"s3Bucket": "trail", "s3ObjectKey": []string{key}})
 		t0 := time.Now()
-		q.publish(topicArn, string(notice))
+		q.Publish(topicArn, string(notice))
 		published := time.Since(t0)
 
 		// Search every 20 ms; the subscriber stamps its own arrival.
@@ -468,7 +469,7 @@ func TestS3CorpusThenSQS(t *testing.T) {
 		waitEvents(t, c, want+1, 5*time.Second)
 		deadline = time.Now().Add(10 * time.Second)
 		for {
-			v, f := q.inQueue(queueURL)
+			v, f := q.InQueue(queueURL)
 			if v+f == 0 {
 				break
 			}

@@ -5,30 +5,22 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"go.uber.org/goleak"
 
 	"github.com/codetrail/codetrail/index"
 	"github.com/codetrail/codetrail/ingest"
+	"github.com/codetrail/codetrail/ingest/sqssrc/fauxqs"
 )
 
 func TestMain(m *testing.M) {
@@ -55,55 +47,25 @@ func TestMain(m *testing.M) {
 
 const testRegion = "us-east-1"
 
-// fauxqsBin returns the launcher .ci/tools.sh installs, or "" when absent.
-func fauxqsBin(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CODETRAIL_FAUXQS"); p != "" {
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, ".tools", "bin", "fauxqs-node")
-			if _, err := os.Stat(p); err != nil {
-				return ""
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 // env is one test's world: fauxqs (SQS + SNS) as a child process, gofakes3
 // in process, and a real index with its Ingester.
 type env struct {
-	t        *testing.T
-	endpoint string // fauxqs
-	sqs      *sqs.Client
-	web      *http.Client // plain HTTP to fauxqs (health, SNS Query API)
-	s3url    string
-	s3       *s3mem.Backend
-	s3delay  sync.Map // key -> time.Duration: GetObject of key waits that long
-	store    *index.Store
-	in       *ingest.Ingester
+	*fauxqs.Emulator
+	t       *testing.T
+	s3url   string
+	s3      *s3mem.Backend
+	s3delay sync.Map // key -> time.Duration: GetObject of key waits that long
+	store   *index.Store
+	in      *ingest.Ingester
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	bin := fauxqsBin(t)
+	bin := fauxqs.Bin()
 	if bin == "" {
 		t.Skip("fauxqs is not installed (.tools/bin/fauxqs-node): run .ci/tools.sh, as make test does")
 	}
 	e := &env{t: t}
-	tr := &http.Transport{DisableKeepAlives: true}
-	e.web = &http.Client{Transport: tr, Timeout: 10 * time.Second}
 
 	st, err := index.Open(index.DefaultConfig(t.TempDir()), nil)
 	if err != nil {
@@ -119,16 +81,7 @@ func newEnv(t *testing.T) *env {
 	})
 	e.store, e.in = st, in
 
-	e.startFauxqs(bin)
-
-	sqsTr := &http.Transport{}
-	t.Cleanup(sqsTr.CloseIdleConnections)
-	e.sqs = sqs.New(sqs.Options{
-		Region:       testRegion,
-		BaseEndpoint: aws.String(e.endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		HTTPClient:   &http.Client{Transport: sqsTr},
-	})
+	e.Emulator = fauxqs.Start(t, bin, testRegion)
 
 	e.s3 = s3mem.New()
 	if err := e.s3.CreateBucket("trail"); err != nil {
@@ -150,138 +103,6 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// startFauxqs starts the emulator on a free loopback port and waits until
-// it answers. It is killed by PID when the test ends.
-func (e *env) startFauxqs(bin string) {
-	t := e.t
-retry:
-	for attempt := 0; ; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		var out bytes.Buffer
-		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(), fmt.Sprintf("FAUXQS_PORT=%d", port), "FAUXQS_LOGGER=false")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start fauxqs: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		stop := func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		e.endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			select {
-			case <-exited:
-				if attempt < 2 {
-					t.Logf("fauxqs exited at start (port %d taken?), retrying:\n%s", port, out.String())
-					continue retry
-				}
-				t.Fatalf("fauxqs exited at start:\n%s", out.String())
-			default:
-			}
-			if resp, err := e.web.Get(e.endpoint + "/health"); err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					t.Cleanup(stop)
-					return
-				}
-			}
-			if time.Now().After(deadline) {
-				stop()
-				t.Fatalf("fauxqs did not answer on %s:\n%s", e.endpoint, out.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
-
-// queue creates a queue and returns its URL.
-func (e *env) queue(name string) string {
-	e.t.Helper()
-	out, err := e.sqs.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
-	if err != nil {
-		e.t.Fatalf("create queue: %v", err)
-	}
-	return aws.ToString(out.QueueUrl)
-}
-
-func (e *env) send(queueURL, body string) {
-	e.t.Helper()
-	if _, err := e.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(body)}); err != nil {
-		e.t.Fatalf("send: %v", err)
-	}
-}
-
-// inQueue returns the visible and in-flight message counts.
-func (e *env) inQueue(queueURL string) (visible, inFlight int) {
-	e.t.Helper()
-	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(queueURL),
-		AttributeNames: []sqstypes.QueueAttributeName{
-			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-		},
-	})
-	if err != nil {
-		e.t.Fatalf("queue attributes: %v", err)
-	}
-	var v, f int
-	_, _ = fmt.Sscan(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)], &v)
-	_, _ = fmt.Sscan(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)], &f)
-	return v, f
-}
-
-// sns calls the SNS Query API of fauxqs with a plain form POST (the module
-// has no SNS client) and returns the XML answer.
-func (e *env) sns(params url.Values) string {
-	e.t.Helper()
-	resp, err := e.web.PostForm(e.endpoint+"/", params)
-	if err != nil {
-		e.t.Fatalf("sns %s: %v", params.Get("Action"), err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("sns %s: %s: %s", params.Get("Action"), resp.Status, b)
-	}
-	return string(b)
-}
-
-var topicArnRE = regexp.MustCompile(`<TopicArn>([^<]+)</TopicArn>`)
-
-// topic creates an SNS topic subscribed by queueURL (SNS envelope, not raw
-// delivery) and returns its ARN.
-func (e *env) topic(name, queueURL string) string {
-	e.t.Helper()
-	m := topicArnRE.FindStringSubmatch(e.sns(url.Values{"Action": {"CreateTopic"}, "Name": {name}}))
-	if m == nil {
-		e.t.Fatal("CreateTopic: no TopicArn")
-	}
-	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(queueURL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.sns(url.Values{"Action": {"Subscribe"}, "TopicArn": {m[1]}, "Protocol": {"sqs"},
-		"Endpoint": {out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]}})
-	return m[1]
-}
-
-func (e *env) publish(topicArn, message string) {
-	e.t.Helper()
-	e.sns(url.Values{"Action": {"Publish"}, "TopicArn": {topicArn}, "Message": {message}})
-}
-
 // put stores a gzip trail file of events prefix-from .. prefix-(to-1).
 func (e *env) put(key, prefix string, from, to int) {
 	e.t.Helper()
@@ -293,15 +114,7 @@ func (e *env) put(key, prefix string, from, to int) {
 
 // sourceURL is the sqs:// URL of queueURL with params added.
 func (e *env) sourceURL(queueURL, params string) string {
-	u, err := url.Parse(queueURL)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	s := fmt.Sprintf("sqs://%s%s?endpoint=%s&s3_endpoint=%s&path_style=true&region=%s", u.Host, u.Path, e.endpoint, e.s3url, testRegion)
-	if params != "" {
-		s += "&" + params
-	}
-	return s
+	return e.SourceURL(queueURL, e.s3url, testRegion, params)
 }
 
 // source parses sourceURL and returns the Source.

@@ -66,8 +66,8 @@ func sameIDs(t *testing.T, got, want map[string]int) {
 // event is stored once and every message deleted.
 func TestNoticeShapes(t *testing.T) {
 	e := newEnv(t)
-	q := e.queue("shapes")
-	topic := e.topic("trail", q)
+	q := e.Queue("shapes")
+	topic := e.Topic("trail", q)
 	e.put(logKey+"sns.json.gz", "sns", 0, 5)
 	e.put(logKey+"raw-1.json.gz", "raw1", 0, 7)
 	e.put(logKey+"raw-2.json.gz", "raw2", 0, 3)
@@ -78,10 +78,10 @@ func TestNoticeShapes(t *testing.T) {
 	before := value(metricDeleted)
 	e.run(e.source(q, "visibility=5s&wait=1s"), e.in)
 
-	e.publish(topic, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`sns.json.gz"]}`)
-	e.send(q, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`raw-1.json.gz","AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/02/01/d.json.gz","`+logKey+`raw-2.json.gz"]}`)
-	e.send(q, s3EventBody("ObjectCreated:Put", logKey+"my+file%3D1%2B2+%C3%A9t%C3%A9.json.gz", logKey+"plain.json.gz"))
-	e.send(q, `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-02-01T10:00:00.000Z","Bucket":"trail","RequestId":"1","HostId":"2"}`)
+	e.Publish(topic, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`sns.json.gz"]}`)
+	e.Send(q, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`raw-1.json.gz","AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/02/01/d.json.gz","`+logKey+`raw-2.json.gz"]}`)
+	e.Send(q, s3EventBody("ObjectCreated:Put", logKey+"my+file%3D1%2B2+%C3%A9t%C3%A9.json.gz", logKey+"plain.json.gz"))
+	e.Send(q, `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-02-01T10:00:00.000Z","Bucket":"trail","RequestId":"1","HostId":"2"}`)
 
 	want := map[string]int{}
 	wantIDs(want, "sns", 0, 5)
@@ -93,7 +93,7 @@ func TestNoticeShapes(t *testing.T) {
 		return value(metricDeleted)-before >= 4
 	})
 	sameIDs(t, e.ids(), want)
-	if v, f := e.inQueue(q); v+f != 0 {
+	if v, f := e.InQueue(q); v+f != 0 {
 		t.Errorf("queue holds %d visible and %d in-flight messages, want none", v, f)
 	}
 	if ps := problems(e.in, ""); len(ps) != 0 {
@@ -106,9 +106,9 @@ func TestNoticeShapes(t *testing.T) {
 // the visibility timeout.
 func TestMalformedMessageLeftInQueue(t *testing.T) {
 	e := newEnv(t)
-	q := e.queue("malformed")
-	e.send(q, `this is not JSON`)
-	e.send(q, `{"s3Bucket":"trail","s3ObjectKey":[]}`)
+	q := e.Queue("malformed")
+	e.Send(q, `this is not JSON`)
+	e.Send(q, `{"s3Bucket":"trail","s3ObjectKey":[]}`)
 	stop := e.run(e.source(q, "visibility=3s&wait=1s"), e.in)
 
 	eventually(t, 10*time.Second, "both messages reported", func() bool { return len(problems(e.in, "message ")) == 2 })
@@ -128,7 +128,7 @@ func TestMalformedMessageLeftInQueue(t *testing.T) {
 	got := map[string]bool{}
 	deadline := time.Now().Add(8 * time.Second)
 	for len(got) < 2 && time.Now().Before(deadline) {
-		out, err := e.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		out, err := e.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(q), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 1,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
@@ -152,13 +152,13 @@ func TestMalformedMessageLeftInQueue(t *testing.T) {
 // message is deleted.
 func TestMissingObjectReportedAndDeleted(t *testing.T) {
 	e := newEnv(t)
-	q := e.queue("missing")
+	q := e.Queue("missing")
 	e.put(logKey+"here.json.gz", "here", 0, 3)
-	e.send(q, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`gone.json.gz","`+logKey+`here.json.gz"]}`)
+	e.Send(q, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`gone.json.gz","`+logKey+`here.json.gz"]}`)
 	e.run(e.source(q, "visibility=3s&wait=1s"), e.in)
 
 	eventually(t, 10*time.Second, "missing object reported", func() bool { return len(problems(e.in, logKey+"gone")) == 1 })
-	eventually(t, 10*time.Second, "message deleted", func() bool { v, f := e.inQueue(q); return v+f == 0 })
+	eventually(t, 10*time.Second, "message deleted", func() bool { v, f := e.InQueue(q); return v+f == 0 })
 	want := map[string]int{}
 	wantIDs(want, "here", 0, 3)
 	sameIDs(t, e.ids(), want)
@@ -172,9 +172,9 @@ func TestMissingObjectReportedAndDeleted(t *testing.T) {
 // in the queue, and a later Source stores it.
 func TestNotDeletedUntilStored(t *testing.T) {
 	e := newEnv(t)
-	q := e.queue("unstored")
+	q := e.Queue("unstored")
 	e.put(logKey+"a.json.gz", "a", 0, 4)
-	e.send(q, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`a.json.gz"]}`)
+	e.Send(q, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`a.json.gz"]}`)
 
 	// 1. Input fails: the Ingester is closed.
 	closed, err := ingest.New(ingest.DefaultConfig(), e.store, nil)
@@ -202,7 +202,7 @@ func TestNotDeletedUntilStored(t *testing.T) {
 	if got := e.ids(); len(got) != 0 {
 		t.Fatalf("stored %v, want nothing yet", got)
 	}
-	if v, f := e.inQueue(q); v != 1 || f != 0 {
+	if v, f := e.InQueue(q); v != 1 || f != 0 {
 		t.Fatalf("queue holds %d visible, %d in flight; want the message visible again", v, f)
 	}
 
@@ -210,7 +210,7 @@ func TestNotDeletedUntilStored(t *testing.T) {
 	e.run(e.source(q, "visibility=5s&wait=1s"), e.in)
 	want := map[string]int{}
 	wantIDs(want, "a", 0, 4)
-	eventually(t, 10*time.Second, "message deleted", func() bool { v, f := e.inQueue(q); return v+f == 0 })
+	eventually(t, 10*time.Second, "message deleted", func() bool { v, f := e.InQueue(q); return v+f == 0 })
 	sameIDs(t, e.ids(), want)
 }
 
@@ -219,15 +219,15 @@ func TestNotDeletedUntilStored(t *testing.T) {
 // meanwhile.
 func TestVisibilityExtended(t *testing.T) {
 	e := newEnv(t)
-	q := e.queue("slow")
+	q := e.Queue("slow")
 	e.put(logKey+"slow.json.gz", "slow", 0, 3)
 	e.s3delay.Store(logKey+"slow.json.gz", 3500*time.Millisecond)
-	e.send(q, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`slow.json.gz"]}`)
+	e.Send(q, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`slow.json.gz"]}`)
 	before := value(metricReceived)
 	e.run(e.source(q, "visibility=1s&wait=1s"), e.in)
 	eventually(t, 10*time.Second, "message received", func() bool { return value(metricReceived) > before })
 	for len(e.ids()) == 0 {
-		out, err := e.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		out, err := e.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(q), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 		})
 		if err != nil {
@@ -237,14 +237,14 @@ func TestVisibilityExtended(t *testing.T) {
 			t.Fatal("the message in work became visible: its visibility was not extended")
 		}
 	}
-	eventually(t, 10*time.Second, "message deleted", func() bool { v, f := e.inQueue(q); return v+f == 0 })
+	eventually(t, 10*time.Second, "message deleted", func() bool { v, f := e.InQueue(q); return v+f == 0 })
 }
 
 // TestTwoSourcesShareQueue runs two Sources on one queue, as two replicas
 // would: every event is stored exactly once and no object is fetched twice.
 func TestTwoSourcesShareQueue(t *testing.T) {
 	e := newEnv(t)
-	q := e.queue("shared")
+	q := e.Queue("shared")
 	const messages, perFile = 30, 20
 	want := map[string]int{}
 	files := 0
@@ -258,7 +258,7 @@ func TestTwoSourcesShareQueue(t *testing.T) {
 			keys = append(keys, `"`+key+`"`)
 			files++
 		}
-		e.send(q, `{"s3Bucket":"trail","s3ObjectKey":[`+strings.Join(keys, ",")+`]}`)
+		e.Send(q, `{"s3Bucket":"trail","s3ObjectKey":[`+strings.Join(keys, ",")+`]}`)
 	}
 	fetched, deleted := value(metricFetched), value(metricDeleted)
 	e.run(e.source(q, "visibility=10s&wait=1s&parallel=2"), e.in)
@@ -281,13 +281,13 @@ func TestTwoSourcesShareQueue(t *testing.T) {
 // 2 s of the message.
 func TestNewFileAppearsQuickly(t *testing.T) {
 	e := newEnv(t)
-	q := e.queue("live")
-	topic := e.topic("live-trail", q)
+	q := e.Queue("live")
+	topic := e.Topic("live-trail", q)
 	e.run(e.source(q, "wait=20s"), e.in)
 	time.Sleep(300 * time.Millisecond) // let the Source sit in its long poll
 	e.put(logKey+"new.json.gz", "new", 0, 10)
 	start := time.Now()
-	e.publish(topic, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`new.json.gz"]}`)
+	e.Publish(topic, `{"s3Bucket":"trail","s3ObjectKey":["`+logKey+`new.json.gz"]}`)
 	eventually(t, 2*time.Second, "new events searchable", func() bool { return len(e.ids()) == 10 })
 	t.Logf("new file searchable %v after the message", time.Since(start).Round(time.Millisecond))
 }
@@ -297,9 +297,9 @@ func TestNewFileAppearsQuickly(t *testing.T) {
 // (not raw), as SNS does for CloudTrail.
 func TestFauxqsDeliversEnvelope(t *testing.T) {
 	e := newEnv(t)
-	q := e.queue("envelope")
-	e.publish(e.topic("env", q), `{"s3Bucket":"trail","s3ObjectKey":["k"]}`)
-	out, err := e.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q), WaitTimeSeconds: 5})
+	q := e.Queue("envelope")
+	e.Publish(e.Topic("env", q), `{"s3Bucket":"trail","s3ObjectKey":["k"]}`)
+	out, err := e.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q), WaitTimeSeconds: 5})
 	if err != nil || len(out.Messages) != 1 {
 		t.Fatalf("receive: %v, %d messages", err, len(out.Messages))
 	}
