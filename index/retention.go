@@ -16,17 +16,10 @@ func (p *partition) newest(ctx context.Context) (time.Time, error) {
 	if len(p.shards) == 0 {
 		return time.Time{}, nil
 	}
-	req := bleve.NewSearchRequestOptions(bquery.NewMatchAllQuery(), 1, 0, false)
-	req.Score = "none"
-	req.SortByCustom(timeSort(true))
-	res, err := bleve.NewIndexAlias(p.shards...).SearchInContext(ctx, req)
+	t, _, err := edgeTime(ctx, bleve.NewIndexAlias(p.shards...).SearchInContext, bquery.NewMatchAllQuery(), true)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("newest event of partition %s: %w", p.dir, err)
 	}
-	if len(res.Hits) == 0 || len(res.Hits[0].DecodedSort) == 0 {
-		return time.Time{}, nil
-	}
-	t, _ := parseTimeKey(res.Hits[0].DecodedSort[0])
 	return t, nil
 }
 

@@ -379,28 +379,34 @@ func (s *Store) maxStoredSeq(ctx context.Context) (uint64, error) {
 
 // timeBounds finds the oldest and newest eventTime stored.
 func (s *Store) timeBounds(ctx context.Context) (lo, hi time.Time, err error) {
-	for i, desc := range []bool{false, true} {
-		req := bleve.NewSearchRequestOptions(bquery.NewMatchAllQuery(), 1, 0, false)
-		req.Score = "none"
-		req.SortByCustom(timeSort(desc))
-		res, err := s.search(ctx, req)
-		if err != nil {
-			return lo, hi, fmt.Errorf("find time bounds: %w", err)
-		}
-		if len(res.Hits) == 0 || len(res.Hits[0].DecodedSort) == 0 {
-			continue
-		}
-		t, ok := parseTimeKey(res.Hits[0].DecodedSort[0])
-		if !ok {
-			continue // the document has no eventTime
-		}
-		if i == 0 {
-			lo = t
-		} else {
-			hi = t
-		}
+	all := bquery.NewMatchAllQuery()
+	if lo, _, err = edgeTime(ctx, s.search, all, false); err != nil {
+		return lo, hi, fmt.Errorf("find time bounds: %w", err)
+	}
+	if hi, _, err = edgeTime(ctx, s.search, all, true); err != nil {
+		return lo, hi, fmt.Errorf("find time bounds: %w", err)
 	}
 	return lo, hi, nil
+}
+
+// searchFunc runs a Bleve search (Store.search, or one index's).
+type searchFunc func(context.Context, *bleve.SearchRequest) (*bleve.SearchResult, error)
+
+// edgeTime returns the oldest (or, with desc, newest) indexed eventTime of
+// the events matching q (zero when none has one) and how many match.
+func edgeTime(ctx context.Context, search searchFunc, q bquery.Query, desc bool) (time.Time, uint64, error) {
+	req := bleve.NewSearchRequestOptions(q, 1, 0, false)
+	req.Score = "none"
+	req.SortByCustom(timeSort(desc))
+	res, err := search(ctx, req)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	if len(res.Hits) == 0 || len(res.Hits[0].DecodedSort) == 0 {
+		return time.Time{}, res.Total, nil
+	}
+	t, _ := parseTimeKey(res.Hits[0].DecodedSort[0]) // zero: no eventTime
+	return t, res.Total, nil
 }
 
 // PutResult says what a Put stored.
@@ -831,25 +837,11 @@ func (s *Store) ScopedStats(ctx context.Context, scope Scope) (Stats, error) {
 		return Stats{}, err
 	}
 	var st Stats
-	for i, desc := range []bool{false, true} {
-		req := bleve.NewSearchRequestOptions(q, 1, 0, false)
-		req.Score = "none"
-		req.SortByCustom(timeSort(desc))
-		res, err := s.search(ctx, req)
-		if err != nil {
-			return Stats{}, fmt.Errorf("scoped stats: %w", err)
-		}
-		st.Events = res.Total
-		if len(res.Hits) == 0 || len(res.Hits[0].DecodedSort) == 0 {
-			continue
-		}
-		if t, ok := parseTimeKey(res.Hits[0].DecodedSort[0]); ok {
-			if i == 0 {
-				st.Oldest = t
-			} else {
-				st.Newest = t
-			}
-		}
+	if st.Oldest, st.Events, err = edgeTime(ctx, s.search, q, false); err != nil {
+		return Stats{}, fmt.Errorf("scoped stats: %w", err)
+	}
+	if st.Newest, _, err = edgeTime(ctx, s.search, q, true); err != nil {
+		return Stats{}, fmt.Errorf("scoped stats: %w", err)
 	}
 	return st, nil
 }
