@@ -17,6 +17,8 @@ import (
 // that one request sees one "now".
 type compiler struct {
 	now time.Time
+	// allowLeadingWildcard is Config.AllowLeadingWildcard.
+	allowLeadingWildcard bool
 }
 
 func errAt(pos int, format string, args ...any) error {
@@ -75,7 +77,7 @@ func (c *compiler) compile(n query.Node) (bquery.Query, error) {
 		if _, err := regexp.Compile(n.Pattern); err != nil {
 			return nil, errAt(n.Pos, "bad regular expression /%s/: %v", n.Pattern, err)
 		}
-		return c.wildcard(n.Field, n.Pattern, n.Pos, n.Pattern)
+		return c.wildcard(n.Field, n.Pattern, n.Pos, "/"+n.Pattern+"/")
 	case query.Range:
 		return c.rangeQuery(n)
 	case query.Exists:
@@ -133,7 +135,12 @@ func (c *compiler) wildcard(field, re string, pos int, shown string) (bquery.Que
 	var q *bquery.RegexpQuery
 	switch spec.kind {
 	case kindText:
-		q = bquery.NewRegexpQuery(lowerRegexp(re))
+		lre := lowerRegexp(re)
+		if !c.allowLeadingWildcard && !hasLiteralPrefix(lre) {
+			return nil, errAt(pos, "%s does not start with text, so it would read every word of every event; "+
+				"start it with text or put it on a field (name:%s), or allow leading wildcards on the server", shown, shown)
+		}
+		q = bquery.NewRegexpQuery(lre)
 		q.SetField(fieldText)
 	case kindKV:
 		q = bquery.NewRegexpQuery(regexp.QuoteMeta(spec.name+kvSep) + "(?:" + re + ")")
@@ -145,6 +152,14 @@ func (c *compiler) wildcard(field, re string, pos int, shown string) (bquery.Que
 		return nil, errAt(pos, "%s does not take patterns like %q: give an exact value or a range", field, shown)
 	}
 	return q, nil
+}
+
+// hasLiteralPrefix says whether scorch can narrow its dictionary scan for re
+// to the terms with a literal prefix (see literalPrefix). A pattern that
+// does not parse counts as having one: the caller reports it.
+func hasLiteralPrefix(re string) bool {
+	p, err := syntax.Parse(re, syntax.Perl)
+	return err != nil || literalPrefix(p) != ""
 }
 
 // wildcardToRegexp converts a wildcard pattern (* and ? wild, backslash

@@ -62,7 +62,7 @@ func TestMatchSearches(t *testing.T) {
 			ast, err := query.ParseWithLimits(tc.Query, lim)
 			var m matcher
 			if err == nil {
-				c := compiler{now: time.Now()}
+				c := compiler{now: time.Now(), allowLeadingWildcard: true}
 				m, err = c.matcher(ast)
 			}
 			if tc.WantError != nil {
@@ -145,7 +145,7 @@ func TestMatchCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := compiler{now: now}
+			c := compiler{now: now, allowLeadingWildcard: true}
 			m, err := c.matcher(ast)
 			bq, cerr := c.compile(ast)
 			var idx []string
@@ -201,7 +201,7 @@ func TestMatchPropertyAgainstSearch(t *testing.T) {
 	t.Logf("seed %d (CODETRAIL_MATCH_SEED=%d reproduces)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
-	s := openStore(t, t.TempDir())
+	s := openStoreCfg(t, func(c *Config) { c.AllowLeadingWildcard = true }) // the generator writes them
 	defer s.Close()
 	ctx := context.Background()
 	events, _ := loadTestEvents(t)
@@ -228,7 +228,7 @@ func TestMatchPropertyAgainstSearch(t *testing.T) {
 			continue
 		}
 		parsed++
-		c := compiler{now: matchNow}
+		c := compiler{now: matchNow, allowLeadingWildcard: true}
 		m, merr := c.matcher(ast)
 		bq, cerr := c.compile(ast)
 		var want []string
@@ -792,7 +792,7 @@ func BenchmarkMatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := compiler{now: time.Now()}
+	c := compiler{now: time.Now(), allowLeadingWildcard: true}
 	m, err := c.matcher(ast)
 	if err != nil {
 		b.Fatal(err)
@@ -826,7 +826,7 @@ func BenchmarkEventTerms(b *testing.B) {
 // exclusive upper bound hi keeps the term hi in the index when another
 // document has a term starting with hi+"\x00".
 func TestMatchTermRangeNUL(t *testing.T) {
-	s := openStore(t, t.TempDir())
+	s := openStoreCfg(t, func(c *Config) { c.AllowLeadingWildcard = true })
 	defer s.Close()
 	ctx := context.Background()
 	var events []record.Event
@@ -854,7 +854,7 @@ func TestMatchTermRangeNUL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := compiler{now: matchNow}
+		c := compiler{now: matchNow, allowLeadingWildcard: true}
 		bq, err := c.compile(ast)
 		if err != nil {
 			t.Fatal(err)

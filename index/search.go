@@ -101,7 +101,7 @@ func (s *Store) compile(text string, scope Scope, now time.Time) (bquery.Query, 
 		return nil, err
 	}
 	ast = scope.apply(ast)
-	c := compiler{now: now}
+	c := compiler{now: now, allowLeadingWildcard: s.cfg.AllowLeadingWildcard}
 	q, err := c.compile(ast)
 	if err != nil {
 		return nil, err

@@ -73,6 +73,12 @@ type Config struct {
 	MaxRelevanceDepth int
 	// Query bounds the size of queries.
 	Query query.Limits
+	// AllowLeadingWildcard lets a pattern over every word of every event
+	// (*deploy, /.*ment/) start without a literal: such a pattern walks the
+	// whole word dictionary of every shard, so it is refused by default.
+	// Patterns on a named field are always allowed: they walk that field's
+	// values only.
+	AllowLeadingWildcard bool
 
 	// RingSize is how many of the newest events are kept in memory for live
 	// subscribers; one that falls further behind reads from the index.

@@ -97,7 +97,7 @@ func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Mes
 		return err
 	}
 	ast = r.Scope.apply(ast)
-	c := compiler{now: now}
+	c := compiler{now: now, allowLeadingWildcard: s.cfg.AllowLeadingWildcard}
 	q, err := c.compile(ast)
 	if err != nil {
 		return err

@@ -73,6 +73,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ingest.BatchSize, "batch-size", c.ingest.BatchSize, "most events committed to the index in one batch")
 	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files in flight at once (most wait for their group commit)")
 	fs.IntVar(&c.index.Shards, "shards", c.index.Shards, "Bleve indexes each batch is split over and written in parallel: one per core (at most 8) is best; shards already on disk are always used")
+	fs.BoolVar(&c.index.AllowLeadingWildcard, "allow-leading-wildcard", false, "accept patterns without a field that start with a wildcard (*deploy, /.*ment/): each reads every word of every event")
 	fs.IntVar(&c.index.MaxPageSize, "max-page-size", c.index.MaxPageSize, "largest page a search may ask for")
 	fs.DurationVar(&c.server.SearchTimeout, "search-timeout", c.server.SearchTimeout, "longest a Search or GetEvent may run")
 	fs.IntVar(&c.server.MaxConcurrentSearches, "max-concurrent-searches", c.server.MaxConcurrentSearches, "Search and GetEvent calls running at once; more wait up to 1s, then get ResourceExhausted")
