@@ -66,6 +66,11 @@ func listFiles(paths []string) ([]string, error) {
 // again. It returns the combined result; errors of single files are counted
 // in it, and the returned error is for failures to store or a cancelled ctx.
 func (in *Ingester) Paths(ctx context.Context, source string, paths []string) (Result, error) {
+	return in.paths(ctx, source, paths, func() {})
+}
+
+// paths is Paths, calling listed once the files to read are known.
+func (in *Ingester) paths(ctx context.Context, source string, paths []string, listed func()) (Result, error) {
 	var total Result
 	var files []string
 	for _, p := range paths {
@@ -81,6 +86,7 @@ func (in *Ingester) Paths(ctx context.Context, source string, paths []string) (R
 		files = append(files, p)
 	}
 	list, err := listFiles(files)
+	listed()
 	if err != nil {
 		return total, err
 	}
@@ -166,7 +172,9 @@ func (in *Ingester) Watch(ctx context.Context, source string, paths []string, in
 			paths = rest
 		}
 		start := time.Now()
-		r, err := in.Paths(ctx, source, paths)
+		// The first listing is the resume point: each listed file is
+		// compared with its checkpoint before it is read.
+		r, err := in.paths(ctx, source, paths, func() { in.Resumed(source) })
 		if ctx.Err() != nil {
 			return nil
 		}

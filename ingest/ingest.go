@@ -110,6 +110,9 @@ type SourceStats struct {
 	LastSuccess   time.Time
 	NewestEvent   time.Time // newest eventTime seen
 	Errors        int64     // failures reported with Fail
+	// Resumed is when the source had read its checkpoints back and made
+	// its first attempt to read (see Ingester.Resumed); zero until then.
+	Resumed time.Time
 	// Integrity is the source's last digest check; nil if it makes none.
 	Integrity *Integrity
 }
@@ -142,7 +145,8 @@ type Ingester struct {
 	sources  map[string]*SourceStats
 	order    []string
 	total    Counts
-	problems []Problem // ring of recent problems, oldest first
+	problems []Problem     // ring of recent problems, oldest first
+	resumed  chan struct{} // closed and replaced when a source resumes
 }
 
 // New returns an Ingester writing to store. Close it to flush.
@@ -153,7 +157,7 @@ func New(cfg Config, store *index.Store, log *slog.Logger) (*Ingester, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	in := &Ingester{cfg: cfg, log: log, store: store, sources: map[string]*SourceStats{}}
+	in := &Ingester{cfg: cfg, log: log, store: store, sources: map[string]*SourceStats{}, resumed: make(chan struct{})}
 	in.com = newCommitter(store, cfg.BatchSize, cfg.Linger)
 	in.com.onCommit = func(n int, took time.Duration) {
 		metricBatchSeconds.Observe(took.Seconds())
@@ -296,6 +300,48 @@ func (in *Ingester) fail(source string, err error) {
 	st.LastError = err.Error()
 	st.LastErrorTime = time.Now()
 	st.Errors++
+}
+
+// Resumed records that source has read its checkpoints back and made its
+// first attempt to read where it left off (whether that attempt worked or
+// not: a failure shows as its last error). Health waits for it (WaitResumed).
+// Later calls are no-ops.
+func (in *Ingester) Resumed(source string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	st := in.sourceLocked(source)
+	if !st.Resumed.IsZero() {
+		return
+	}
+	st.Resumed = time.Now()
+	close(in.resumed)
+	in.resumed = make(chan struct{})
+	in.log.Info("source resumed", "source", source)
+}
+
+// WaitResumed waits until every named source has called Resumed, or ctx
+// ends (its error is returned).
+func (in *Ingester) WaitResumed(ctx context.Context, sources []string) error {
+	for {
+		in.mu.Lock()
+		wait := in.resumed
+		done := true
+		for _, name := range sources {
+			if st, ok := in.sources[name]; !ok || st.Resumed.IsZero() {
+				done = false
+				break
+			}
+		}
+		in.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wait:
+		}
+	}
 }
 
 func (in *Ingester) account(source string, c Counts, newest time.Time) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -239,5 +240,44 @@ func TestCheckpointOnlyInput(t *testing.T) {
 	total, srcs, _ := in.Stats()
 	if total.Files != 0 || len(srcs) != 0 {
 		t.Fatalf("a checkpoint-only input was counted: %+v %+v", total, srcs)
+	}
+}
+
+func TestWaitResumed(t *testing.T) {
+	in, _ := newIngester(t, t.TempDir())
+	names := []string{"s3://a", "sqs://b"}
+	short := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		return in.WaitResumed(ctx, names)
+	}
+	if err := short(); err == nil {
+		t.Fatal("WaitResumed returned before any source resumed")
+	}
+	in.Resumed("s3://a")
+	in.Fail("sqs://b", errors.New("receive: connection refused")) // known, not resumed
+	if err := short(); err == nil {
+		t.Fatal("WaitResumed returned with one source still to resume")
+	}
+	done := make(chan error, 1)
+	go func() { done <- in.WaitResumed(context.Background(), names) }()
+	time.Sleep(20 * time.Millisecond)
+	in.Resumed("sqs://b")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	first := time.Time{}
+	_, srcs, _ := in.Stats()
+	for _, s := range srcs {
+		if s.Resumed.IsZero() {
+			t.Fatalf("%s: no Resumed time in Stats", s.Name)
+		}
+		if s.Name == "s3://a" {
+			first = s.Resumed
+		}
+	}
+	in.Resumed("s3://a") // later calls keep the first time
+	if _, srcs, _ = in.Stats(); !srcs[0].Resumed.Equal(first) {
+		t.Fatalf("Resumed moved from %v to %v", first, srcs[0].Resumed)
 	}
 }

@@ -12,7 +12,9 @@ import (
 // Ingester.Checkpoint), so that a restart resumes exactly where the last
 // stored batch left off. Run retries transient failures itself and reports
 // bad inputs through the Ingester's counts; it returns nil when ctx ends and
-// an error only when the source cannot go on at all.
+// an error only when the source cannot go on at all. Run calls
+// Ingester.Resumed once it has read its checkpoints back and is about to
+// read where it left off: health waits for that.
 type Source interface {
 	// Name identifies the source in Stats, logs and metrics, e.g.
 	// "s3://trail-bucket/logs"; it is also the source argument of Input.

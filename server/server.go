@@ -113,13 +113,22 @@ func (s *Server) Register(g *grpc.Server) {
 }
 
 // SetServing sets the health of the server and of each service.
-func (s *Server) SetServing(ok bool) {
-	st := healthpb.HealthCheckResponse_NOT_SERVING
-	if ok {
-		st = healthpb.HealthCheckResponse_SERVING
+func (s *Server) SetServing(ok bool) { s.SetHealth(ok, ok) }
+
+// SetHealth sets the health of each service: EventService (Search,
+// Subscribe) serves once the index is open; IngestService and the server
+// as a whole ("") also wait for the sources to have resumed from their
+// checkpoints.
+func (s *Server) SetHealth(indexOpen, sourcesResumed bool) {
+	status := func(ok bool) healthpb.HealthCheckResponse_ServingStatus {
+		if ok {
+			return healthpb.HealthCheckResponse_SERVING
+		}
+		return healthpb.HealthCheckResponse_NOT_SERVING
 	}
-	for _, name := range []string{"", pb.EventService_ServiceDesc.ServiceName, pb.IngestService_ServiceDesc.ServiceName} {
-		s.health.SetServingStatus(name, st)
+	s.health.SetServingStatus(pb.EventService_ServiceDesc.ServiceName, status(indexOpen))
+	for _, name := range []string{"", pb.IngestService_ServiceDesc.ServiceName} {
+		s.health.SetServingStatus(name, status(indexOpen && sourcesResumed))
 	}
 }
 

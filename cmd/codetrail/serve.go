@@ -269,8 +269,23 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 			}
 		}()
 	}
-	// The index is open and sources are started: Search answers from here on.
-	srv.SetServing(true)
+	// The index is open: Search answers from here on. The server as a
+	// whole serves once every source has read its checkpoints back.
+	srv.SetHealth(true, len(srcs) == 0)
+	if len(srcs) > 0 {
+		names := make([]string, len(srcs))
+		for i, src := range srcs {
+			names[i] = src.Name()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := in.WaitResumed(srcCtx, names); err == nil {
+				srv.SetHealth(true, true)
+				log.Info("serving", "sources", len(names))
+			}
+		}()
+	}
 
 	var runErr error
 	select {

@@ -129,6 +129,12 @@ func (s *Source) Name() string { return s.name }
 // returns nil then. Failures are reported through in.Fail and retried at the
 // next poll.
 func (s *Source) Run(ctx context.Context, in *ingest.Ingester) error {
+	// Each poll reads the checkpoint again; reading it first is what
+	// resuming means here (for health).
+	if _, err := s.checkpoint(in); err != nil {
+		in.Fail(s.name, err)
+	}
+	in.Resumed(s.name)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

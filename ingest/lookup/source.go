@@ -99,6 +99,14 @@ func (s *Source) Name() string { return s.name }
 // returns nil then. Failures are reported through in.Fail and retried at the
 // next poll.
 func (s *Source) Run(ctx context.Context, in *ingest.Ingester) error {
+	// Each poll reads its region's checkpoint again; reading them all
+	// first is what resuming means here (for health).
+	for _, r := range s.regions {
+		if _, err := s.checkpoint(in, r); err != nil {
+			in.Fail(s.name, err)
+		}
+	}
+	in.Resumed(s.name)
 	var wg sync.WaitGroup
 	for _, r := range s.regions {
 		wg.Add(1)

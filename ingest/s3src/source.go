@@ -224,6 +224,16 @@ func (s *Source) poll(ctx context.Context, in *ingest.Ingester) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	// Streams read their checkpoints before any is synced, so the source
+	// has resumed (for health) before the first, possibly long, backlog.
+	for _, k := range keys {
+		if st := s.streams[k]; !st.loaded {
+			if err := s.load(in, st); err != nil {
+				in.Fail(s.name, err)
+			}
+		}
+	}
+	in.Resumed(s.name)
 	var g errgroup.Group
 	g.SetLimit(s.cfg.Parallel)
 	for _, k := range keys {

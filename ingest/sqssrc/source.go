@@ -129,6 +129,9 @@ func (s *Source) Name() string { return s.name }
 // comes back after the visibility timeout.
 func (s *Source) Run(ctx context.Context, in *ingest.Ingester) error {
 	defer s.tr.closeIdle()
+	// The queue keeps what is not deleted: there is no checkpoint to read
+	// back, so the source has resumed as soon as it runs.
+	in.Resumed(s.name)
 	slots := make(chan struct{}, s.cfg.Parallel)
 	var wg sync.WaitGroup
 	defer wg.Wait()
