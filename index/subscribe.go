@@ -173,7 +173,12 @@ type subscription struct {
 	lastWithin   time.Time // last time it was at most MaxLagEvents behind
 	lastSent     time.Time
 	progressTick *time.Timer
+	window       uint64 // sequence numbers one index read covers; see step
 }
+
+// maxReplayWindow bounds the sequence numbers one replay read covers (and so
+// the term searchers Bleve builds for it).
+const maxReplayWindow = 1 << 16
 
 // currentQuery returns the index query and the in-memory test for what
 // follows pos: during the initial replay of a start_time subscription both
@@ -277,7 +282,19 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	blobs, err := s.replay(ctx, q, sub.pos, head, s.cfg.ReplayPageSize)
+	// The sequence range is a term range, which Bleve runs as one term
+	// searcher per sequence number in it: reading (pos, head] a page at a
+	// time would cost the whole history per page. A window that starts at a
+	// few pages and doubles while it finds less than a page keeps each read
+	// near a page's worth for dense matches, and sparse ones few reads.
+	if sub.window == 0 {
+		sub.window = uint64(4 * s.cfg.ReplayPageSize)
+	}
+	upto := head
+	if head-sub.pos > sub.window {
+		upto = sub.pos + sub.window
+	}
+	blobs, err := s.replay(ctx, q, sub.pos, upto, s.cfg.ReplayPageSize)
 	<-s.replays
 	if err != nil {
 		return err
@@ -296,7 +313,8 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 		sub.pos = hit.Event.Seq
 	}
 	if len(blobs) < s.cfg.ReplayPageSize {
-		sub.pos = head // nothing else up to head matched
+		sub.pos = upto // nothing else up to upto matched
+		sub.window = min(2*sub.window, maxReplayWindow)
 	}
 	return nil
 }
