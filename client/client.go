@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -73,6 +74,12 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 		creds = credentials.NewTLS(o.tls)
 	}
 	dial := []grpc.DialOption{
+		// gRPC's default reconnect backoff grows to 2 minutes: a client of a
+		// restarted server (a resuming Subscribe) would wait that long.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 250 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 10 * time.Second},
+			MinConnectTimeout: 20 * time.Second,
+		}),
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
 	}
