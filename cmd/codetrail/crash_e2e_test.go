@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+
 	"github.com/codetrail/codetrail/client"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
@@ -87,7 +90,10 @@ func TestCrashRecovery(t *testing.T) {
 	args := []string{"--data", filepath.Join(data, "index"), "--source", trail, "--listen", addr}
 	srv := startServer(t, args...)
 
-	c, err := client.Dial(addr, client.WithTimeout(5*time.Second))
+	// Reconnect fast after each kill, so that the next kill comes after
+	// progress the test saw rather than after a minute of reconnect backoff.
+	fast := grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, MaxDelay: 500 * time.Millisecond}})
+	c, err := client.Dial(addr, client.WithTimeout(5*time.Second), client.WithDialOptions(fast))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +108,7 @@ func TestCrashRecovery(t *testing.T) {
 	)
 	subDone := make(chan error, 1)
 	go func() {
-		req := &pb.SubscribeRequest{Start: &pb.SubscribeRequest_FromStart{FromStart: true}}
+		req := &pb.SubscribeRequest{Start: &pb.SubscribeRequest_FromStart{FromStart: true}, View: pb.EventView_EVENT_VIEW_SUMMARY}
 		for e, err := range c.Subscribe(ctx, req, client.SubscribeOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}) {
 			if err != nil {
 				subDone <- err
@@ -167,7 +173,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	// Exactly once in the index.
 	seen := map[string]bool{}
-	for e, err := range c.SearchAll(context.Background(), &pb.SearchRequest{PageSize: 1000, Order: pb.Order_ORDER_OLDEST_FIRST}) {
+	for e, err := range c.SearchAll(context.Background(), &pb.SearchRequest{PageSize: 1000, Order: pb.Order_ORDER_OLDEST_FIRST, View: pb.EventView_EVENT_VIEW_SUMMARY}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +198,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	var replay []string
 	rctx, rcancel := context.WithCancel(context.Background())
-	for e, err := range c.Subscribe(rctx, &pb.SubscribeRequest{Start: &pb.SubscribeRequest_FromStart{FromStart: true}}, client.SubscribeOptions{}) {
+	for e, err := range c.Subscribe(rctx, &pb.SubscribeRequest{Start: &pb.SubscribeRequest_FromStart{FromStart: true}, View: pb.EventView_EVENT_VIEW_SUMMARY}, client.SubscribeOptions{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
