@@ -38,6 +38,7 @@ func main() {
 	subs := flag.Int("subscribers", 0, "instead of the search benchmark: this many Subscribe streams with distinct queries while ingesting at -rate")
 	rate := flag.Int("rate", 5000, "events/s offered through the Ingest RPC in the subscriber benchmark")
 	secs := flag.Int("seconds", 20, "length of each subscriber benchmark phase")
+	flag.Var(&serveArgs, "serve-arg", "an extra argument for codetrail serve, repeatable (e.g. -serve-arg=--metrics-listen=127.0.0.1:9464 to take profiles from /debug/pprof)")
 	loadMin := flag.Float64("load-minutes", 0, "instead: the bounded load run (ingest at -rate, searches, -subscribers streams) for this many minutes")
 	flag.Parse()
 	temp := *work == ""
@@ -194,6 +195,14 @@ func rss(pid int) int64 {
 	return 0
 }
 
+// serveArgs are the -serve-arg flags.
+var serveArgs stringList
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
 // startServe starts `codetrail serve` on a free loopback port.
 func startServe(bin, data string) (addr string, stop func(), err error) {
 	addr, stop, _, err = startServeSources(bin, data)
@@ -202,6 +211,7 @@ func startServe(bin, data string) (addr string, stop func(), err error) {
 
 func startServeSources(bin, data string, sources ...string) (string, func(), int, error) {
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--watch-interval", "1h"}
+	args = append(args, serveArgs...)
 	for _, s := range sources {
 		args = append(args, "--source", s)
 	}
