@@ -72,12 +72,12 @@ func (c *compiler) compile(n query.Node) (bquery.Query, error) {
 	case query.Term:
 		return c.term(n)
 	case query.Wildcard:
-		return c.wildcard(n.Field, wildcardToRegexp(n.Pattern), n.Pos, n.Pattern)
+		return c.wildcard(n.Field, wildcardToRegexp(n.Pattern), n.Pos, n.Pattern, n.Pattern)
 	case query.Regexp:
 		if _, err := regexp.Compile(n.Pattern); err != nil {
 			return nil, errAt(n.Pos, "bad regular expression /%s/: %v", n.Pattern, err)
 		}
-		return c.wildcard(n.Field, n.Pattern, n.Pos, "/"+n.Pattern+"/")
+		return c.wildcard(n.Field, n.Pattern, n.Pos, n.Pattern, "/"+n.Pattern+"/")
 	case query.Range:
 		return c.rangeQuery(n)
 	case query.Exists:
@@ -129,8 +129,9 @@ func (c *compiler) term(n query.Term) (bquery.Query, error) {
 }
 
 // wildcard compiles a regexp (already converted from a wildcard pattern, not
-// anchored: Bleve matches whole terms) on a field.
-func (c *compiler) wildcard(field, re string, pos int, shown string) (bquery.Query, error) {
+// anchored: Bleve matches whole terms) on a field. shown is the pattern as
+// errors quote it, written as the query wrote it (regexps in slashes).
+func (c *compiler) wildcard(field, re string, pos int, shown, written string) (bquery.Query, error) {
 	spec := resolveField(field)
 	var q *bquery.RegexpQuery
 	switch spec.kind {
@@ -138,7 +139,7 @@ func (c *compiler) wildcard(field, re string, pos int, shown string) (bquery.Que
 		lre := lowerRegexp(re)
 		if !c.allowLeadingWildcard && !hasLiteralPrefix(lre) {
 			return nil, errAt(pos, "%s does not start with text, so it would read every word of every event; "+
-				"start it with text or put it on a field (name:%s), or allow leading wildcards on the server", shown, shown)
+				"start it with text or put it on a field (name:%s), or allow leading wildcards on the server", written, written)
 		}
 		q = bquery.NewRegexpQuery(lre)
 		q.SetField(fieldText)
