@@ -261,7 +261,7 @@ func parseAgo(s string) (time.Duration, bool) {
 			return 0, false
 		}
 	}
-	if total > float64(1<<63-1) {
+	if total >= float64(1<<63-1) { // the constant rounds up to 2^63, which does not fit
 		return 0, false
 	}
 	return time.Duration(total), true

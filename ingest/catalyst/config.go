@@ -3,6 +3,7 @@ package catalyst
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -106,8 +107,8 @@ func (c Config) Validate() error {
 		return errors.New("catalyst: window must be positive")
 	case c.Overlap < 0:
 		return errors.New("catalyst: overlap must not be negative")
-	case c.Rate <= 0:
-		return errors.New("catalyst: rate must be positive")
+	case !(c.Rate > 0) || math.IsInf(c.Rate, 1): // NaN and +Inf would mean no limit at all
+		return errors.New("catalyst: rate must be positive (and finite)")
 	case c.PageSize < 1 || c.PageSize > MaxPageSize:
 		return fmt.Errorf("catalyst: page size must be between 1 and %d", MaxPageSize)
 	case c.Backoff <= 0 || c.MaxBackoff < c.Backoff:

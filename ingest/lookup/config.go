@@ -3,6 +3,7 @@ package lookup
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -109,8 +110,8 @@ func (c Config) Validate() error {
 		return errors.New("lookup: overlap must not be negative")
 	case c.Window <= 0:
 		return errors.New("lookup: window must be positive")
-	case c.Rate <= 0:
-		return errors.New("lookup: rate must be positive")
+	case !(c.Rate > 0) || math.IsInf(c.Rate, 1): // NaN and +Inf would mean no limit at all
+		return errors.New("lookup: rate must be positive (and finite)")
 	case c.PageSize < 1 || c.PageSize > MaxPageSize:
 		return fmt.Errorf("lookup: page size must be between 1 and %d", MaxPageSize)
 	case c.Backoff <= 0 || c.MaxBackoff < c.Backoff:

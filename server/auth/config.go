@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -91,6 +92,10 @@ func parse(data []byte) (*identities, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("identities file: %w", err)
+	}
+	// Two files pasted together must not load as the first one.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("identities file: text after the JSON object at byte %d", dec.InputOffset())
 	}
 	return build(f)
 }
