@@ -148,7 +148,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Logf("kill %d at about %d stored events", k+1, at)
 		srv = startServer(t, args...)
 	}
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(5*time.Minute + time.Duration(len(want))*2*time.Millisecond) // ingest after the last kill, on a loaded machine
 	for stored() != len(want) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d events stored after the kills, want %d", stored(), len(want))
