@@ -17,6 +17,7 @@ type ringEntry struct {
 	cursor    string    // made once at append: every subscriber sends the same
 	termsOnce sync.Once
 	terms     *eventTerms
+	memo      Memo // see Hit.Memo
 }
 
 func (e *ringEntry) eventTerms() *eventTerms {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -61,6 +62,32 @@ type Hit struct {
 	Event  record.Event
 	Cursor string
 	Score  float64
+	// Memo is shared by every subscriber the same live event goes to, so
+	// that what they derive from it alike (the server's response message)
+	// is built once; nil for search hits and replays from the index.
+	Memo *Memo
+}
+
+// Memo holds values derived from one event, by key, built once.
+type Memo struct {
+	m sync.Map // key -> *memoSlot
+}
+
+type memoSlot struct {
+	once sync.Once
+	v    any
+}
+
+// Get returns the value for key, calling build the first time (once, even
+// when several goroutines ask at once).
+func (m *Memo) Get(key any, build func() any) any {
+	sl, ok := m.m.Load(key)
+	if !ok {
+		sl, _ = m.m.LoadOrStore(key, &memoSlot{})
+	}
+	slot := sl.(*memoSlot)
+	slot.once.Do(func() { slot.v = build() })
+	return slot.v
 }
 
 // FacetValue is one value of a facet and its count.

@@ -262,7 +262,7 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 	if entries, ok := s.hub.since(sub.pos, head, s.cfg.ReplayPageSize); ok {
 		for _, e := range entries {
 			if match(e) {
-				hit := Hit{Event: e.ev, Cursor: e.cursor}
+				hit := Hit{Event: e.ev, Cursor: e.cursor, Memo: &e.memo}
 				if err := sub.deliver(Message{Hit: &hit}); err != nil {
 					return err
 				}

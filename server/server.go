@@ -381,6 +381,21 @@ func (s *Server) Subscribe(req *pb.SubscribeRequest, stream grpc.ServerStreaming
 	err := s.store.Subscribe(ctx, r, func(m index.Message) error {
 		var resp pb.SubscribeResponse
 		switch {
+		case m.Hit != nil && m.Hit.Memo != nil:
+			// A live event goes to every subscriber whose query it
+			// matches: marshal its message once per view and send the
+			// bytes (see codec.go).
+			shared := m.Hit.Memo.Get(view, func() any {
+				e, err := encode(&pb.SubscribeResponse{Message: &pb.SubscribeResponse_Event{Event: toEvent(*m.Hit, view)}})
+				if err != nil {
+					return err
+				}
+				return e
+			})
+			if err, ok := shared.(error); ok {
+				return fmt.Errorf("encode event %s: %w", m.Hit.Event.ID, err)
+			}
+			return stream.SendMsg(shared)
 		case m.Hit != nil:
 			resp.Message = &pb.SubscribeResponse_Event{Event: toEvent(*m.Hit, view)}
 		case m.CaughtUp != "":
