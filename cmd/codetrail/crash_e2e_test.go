@@ -133,11 +133,16 @@ func TestCrashRecovery(t *testing.T) {
 		return int(st.GetEvents())
 	}
 	for k := range kills {
-		// Let ingest make some progress, then kill at a random moment.
-		before := max(stored(), 0)
-		deadline := time.Now().Add(60 * time.Second)
-		for n := stored(); n <= before && n < len(want) && time.Now().Before(deadline); n = stored() {
-			time.Sleep(20 * time.Millisecond)
+		// Kills are spread over the whole ingest: kill k waits until about
+		// k/(kills+1) of the events are stored, then comes at a random
+		// moment. Every fourth comes instead while the restarted server is
+		// still recovering (reopening the index, resuming its sources).
+		if k%4 != 3 {
+			target := max((k+1)*len(want)/(kills+1), 1)
+			deadline := time.Now().Add(2 * time.Minute)
+			for n := stored(); n < target && time.Now().Before(deadline); n = stored() {
+				time.Sleep(20 * time.Millisecond)
+			}
 		}
 		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
 		at := stored()
