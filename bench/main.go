@@ -39,6 +39,7 @@ func main() {
 	rate := flag.Int("rate", 5000, "events/s offered through the Ingest RPC in the subscriber benchmark")
 	secs := flag.Int("seconds", 20, "length of each subscriber benchmark phase")
 	flag.Var(&serveArgs, "serve-arg", "an extra argument for codetrail serve, repeatable (e.g. -serve-arg=--metrics-listen=127.0.0.1:9464 to take profiles from /debug/pprof)")
+	flag.StringVar(&profileOut, "profile", "", "subscriber benchmark: write the server's CPU profile while events are offered with subscribers to this file")
 	loadMin := flag.Float64("load-minutes", 0, "instead: the bounded load run (ingest at -rate, searches, -subscribers streams) for this many minutes")
 	flag.Parse()
 	temp := *work == ""
@@ -194,6 +195,9 @@ func rss(pid int) int64 {
 	}
 	return 0
 }
+
+// profileOut is the -profile flag.
+var profileOut string
 
 // serveArgs are the -serve-arg flags.
 var serveArgs stringList

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +69,10 @@ func runSubscribers(n, rate, secs int, work string) error {
 	return nil
 }
 
+// profileStart, when set, takes the server's profile; ingestPhase starts it
+// when events begin to be offered.
+var profileStart func()
+
 type result struct {
 	drain  time.Duration // from the last acknowledgement until every subscriber was at the head
 	rate   float64
@@ -89,6 +96,42 @@ func buildServer(work string) (string, error) {
 
 func ingestPhase(bin, work, name string, queries []string, records [][]byte, rate, secs int) (result, error) {
 	var res result
+	var profileDone chan struct{}
+	if profileOut != "" && len(queries) > 0 {
+		// Profile the server while events are offered (the first secs
+		// seconds of the phase), from its metrics listener.
+		ml, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return res, err
+		}
+		metrics := ml.Addr().String()
+		ml.Close()
+		serveArgs = append(serveArgs, "--metrics-listen", metrics)
+		defer func() { serveArgs = serveArgs[:len(serveArgs)-2] }()
+		profileDone = make(chan struct{})
+		defer func() {
+			if profileDone != nil {
+				<-profileDone
+			}
+		}()
+		startProfile := func() {
+			defer close(profileDone)
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metrics, secs))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(profileOut)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+				return
+			}
+			defer f.Close()
+			_, _ = io.Copy(f, resp.Body)
+		}
+		profileStart = startProfile
+	}
 	addr, stop, err := startServe(bin, filepath.Join(work, "data-"+name))
 	if err != nil {
 		return res, err
@@ -151,6 +194,10 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
+	if profileStart != nil {
+		go profileStart()
+		profileStart = nil
+	}
 	var calls sync.WaitGroup
 	sent := 0
 	for b := 0; b < secs*10 && sent < len(records); b++ {
