@@ -18,11 +18,20 @@ type ringEntry struct {
 	termsOnce sync.Once
 	terms     *eventTerms
 	memo      Memo // see Hit.Memo
+	candOnce  sync.Once
+	cand      *candidates
 }
 
 func (e *ringEntry) eventTerms() *eventTerms {
 	e.termsOnce.Do(func() { e.terms = newEventTerms(&e.ev) })
 	return e.terms
+}
+
+// candidates returns the subscribers the event may match (prefilter.go),
+// computed by the first subscriber that asks.
+func (e *ringEntry) candidates(p *prefilter) *candidates {
+	e.candOnce.Do(func() { e.cand = p.of(e.eventTerms()) })
+	return e.cand
 }
 
 // hub keeps the most recent stored events in a ring, in sequence order, and
@@ -38,6 +47,7 @@ type hub struct {
 	first   uint64       // seq of the oldest entry held; 0 when empty
 	last    uint64       // seq of the newest entry held
 	waiters map[*subscriber]struct{}
+	filter  *prefilter
 
 	active, caughtUp, lagging, endedForLag gauge
 }
@@ -60,7 +70,7 @@ func (g *gauge) Add(d int64) {
 func (g *gauge) Load() int64 { return g.n.Load() }
 
 func newHub(size int) *hub {
-	h := &hub{ring: make([]*ringEntry, size), waiters: map[*subscriber]struct{}{}}
+	h := &hub{ring: make([]*ringEntry, size), waiters: map[*subscriber]struct{}{}, filter: newPrefilter()}
 	h.active.label, h.caughtUp.label, h.lagging.label = "active", "caught_up", "lagging"
 	for _, g := range []string{"active", "caught_up", "lagging"} {
 		metricSubscribers.WithLabelValues(g).Add(0) // present from the start

@@ -135,6 +135,11 @@ func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Mes
 	}
 
 	sub := subscription{s: s, w: w, send: send, query: q, match: match, pos: pos}
+	if keys, ok := requiredTerms(ast); ok {
+		sub.filtered = true
+		sub.filterID, sub.filterVersion = s.hub.filter.add(keys)
+		defer s.hub.filter.remove(sub.filterID, keys)
+	}
 	if !r.StartTime.IsZero() {
 		// The time bound applies to the replay; once live, every new match
 		// is delivered, as it would be to a subscriber started from now.
@@ -174,6 +179,12 @@ type subscription struct {
 	lastSent     time.Time
 	progressTick *time.Timer
 	window       uint64 // sequence numbers one index read covers; see step
+
+	// filtered: the query has required terms, registered in the hub's
+	// prefilter under filterID from filterVersion on.
+	filtered      bool
+	filterID      int
+	filterVersion uint64
 }
 
 // maxReplayWindow bounds the sequence numbers one replay read covers (and so
@@ -261,7 +272,7 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 	q, match := sub.currentQuery()
 	if entries, ok := s.hub.since(sub.pos, head, s.cfg.ReplayPageSize); ok {
 		for _, e := range entries {
-			if match(e) {
+			if (!sub.filtered || e.candidates(s.hub.filter).has(sub.filterID, sub.filterVersion)) && match(e) {
 				hit := Hit{Event: e.ev, Cursor: e.cursor, Memo: &e.memo}
 				if err := sub.deliver(Message{Hit: &hit}); err != nil {
 					return err
