@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +67,8 @@ func runSubscribers(n, rate, secs int, work string) error {
 	fmt.Printf("deliveries: %d; delay from Ingest ack to delivery p50 %s, p99 %s, max %s\n", len(withSubs.delays),
 		pctD(withSubs.delays, 50), pctD(withSubs.delays, 99), pctD(withSubs.delays, 100))
 	fmt.Printf("all subscribers at the head %s after the last acknowledgement\n", withSubs.drain.Round(time.Millisecond))
+	fmt.Printf("CPU from the first offer until all subscribers were at the head (%s): server %s, benchmark client (%d streams) %s\n",
+		withSubs.elapsed.Round(time.Millisecond), withSubs.serverCPU.Round(10*time.Millisecond), n, withSubs.clientCPU.Round(10*time.Millisecond))
 	fmt.Printf("loss check: %s\n", withSubs.check)
 	return nil
 }
@@ -73,11 +77,30 @@ func runSubscribers(n, rate, secs int, work string) error {
 // when events begin to be offered.
 var profileStart func()
 
+// procCPU returns the user+system CPU time of a process so far, from
+// /proc (0 where there is none).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces, in parens).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
 type result struct {
-	drain  time.Duration // from the last acknowledgement until every subscriber was at the head
-	rate   float64
-	delays []time.Duration
-	check  string
+	elapsed              time.Duration // from the first offer until every subscriber was at the head
+	serverCPU, clientCPU time.Duration // CPU used over elapsed by the server and by this process
+	drain                time.Duration // from the last acknowledgement until every subscriber was at the head
+	rate                 float64
+	delays               []time.Duration
+	check                string
 }
 
 func buildServer(work string) (string, error) {
@@ -132,7 +155,7 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 		}
 		profileStart = startProfile
 	}
-	addr, stop, err := startServe(bin, filepath.Join(work, "data-"+name))
+	addr, stop, pid, err := startServeSources(bin, filepath.Join(work, "data-"+name))
 	if err != nil {
 		return res, err
 	}
@@ -194,6 +217,7 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
+	serverCPU0, selfCPU0 := procCPU(pid), procCPU(os.Getpid())
 	if profileStart != nil {
 		go profileStart()
 		profileStart = nil
@@ -253,6 +277,8 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 		}
 	}
 	res.drain = time.Since(drain)
+	res.serverCPU, res.clientCPU = procCPU(pid)-serverCPU0, procCPU(os.Getpid())-selfCPU0
+	res.elapsed = time.Since(start)
 	cancel()
 	wg.Wait()
 	lost, dups := 0, 0
