@@ -40,11 +40,15 @@ var (
 		Namespace: "codetrail", Subsystem: "subscribe", Name: "ended_for_lag_total",
 		Help: "Subscriptions ended because they stayed too far behind.",
 	})
+	metricLagPages = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "subscribe", Name: "lag_pages_read_total",
+		Help: "Pages of stored events read from the index for live subscribers that fell out of the ring (each shared by all of them).",
+	})
 )
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag, metricDeliverySeconds, metricDroppedEvents, metricDiskFull}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull}
 }
 
 var (

@@ -162,6 +162,8 @@ type Store struct {
 	hub      *hub
 	// replays holds a token per subscriber reading the index.
 	replays chan struct{}
+	// pages are the stored events lagging live subscribers catch up from.
+	pages *pageCache
 	// head is the newest sequence number whose event is searchable and in
 	// the hub; readers use it without taking mu.
 	head atomic.Uint64
@@ -226,7 +228,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		alias.Add(p.shards...)
 	}
 	s := &Store{cfg: cfg, log: log, idx: alias, parts: parts, cpNames: map[string]bool{},
-		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays)}
+		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache()}
 	if err := s.load(); err != nil {
 		for _, p := range parts {
 			_ = p.close()

@@ -287,6 +287,9 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 	}
 	if sub.caught {
 		sub.setLagging(true)
+		if end := (sub.pos/pageEvents + 1) * pageEvents; end <= head {
+			return sub.stepPage(ctx, end, match)
+		}
 	}
 	select {
 	case s.replays <- struct{}{}:
@@ -327,6 +330,30 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 		sub.pos = upto // nothing else up to upto matched
 		sub.window = min(2*sub.window, maxReplayWindow)
 	}
+	return nil
+}
+
+// stepPage delivers what follows pos up to end, the end of its page, from
+// the shared pages (pages.go).
+func (sub *subscription) stepPage(ctx context.Context, end uint64, match func(*ringEntry) bool) error {
+	s := sub.s
+	entries, err := s.page(ctx, sub.pos/pageEvents)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.ev.Seq <= sub.pos {
+			continue
+		}
+		if (!sub.filtered || e.candidates(s.hub.filter).has(sub.filterID, sub.filterVersion)) && match(e) {
+			hit := Hit{Event: e.ev, Cursor: e.cursor, Memo: &e.memo}
+			if err := sub.deliver(Message{Hit: &hit}); err != nil {
+				return err
+			}
+		}
+		sub.pos = e.ev.Seq
+	}
+	sub.pos = end
 	return nil
 }
 

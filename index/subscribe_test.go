@@ -501,3 +501,63 @@ func TestSubscribePropertyAgainstSearch(t *testing.T) {
 		<-x.done
 	}
 }
+
+// Many live subscribers held up together fall pages behind; they catch up
+// from shared pages (pages.go), each page read once, and each still gets
+// exactly what Search returns for its query, once, in store order.
+func TestSubscribeLaggersSharePages(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.RingSize = 8 })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	queries := []string{"", "eventName:GitPush", "eventName:StartBuild OR projectName:p3", "NOT eventName:GetPipeline",
+		"p1", "eventName:CreateDeployment AND NOT p2", "projectName:p*", "eventName:GitPush"}
+	release := make(chan struct{})
+	cols := make([]*collector, len(queries))
+	done := make(chan error, len(queries))
+	for i, q := range queries {
+		cols[i] = newCollector()
+		held := false
+		send := func(m Message) error {
+			if m.Hit != nil && !held {
+				held = true
+				<-release // all hold their first event until the burst is stored
+			}
+			return cols[i].send(m)
+		}
+		go func() { done <- s.Subscribe(ctx, SubscribeRequest{Query: q}, send) }()
+	}
+	waitFor(t, "all live", func() bool { return s.SubscriberStats().CaughtUp == int64(len(queries)) })
+	const n = 3000
+	for i := 0; i < n; i += 500 {
+		if _, err := s.Put(ctx, synthetic(t, 500, i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	for i, q := range queries {
+		want, err := searchAll(ctx, s, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "subscriber "+q, func() bool { ids, _, _, _ := cols[i].snapshot(); return len(ids) >= len(want) })
+		ids, seqs, _, _ := cols[i].snapshot()
+		for j := 1; j < len(seqs); j++ {
+			if seqs[j] <= seqs[j-1] {
+				t.Fatalf("query %q: seq %d after %d", q, seqs[j], seqs[j-1])
+			}
+		}
+		slices.Sort(ids)
+		slices.Sort(want)
+		if !slices.Equal(ids, want) {
+			t.Fatalf("query %q: got %d events, want %d", q, len(ids), len(want))
+		}
+	}
+	// A page serves every subscriber: far fewer reads than subscribers times pages.
+	if r := s.pages.reads.Load(); r == 0 || r > 2*(n/pageEvents+1) {
+		t.Fatalf("%d page reads for %d subscribers %d events behind", r, len(queries), n)
+	}
+	cancel()
+	for range queries {
+		<-done
+	}
+}
