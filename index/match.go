@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2/numeric"
@@ -87,15 +88,24 @@ func (s *termSet) find(t string) int {
 
 func (s *termSet) has(t string) bool { return s.find(t) >= 0 }
 
-// eventTerms is what the index holds of one event, precomputed once per
-// event and shared by all matchers. It is immutable after construction and
-// safe for concurrent reads.
+// eventTerms is what the index holds of one event, shared by all matchers
+// and safe for concurrent use. The terms of a field are analysed the first
+// time a matcher asks for them: most live queries test a few keyword
+// fields, and analysing the whole record's text and paths for every new
+// event would cost more than all their matching.
 type eventTerms struct {
 	id      string // document id
 	nanos   int64  // indexed eventTime, as Bleve's numeric field holds it
 	hasTime bool
-	fields  []termSet           // by termSlots
+	slots   []lazyTerms         // by termSlots
 	other   map[string]*termSet // fields not in termSlots (none today)
+}
+
+// lazyTerms is the terms of one field, analysed once on first use.
+type lazyTerms struct {
+	once sync.Once
+	src  []docField // the field's instances, until analysed
+	set  termSet
 }
 
 var emptyTerms termSet
@@ -103,7 +113,12 @@ var emptyTerms termSet
 // field returns the terms of a field; never nil.
 func (e *eventTerms) field(slot int, name string) *termSet {
 	if slot >= 0 {
-		return &e.fields[slot]
+		l := &e.slots[slot]
+		l.once.Do(func() {
+			l.set = analyzeFields(l.src)
+			l.src = nil
+		})
+		return &l.set
 	}
 	if s := e.other[name]; s != nil {
 		return s
@@ -111,61 +126,68 @@ func (e *eventTerms) field(slot int, name string) *termSet {
 	return &emptyTerms
 }
 
-// newEventTerms analyses the document of ev as Bleve indexes it.
+// newEventTerms takes the document of ev as Bleve indexes it; each field is
+// analysed when first asked for.
 func newEventTerms(ev *record.Event) *eventTerms {
-	e := &eventTerms{id: ev.ID, fields: make([]termSet, len(termSlots))}
+	e := &eventTerms{id: ev.ID, slots: make([]lazyTerms, len(termSlots))}
 	if t, ok := indexedTime(ev); ok {
 		e.nanos, e.hasTime = t.UnixNano(), true
 	}
-	type acc struct {
-		pos     map[string][]int32
-		vectors bool
-	}
-	accs := map[string]*acc{}
-	var order []string
+	var others map[string][]docField
 	for _, f := range documentFields(ev) {
 		if !f.opts.IsIndexed() {
 			continue
 		}
-		a := accs[f.name]
-		if a == nil {
-			a = &acc{pos: map[string][]int32{}}
-			accs[f.name] = a
-			order = append(order, f.name)
+		if slot, ok := termSlots[f.name]; ok {
+			e.slots[slot].src = append(e.slots[slot].src, f)
+			continue
 		}
-		a.vectors = a.vectors || f.opts.IncludeTermVectors()
-		for _, tok := range f.analyzer.Analyze(f.value) {
-			t := string(tok.Term)
-			a.pos[t] = append(a.pos[t], int32(tok.Position))
+		if others == nil {
+			others = map[string][]docField{}
 		}
+		others[f.name] = append(others[f.name], f)
 	}
-	for _, name := range order {
-		a := accs[name]
-		s := termSet{sorted: make([]string, 0, len(a.pos))}
-		for t := range a.pos {
-			s.sorted = append(s.sorted, t)
+	for name, fs := range others {
+		if e.other == nil {
+			e.other = map[string]*termSet{}
 		}
-		sort.Strings(s.sorted)
-		if a.vectors {
-			s.pos = make([][]int32, len(s.sorted))
-			for i, t := range s.sorted {
-				p := a.pos[t]
-				if !slices.IsSorted(p) { // several instances of the field
-					slices.Sort(p)
-				}
-				s.pos[i] = p
-			}
-		}
-		if slot, ok := termSlots[name]; ok {
-			e.fields[slot] = s
-		} else {
-			if e.other == nil {
-				e.other = map[string]*termSet{}
-			}
-			e.other[name] = &s
-		}
+		s := analyzeFields(fs)
+		e.other[name] = &s
 	}
 	return e
+}
+
+// analyzeFields returns the terms of the instances of one field, with
+// positions when the field keeps term vectors.
+func analyzeFields(fs []docField) termSet {
+	if len(fs) == 0 {
+		return termSet{}
+	}
+	pos := map[string][]int32{}
+	vectors := false
+	for _, f := range fs {
+		vectors = vectors || f.opts.IncludeTermVectors()
+		for _, tok := range f.analyzer.Analyze(f.value) {
+			t := string(tok.Term)
+			pos[t] = append(pos[t], int32(tok.Position))
+		}
+	}
+	s := termSet{sorted: make([]string, 0, len(pos))}
+	for t := range pos {
+		s.sorted = append(s.sorted, t)
+	}
+	sort.Strings(s.sorted)
+	if vectors {
+		s.pos = make([][]int32, len(s.sorted))
+		for i, t := range s.sorted {
+			p := pos[t]
+			if !slices.IsSorted(p) { // several instances of the field
+				slices.Sort(p)
+			}
+			s.pos[i] = p
+		}
+	}
+	return s
 }
 
 // matcher reports whether an event matches; safe for concurrent use.

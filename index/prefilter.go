@@ -200,7 +200,7 @@ func (p *prefilter) of(e *eventTerms) *candidates {
 	}
 	c.bits = make([]uint64, (p.next+63)/64)
 	for _, slot := range p.slots {
-		for _, t := range e.fields[slot].sorted {
+		for _, t := range e.field(slot, "").sorted {
 			for _, id := range p.byTerm[termKey{slot: slot, term: t}] {
 				c.bits[id/64] |= 1 << (id % 64)
 			}
