@@ -432,16 +432,48 @@ func (s *Server) Ingest(stream grpc.ClientStreamingServer[pb.IngestRequest, pb.I
 		wg       sync.WaitGroup
 		slots    = make(chan struct{}, s.cfg.IngestParallel)
 	)
+	// Receive beside the loop, so that a shutdown ends even a stream whose
+	// client sends nothing: the inputs in work are stored, the rest is
+	// refused with Unavailable (the client sends it again; ingest is
+	// idempotent).
+	type received struct {
+		req *pb.IngestRequest
+		err error
+	}
+	reqs := make(chan received)
+	go func() {
+		for {
+			req, err := stream.Recv()
+			select {
+			case reqs <- received{req, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	n := 0
 	for {
-		req, err := stream.Recv()
-		if err == io.EOF {
+		var r received
+		select {
+		case r = <-reqs:
+		case <-s.closing.Done():
+			wg.Wait()
+			if firstErr != nil {
+				return toStatus(firstErr)
+			}
+			return status.Errorf(codes.Unavailable, "server is shutting down; the %d inputs received were stored, send the ones after them again", n)
+		}
+		if r.err == io.EOF {
 			break
 		}
-		if err != nil {
+		if r.err != nil {
 			wg.Wait()
-			return err
+			return r.err
 		}
+		req := r.req
 		n++
 		name := req.GetName()
 		if name == "" {

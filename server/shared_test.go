@@ -2,10 +2,14 @@ package server
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/codetrail/codetrail/client"
@@ -62,5 +66,31 @@ func TestLiveEventSharedAcrossViews(t *testing.T) {
 		if (got.GetRecord() != nil) != full || (got.GetRecordJson() != "") != (s.view == pb.EventView_EVENT_VIEW_RAW) {
 			t.Fatalf("view %v: record %v, record_json %q", s.view, got.GetRecord() != nil, got.GetRecordJson())
 		}
+	}
+}
+
+// A shutdown ends an Ingest stream whose client has gone quiet: what was
+// received is stored, and the client is told to send the rest again.
+func TestIngestEndsOnShutdown(t *testing.T) {
+	c, srv := start(t)
+	st, err := pb.NewIngestServiceClient(c.Conn()).Ingest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Send(&pb.IngestRequest{Name: "one.json", Data: []byte(`{"Records":[` + rec(1, "CreateDeployment", "") + `]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if s, err := c.Stats(context.Background()); err == nil && s.GetEvents() == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the input was not stored")
+		}
+	}
+	srv.Shutdown() // the client sends nothing more and does not close
+	_, err = st.CloseAndRecv()
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "the 1 inputs received were stored") {
+		t.Fatalf("got %v, want Unavailable saying what was stored", err)
 	}
 }
