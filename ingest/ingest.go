@@ -293,6 +293,12 @@ func (in *Ingester) problem(source, name, pos, reason string) Problem {
 }
 
 func (in *Ingester) fail(source string, err error) {
+	if errors.Is(err, context.Canceled) {
+		// Stopped by its caller (a shutdown, a client that went away):
+		// the input is read again next time, nothing failed.
+		in.log.Debug("ingest stopped", "source", source, "err", err)
+		return
+	}
 	in.log.Warn("ingest failed", "source", source, "err", err)
 	in.mu.Lock()
 	defer in.mu.Unlock()

@@ -258,10 +258,11 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		return err
 	}
 	srcCtx, stopSources := context.WithCancel(ctx)
+	var srcWG sync.WaitGroup // sources and what waits on them
 	for _, src := range srcs {
-		wg.Add(1)
+		srcWG.Add(1)
 		go func() {
-			defer wg.Done()
+			defer srcWG.Done()
 			log.Info("source started", "source", src.Name())
 			if err := src.Run(srcCtx, in); err != nil {
 				in.Fail(src.Name(), err)
@@ -277,9 +278,9 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		for i, src := range srcs {
 			names[i] = src.Name()
 		}
-		wg.Add(1)
+		srcWG.Add(1)
 		go func() {
-			defer wg.Done()
+			defer srcWG.Done()
 			if err := in.WaitResumed(srcCtx, names); err == nil {
 				srv.SetHealth(true, true)
 				log.Info("serving", "sources", len(names))
@@ -315,6 +316,17 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	}
 	if metricsSrv != nil {
 		_ = metricsSrv.Close()
+	}
+	// Sources were stopped first: once the reads they have in progress end,
+	// the writer commits what they queued, checkpoints included. A source
+	// that does not end within the timeout loses only what it had not
+	// stored, which it reads again on the next start.
+	sourcesDone := make(chan struct{})
+	go func() { srcWG.Wait(); close(sourcesDone) }()
+	select {
+	case <-sourcesDone:
+	case <-time.After(c.shutdownTimeout):
+		log.Warn("sources still running at shutdown timeout; stopping the writer anyway")
 	}
 	in.Close()
 	wg.Wait()
