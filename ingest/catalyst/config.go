@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,13 +93,17 @@ func DefaultConfig() Config {
 	}
 }
 
+// spaceName is what a CodeCatalyst space may be called (and so what fits a
+// URL host).
+var spaceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
 // Validate reports the first bad setting.
 func (c Config) Validate() error {
 	switch {
 	case c.Space == "":
 		return errors.New("catalyst: space name is required")
-	case strings.ContainsAny(c.Space, "/?#% "):
-		return fmt.Errorf("catalyst: %q is not a space name", c.Space)
+	case !spaceName.MatchString(c.Space):
+		return fmt.Errorf("catalyst: %q is not a space name (letters, digits, '.', '_' and '-')", c.Space)
 	case c.Endpoint != "" && !validEndpoint(c.Endpoint):
 		return fmt.Errorf("catalyst: endpoint %q is not an https URL", c.Endpoint)
 	case c.Interval <= 0:
