@@ -366,3 +366,33 @@ func TestGetAndTimeRange(t *testing.T) {
 		t.Fatalf("time range: %d hits, want 2", res.Total)
 	}
 }
+
+// Stats answers while a batch is being written (it reads a snapshot, not
+// the writer's lock), and reflects each stored batch.
+func TestStatsDoNotWaitForWrites(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	if st := s.Stats(); st.Events != 0 || st.Cursor != "" {
+		t.Fatalf("empty store: %+v", st)
+	}
+	if _, err := s.Put(ctx, synthetic(t, 10, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Events != 10 || st.LastSeq != 10 || st.DiskBytes == 0 {
+		t.Fatalf("after a batch: %+v", st)
+	}
+	s.mu.Lock() // as a batch being written holds it
+	done := make(chan Stats, 1)
+	go func() { done <- s.Stats() }()
+	select {
+	case st := <-done:
+		if st.Events != 10 {
+			t.Fatalf("during a write: %+v", st)
+		}
+	case <-time.After(5 * time.Second):
+		s.mu.Unlock()
+		t.Fatal("Stats waited for the writer's lock")
+	}
+	s.mu.Unlock()
+}

@@ -72,6 +72,7 @@ func (s *Store) ApplyRetention(now time.Time) (int, error) {
 		if err == nil {
 			s.minTime, s.maxTime = lo, hi
 		}
+		s.publishStats()
 	}
 	s.mu.Unlock()
 

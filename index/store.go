@@ -167,6 +167,8 @@ type Store struct {
 	// head is the newest sequence number whose event is searchable and in
 	// the hub; readers use it without taking mu.
 	head atomic.Uint64
+	// snap is what Stats reports (see publishStats).
+	snap atomic.Pointer[statsSnap]
 
 	mu      sync.Mutex // serialises Put and guards the fields below
 	seq     uint64     // last assigned sequence number
@@ -325,6 +327,7 @@ func (s *Store) load() error {
 	}
 	s.oldest.Store(s.parts[0].firstSeq)
 	s.minTime, s.maxTime, err = s.timeBounds(context.Background())
+	s.publishStats()
 	return err
 }
 
@@ -706,6 +709,7 @@ func (s *Store) rotate() error {
 	s.parts = append(s.parts, p)
 	s.idx.Add(p.shards...)
 	s.next = 0
+	s.publishStats()
 	s.log.Info("partition started", "dir", p.dir, "first_seq", p.firstSeq)
 	return nil
 }
@@ -749,6 +753,7 @@ func (s *Store) publish(events []record.Event, idx []int, res *PutResult) {
 	s.hub.append(stored, s.Cursor)
 	s.head.Store(s.seq)
 	s.minTime, s.maxTime = lo, hi
+	s.publishStats()
 	res.Stored = len(stored)
 	res.LastSeq = s.seq
 	metricStored.Add(float64(res.Stored))
@@ -854,23 +859,36 @@ func (s *Store) ScopedStats(ctx context.Context, scope Scope) (Stats, error) {
 	return st, nil
 }
 
+// statsSnap is what Stats reports, published by writers (publishStats) so
+// that Stats and metric scrapes never wait for a batch being written, which
+// holds mu for as long as it takes.
+type statsSnap struct {
+	st   Stats
+	dirs []string // shard directories, for the disk size
+}
+
+// publishStats publishes the current figures; mu held.
+func (s *Store) publishStats() {
+	sn := &statsSnap{st: Stats{Events: s.count, LastSeq: s.seq, Oldest: s.minTime, Newest: s.maxTime}}
+	for _, p := range s.parts {
+		for i := range p.shards {
+			sn.dirs = append(sn.dirs, p.shardPath(s.cfg.Dir, i))
+		}
+	}
+	s.snap.Store(sn)
+}
+
 // Stats returns current figures.
 func (s *Store) Stats() Stats {
-	s.mu.Lock()
-	st := Stats{Events: s.count, LastSeq: s.seq, Oldest: s.minTime, Newest: s.maxTime}
-	s.mu.Unlock()
+	sn := s.snap.Load()
+	if sn == nil {
+		return Stats{}
+	}
+	st := sn.st
 	if st.LastSeq > 0 {
 		st.Cursor = s.Cursor(st.LastSeq)
 	}
-	s.mu.Lock()
-	var dirs []string
-	for _, p := range s.parts {
-		for i := range p.shards {
-			dirs = append(dirs, p.shardPath(s.cfg.Dir, i))
-		}
-	}
-	s.mu.Unlock()
-	for _, d := range dirs {
+	for _, d := range sn.dirs {
 		st.DiskBytes += dirSize(d)
 	}
 	return st
