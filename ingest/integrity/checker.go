@@ -424,7 +424,7 @@ func stringToSign(d *digest) []byte {
 
 func parseRSAKey(der []byte) (*rsa.PublicKey, error) {
 	if k, err := x509.ParsePKCS1PublicKey(der); err == nil {
-		return k, nil
+		return strongRSA(k)
 	}
 	k, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
@@ -434,7 +434,20 @@ func parseRSAKey(der []byte) (*rsa.PublicKey, error) {
 	if !ok {
 		return nil, errors.New("not an RSA public key")
 	}
-	return rk, nil
+	return strongRSA(rk)
+}
+
+// minRSABits is the smallest modulus accepted; CloudTrail signs digests
+// with 2048-bit keys.
+const minRSABits = 2048
+
+// strongRSA refuses keys no signer would use, under which a forged
+// signature could verify (e = 1 makes every signature its own message).
+func strongRSA(k *rsa.PublicKey) (*rsa.PublicKey, error) {
+	if k.N.BitLen() < minRSABits || k.E < 3 || k.E%2 == 0 {
+		return nil, fmt.Errorf("weak RSA key (%d bits, exponent %d)", k.N.BitLen(), k.E)
+	}
+	return k, nil
 }
 
 // checkLogs compares the log files d lists with those ingested. The listing

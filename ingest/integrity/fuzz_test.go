@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -109,7 +110,7 @@ func FuzzParseRSAKey(f *testing.F) {
 	if der, err := x509.MarshalPKIXPublicKey(&ec.PublicKey); err == nil {
 		f.Add(der) // not RSA
 	}
-	f.Add([]byte{0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03}) // N=5, E=3: tiny but well-formed
+	f.Add([]byte{0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03}) // N=5, E=3: well-formed but weak
 	f.Add([]byte{0x30, 0x00})
 	f.Add([]byte("MIIBCgKCAQEA"))
 	f.Fuzz(func(t *testing.T, der []byte) {
@@ -117,14 +118,15 @@ func FuzzParseRSAKey(f *testing.F) {
 		if (k == nil) == (err == nil) {
 			t.Fatalf("parseRSAKey(%x) = %v, %v: want exactly one", der, k, err)
 		}
-		if pk, perr := x509.ParsePKCS1PublicKey(der); perr == nil && (k == nil || !pk.Equal(k)) {
+		strong := func(k *rsa.PublicKey) bool { return k.N.BitLen() >= minRSABits && k.E >= 3 && k.E%2 == 1 }
+		if pk, perr := x509.ParsePKCS1PublicKey(der); perr == nil && strong(pk) && (k == nil || !pk.Equal(k)) {
 			t.Fatalf("parseRSAKey(%x) = %v, %v; the PKCS#1 reading is %v", der, k, err, pk)
 		}
 		if err != nil {
 			return
 		}
-		if k.N == nil || k.N.Sign() <= 0 || k.E < 2 {
-			t.Fatalf("parseRSAKey(%x) = N %v E %d", der, k.N, k.E)
+		if k.N == nil || !strong(k) {
+			t.Fatalf("parseRSAKey(%x) accepted a weak key: %d bits, E %d", der, k.N.BitLen(), k.E)
 		}
 		again, err := parseRSAKey(x509.MarshalPKCS1PublicKey(k))
 		if err != nil || !again.Equal(k) {
