@@ -271,19 +271,7 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 	s := sub.s
 	q, match := sub.currentQuery()
 	if entries, ok := s.hub.since(sub.pos, head, s.cfg.ReplayPageSize); ok {
-		for _, e := range entries {
-			if (!sub.filtered || e.candidates(s.hub.filter).has(sub.filterID, sub.filterVersion)) && match(e) {
-				hit := Hit{Event: e.ev, Cursor: e.cursor, Memo: &e.memo}
-				if err := sub.deliver(Message{Hit: &hit}); err != nil {
-					return err
-				}
-				if sub.caught {
-					metricDeliverySeconds.Observe(time.Since(e.stored).Seconds())
-				}
-			}
-			sub.pos = e.ev.Seq
-		}
-		return nil
+		return sub.deliverEntries(entries, match)
 	}
 	if sub.caught {
 		sub.setLagging(true)
@@ -341,19 +329,32 @@ func (sub *subscription) stepPage(ctx context.Context, end uint64, match func(*r
 	if err != nil {
 		return err
 	}
+	if err := sub.deliverEntries(entries, match); err != nil {
+		return err
+	}
+	sub.pos = end
+	return nil
+}
+
+// deliverEntries delivers the entries after pos that pass the prefilter and
+// match, moving pos over all of them.
+func (sub *subscription) deliverEntries(entries []*ringEntry, match func(*ringEntry) bool) error {
+	h := sub.s.hub
 	for _, e := range entries {
 		if e.ev.Seq <= sub.pos {
 			continue
 		}
-		if (!sub.filtered || e.candidates(s.hub.filter).has(sub.filterID, sub.filterVersion)) && match(e) {
+		if (!sub.filtered || e.candidates(h.filter).has(sub.filterID, sub.filterVersion)) && match(e) {
 			hit := Hit{Event: e.ev, Cursor: e.cursor, Memo: &e.memo}
 			if err := sub.deliver(Message{Hit: &hit}); err != nil {
 				return err
 			}
+			if sub.caught && !e.stored.IsZero() { // page entries have no store time
+				metricDeliverySeconds.Observe(time.Since(e.stored).Seconds())
+			}
 		}
 		sub.pos = e.ev.Seq
 	}
-	sub.pos = end
 	return nil
 }
 
