@@ -55,7 +55,7 @@ type fixture struct {
 	logs    map[string][]byte // bucket/key -> gzip body as stored
 }
 
-func gz(t *testing.T, b []byte) []byte {
+func gz(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)

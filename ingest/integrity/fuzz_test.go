@@ -1,8 +1,6 @@
 package integrity
 
 import (
-	"bytes"
-	"compress/gzip"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -37,14 +35,14 @@ func FuzzParseDigest(f *testing.F) {
 	}
 	sig := strings.Repeat("9A", 256)
 	f.Add(good, key, sig)
-	f.Add(gzipped(good), key, " "+sig+"\n")
+	f.Add(gz(f, good), key, " "+sig+"\n")
 	f.Add(good, strings.Replace(key, ".json.gz", "_backfill.json.gz", 1), "")
 	f.Add([]byte(`{"digestStartTime":"2024-05-01T10:01:31Z","digestEndTime":"2024-05-01T11:01:31+02:00","previousDigestSignature":null,"logFiles":[]}`), "k", "")
 	f.Add([]byte(`{"digestStartTime":"yesterday","digestEndTime":"2024-05-01T11:01:31Z"}`), "k", "")
 	f.Add([]byte(`{"digestStartTime":"2024-05-01T10:01:31Z"}`), "AWSLogs/o-abc/1/CloudTrail-Digest/r", "")
 	f.Add([]byte(`{"logFiles":{}}`), "/CloudTrail-Digest/", "")
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0}, "", "")
-	f.Add(gzipped([]byte("not json")), "", "")
+	f.Add(gz(f, []byte("not json")), "", "")
 	f.Add([]byte{}, "", "")
 	f.Fuzz(func(t *testing.T, body []byte, key, sig string) {
 		in := Digest{Bucket: testBucket, Key: key, Body: body, Signature: sig}
@@ -60,7 +58,7 @@ func FuzzParseDigest(f *testing.F) {
 			t.Fatalf("given account and region replaced by %q %q", named.account, named.region)
 		}
 		if !isGzip(body) {
-			z := parseDigest(Digest{Bucket: testBucket, Key: key, Body: gzipped(body), Signature: sig})
+			z := parseDigest(Digest{Bucket: testBucket, Key: key, Body: gz(t, body), Signature: sig})
 			if !reflect.DeepEqual(d, z) {
 				t.Fatalf("parseDigest(%q) differs when gzipped:\n%+v\n%+v", body, d, z)
 			}
@@ -73,7 +71,7 @@ func FuzzParseDigest(f *testing.F) {
 		}
 		raw := body
 		if isGzip(body) {
-			raw = gunzipped(t, body)
+			raw = gunzip(t, body)
 		}
 		if sum := sha256.Sum256(raw); d.hash != hex.EncodeToString(sum[:]) {
 			t.Fatalf("hash %s is not the SHA-256 of the inflated digest", d.hash)
@@ -136,25 +134,4 @@ func FuzzParseRSAKey(f *testing.F) {
 			t.Fatalf("Fingerprint(%x) = %q", der, fp)
 		}
 	})
-}
-
-func gzipped(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(b) // a bytes.Buffer does not fail
-	_ = zw.Close()
-	return buf.Bytes()
-}
-
-func gunzipped(t *testing.T, b []byte) []byte {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if _, err := out.ReadFrom(zr); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
 }
