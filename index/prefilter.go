@@ -1,6 +1,7 @@
 package index
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -139,11 +140,11 @@ func (p *prefilter) remove(id int, keys []termKey) {
 	defer p.mu.Unlock()
 	for _, k := range keys {
 		ids := p.byTerm[k]
-		i := indexOf(ids, id)
+		i := slices.Index(ids, id)
 		if i < 0 {
 			continue // a repeated key, already removed
 		}
-		ids = append(ids[:i:i], ids[i+1:]...)
+		ids = slices.Delete(ids, i, i+1)
 		if len(ids) == 0 {
 			delete(p.byTerm, k)
 		} else {
@@ -151,27 +152,13 @@ func (p *prefilter) remove(id int, keys []termKey) {
 		}
 		if p.slotUse[k.slot]--; p.slotUse[k.slot] == 0 {
 			delete(p.slotUse, k.slot)
-			p.slots = removeInt(p.slots, k.slot)
+			if j := slices.Index(p.slots, k.slot); j >= 0 {
+				p.slots = slices.Delete(p.slots, j, j+1)
+			}
 		}
 	}
 	p.free = append(p.free, id)
 	p.version++
-}
-
-func indexOf(xs []int, x int) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
-}
-
-func removeInt(xs []int, x int) []int {
-	if i := indexOf(xs, x); i >= 0 {
-		return append(xs[:i:i], xs[i+1:]...)
-	}
-	return xs
 }
 
 // candidates is which subscribers (by id) an event may match, as of version.
