@@ -306,11 +306,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		hcancel()
 	}
 	stopSources()
-	stopped := make(chan struct{})
-	go func() { g.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(c.shutdownTimeout):
+	if !within(c.shutdownTimeout, g.GracefulStop) {
 		log.Warn("calls still running at shutdown timeout; stopping them")
 		g.Stop()
 	}
@@ -321,11 +317,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	// the writer commits what they queued, checkpoints included. A source
 	// that does not end within the timeout loses only what it had not
 	// stored, which it reads again on the next start.
-	sourcesDone := make(chan struct{})
-	go func() { srcWG.Wait(); close(sourcesDone) }()
-	select {
-	case <-sourcesDone:
-	case <-time.After(c.shutdownTimeout):
+	if !within(c.shutdownTimeout, srcWG.Wait) {
 		log.Warn("sources still running at shutdown timeout; stopping the writer anyway")
 	}
 	in.Close()
@@ -334,6 +326,19 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		runErr = nil
 	}
 	return runErr
+}
+
+// within runs f and reports whether it returned within d; if not, f goes on
+// in the background.
+func within(d time.Duration, f func()) bool {
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // ensureDemo writes the demo dataset into the data directory once and
