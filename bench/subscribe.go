@@ -73,10 +73,6 @@ func runSubscribers(n, rate, secs int, work string) error {
 	return nil
 }
 
-// profileStart, when set, takes the server's profile; ingestPhase starts it
-// when events begin to be offered.
-var profileStart func()
-
 // procCPU returns the user+system CPU time of a process so far, from
 // /proc (0 where there is none).
 func procCPU(pid int) time.Duration {
@@ -119,7 +115,9 @@ func buildServer(work string) (string, error) {
 
 func ingestPhase(bin, work, name string, queries []string, records [][]byte, rate, secs int) (result, error) {
 	var res result
-	var profileDone chan struct{}
+	var startProfile func() // set when profiling: run when events begin to be offered
+	var profiling sync.WaitGroup
+	defer profiling.Wait()
 	if profileOut != "" && len(queries) > 0 {
 		// Profile the server while events are offered (the first secs
 		// seconds of the phase), from its metrics listener.
@@ -131,14 +129,7 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 		ml.Close()
 		serveArgs = append(serveArgs, "--metrics-listen", metrics)
 		defer func() { serveArgs = serveArgs[:len(serveArgs)-2] }()
-		profileDone = make(chan struct{})
-		defer func() {
-			if profileDone != nil {
-				<-profileDone
-			}
-		}()
-		startProfile := func() {
-			defer close(profileDone)
+		startProfile = func() {
 			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metrics, secs))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "profile:", err)
@@ -153,7 +144,6 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 			defer f.Close()
 			_, _ = io.Copy(f, resp.Body)
 		}
-		profileStart = startProfile
 	}
 	addr, stop, pid, err := startServeSources(bin, filepath.Join(work, "data-"+name))
 	if err != nil {
@@ -218,9 +208,8 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	defer tick.Stop()
 	start := time.Now()
 	serverCPU0, selfCPU0 := procCPU(pid), procCPU(os.Getpid())
-	if profileStart != nil {
-		go profileStart()
-		profileStart = nil
+	if startProfile != nil {
+		profiling.Go(startProfile)
 	}
 	var calls sync.WaitGroup
 	sent := 0
