@@ -79,7 +79,7 @@ func newHub(size int) *hub {
 }
 
 // append adds newly stored events, which must carry consecutive sequence
-// numbers following the last appended, and wakes every subscriber.
+// numbers following the last appended; wake tells the subscribers.
 func (h *hub) append(evs []record.Event, cursor func(uint64) string) {
 	if len(evs) == 0 {
 		return
@@ -97,6 +97,15 @@ func (h *hub) append(evs []record.Event, cursor func(uint64) string) {
 			h.first = h.last - uint64(len(h.ring)) + 1
 		}
 	}
+	h.mu.Unlock()
+}
+
+// wake wakes every waiting subscriber. It comes after the new head is
+// published: a subscriber woken before would read the old head, find
+// nothing new, and sleep through the events until the next batch or its
+// progress timer.
+func (h *hub) wake() {
+	h.mu.Lock()
 	for w := range h.waiters {
 		select {
 		case w.wake <- struct{}{}:

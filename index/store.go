@@ -748,10 +748,12 @@ func (s *Store) publish(events []record.Event, idx []int, res *PutResult) {
 	p := s.cur()
 	p.count += uint64(len(stored))
 	p.maxTime = maxTime(p.maxTime, hi)
-	// Into the ring first, then the head: a subscriber that sees the new head
-	// finds the events in the ring (and in the index, which Batch updated).
+	// Into the ring first, then the head, then the wake-up: a subscriber
+	// that sees the new head finds the events in the ring (and in the index,
+	// which Batch updated), and one that is woken sees the new head.
 	s.hub.append(stored, s.Cursor)
 	s.head.Store(s.seq)
+	s.hub.wake()
 	s.minTime, s.maxTime = lo, hi
 	s.publishStats()
 	res.Stored = len(stored)

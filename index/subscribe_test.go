@@ -561,3 +561,36 @@ func TestSubscribeLaggersSharePages(t *testing.T) {
 		<-done
 	}
 }
+
+// Every live subscriber is woken for every batch, with no progress timer to
+// rescue it: a wake-up sent before the new head was published used to be
+// lost by subscribers that woke at once, read the old head and slept until
+// the next batch.
+func TestSubscribeWakeSeesNewHead(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.ProgressInterval = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const subs, rounds, per = 200, 30, 5
+	cs := make([]*collector, subs)
+	var wg sync.WaitGroup
+	for i := range cs {
+		cs[i] = newCollector()
+		wg.Go(func() { _ = s.Subscribe(ctx, SubscribeRequest{}, cs[i].send) })
+	}
+	for _, c := range cs {
+		waitFor(t, "caught up", func() bool { _, _, caught, _ := c.snapshot(); return caught == 1 })
+	}
+	for r := range rounds {
+		if _, err := s.Put(ctx, synthetic(t, per, r*per), nil); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range cs {
+			waitFor(t, fmt.Sprintf("subscriber %d to get round %d", i, r), func() bool {
+				ids, _, _, _ := c.snapshot()
+				return len(ids) == (r+1)*per
+			})
+		}
+	}
+	cancel()
+	wg.Wait()
+}
