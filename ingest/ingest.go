@@ -2,12 +2,15 @@ package ingest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/codetrail/codetrail/index"
 	"github.com/codetrail/codetrail/index/record"
@@ -26,8 +29,13 @@ type Config struct {
 	// waiting for their group commit). Most of that time is waiting, so far
 	// more files than cores make larger batches out of many small trail files.
 	Workers int
-	// InFlightBytes bounds the bytes of the files in flight.
+	// InFlightBytes bounds the bytes of the files in flight, as read.
 	InFlightBytes int64
+	// DecodeBytes bounds the decompressed bytes of all inputs being decoded
+	// or waiting for their commit, whatever their source: a gzip trail
+	// file holds about ten times its size in JSON, and its parsed events
+	// about three times that, so compressed bytes alone do not bound memory.
+	DecodeBytes int64
 	// RecentProblems is how many problems Stats keeps.
 	RecentProblems int
 	// Decode bounds what one input may hold.
@@ -41,6 +49,7 @@ func DefaultConfig() Config {
 		Linger:         20 * time.Millisecond,
 		Workers:        512,
 		InFlightBytes:  256 << 20,
+		DecodeBytes:    32 << 20,
 		RecentProblems: 100,
 		Decode:         decode.DefaultOptions(),
 	}
@@ -53,8 +62,8 @@ func (c Config) Validate() error {
 		return errors.New("ingest: batch size must be positive")
 	case c.Linger < 0:
 		return errors.New("ingest: linger must not be negative")
-	case c.Workers < 1, c.InFlightBytes < 1:
-		return errors.New("ingest: workers and in-flight bytes must be positive")
+	case c.Workers < 1, c.InFlightBytes < 1, c.DecodeBytes < 1:
+		return errors.New("ingest: workers, in-flight bytes and decode bytes must be positive")
 	case c.RecentProblems < 0:
 		return errors.New("ingest: recent problems must not be negative")
 	}
@@ -140,6 +149,9 @@ type Ingester struct {
 	log   *slog.Logger
 	store *index.Store
 	com   *committer
+	// decoding holds DecodeBytes: Input takes its input's decompressed size
+	// before decoding and gives it back once its events are committed.
+	decoding *semaphore.Weighted
 
 	mu       sync.Mutex // guards the fields below
 	sources  map[string]*SourceStats
@@ -158,6 +170,7 @@ func New(cfg Config, store *index.Store, log *slog.Logger) (*Ingester, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	in := &Ingester{cfg: cfg, log: log, store: store, sources: map[string]*SourceStats{}, resumed: make(chan struct{})}
+	in.decoding = semaphore.NewWeighted(cfg.DecodeBytes)
 	in.com = newCommitter(store, cfg.BatchSize, cfg.Linger)
 	in.com.onCommit = func(n int, took time.Duration) {
 		metricBatchSeconds.Observe(took.Seconds())
@@ -186,9 +199,27 @@ func (in *Ingester) Input(ctx context.Context, source, name string, data []byte,
 		return Result{LastSeq: cr.lastSeq}, nil
 	}
 	metricBytes.Add(float64(len(data)))
+	// One input takes at most the whole budget, so a large one waits for
+	// the others to finish instead of never starting.
+	cost := min(decodedSize(data), in.cfg.DecodeBytes)
+	if err := in.decoding.Acquire(ctx, cost); err != nil {
+		return Result{}, err
+	}
+	defer in.decoding.Release(cost)
 	return in.ingest(ctx, source, name, checkpoints, func(fn func(decode.Record) error, pb func(decode.Problem)) (decode.Summary, error) {
 		return decode.Decode(name, data, in.cfg.Decode, fn, pb)
 	})
+}
+
+// decodedSize estimates the bytes data holds once decompressed: for gzip,
+// the size its trailer records (modulo 4 GiB, of the last member only, so
+// never less than the compressed size).
+func decodedSize(data []byte) int64 {
+	n := int64(max(len(data), 1))
+	if len(data) >= 18 && data[0] == 0x1f && data[1] == 0x8b {
+		n = max(n, int64(binary.LittleEndian.Uint32(data[len(data)-4:])))
+	}
+	return n
 }
 
 // Reader is Input for a stream (standard input, a large file): JSON lines

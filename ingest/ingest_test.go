@@ -281,3 +281,64 @@ func TestWaitResumed(t *testing.T) {
 		t.Fatalf("Resumed moved from %v to %v", first, srcs[0].Resumed)
 	}
 }
+
+func TestDecodedSize(t *testing.T) {
+	plain := trailFile(0, 50)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want int64
+	}{
+		{"plain JSON", plain, int64(len(plain))},
+		{"gzip: the trailer's size", gz(plain), int64(len(plain))},
+		{"empty", nil, 1},
+		{"gzip magic, too short for a trailer", []byte{0x1f, 0x8b, 8}, 3},
+	} {
+		if got := decodedSize(tc.data); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Inputs wait for the decode budget, whatever their size, and all get
+// through when it is small.
+func TestDecodeBudget(t *testing.T) {
+	st, err := index.Open(index.DefaultConfig(t.TempDir()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.DecodeBytes = 20 << 10 // smaller than one of the inputs below
+	in, err := New(cfg, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { in.Close(); _ = st.Close() }()
+	ctx := context.Background()
+
+	// While the budget is taken, an input waits and gives up with its ctx.
+	if err := in.decoding.Acquire(ctx, cfg.DecodeBytes); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = in.Input(short, "test", "waits", trailFile(0, 10), nil)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || st.Stats().Events != 0 {
+		t.Fatalf("input while the budget is taken: %v, %d events stored", err, st.Stats().Events)
+	}
+	in.decoding.Release(cfg.DecodeBytes)
+
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			n := 10 + 90*(i%2) // 100 records are more than the whole budget
+			if _, err := in.Input(ctx, "test", fmt.Sprint(i), gz(trailFile(i*100, i*100+n)), nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := st.Stats().Events; got != 8*10+8*100 {
+		t.Fatalf("stored %d events, want %d", got, 8*10+8*100)
+	}
+}

@@ -72,6 +72,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for calls in progress")
 	fs.IntVar(&c.ingest.BatchSize, "batch-size", c.ingest.BatchSize, "most events committed to the index in one batch")
 	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files in flight at once (most wait for their group commit)")
+	fs.Int64Var(&c.ingest.DecodeBytes, "ingest-decode-bytes", c.ingest.DecodeBytes, "decompressed bytes of all inputs being decoded or waiting for their commit: bounds the memory ingest holds (parsed events take about three times their JSON)")
 	fs.IntVar(&c.index.Shards, "shards", c.index.Shards, "Bleve indexes each batch is split over and written in parallel: one per core (at most 8) is best; shards already on disk are always used")
 	fs.BoolVar(&c.index.AllowLeadingWildcard, "allow-leading-wildcard", false, "accept patterns without a field that start with a wildcard (*deploy, /.*ment/): each reads every word of every event")
 	fs.IntVar(&c.index.MaxPageSize, "max-page-size", c.index.MaxPageSize, "largest page a search may ask for")
