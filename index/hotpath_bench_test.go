@@ -1,0 +1,528 @@
+package index
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/codetrail/codetrail/index/query"
+	"github.com/codetrail/codetrail/index/record"
+	// The generator imports nothing of ours, so a test may use it without
+	// a cycle; index itself still imports no ingest package.
+	"github.com/codetrail/codetrail/ingest/gen"
+)
+
+// Benchmarks of the hot paths not covered elsewhere (issue #5): building a
+// document, compiling a query, searching, faceting and the hub's fan-out.
+// Each checks its results against an independent computation first, so a
+// broken path fails instead of timing an empty answer.
+
+// generated returns the first n events of the generator's default stream
+// (about 1.5 KB each, the shapes and value spread of real trails), parsed.
+func generated(tb testing.TB, n int) []record.Event {
+	tb.Helper()
+	cfg := gen.DefaultConfig()
+	cfg.Events = n
+	recs, err := gen.Events(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]record.Event, 0, len(recs))
+	for _, r := range recs {
+		ev, err := record.Parse(record.KindCloudTrail, r)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// BenchmarkBuildDocument measures mapping one event to its Bleve document,
+// alone and with the analysis Bleve then runs on it in Batch (scorch's
+// analyze: every indexed field), which is where most of the CPU goes.
+func BenchmarkBuildDocument(b *testing.B) {
+	events := generated(b, 1000)
+	for i := range events {
+		events[i].Seq = uint64(i + 1)
+	}
+	for i := range events {
+		doc := buildDocument(&events[i])
+		names := map[string]bool{}
+		for _, f := range doc.Fields {
+			names[f.Name()] = true
+		}
+		if doc.ID() != events[i].ID || !names[fieldText] || !names[fieldTime] || !names[fieldOrder] || !names[fieldBlob] || !names["eventName"] {
+			b.Fatalf("document of %s: id %q, fields %v", events[i].ID, doc.ID(), names)
+		}
+	}
+	analyze := func(f bindex.Field) {
+		if f.Options().IsIndexed() {
+			f.Analyze()
+		}
+	}
+	b.Run("build", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			buildDocument(&events[i%len(events)])
+		}
+		// One event per op: the same figure as ns/op, named for the issue.
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/event")
+	})
+	b.Run("build+analyze", func(b *testing.B) {
+		b.ReportAllocs()
+		tokens := 0
+		for i := 0; b.Loop(); i++ {
+			doc := buildDocument(&events[i%len(events)])
+			doc.VisitFields(analyze)
+			tokens += doc.Fields[0].AnalyzedLength()
+		}
+		if tokens == 0 {
+			b.Fatal("analysis produced no tokens")
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/event")
+	})
+}
+
+// BenchmarkCompile measures what Search does to a query string before it
+// searches: parse, compile to a Bleve query, and build the matcher that
+// vets it (Store.compile).
+func BenchmarkCompile(b *testing.B) {
+	s := openStoreCfg(b, func(*Config) {})
+	now := time.Now()
+	field := func(q bquery.Query) string {
+		if fq, ok := q.(bquery.FieldableQuery); ok {
+			return fq.Field()
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		name, q string
+		ok      func(bquery.Query) bool
+	}{
+		{"term", `eventName:StartBuild`, func(q bquery.Query) bool {
+			t, ok := q.(*bquery.TermQuery)
+			return ok && t.Term == "StartBuild" && field(q) == "eventName"
+		}},
+		{"boolean", `eventSource:codepipeline.amazonaws.com AND (eventName:UpdatePipeline OR eventName:DeletePipeline) AND NOT errorCode:* AND _exists_:requestParameters.pipeline`, func(q bquery.Query) bool {
+			bq, ok := q.(*bquery.BooleanQuery)
+			return ok && bq.Must != nil && bq.MustNot != nil
+		}},
+		{"wildcard", `userIdentity.arn:*JaneDoe*`, func(q bquery.Query) bool {
+			_, ok := q.(*bquery.RegexpQuery)
+			return ok && field(q) == "userIdentity.arn"
+		}},
+		{"datemath", `eventTime:[now-7d/d TO now]`, func(q bquery.Query) bool {
+			r, ok := q.(*bquery.DateRangeQuery)
+			return ok && field(q) == fieldTime && r.Start.Before(now.Add(-6*24*time.Hour)) && !r.End.Before(now)
+		}},
+		{"phrase", `"MyFirstPipeline-notifications"`, func(q bquery.Query) bool {
+			p, ok := q.(*bquery.PhraseQuery)
+			return ok && slices.Equal(p.Terms, []string{"myfirstpipeline", "notifications"})
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var q bquery.Query
+			for b.Loop() {
+				var err error
+				if q, err = s.compile(tc.q, Scope{}, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if !tc.ok(q) {
+				b.Fatalf("%s compiled to %T %+v", tc.q, q, q)
+			}
+		})
+	}
+}
+
+// searchEvents is how many generated events the search and facet
+// benchmarks store: a month of a small organisation's developer tools.
+const searchEvents = 20000
+
+// searchStore stores searchEvents generated events, in batches of the
+// ingest group commit, and returns them with their sequence numbers set.
+func searchStore(b *testing.B) (*Store, []record.Event) {
+	b.Helper()
+	events := generated(b, searchEvents)
+	s := openStoreCfg(b, func(*Config) {})
+	start := time.Now()
+	for i := 0; i < len(events); i += 5000 {
+		res, err := s.Put(context.Background(), events[i:min(i+5000, len(events))], nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Stored != min(5000, len(events)-i) {
+			b.Fatalf("stored %d of a batch: the generator repeated ids?", res.Stored)
+		}
+	}
+	b.Logf("stored %d events in %s", len(events), time.Since(start).Round(time.Millisecond))
+	return s, events
+}
+
+// expectMatches returns the events (with their terms) the in-memory
+// matcher accepts for the query and time bounds of r, newest first as the
+// index orders them.
+func expectMatches(b *testing.B, events []record.Event, terms []*eventTerms, r SearchRequest) []*record.Event {
+	b.Helper()
+	ast, err := query.Parse(r.Query)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := compiler{now: time.Now()}
+	m, err := c.matcher(ast)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []*record.Event
+	for i := range events {
+		ev := &events[i]
+		if !r.Start.IsZero() && ev.Time.Before(r.Start) || !r.End.IsZero() && !ev.Time.Before(r.End) {
+			continue
+		}
+		if m(terms[i]) {
+			out = append(out, ev)
+		}
+	}
+	slices.SortFunc(out, func(a, b *record.Event) int {
+		return cmp.Compare(timeKey(b)+seqKey(b.Seq), timeKey(a)+seqKey(a.Seq))
+	})
+	return out
+}
+
+// BenchmarkSearch measures Store.Search over a store of generated events,
+// one page of 50 newest first, by query shape, and deep paging.
+func BenchmarkSearch(b *testing.B) {
+	s, events := searchStore(b)
+	terms := allTerms(events)
+	ctx := context.Background()
+	var last time.Time
+	for i := range events {
+		last = maxTime(last, events[i].Time)
+	}
+	week := SearchRequest{
+		Query: "eventSource:codebuild.amazonaws.com AND eventName:StartBuild",
+		Start: last.Add(-7 * 24 * time.Hour), End: last.Add(time.Second),
+	}
+	all := SearchRequest{}
+	// The token of page 100, by walking there: time orders page by
+	// search_after on the sort key, so a deep page costs what page 1 does
+	// if that works.
+	const page = 100
+	for range page - 1 {
+		res, err := s.Search(ctx, SearchRequest{PageSize: 50, PageToken: all.PageToken})
+		if err != nil || res.NextPageToken == "" {
+			b.Fatalf("walking to page %d: %v", page, err)
+		}
+		all.PageToken = res.NextPageToken
+	}
+
+	for _, tc := range []struct {
+		name string
+		req  SearchRequest
+		skip int // events before the page
+	}{
+		{"term", SearchRequest{Query: "eventName:GetPipelineState"}, 0},
+		{"source+name+7d", week, 0},
+		{"word", SearchRequest{Query: "checkout"}, 0},
+		{"resource", SearchRequest{Query: "resource:MyFirstPipeline"}, 0},
+		// Vetting a pattern builds its automaton (see BenchmarkCompile).
+		{"wildcard", SearchRequest{Query: "userIdentity.arn:*JaneDoe*"}, 0},
+		{"page=1", SearchRequest{}, 0},
+		{fmt.Sprintf("page=%d", page), all, (page - 1) * 50},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			tc.req.PageSize = 50
+			want := expectMatches(b, events, terms, tc.req)
+			wantPage := want[min(tc.skip, len(want)):min(tc.skip+50, len(want))]
+			if len(wantPage) == 0 {
+				b.Fatalf("%q: nothing to find; pick another query", tc.req.Query)
+			}
+			res, err := s.Search(ctx, tc.req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Total != uint64(len(want)) || len(res.Hits) != len(wantPage) {
+				b.Fatalf("%q: total %d, %d hits; want %d, %d", tc.req.Query, res.Total, len(res.Hits), len(want), len(wantPage))
+			}
+			for i, h := range res.Hits {
+				if h.Event.ID != wantPage[i].ID {
+					b.Fatalf("%q: hit %d is %s, want %s", tc.req.Query, tc.skip+i, h.Event.ID, wantPage[i].ID)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := s.Search(ctx, tc.req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Hits) != len(wantPage) {
+					b.Fatalf("%d hits, want %d", len(res.Hits), len(wantPage))
+				}
+			}
+			b.ReportMetric(float64(len(want)), "matches")
+		})
+	}
+}
+
+// BenchmarkFacet measures facets and the date histogram over the same kind
+// of store as BenchmarkSearch, with a page of one hit beside them.
+func BenchmarkFacet(b *testing.B) {
+	s, events := searchStore(b)
+	ctx := context.Background()
+	// facetWant counts event names (the 10 most frequent, then by name)
+	// over the events keep accepts, as FacetResult lists them.
+	facetWant := func(keep func(*record.Event) bool) (values []FacetValue, total int) {
+		counts := map[string]int{}
+		for i := range events {
+			if keep(&events[i]) {
+				counts[events[i].Name]++
+				total++
+			}
+		}
+		for v, n := range counts {
+			values = append(values, FacetValue{Value: v, Count: n})
+		}
+		slices.SortFunc(values, func(a, b FacetValue) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value))
+		})
+		return values[:min(10, len(values))], total
+	}
+	checkFacet := func(b *testing.B, res *SearchResult, keep func(*record.Event) bool) {
+		values, total := facetWant(keep)
+		if len(res.Facets) != 1 || res.Total != uint64(total) {
+			b.Fatalf("total %d, %d facets; want %d, 1", res.Total, len(res.Facets), total)
+		}
+		f := res.Facets[0]
+		sum := f.Other + f.Missing
+		for _, v := range f.Values {
+			sum += v.Count
+		}
+		if !slices.Equal(f.Values, values) || sum != total {
+			b.Fatalf("facet %+v (sums to %d), want values %+v summing to %d", f, sum, values, total)
+		}
+	}
+	checkHistogram := func(b *testing.B, res *SearchResult) {
+		want := map[time.Time]int{}
+		for i := range events {
+			want[events[i].Time.UTC().Truncate(24*time.Hour)]++
+		}
+		got := map[time.Time]int{}
+		for _, bk := range res.Histogram {
+			if bk.Count > 0 {
+				got[bk.Start] = bk.Count
+			}
+		}
+		if len(got) == 0 || len(got) != len(want) {
+			b.Fatalf("histogram has %d days with events, want %d", len(got), len(want))
+		}
+		for day, n := range want {
+			if got[day] != n {
+				b.Fatalf("histogram %s: %d, want %d", day.Format(time.DateOnly), got[day], n)
+			}
+		}
+	}
+	everything := func(*record.Event) bool { return true }
+	codedeploy := func(ev *record.Event) bool { return ev.Service == "codedeploy" } // ~10%
+	for _, tc := range []struct {
+		name  string
+		req   SearchRequest
+		check func(*testing.B, *SearchResult)
+	}{
+		{"eventName/all", SearchRequest{Facets: []FacetRequest{{Field: "eventName"}}},
+			func(b *testing.B, res *SearchResult) { checkFacet(b, res, everything) }},
+		{"histogram=1d/all", SearchRequest{HistogramInterval: "1d"}, checkHistogram},
+		{"eventName/service:codedeploy", SearchRequest{Query: "service:codedeploy", Facets: []FacetRequest{{Field: "eventName"}}},
+			func(b *testing.B, res *SearchResult) { checkFacet(b, res, codedeploy) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			tc.req.PageSize = 1
+			var res *SearchResult
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if res, err = s.Search(ctx, tc.req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tc.check(b, res)
+		})
+	}
+}
+
+// fanOutSub is one subscription of BenchmarkFanOut and what it must get.
+type fanOutSub struct {
+	query string
+	want  int // matches per batch
+	got   atomic.Int64
+}
+
+// fanOutSubs returns n subscriptions with distinct required terms, taken
+// in turn from event names (most frequent first), callers, resources and
+// request ids of batch, so that the prefilter holds n distinct terms over
+// several fields, and every subscriber matches at least one event per
+// batch. Counts are taken from the events' fields, not from the matcher.
+func fanOutSubs(b *testing.B, batch []record.Event, n int) []*fanOutSub {
+	b.Helper()
+	type source struct {
+		field  string
+		values func(*record.Event) []string
+	}
+	sources := []source{
+		{"eventName", func(e *record.Event) []string { return []string{e.Name} }},
+		{"user", func(e *record.Event) []string { return []string{e.UserName} }},
+		{"resource", func(e *record.Event) []string { return e.Resources }},
+		{"requestID", func(e *record.Event) []string { return []string{e.RequestID} }},
+	}
+	lists := make([][]*fanOutSub, len(sources))
+	for i, src := range sources {
+		counts := map[string]int{}
+		for j := range batch {
+			for _, v := range slices.Compact(slices.Sorted(slices.Values(src.values(&batch[j])))) {
+				if v != "" {
+					counts[v]++
+				}
+			}
+		}
+		for v, c := range counts {
+			lists[i] = append(lists[i], &fanOutSub{query: src.field + ":" + quote(v), want: c})
+		}
+		slices.SortFunc(lists[i], func(a, b *fanOutSub) int { return cmp.Or(cmp.Compare(b.want, a.want), cmp.Compare(a.query, b.query)) })
+	}
+	var out []*fanOutSub
+	for k := 0; len(out) < n; k++ {
+		added := false
+		for _, l := range lists {
+			if k < len(l) && len(out) < n {
+				out = append(out, l[k])
+				added = true
+			}
+		}
+		if !added {
+			b.Fatalf("the batch has only %d distinct terms for %d subscribers", len(out), n)
+		}
+	}
+	return out
+}
+
+// BenchmarkFanOut measures the time from Put of a batch of 1000 generated
+// events until every one of n live subscribers (distinct queries, each
+// matching some events of the batch) has been sent all its matches.
+// subscribers=0 is Put alone, the baseline the others add to.
+func BenchmarkFanOut(b *testing.B) {
+	const batchSize = 1000
+	tmpl := generated(b, batchSize)
+	for _, n := range []int{0, 1, 100, 1000} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			s := openStoreCfg(b, func(*Config) {})
+			subs := fanOutSubs(b, tmpl, n)
+			perBatch := 0
+			for _, sub := range subs {
+				perBatch += sub.want
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			errs := make(chan error, n)
+			var caught, remaining atomic.Int64
+			delivered := make(chan struct{}, 1)
+			defer func() {
+				cancel()
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					if !errors.Is(err, context.Canceled) {
+						b.Errorf("subscription ended with %v", err)
+					}
+				}
+			}()
+			for _, sub := range subs {
+				wg.Go(func() {
+					errs <- s.Subscribe(ctx, SubscribeRequest{Query: sub.query}, func(m Message) error {
+						switch {
+						case m.Hit != nil:
+							sub.got.Add(1)
+							if remaining.Add(-1) == 0 {
+								select { // never block a subscriber: it would hang on cancel
+								case delivered <- struct{}{}:
+								default:
+								}
+							}
+						case m.CaughtUp != "":
+							caught.Add(1)
+						}
+						return nil
+					})
+				})
+			}
+			for deadline := time.Now().Add(time.Minute); caught.Load() < int64(n); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					b.Fatalf("%d of %d subscribers caught up", caught.Load(), n)
+				}
+			}
+
+			iters := 0
+			// Subscribers start on a batch when Put hands it to the hub, just
+			// before Put returns; what is left after that is the fan-out,
+			// which the cost of Put would otherwise hide. The worst batch is
+			// reported too: a subscriber that misses its wake-up waits for
+			// the next batch or its progress tick, seconds later.
+			var afterPut, worst time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				// Fresh ids each time, or Put would drop the batch as
+				// already stored; the records and terms stay the same.
+				evs := slices.Clone(tmpl)
+				for j := range evs {
+					evs[j].ID = fmt.Sprintf("%s/%d", evs[j].ID, iters)
+				}
+				remaining.Store(int64(perBatch))
+				iters++
+				b.StartTimer()
+				res, err := s.Put(ctx, evs, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Stored != batchSize {
+					b.Fatalf("stored %d of %d", res.Stored, batchSize)
+				}
+				if perBatch == 0 {
+					continue
+				}
+				put := time.Now()
+				select {
+				case <-delivered:
+				case <-time.After(time.Minute):
+					b.Fatalf("%d of %d matches undelivered after a minute", remaining.Load(), perBatch)
+				}
+				d := time.Since(put)
+				afterPut += d
+				worst = max(worst, d)
+			}
+			b.StopTimer()
+			for _, sub := range subs {
+				if got := sub.got.Load(); got != int64(sub.want*iters) {
+					b.Fatalf("%s: got %d events, want %d", sub.query, got, sub.want*iters)
+				}
+			}
+			b.ReportMetric(float64(batchSize*iters)/b.Elapsed().Seconds(), "events/s")
+			if n > 0 {
+				b.ReportMetric(float64(perBatch*iters)/b.Elapsed().Seconds(), "deliveries/s")
+				b.ReportMetric(float64(perBatch), "matches/batch")
+				b.ReportMetric(float64(afterPut.Nanoseconds())/float64(iters), "ns-after-put/op")
+				b.ReportMetric(float64(afterPut.Nanoseconds())/float64(iters*batchSize*n), "ns-after-put/event/sub")
+				b.ReportMetric(float64(worst.Nanoseconds()), "worst-ns-after-put")
+			}
+		})
+	}
+}
