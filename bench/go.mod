@@ -4,12 +4,14 @@ go 1.26.8
 
 require (
 	github.com/codetrail/codetrail v0.0.0
+	github.com/mattn/go-sqlite3 v1.14.53
 	google.golang.org/protobuf v1.36.12
 )
 
 require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/valyala/fastjson v1.6.10 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect

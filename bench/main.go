@@ -5,7 +5,8 @@
 // use and peak memory. It lives in its own module so that its dependencies
 // stay out of the service.
 //
-//	cd bench && go run . -events 100000
+//	cd bench && go run -tags sqlite_fts5 . -events 1000000
+//	cd bench && go run -tags sqlite_fts5 . -events 10000000 -runs 50 -dir /big/disk -engines codetrail
 //	cd bench && go run . -subscribers 1000 -rate 5000 -seconds 20
 //	cd bench && go run . -load-minutes 10 -subscribers 500 -rate 1000
 package main
@@ -13,6 +14,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -41,7 +44,16 @@ func main() {
 	flag.Var(&serveArgs, "serve-arg", "an extra argument for codetrail serve, repeatable (e.g. -serve-arg=--metrics-listen=127.0.0.1:9464 to take profiles from /debug/pprof)")
 	flag.StringVar(&profileOut, "profile", "", "subscriber benchmark: write the server's CPU profile while events are offered with subscribers to this file")
 	loadMin := flag.Float64("load-minutes", 0, "instead: the bounded load run (ingest at -rate, searches, -subscribers streams) for this many minutes")
+	engines := flag.String("engines", "codetrail,sqlite", "search benchmark: the engines to measure, in order; each one's figures are saved in -dir, so engines can be run one at a time on the same trail")
+	sqliteChildFlags()
 	flag.Parse()
+	if sqliteChildRequested() {
+		if err := runSQLiteChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench sqlite:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	temp := *work == ""
 	if temp {
 		d, err := os.MkdirTemp("", "codetrail-bench")
@@ -58,7 +70,7 @@ func main() {
 	} else if *subs > 0 {
 		err = runSubscribers(*subs, *rate, *secs, *work)
 	} else {
-		err = run(*events, *runs, *work)
+		err = run(*events, *runs, *work, strings.Split(*engines, ","))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -69,13 +81,54 @@ func main() {
 	}
 }
 
-func run(n, runs int, work string) error {
-	// Build the service in its own module, with its own dependencies.
-	bin, err := buildServer(work)
+func run(n, runs int, work string, engines []string) error {
+	trail, err := writeTrail(work, n)
 	if err != nil {
 		return err
 	}
+	for _, e := range engines {
+		var m measure
+		switch e {
+		case "codetrail":
+			m, err = runCodetrail(trail, n, runs, work)
+		case "sqlite":
+			m, err = runSQLite(trail, n, runs, work)
+		default:
+			err = fmt.Errorf("unknown engine %q: want codetrail or sqlite", e)
+		}
+		if err != nil {
+			return err
+		}
+		if err := saveMeasure(work, e, m); err != nil {
+			return err
+		}
+	}
+	// The table sets side by side whatever both engines measured on this
+	// trail, in this run or an earlier one with the same -dir.
+	a, errA := loadMeasure(work, "codetrail", n)
+	b, errB := loadMeasure(work, "sqlite", n)
+	if errA != nil || errB != nil {
+		fmt.Printf("\nno side-by-side table: %v\n", errors.Join(errA, errB))
+		return nil
+	}
+	fmt.Println()
+	printTable(os.Stdout, a, b)
+	return nil
+}
+
+// writeTrail generates n events as gzip trail files under work/trail, or
+// reuses the trail an earlier run left there for the same n: generating 10M
+// events takes longer than measuring one engine.
+func writeTrail(work string, n int) (string, error) {
 	trail := filepath.Join(work, "trail")
+	mark := filepath.Join(work, "trail.events")
+	if b, err := os.ReadFile(mark); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(n) {
+		fmt.Printf("reusing the trail of %d events in %s\n", n, trail)
+		return trail, nil
+	}
+	if err := os.RemoveAll(trail); err != nil {
+		return "", err
+	}
 	cfg := gen.DefaultConfig()
 	cfg.Events = n
 	cfg.Span = 7 * 24 * time.Hour
@@ -83,45 +136,133 @@ func run(n, runs int, work string) error {
 	t0 := time.Now()
 	sum, err := gen.WriteTrail(trail, cfg)
 	if err != nil {
-		return err
+		return "", err
 	}
 	fmt.Printf("generated %d events in %d files (%.1f MB gzip) in %s\n", sum.Events, sum.Files, float64(sum.Bytes)/1e6, time.Since(t0).Round(time.Millisecond))
+	return trail, os.WriteFile(mark, []byte(strconv.Itoa(n)+"\n"), 0o644)
+}
 
-	start := time.Now()
-	a, stop, pid, err := startServeSources(bin, filepath.Join(work, "data"), trail)
+func measurePath(work, engine string, n int) string {
+	return filepath.Join(work, fmt.Sprintf("measure-%s-%d.json", engine, n))
+}
+
+func saveMeasure(work, engine string, m measure) error {
+	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
+	}
+	return os.WriteFile(measurePath(work, engine, m.Events), b, 0o644)
+}
+
+func loadMeasure(work, engine string, n int) (measure, error) {
+	var m measure
+	b, err := os.ReadFile(measurePath(work, engine, n))
+	if err != nil {
+		return m, fmt.Errorf("%s not measured yet (-engines %s)", engine, engine)
+	}
+	return m, json.Unmarshal(b, &m)
+}
+
+// runCodetrail starts the real `codetrail serve` on the trail and measures it
+// from a gRPC client. Its data directory is removed afterwards, so that the
+// next engine has the disk.
+func runCodetrail(trail string, n, runs int, work string) (measure, error) {
+	m := measure{Engine: "codetrail", Events: n}
+	// Build the service in its own module, with its own dependencies.
+	bin, err := buildServer(work)
+	if err != nil {
+		return m, err
+	}
+	data := filepath.Join(work, "data")
+	if err := os.RemoveAll(data); err != nil {
+		return m, err
+	}
+	defer os.RemoveAll(data)
+	start := time.Now()
+	a, stop, pid, err := startServeSources(bin, data, trail)
+	if err != nil {
+		return m, err
 	}
 	defer stop()
 	c, err := client.Dial(a)
 	if err != nil {
-		return err
+		return m, err
 	}
 	defer c.Close()
 	ctx := context.Background()
 
 	// Searchable, not just acknowledged: poll Search until it counts them all.
 	want := int64(n)
-	peak := int64(0)
 	for {
 		res, err := c.Search(ctx, &pb.SearchRequest{PageSize: 1, View: pb.EventView_EVENT_VIEW_SUMMARY})
 		if err == nil && res.GetTotalHits() >= want {
 			break
 		}
-		peak = max(peak, rss(pid))
-		if time.Since(start) > 2*time.Hour {
-			return fmt.Errorf("not all events searchable after 2h")
+		m.PeakRSS = max(m.PeakRSS, rss(pid))
+		if time.Since(start) > 6*time.Hour {
+			return m, fmt.Errorf("not all events searchable after 6h")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	took := time.Since(start)
-	fmt.Printf("ingest to searchable: %d events in %s = %.0f events/s\n", n, took.Round(time.Millisecond), float64(n)/took.Seconds())
+	m.Ingest = time.Since(start)
+	fmt.Printf("codetrail: ingest to searchable: %d events in %s = %.0f events/s\n", n, m.Ingest.Round(time.Millisecond), m.rate())
 
+	fmt.Printf("\n%-38s %10s %10s %10s %8s\n", "query (view SUMMARY)", "p50", "p99", "max", "hits")
+	for _, q := range benchQueries() {
+		q.req.View = pb.EventView_EVENT_VIEW_SUMMARY
+		var lat []time.Duration
+		var hits int64
+		for range runs {
+			t := time.Now()
+			res, err := c.Search(ctx, q.req)
+			if err != nil {
+				return m, fmt.Errorf("%s: %w", q.name, err)
+			}
+			lat = append(lat, time.Since(t))
+			hits = res.GetTotalHits()
+			m.PeakRSS = max(m.PeakRSS, rss(pid))
+		}
+		tm := timing{Name: q.name, P50: pct(lat, 50), P99: pct(lat, 99), Max: lat[len(lat)-1], Hits: hits}
+		m.Queries = append(m.Queries, tm)
+		fmt.Printf("%-38s %10s %10s %10s %8d\n", tm.Name, tm.P50.Round(10*time.Microsecond), tm.P99.Round(10*time.Microsecond), tm.Max.Round(10*time.Microsecond), hits)
+	}
+	// Deep paging: page 1 and page 100 of 50.
+	tok := ""
+	for page := 1; page <= 100; page++ {
+		t := time.Now()
+		res, err := c.Search(ctx, &pb.SearchRequest{PageSize: 50, PageToken: tok, View: pb.EventView_EVENT_VIEW_SUMMARY})
+		if err != nil {
+			return m, err
+		}
+		d := time.Since(t)
+		if page == 1 {
+			m.Page1 = d
+		}
+		m.Page100 = d
+		tok = res.GetNextPageToken()
+	}
+	fmt.Printf("%-38s %10s\n%-38s %10s\n", "page 1 of 50, all events", m.Page1.Round(10*time.Microsecond), "page 100 of 50, all events", m.Page100.Round(10*time.Microsecond))
+	st, err := c.Stats(ctx)
+	if err != nil {
+		return m, err
+	}
+	m.Disk = st.GetIndexSizeBytes()
+	m.PeakRSS = max(m.PeakRSS, rss(pid))
+	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event; peak RSS: %.0f MB\n",
+		float64(m.Disk)/1e6, float64(m.Disk)/float64(n), float64(m.PeakRSS)/1e6)
+	return m, nil
+}
+
+// benchQuery is one timed query of the search benchmark; the SQLite side
+// runs its equivalent under the same name.
+type benchQuery struct {
+	name string
+	req  *pb.SearchRequest
+}
+
+func benchQueries() []benchQuery {
 	week := timestamppb.New(gen.DefaultEnd.Add(-7 * 24 * time.Hour))
-	queries := []struct {
-		name string
-		req  *pb.SearchRequest
-	}{
+	return []benchQuery{
 		{"term on eventName, 50 newest", &pb.SearchRequest{Query: "eventName:StartBuild"}},
 		{"source+name+7d range, 50 newest", &pb.SearchRequest{Query: "eventSource:codepipeline.amazonaws.com AND eventName:StartPipelineExecution", StartTime: week}},
 		{"word anywhere, 50 newest", &pb.SearchRequest{Query: "AccessDenied"}},
@@ -132,48 +273,6 @@ func run(n, runs int, work string) error {
 		{"day histogram, all events", &pb.SearchRequest{PageSize: 1, Histogram: &pb.HistogramRequest{Interval: "1d"}}},
 		{"facet over errors only", &pb.SearchRequest{Query: "errorCode:*", PageSize: 1, Facets: []*pb.FacetRequest{{Field: "eventName", Size: 10}}}},
 	}
-	fmt.Printf("\n%-38s %10s %10s %10s %8s\n", "query (view SUMMARY)", "p50", "p99", "max", "hits")
-	for _, q := range queries {
-		q.req.View = pb.EventView_EVENT_VIEW_SUMMARY
-		var lat []time.Duration
-		var hits int64
-		for range runs {
-			t := time.Now()
-			res, err := c.Search(ctx, q.req)
-			if err != nil {
-				return fmt.Errorf("%s: %w", q.name, err)
-			}
-			lat = append(lat, time.Since(t))
-			hits = res.GetTotalHits()
-		}
-		p50, p99, mx := pct(lat, 50), pct(lat, 99), lat[len(lat)-1]
-		fmt.Printf("%-38s %10s %10s %10s %8d\n", q.name, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), mx.Round(10*time.Microsecond), hits)
-	}
-	// Deep paging: page 1 and page 100 of 50.
-	tok := ""
-	var first, hundredth time.Duration
-	for page := 1; page <= 100; page++ {
-		t := time.Now()
-		res, err := c.Search(ctx, &pb.SearchRequest{PageSize: 50, PageToken: tok, View: pb.EventView_EVENT_VIEW_SUMMARY})
-		if err != nil {
-			return err
-		}
-		d := time.Since(t)
-		if page == 1 {
-			first = d
-		}
-		hundredth = d
-		tok = res.GetNextPageToken()
-	}
-	fmt.Printf("%-38s %10s\n%-38s %10s\n", "page 1 of 50, all events", first.Round(10*time.Microsecond), "page 100 of 50, all events", hundredth.Round(10*time.Microsecond))
-	st, err := c.Stats(ctx)
-	if err != nil {
-		return err
-	}
-	peak = max(peak, rss(pid))
-	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event; peak RSS while ingesting: %.0f MB\n",
-		float64(st.GetIndexSizeBytes())/1e6, float64(st.GetIndexSizeBytes())/float64(n), float64(peak)/1e6)
-	return nil
 }
 
 func pct(d []time.Duration, p int) time.Duration {
