@@ -152,3 +152,58 @@ func FuzzParseWhen(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseByteSize checks --memory-limit and the other size flags: what it
+// accepts is non-negative and reads back from its own String; a plain
+// number reads as strconv does.
+func FuzzParseByteSize(f *testing.F) {
+	for _, s := range []string{"0", "900MiB", "1GiB", "512MB", "65536", " 2 GiB ", "1.5GiB", "-1", "MiB", "8589934592GiB", "9223372036854775807", "1024KiB", "10B", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := parseByteSize(s)
+		if err != nil {
+			if v != 0 {
+				t.Fatalf("parseByteSize(%q) = %d with error %v", s, v, err)
+			}
+			return
+		}
+		if v < 0 {
+			t.Fatalf("parseByteSize(%q) = %d: negative", s, v)
+		}
+		b := byteSize(v)
+		if again, err := parseByteSize(b.String()); err != nil || again != v {
+			t.Fatalf("parseByteSize(%q) = %d, but its String %q reads %d, %v", s, v, b.String(), again, err)
+		}
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 && n != v {
+			t.Fatalf("parseByteSize(%q) = %d, strconv reads %d", s, v, n)
+		}
+	})
+}
+
+func TestByteSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		str  string
+	}{
+		{"900MiB", 900 << 20, "900MiB"},
+		{"1GiB", 1 << 30, "1GiB"},
+		{"1024MiB", 1 << 30, "1GiB"},
+		{"512MB", 512e6, "512000000"},
+		{"1000", 1000, "1000"},
+		{"0", 0, "0"},
+		{" 2 GiB ", 2 << 30, "2GiB"},
+	} {
+		var b byteSize
+		if err := b.Set(tc.in); err != nil || int64(b) != tc.want || b.String() != tc.str {
+			t.Errorf("Set(%q) = %d (%s), %v; want %d (%s)", tc.in, int64(b), b.String(), err, tc.want, tc.str)
+		}
+	}
+	for _, bad := range []string{"", "-1", "1.5GiB", "GiB", "9223372036854775807KiB", "1 PiB"} {
+		var b byteSize
+		if err := b.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted: %d", bad, int64(b))
+		}
+	}
+}
