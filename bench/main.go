@@ -198,7 +198,7 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 		if err == nil && res.GetTotalHits() >= want {
 			break
 		}
-		m.PeakRSS = max(m.PeakRSS, rss(pid))
+		m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
 		if time.Since(start) > 6*time.Hour {
 			return m, fmt.Errorf("not all events searchable after 6h")
 		}
@@ -220,7 +220,7 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 			}
 			lat = append(lat, time.Since(t))
 			hits = res.GetTotalHits()
-			m.PeakRSS = max(m.PeakRSS, rss(pid))
+			m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
 		}
 		tm := timing{Name: q.name, P50: pct(lat, 50), P99: pct(lat, 99), Max: lat[len(lat)-1], Hits: hits}
 		m.Queries = append(m.Queries, tm)
@@ -247,9 +247,9 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 		return m, err
 	}
 	m.Disk = st.GetIndexSizeBytes()
-	m.PeakRSS = max(m.PeakRSS, rss(pid))
-	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event; peak RSS: %.0f MB\n",
-		float64(m.Disk)/1e6, float64(m.Disk)/float64(n), float64(m.PeakRSS)/1e6)
+	m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
+	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event; peak RSS: %.0f MB, of which anonymous %.0f MB\n",
+		float64(m.Disk)/1e6, float64(m.Disk)/float64(n), float64(m.PeakRSS)/1e6, float64(m.PeakAnon)/1e6)
 	return m, nil
 }
 
@@ -281,13 +281,19 @@ func pct(d []time.Duration, p int) time.Duration {
 }
 
 // rss reads the resident set size of pid from /proc, in bytes.
-func rss(pid int) int64 {
+func rss(pid int) int64 { return procStatus(pid, "VmRSS:") }
+
+// anonRSS reads the anonymous part of the resident set of pid, in bytes.
+func anonRSS(pid int) int64 { return procStatus(pid, "RssAnon:") }
+
+// procStatus reads a field in kB of /proc/pid/status, in bytes.
+func procStatus(pid int, key string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == key {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb * 1024
 		}

@@ -21,6 +21,10 @@ type measure struct {
 	Disk int64 `json:"disk"`
 	// PeakRSS is the peak resident memory of the engine's process, in bytes.
 	PeakRSS int64 `json:"peak_rss"`
+	// PeakAnon is the peak of the process's anonymous memory (RssAnon): RSS
+	// less the files mapped into memory (Bleve maps its segments), which
+	// the kernel drops under memory pressure. Zero when not measured.
+	PeakAnon int64 `json:"peak_anon,omitempty"`
 }
 
 // timing is one benchmark query's latencies over its runs.

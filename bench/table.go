@@ -33,6 +33,12 @@ func printTable(w io.Writer, a, b measure) {
 	add("disk B/event", fmt.Sprintf("%.0f", da), fmt.Sprintf("%.0f", db), tableRatio(db, da), "")
 	ma, mb := float64(a.PeakRSS)/1e6, float64(b.PeakRSS)/1e6
 	add("peak RSS MB", fmt.Sprintf("%.0f", ma), fmt.Sprintf("%.0f", mb), tableRatio(mb, ma), "")
+	if a.PeakAnon > 0 || b.PeakAnon > 0 {
+		// RSS counts the index files the kernel has mapped in, which it
+		// drops under memory pressure; anonymous memory is the process's own.
+		aa, ab := tableMB(a.PeakAnon), tableMB(b.PeakAnon)
+		add("peak anonymous MB (RSS less mapped files)", aa, ab, "", "")
+	}
 
 	fmt.Fprintf(w, "%d events; ratio > 1 means %s is better (%s/%s for the ingest rate, %s/%s for times, disk and memory)\n",
 		max(a.Events, b.Events), nameA, nameA, nameB, nameB, nameA)
@@ -144,4 +150,11 @@ func tableDur(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+func tableMB(b int64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", float64(b)/1e6)
 }

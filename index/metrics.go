@@ -16,6 +16,10 @@ var (
 		Help:    "Time to answer a search, by kind: hits (a page only), facets, histogram (with facets or not), get (one event).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"kind"})
+	metricNewestWindows = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "newest_pages_total",
+		Help: "Newest-first pages, by how they were answered: page (from a recent eventTime window, sorting only its matches) or all (sorting every match).",
+	}, []string{"from"})
 	metricDiskFull = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "disk_full_total",
 		Help: "Puts refused because the disk was nearly full (see --min-free-disk).",
@@ -48,7 +52,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull}
 }
 
 var (

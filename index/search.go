@@ -224,7 +224,28 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		return nil, err
 	}
 
-	res, err := s.search(ctx, req)
+	var res *bleve.SearchResult
+	if r.Order == OrderNewest {
+		// Facets and histogram count every match, but need no order: a
+		// request of their own spares them the sort, and gives the total.
+		total := int64(-1)
+		var agg *bleve.SearchResult
+		if len(req.Facets) > 0 {
+			a := bleve.NewSearchRequestOptions(req.Query, 0, 0, false)
+			a.Score = "none"
+			a.Facets, req.Facets = req.Facets, nil
+			if agg, err = s.search(ctx, a); err != nil {
+				return nil, fmt.Errorf("search: %w", err)
+			}
+			total = int64(agg.Total)
+		}
+		res, err = s.newestPage(ctx, req, r, tok, total)
+		if err == nil && agg != nil {
+			res.Facets = agg.Facets
+		}
+	} else {
+		res, err = s.search(ctx, req)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -249,6 +270,72 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	out.Histogram = histogramResults(res, buckets)
 	out.Took = time.Since(start)
 	return out, nil
+}
+
+// newestPage answers a newest-first page without sorting every match.
+// Sorting reads the doc values of all matches (about 2 µs each: 50 ms for a
+// term matching 25,000 of 1M events) to keep the newest few. So it counts
+// the matches without sorting, then asks for the page among the matches of
+// a recent eventTime window sized from their density, widening it until the
+// page is full: every match in the window sorts before every match outside
+// it (older, or without eventTime, which sort oldest), so a full page from
+// the window is the page. When the window reaches back to the oldest event,
+// it asks without one. known is the number of matches when the caller
+// counted them already, else negative.
+func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r SearchRequest, tok pageToken, known int64) (*bleve.SearchResult, error) {
+	var total uint64
+	if known >= 0 {
+		total = uint64(known)
+	} else if _, all := req.Query.(*bquery.MatchAllQuery); all && r.Start.IsZero() && r.End.IsZero() {
+		total = s.counts().Events
+	} else {
+		cnt := bleve.NewSearchRequestOptions(req.Query, 0, 0, false)
+		cnt.Score = "none"
+		res, err := s.search(ctx, cnt)
+		if err != nil {
+			return nil, err
+		}
+		total = res.Total
+	}
+	st := s.counts()
+	lo, hi := st.Oldest, st.Newest
+	if len(tok.after) == 1 {
+		if t, ok := parseTimeKey(tok.after[0]); ok {
+			hi = t
+		} else {
+			hi = time.Time{} // past the events with a time
+		}
+	}
+	if !r.Start.IsZero() && r.Start.After(lo) {
+		lo = r.Start
+	}
+	if !r.End.IsZero() && r.End.Before(hi) {
+		hi = r.End
+	}
+	size := req.Size
+	if total > uint64(4*size) && !lo.IsZero() && hi.After(lo) {
+		// Twice the span that holds size matches, were they spread evenly.
+		w := time.Duration(float64(hi.Sub(lo)) * float64(2*size) / float64(total))
+		w = max(w, time.Minute)
+		for hi.Sub(lo) > w {
+			wreq := *req
+			// Only a lower bound: events stored since the figures above
+			// may be newer than hi, and search_after bounds the top.
+			wreq.Query = bquery.NewConjunctionQuery([]bquery.Query{req.Query, dateRange(hi.Add(-w), time.Time{}, true, false)})
+			res, err := s.search(ctx, &wreq)
+			if err != nil {
+				return nil, err
+			}
+			if len(res.Hits) == size {
+				res.Total = total
+				metricNewestWindows.WithLabelValues("page").Inc()
+				return res, nil
+			}
+			w *= 4
+		}
+	}
+	metricNewestWindows.WithLabelValues("all").Inc()
+	return s.search(ctx, req)
 }
 
 // hit rebuilds an Event from its stored blob.

@@ -880,6 +880,15 @@ func (s *Store) publishStats() {
 	s.snap.Store(sn)
 }
 
+// counts returns the published event count and time span, without the
+// disk figures Stats walks the directories for.
+func (s *Store) counts() Stats {
+	if sn := s.snap.Load(); sn != nil {
+		return sn.st
+	}
+	return Stats{}
+}
+
 // Stats returns current figures.
 func (s *Store) Stats() Stats {
 	sn := s.snap.Load()
