@@ -181,7 +181,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		return nil, err
 	}
 	if !r.Start.IsZero() || !r.End.IsZero() {
-		q = bquery.NewConjunctionQuery([]bquery.Query{q, dateRange(r.Start, r.End, true, false)})
+		q = and(q, dateRange(r.Start, r.End, true, false))
 	}
 
 	fp := fingerprint(r)
@@ -321,7 +321,7 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 			wreq := *req
 			// Only a lower bound: events stored since the figures above
 			// may be newer than hi, and search_after bounds the top.
-			wreq.Query = bquery.NewConjunctionQuery([]bquery.Query{req.Query, dateRange(hi.Add(-w), time.Time{}, true, false)})
+			wreq.Query = and(req.Query, dateRange(hi.Add(-w), time.Time{}, true, false))
 			res, err := s.search(ctx, &wreq)
 			if err != nil {
 				return nil, err
@@ -336,6 +336,15 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 	}
 	metricNewestWindows.WithLabelValues("all").Inc()
 	return s.search(ctx, req)
+}
+
+// and is the conjunction of q and filter, or filter alone when q matches
+// everything: a conjunction with match-all walks every document.
+func and(q, filter bquery.Query) bquery.Query {
+	if _, all := q.(*bquery.MatchAllQuery); all {
+		return filter
+	}
+	return bquery.NewConjunctionQuery([]bquery.Query{q, filter})
 }
 
 // hit rebuilds an Event from its stored blob.
