@@ -73,8 +73,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for calls in progress")
 	fs.IntVar(&c.ingest.BatchSize, "batch-size", c.ingest.BatchSize, "most events committed to the index in one batch")
-	c.memoryLimit = 1 << 30
-	fs.Var(&c.memoryLimit, "memory-limit", "soft limit (`SIZE`: 900MiB, 2GiB) of the Go heap: the garbage collector works harder as it nears it, which under full ingest keeps the resident memory at about 1.2 GiB instead of 1.8 at no measurable cost (a limit under the ~600 MiB that ingest holds live slows it); 0 for none; GOMEMLIMIT in the environment takes precedence")
+	fs.Var(&c.memoryLimit, "memory-limit", "soft limit (`SIZE`: 1GiB, 2GiB) of the Go heap; the garbage collector works harder as the heap nears it. Under ingest alone 1GiB keeps the resident memory at about 1.2 GiB instead of 1.8 at no measurable cost, but a limit under what the server holds live (about 600 MiB under ingest, much more with many subscribers) costs most of the CPU; 0 for none; GOMEMLIMIT in the environment takes precedence")
 	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files in flight at once (most wait for their group commit)")
 	fs.Int64Var(&c.ingest.DecodeBytes, "ingest-decode-bytes", c.ingest.DecodeBytes, "decompressed bytes of all inputs being decoded or waiting for their commit: bounds the memory ingest holds (parsed events take about three times their JSON)")
 	fs.IntVar(&c.index.Shards, "shards", c.index.Shards, "Bleve indexes each batch is split over and written in parallel: one per core (at most 8) is best; shards already on disk are always used")
