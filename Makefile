@@ -13,6 +13,7 @@ tools:
 
 test: tools vet check-proto fuzz-short
 	go test -count=1 -timeout 20m ./...
+	cd bench && go test -count=1 ./...
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
