@@ -38,7 +38,8 @@ fuzz-short:
 	@set -e; for pkg in $$(go list ./...); do \
 	  dir=$$(go list -f '{{.Dir}}' $$pkg); \
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
-	    echo "fuzz $$pkg $$f"; go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZ_TIME) $$pkg > /dev/null; \
+	    echo "fuzz $$pkg $$f"; \
+	    if ! out=$$(go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZ_TIME) $$pkg 2>&1); then echo "$$out"; exit 1; fi; \
 	  done; \
 	done
 
