@@ -283,11 +283,12 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 // it asks without one. known is the number of matches when the caller
 // counted them already, else negative.
 func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r SearchRequest, tok pageToken, known int64) (*bleve.SearchResult, error) {
+	st := s.counts()
 	var total uint64
 	if known >= 0 {
 		total = uint64(known)
 	} else if _, all := req.Query.(*bquery.MatchAllQuery); all && r.Start.IsZero() && r.End.IsZero() {
-		total = s.counts().Events
+		total = st.Events
 	} else {
 		cnt := bleve.NewSearchRequestOptions(req.Query, 0, 0, false)
 		cnt.Score = "none"
@@ -297,7 +298,6 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 		}
 		total = res.Total
 	}
-	st := s.counts()
 	lo, hi := st.Oldest, st.Newest
 	if len(tok.after) == 1 {
 		if t, ok := parseTimeKey(tok.after[0]); ok {
@@ -459,16 +459,17 @@ func (s *Store) addHistogram(req *bleve.SearchRequest, r SearchRequest) ([]time.
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	s.mu.Lock()
-	lo, hi := s.minTime, s.maxTime.Add(time.Nanosecond)
-	s.mu.Unlock()
+	// The published span, not the writer's fields: a batch holds s.mu
+	// while it is written, and a histogram need not wait for it.
+	st := s.counts()
+	lo, hi := st.Oldest, st.Newest.Add(time.Nanosecond)
 	if !r.Start.IsZero() && r.Start.After(lo) {
 		lo = r.Start
 	}
 	if !r.End.IsZero() && r.End.Before(hi) {
 		hi = r.End
 	}
-	if s.maxTime.IsZero() || !hi.After(lo) {
+	if st.Newest.IsZero() || !hi.After(lo) {
 		return nil, nil
 	}
 	lo = lo.UTC().Truncate(iv)
