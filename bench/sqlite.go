@@ -8,7 +8,6 @@ package main
 // generator's.
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -327,7 +326,7 @@ func sqliteBench(ctx context.Context, trail, path string, n, runs int) (measure,
 			m.Disk += st.Size()
 		}
 	}
-	m.PeakRSS = sqlitePeakRSS()
+	m.PeakRSS = procStatus(os.Getpid(), "VmHWM:")
 	return m, nil
 }
 
@@ -711,19 +710,4 @@ func sqlitePaging(ctx context.Context, db *sql.DB) (first, hundredth time.Durati
 		last = &rows[len(rows)-1]
 	}
 	return first, hundredth, nil
-}
-
-// sqlitePeakRSS is this process's peak resident set size (VmHWM), in bytes.
-func sqlitePeakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range bytes.SplitSeq(b, []byte("\n")) {
-		if f := strings.Fields(string(line)); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
