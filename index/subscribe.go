@@ -117,9 +117,10 @@ func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Mes
 
 	head := s.head.Load()
 	var pos uint64
+	replayFrom := r.StartTime // the replay's eventTime bound, if any
 	switch {
 	case r.AfterCursor != "":
-		if pos, err = s.ParseCursor(r.AfterCursor); err != nil {
+		if pos, replayFrom, err = s.parseCursor(r.AfterCursor); err != nil {
 			return err
 		}
 		if pos > head {
@@ -140,11 +141,13 @@ func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Mes
 		sub.filterID, sub.filterVersion = s.hub.filter.add(keys)
 		defer s.hub.filter.remove(sub.filterID, keys)
 	}
-	if !r.StartTime.IsZero() {
+	if !replayFrom.IsZero() {
 		// The time bound applies to the replay; once live, every new match
-		// is delivered, as it would be to a subscriber started from now.
-		sub.replayQuery = bquery.NewConjunctionQuery([]bquery.Query{q, dateRange(r.StartTime, time.Time{}, true, false)})
-		sub.startTime = r.StartTime
+		// is delivered, as it would be to a subscriber started from now. A
+		// cursor received during such a replay carries the bound, so a
+		// stream resumed from it goes on skipping what the first one did.
+		sub.replayQuery = bquery.NewConjunctionQuery([]bquery.Query{q, dateRange(replayFrom, time.Time{}, true, false)})
+		sub.startTime = replayFrom
 	}
 	err = sub.run(ctx)
 	sub.leave()
@@ -206,6 +209,10 @@ func (sub *subscription) currentQuery() (bquery.Query, func(*ringEntry) bool) {
 
 func (sub *subscription) deliver(m Message) error {
 	sub.lastSent = time.Now()
+	if m.Hit != nil && !sub.caught && sub.replayQuery != nil {
+		m.Hit.Cursor = sub.s.replayCursor(m.Hit.Event.Seq, sub.startTime)
+		m.Hit.Memo = nil // what the memo holds carries the plain cursor
+	}
 	return sub.send(m)
 }
 

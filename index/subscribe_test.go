@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/codetrail/codetrail/index/record"
 )
 
 func openStoreCfg(t testing.TB, mod func(*Config)) *Store {
@@ -197,6 +199,66 @@ func TestSubscribeStarts(t *testing.T) {
 			}
 			if err != nil || len(ids) != tc.want {
 				t.Fatalf("got %d events (%v), want %d", len(ids), err, tc.want)
+			}
+		})
+	}
+}
+
+// A start_time stream that breaks during its replay and is resumed from the
+// last cursor it delivered goes on skipping stored events older than the
+// start time, as the stream it resumes did.
+func TestSubscribeResumeKeepsStartTime(t *testing.T) {
+	s := openStoreCfg(t, func(*Config) {})
+	ctx := context.Background()
+	newer, older := synthetic(t, 30, 100), synthetic(t, 30, 0)
+	// Store order: newer events, then older ones, then newer again, so
+	// events before the start time follow the resume point in the replay.
+	for _, b := range [][]record.Event{newer[:10], older, newer[10:]} {
+		if _, err := s.Put(ctx, b, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	for _, e := range append(slices.Clone(newer[:10]), newer[10:]...) {
+		want = append(want, e.ID)
+	}
+	stopAfter := errors.New("stop")
+	for _, cut := range []int{1, 5, 10, 11, 29} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+			var got []string
+			last := ""
+			err := s.Subscribe(ctx, SubscribeRequest{StartTime: newer[0].Time}, func(m Message) error {
+				if m.Hit == nil {
+					return fmt.Errorf("caught up after %d events, want a break after %d", len(got), cut)
+				}
+				got, last = append(got, m.Hit.Event.ID), m.Hit.Cursor
+				if len(got) == cut {
+					return stopAfter
+				}
+				return nil
+			})
+			if !errors.Is(err, stopAfter) {
+				t.Fatal(err)
+			}
+			c := newCollector()
+			sctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- s.Subscribe(sctx, SubscribeRequest{AfterCursor: last}, c.send) }()
+			waitFor(t, "catch-up", func() bool { _, _, caught, _ := c.snapshot(); return caught > 0 })
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+			ids, _, _, _ := c.snapshot()
+			if got = append(got, ids...); !slices.Equal(got, want) {
+				t.Fatalf("got %d events %v\nwant %d %v", len(got), got, len(want), want)
+			}
+			// The caught-up cursor is plain: what follows it is live.
+			c.mu.Lock()
+			caughtCursor := c.last
+			c.mu.Unlock()
+			if _, at, err := s.parseCursor(caughtCursor); err != nil || !at.IsZero() {
+				t.Fatalf("caught-up cursor carries %v, %v", at, err)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"time"
 )
 
 // Cursors and page tokens are opaque to clients and tamper-evident: each is
@@ -17,7 +18,7 @@ import (
 // many events others stored. A modified token fails to open and is rejected
 // instead of silently reading something else. The nonce is derived from the
 // content (an HMAC, as in SIV constructions), so one position always gives
-// the same cursor.
+// the same cursor (replay cursors, which also carry a start time, aside).
 const (
 	cursorVersion = 'c'
 	tokenVersion  = 't'
@@ -74,18 +75,44 @@ func (s *Store) Cursor(seq uint64) string {
 	return s.seal(p)
 }
 
-// ParseCursor returns the sequence number of a cursor made by Cursor, or
-// ErrBadToken.
+// replayCursor returns the cursor of an event delivered during the replay of
+// a start_time subscription. It also carries that start time, so that a
+// stream resumed from it keeps skipping stored events older than it until
+// it catches up, as the stream it resumes did: a plain cursor would not
+// know the bound, and the resumed replay would deliver them.
+func (s *Store) replayCursor(seq uint64, start time.Time) string {
+	p := binary.AppendUvarint([]byte{cursorVersion}, seq)
+	p = binary.AppendVarint(p, start.UnixNano())
+	return s.seal(p)
+}
+
+// ParseCursor returns the sequence number of a cursor made by Cursor or
+// replayCursor, or ErrBadToken.
 func (s *Store) ParseCursor(c string) (uint64, error) {
+	seq, _, err := s.parseCursor(c)
+	return seq, err
+}
+
+// parseCursor returns the sequence number of a cursor and, for a replay
+// cursor, the start time of the replay it was delivered in.
+func (s *Store) parseCursor(c string) (uint64, time.Time, error) {
 	p, err := s.open(c, cursorVersion)
 	if err != nil {
-		return 0, fmt.Errorf("cursor %q: %w", c, err)
+		return 0, time.Time{}, fmt.Errorf("cursor %q: %w", c, err)
 	}
 	seq, n := binary.Uvarint(p[1:])
-	if n <= 0 || 1+n != len(p) {
-		return 0, fmt.Errorf("cursor %q: %w", c, ErrBadToken)
+	if n <= 0 {
+		return 0, time.Time{}, fmt.Errorf("cursor %q: %w", c, ErrBadToken)
 	}
-	return seq, nil
+	rest := p[1+n:]
+	if len(rest) == 0 {
+		return seq, time.Time{}, nil
+	}
+	ns, m := binary.Varint(rest)
+	if m <= 0 || m != len(rest) {
+		return 0, time.Time{}, fmt.Errorf("cursor %q: %w", c, ErrBadToken)
+	}
+	return seq, time.Unix(0, ns).UTC(), nil
 }
 
 // pageToken is where the next page starts.

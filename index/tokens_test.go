@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 )
 
 // FuzzTokens: opening any string as a cursor or page token never panics,
@@ -19,6 +20,10 @@ func FuzzTokens(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tok string, seq uint64) {
 		if got, err := s.ParseCursor(s.Cursor(seq)); err != nil || got != seq {
 			t.Fatalf("cursor of %d gives %d, %v", seq, got, err)
+		}
+		start := time.Unix(0, int64(seq)).UTC()
+		if got, at, err := s.parseCursor(s.replayCursor(seq, start)); err != nil || got != seq || !at.Equal(start) {
+			t.Fatalf("replay cursor of %d at %v gives %d at %v, %v", seq, start, got, at, err)
 		}
 		if _, err := s.ParseCursor(tok); err != nil && !errors.Is(err, ErrBadToken) {
 			t.Fatalf("cursor %q: unexpected error %v", tok, err)
