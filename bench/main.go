@@ -7,6 +7,8 @@
 //
 //	cd bench && go run -tags sqlite_fts5 . -events 1000000
 //	cd bench && go run -tags sqlite_fts5 . -events 10000000 -runs 50 -dir /big/disk -engines codetrail
+//	cd bench && go run -tags sqlite_fts5 . -events 1000000 -repeat 3 -dir /big/disk
+//	cd bench && go run . -growth /big/100k,/big/1m,/big/10m
 //	cd bench && go run . -subscribers 1000 -rate 5000 -seconds 20
 //	cd bench && go run . -load-minutes 10 -subscribers 500 -rate 1000
 package main
@@ -45,6 +47,8 @@ func main() {
 	flag.StringVar(&profileOut, "profile", "", "subscriber benchmark: write the server's CPU profile while events are offered with subscribers to this file")
 	loadMin := flag.Float64("load-minutes", 0, "instead: the bounded load run (ingest at -rate, searches, -subscribers streams) for this many minutes")
 	engines := flag.String("engines", "codetrail,sqlite", "search benchmark: the engines to measure, in order; each one's figures are saved in -dir, so engines can be run one at a time on the same trail")
+	repeat := flag.Int("repeat", 1, "search benchmark: measure each engine this many times, each from an empty index, and save the per-field medians (each run is also saved as measure-<engine>-<n>-run<i>.json)")
+	growth := flag.String("growth", "", "instead of benchmarking: comma-separated -dir directories of earlier search benchmarks; print how each engine's costs grow with the number of events")
 	sqliteChildFlags()
 	flag.Parse()
 	if sqliteChildRequested() {
@@ -53,6 +57,17 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if *growth != "" {
+		if err := runGrowth(os.Stdout, strings.Split(*growth, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *repeat < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -repeat must be at least 1")
+		os.Exit(2)
 	}
 	temp := *work == ""
 	if temp {
@@ -70,7 +85,7 @@ func main() {
 	} else if *subs > 0 {
 		err = runSubscribers(*subs, *rate, *secs, *work)
 	} else {
-		err = run(*events, *runs, *work, strings.Split(*engines, ","))
+		err = run(*events, *runs, *repeat, *work, strings.Split(*engines, ","))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -81,25 +96,58 @@ func main() {
 	}
 }
 
-func run(n, runs int, work string, engines []string) error {
+func run(n, runs, repeat int, work string, engines []string) error {
+	for _, e := range engines {
+		if e != "codetrail" && e != "sqlite" {
+			return fmt.Errorf("unknown engine %q: want codetrail or sqlite", e)
+		}
+	}
 	trail, err := writeTrail(work, n)
 	if err != nil {
 		return err
 	}
 	for _, e := range engines {
-		var m measure
-		switch e {
-		case "codetrail":
-			m, err = runCodetrail(trail, n, runs, work)
-		case "sqlite":
-			m, err = runSQLite(trail, n, runs, work)
-		default:
-			err = fmt.Errorf("unknown engine %q: want codetrail or sqlite", e)
-		}
+		// Run files of an earlier invocation with a larger -repeat would
+		// sit beside medians they are not part of.
+		old, err := filepath.Glob(filepath.Join(work, fmt.Sprintf("measure-%s-%d-run*.json", e, n)))
 		if err != nil {
 			return err
 		}
-		if err := saveMeasure(work, e, m); err != nil {
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("remove old run: %w", err)
+			}
+		}
+		var ms []measure
+		for i := 1; i <= repeat; i++ {
+			if repeat > 1 {
+				fmt.Printf("\n%s: run %d of %d\n", e, i, repeat)
+			}
+			// Both start from nothing: runCodetrail removes its data
+			// directory, runSQLite its database, before it ingests.
+			var m measure
+			if e == "codetrail" {
+				m, err = runCodetrail(trail, n, runs, work)
+			} else {
+				m, err = runSQLite(trail, n, runs, work)
+			}
+			if err != nil {
+				return err
+			}
+			if repeat > 1 {
+				// Saved as it ends: a later run failing hours in should not
+				// lose the earlier ones.
+				if err := saveMeasure(measureRunPath(work, e, n, i), m); err != nil {
+					return err
+				}
+			}
+			ms = append(ms, m)
+		}
+		m, err := medianMeasure(ms)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e, err)
+		}
+		if err := saveMeasure(measurePath(work, e, m.Events), m); err != nil {
 			return err
 		}
 	}
@@ -146,12 +194,20 @@ func measurePath(work, engine string, n int) string {
 	return filepath.Join(work, fmt.Sprintf("measure-%s-%d.json", engine, n))
 }
 
-func saveMeasure(work, engine string, m measure) error {
+// measureRunPath is where run i of -repeat is saved.
+func measureRunPath(work, engine string, n, i int) string {
+	return filepath.Join(work, fmt.Sprintf("measure-%s-%d-run%d.json", engine, n, i))
+}
+
+func saveMeasure(path string, m measure) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return os.WriteFile(measurePath(work, engine, m.Events), b, 0o644)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("save measure: %w", err)
+	}
+	return nil
 }
 
 func loadMeasure(work, engine string, n int) (measure, error) {

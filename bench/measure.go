@@ -1,6 +1,10 @@
 package main
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // measure is what one engine's run of the search benchmark found; the
 // codetrail and SQLite FTS5 runs fill one each and the table sets them side
@@ -25,6 +29,9 @@ type measure struct {
 	// less the files mapped into memory (Bleve maps its segments), which
 	// the kernel drops under memory pressure. Zero when not measured.
 	PeakAnon int64 `json:"peak_anon,omitempty"`
+	// Runs is how many runs the figures are the medians of (-repeat); zero
+	// or one means a single run.
+	Runs int `json:"runs,omitempty"`
 }
 
 // timing is one benchmark query's latencies over its runs.
@@ -42,4 +49,84 @@ func (m measure) rate() float64 {
 		return 0
 	}
 	return float64(m.Events) / m.Ingest.Seconds()
+}
+
+// medianMeasure is the per-field median of runs of one engine on one trail:
+// one slow run (a neighbour on the machine, a page cache still cold) should
+// not decide the table. Each field's median is taken on its own, so the
+// result need not be any single run. Queries are matched by name, in the
+// first run's order; a query's hits must be the same in every run, else the
+// runs did not answer the same question and there is nothing to take the
+// median of.
+func medianMeasure(runs []measure) (measure, error) {
+	if len(runs) == 0 {
+		return measure{}, fmt.Errorf("median of no runs")
+	}
+	first := runs[0]
+	for i, r := range runs[1:] {
+		if r.Engine != first.Engine || r.Events != first.Events {
+			return measure{}, fmt.Errorf("median: run %d is %s on %d events, run 1 is %s on %d events",
+				i+2, r.Engine, r.Events, first.Engine, first.Events)
+		}
+		if len(r.Queries) != len(first.Queries) {
+			return measure{}, fmt.Errorf("median: run %d has %d queries, run 1 has %d", i+2, len(r.Queries), len(first.Queries))
+		}
+	}
+	m := measure{Engine: first.Engine, Events: first.Events}
+	field := func(get func(measure) int64) int64 {
+		v := make([]int64, len(runs))
+		for i, r := range runs {
+			v[i] = get(r)
+		}
+		return median(v)
+	}
+	m.Ingest = time.Duration(field(func(r measure) int64 { return int64(r.Ingest) }))
+	m.Page1 = time.Duration(field(func(r measure) int64 { return int64(r.Page1) }))
+	m.Page100 = time.Duration(field(func(r measure) int64 { return int64(r.Page100) }))
+	m.Disk = field(func(r measure) int64 { return r.Disk })
+	m.PeakRSS = field(func(r measure) int64 { return r.PeakRSS })
+	m.PeakAnon = field(func(r measure) int64 { return r.PeakAnon })
+	for _, q := range first.Queries {
+		ts := make([]timing, len(runs))
+		for i, r := range runs {
+			t, ok := tableFind(r, q.Name)
+			if !ok {
+				return measure{}, fmt.Errorf("median: query %q is missing from run %d", q.Name, i+1)
+			}
+			if t.Hits != q.Hits {
+				return measure{}, fmt.Errorf("median: query %q has %d hits in run %d, %d in run 1", q.Name, t.Hits, i+1, q.Hits)
+			}
+			ts[i] = t
+		}
+		dur := func(get func(timing) time.Duration) time.Duration {
+			v := make([]int64, len(ts))
+			for i, t := range ts {
+				v[i] = int64(get(t))
+			}
+			return time.Duration(median(v))
+		}
+		m.Queries = append(m.Queries, timing{
+			Name: q.Name,
+			P50:  dur(func(t timing) time.Duration { return t.P50 }),
+			P99:  dur(func(t timing) time.Duration { return t.P99 }),
+			Max:  dur(func(t timing) time.Duration { return t.Max }),
+			Hits: q.Hits,
+		})
+	}
+	if len(runs) > 1 {
+		m.Runs = len(runs)
+	}
+	return m, nil
+}
+
+// median is the middle of v, or the mean of the two middle values when v
+// has an even length. v must not be empty; it is left as it was.
+func median(v []int64) int64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	h := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[h]
+	}
+	return s[h-1] + (s[h]-s[h-1])/2
 }

@@ -40,25 +40,33 @@ func printTable(w io.Writer, a, b measure) {
 		add("peak anonymous MB (RSS less mapped files)", aa, ab, "", "")
 	}
 
-	fmt.Fprintf(w, "%d events; ratio > 1 means %s is better (%s/%s for the ingest rate, %s/%s for times, disk and memory)\n",
-		max(a.Events, b.Events), nameA, nameA, nameB, nameB, nameA)
+	fmt.Fprintf(w, "%d events%s; ratio > 1 means %s is better (%s/%s for the ingest rate, %s/%s for times, disk and memory)\n",
+		max(a.Events, b.Events), tableRuns(a, b), nameA, nameA, nameB, nameB, nameA)
+	// The hits column ends the line, so it is left-aligned.
+	tableWrite(w, rows, true)
+}
+
+// tableWrite prints rows in aligned columns: the label left-aligned, the
+// numbers right-aligned, and the last column left-aligned when lastLeft.
+func tableWrite(w io.Writer, rows [][]string, lastLeft bool) {
 	// Widths in runes, not bytes: "µs" is one column wide.
-	width := make([]int, len(rows[0]))
+	var width []int
 	for _, r := range rows {
 		for i, c := range r {
+			if i == len(width) {
+				width = append(width, 0)
+			}
 			width[i] = max(width[i], utf8.RuneCountInString(c))
 		}
 	}
 	for _, r := range rows {
-		// The label is left-aligned, numbers right-aligned; the hits column
-		// ends the line, so it needs no padding.
 		var b strings.Builder
 		for i, c := range r {
 			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
 			switch {
 			case i == 0:
 				b.WriteString(c + pad)
-			case i == len(r)-1:
+			case i == len(r)-1 && lastLeft:
 				b.WriteString("  " + c)
 			default:
 				b.WriteString("  " + pad + c)
@@ -66,6 +74,25 @@ func printTable(w io.Writer, a, b measure) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
+}
+
+// tableRuns says, for the header, when the figures are medians of several
+// runs (-repeat); it is empty for single runs.
+func tableRuns(a, b measure) string {
+	ra, rb := max(a.Runs, 1), max(b.Runs, 1)
+	switch {
+	case ra == 1 && rb == 1:
+		return ""
+	case ra == rb:
+		return fmt.Sprintf(", medians of %d runs", ra)
+	}
+	runs := func(r int) string {
+		if r == 1 {
+			return "1 run"
+		}
+		return fmt.Sprintf("medians of %d runs", r)
+	}
+	return fmt.Sprintf(" (%s: %s, %s: %s)", tableOr(a.Engine, "codetrail"), runs(ra), tableOr(b.Engine, "other"), runs(rb))
 }
 
 func tableOr(s, def string) string {

@@ -79,3 +79,27 @@ func TestPrintTable(t *testing.T) {
 		}
 	}
 }
+
+func TestTableRuns(t *testing.T) {
+	tests := []struct {
+		name   string
+		ra, rb int
+		want   string // the header up to the ratio note
+	}{
+		{"single runs say nothing", 0, 0, "1000 events; ratio"},
+		{"one run counted as such", 1, 1, "1000 events; ratio"},
+		{"both repeated", 3, 3, "1000 events, medians of 3 runs; ratio"},
+		{"one repeated", 3, 0, "1000 events (codetrail: medians of 3 runs, SQLite FTS5: 1 run); ratio"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := measure{Engine: "codetrail", Events: 1000, Runs: tt.ra}
+			b := measure{Engine: "SQLite FTS5", Events: 1000, Runs: tt.rb}
+			var buf strings.Builder
+			printTable(&buf, a, b)
+			if !strings.HasPrefix(buf.String(), tt.want) {
+				t.Errorf("header = %q, want it to begin %q", strings.SplitN(buf.String(), "\n", 2)[0], tt.want)
+			}
+		})
+	}
+}
