@@ -117,7 +117,10 @@ type SearchResult struct {
 	NextPageToken string
 	Facets        []FacetResult
 	Histogram     []Bucket
-	Took          time.Duration
+	// Warnings explain an empty result: fields of the query that no event
+	// the caller may see has (a misspelled field matches nothing).
+	Warnings []string
+	Took     time.Duration
 }
 
 // compile parses and compiles a query. The error is a *query.Error (with the
@@ -268,6 +271,11 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	}
 	out.Facets = facetResults(res, r)
 	out.Histogram = histogramResults(res, buckets)
+	if out.Total == 0 {
+		if out.Warnings, err = s.fieldWarnings(ctx, r.Query, r.Scope); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+	}
 	out.Took = time.Since(start)
 	return out, nil
 }

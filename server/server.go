@@ -213,6 +213,7 @@ func (s *Server) Search(parent context.Context, req *pb.SearchRequest) (*pb.Sear
 		TotalHits:     int64(res.Total),
 		NextPageToken: res.NextPageToken,
 		Events:        make([]*pb.Event, 0, len(res.Hits)),
+		Warnings:      res.Warnings,
 	}
 	for _, h := range res.Hits {
 		out.Events = append(out.Events, toEvent(h, req.GetView()))

@@ -326,6 +326,16 @@ func TestEndToEndDemoWithGrpcurl(t *testing.T) {
 			t.Fatalf("bad query: %v\n%s", err, errs)
 		}
 	})
+	t.Run("misspelled field", func(t *testing.T) {
+		out := mustGrpcurl(t, addr, `{"query":"evntName:CreatePipeline"}`, "codetrail.v1.EventService/Search")
+		if !strings.Contains(out, `did you mean \"eventName\"?`) {
+			t.Fatalf("Search on a misspelled field gave no warning:\n%s", out)
+		}
+		stdout, stderr := runCLI(t, "search", "--server", addr, "--count", "evntName:CreatePipeline")
+		if stdout != "0\n" || !strings.Contains(stderr, `warning: no stored event has the field "evntName"; did you mean "eventName"?`) {
+			t.Fatalf("search --count on a misspelled field: stdout %q, stderr %q", stdout, stderr)
+		}
+	})
 	t.Run("health", func(t *testing.T) {
 		out := mustGrpcurl(t, addr, "", "grpc.health.v1.Health/Check")
 		if !strings.Contains(out, "SERVING") {

@@ -109,6 +109,10 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	// On stderr, so that --count, --json and --jsonl output stays clean.
+	for _, w := range first.GetWarnings() {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
 	switch {
 	case *count:
 		_, err := fmt.Fprintln(stdout, first.GetTotalHits())

@@ -313,7 +313,10 @@ type SearchResponse struct {
 	// Histogram buckets, oldest first.
 	Histogram []*HistogramBucket `protobuf:"bytes,5,rep,name=histogram,proto3" json:"histogram,omitempty"`
 	// Time the server spent.
-	Took          *durationpb.Duration `protobuf:"bytes,6,opt,name=took,proto3" json:"took,omitempty"`
+	Took *durationpb.Duration `protobuf:"bytes,6,opt,name=took,proto3" json:"took,omitempty"`
+	// Notes on an empty result: each field of the query that no event the
+	// caller may see has, with the field it is probably a slip for.
+	Warnings      []string `protobuf:"bytes,7,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -386,6 +389,13 @@ func (x *SearchResponse) GetHistogram() []*HistogramBucket {
 func (x *SearchResponse) GetTook() *durationpb.Duration {
 	if x != nil {
 		return x.Took
+	}
+	return nil
+}
+
+func (x *SearchResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -1986,7 +1996,7 @@ const file_codetrail_v1_event_service_proto_rawDesc = "" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x05R\x04size\".\n" +
 	"\x10HistogramRequest\x12\x1a\n" +
-	"\binterval\x18\x01 \x01(\tR\binterval\"\x9d\x02\n" +
+	"\binterval\x18\x01 \x01(\tR\binterval\"\xb9\x02\n" +
 	"\x0eSearchResponse\x12+\n" +
 	"\x06events\x18\x01 \x03(\v2\x13.codetrail.v1.EventR\x06events\x12\x1d\n" +
 	"\n" +
@@ -1994,7 +2004,8 @@ const file_codetrail_v1_event_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\x12+\n" +
 	"\x06facets\x18\x04 \x03(\v2\x13.codetrail.v1.FacetR\x06facets\x12;\n" +
 	"\thistogram\x18\x05 \x03(\v2\x1d.codetrail.v1.HistogramBucketR\thistogram\x12-\n" +
-	"\x04took\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x04took\"\x7f\n" +
+	"\x04took\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x04took\x12\x1a\n" +
+	"\bwarnings\x18\a \x03(\tR\bwarnings\"\x7f\n" +
 	"\x05Facet\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x120\n" +
 	"\x06counts\x18\x02 \x03(\v2\x18.codetrail.v1.FacetCountR\x06counts\x12\x14\n" +

@@ -16,7 +16,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n codetrail/v1/event_service.proto\x12\x0c\x63odetrail.v1\x1a\x18\x63odetrail/v1/event.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x02\n\rSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\"\n\x05order\x18\x06 \x01(\x0e\x32\x13.codetrail.v1.Order\x12*\n\x06\x66\x61\x63\x65ts\x18\x07 \x03(\x0b\x32\x1a.codetrail.v1.FacetRequest\x12\x31\n\thistogram\x18\x08 \x01(\x0b\x32\x1e.codetrail.v1.HistogramRequest\x12%\n\x04view\x18\t \x01(\x0e\x32\x17.codetrail.v1.EventView\"+\n\x0c\x46\x61\x63\x65tRequest\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x05\"$\n\x10HistogramRequest\x12\x10\n\x08interval\x18\x01 \x01(\t\"\xe2\x01\n\x0eSearchResponse\x12#\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x13.codetrail.v1.Event\x12\x12\n\ntotal_hits\x18\x02 \x01(\x03\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12#\n\x06\x66\x61\x63\x65ts\x18\x04 \x03(\x0b\x32\x13.codetrail.v1.Facet\x12\x30\n\thistogram\x18\x05 \x03(\x0b\x32\x1d.codetrail.v1.HistogramBucket\x12\'\n\x04took\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"`\n\x05\x46\x61\x63\x65t\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12(\n\x06\x63ounts\x18\x02 \x03(\x0b\x32\x18.codetrail.v1.FacetCount\x12\r\n\x05other\x18\x03 \x01(\x03\x12\x0f\n\x07missing\x18\x04 \x01(\x03\"*\n\nFacetCount\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"K\n\x0fHistogramBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"J\n\x0fGetEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12%\n\x04view\x18\x02 \x01(\x0e\x32\x17.codetrail.v1.EventView\"6\n\x10GetEventResponse\x12\"\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x13.codetrail.v1.Event\"\x0e\n\x0cStatsRequest\"\xf9\x02\n\rStatsResponse\x12\x0e\n\x06\x65vents\x18\x01 \x01(\x03\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\x18\n\x10index_size_bytes\x18\x03 \x01(\x03\x12\x35\n\x11oldest_event_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11newest_event_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06ingest\x18\x06 \x01(\x0b\x32\x1a.codetrail.v1.IngestCounts\x12*\n\x07sources\x18\x07 \x03(\x0b\x32\x19.codetrail.v1.SourceStats\x12\x32\n\x0bsubscribers\x18\x08 \x01(\x0b\x32\x1d.codetrail.v1.SubscriberStats\x12\x34\n\x0frecent_problems\x18\t \x03(\x0b\x32\x1b.codetrail.v1.IngestProblem\"\xbf\x01\n\x0cIngestCounts\x12\r\n\x05\x66iles\x18\x01 \x01(\x03\x12\x0f\n\x07records\x18\x02 \x01(\x03\x12\x15\n\revents_stored\x18\x03 \x01(\x03\x12\x12\n\nduplicates\x18\x04 \x01(\x03\x12\x17\n\x0finvalid_records\x18\x05 \x01(\x03\x12\x15\n\rinvalid_files\x18\x06 \x01(\x03\x12\x15\n\rskipped_files\x18\x07 \x01(\x03\x12\x1d\n\x15records_with_problems\x18\x08 \x01(\x03\"\xa1\x02\n\x0bSourceStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x1a.codetrail.v1.IngestCounts\x12\x12\n\nlast_error\x18\x03 \x01(\t\x12\x33\n\x0flast_error_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11last_success_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03lag\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\tintegrity\x18\x07 \x01(\x0b\x32\x1d.codetrail.v1.IntegrityReport\"\x94\x01\n\x0fIntegrityReport\x12\x30\n\x0c\x63hecked_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08problems\x18\x02 \x01(\x03\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12.\n\x07regions\x18\x04 \x03(\x0b\x32\x1d.codetrail.v1.IntegrityRegion\"\xa7\x04\n\x0fIntegrityRegion\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0f\n\x07\x64igests\x18\x03 \x01(\x03\x12\x11\n\tlog_files\x18\x04 \x01(\x03\x12\x10\n\x08problems\x18\x05 \x01(\x03\x12\x33\n\x07missing\x18\x06 \x03(\x0b\x32\".codetrail.v1.IntegrityFileProblem\x12;\n\x0fhash_mismatches\x18\x07 \x03(\x0b\x32\".codetrail.v1.IntegrityFileProblem\x12:\n\rbroken_chains\x18\x08 \x03(\x0b\x32#.codetrail.v1.IntegrityChainProblem\x12\x36\n\x08unsigned\x18\t \x03(\x0b\x32$.codetrail.v1.IntegrityDigestProblem\x12<\n\x0e\x62\x61\x64_signatures\x18\n \x03(\x0b\x32$.codetrail.v1.IntegrityDigestProblem\x12:\n\x0cunknown_keys\x18\x0b \x03(\x0b\x32$.codetrail.v1.IntegrityDigestProblem\x12\x37\n\tmalformed\x18\x0c \x03(\x0b\x32$.codetrail.v1.IntegrityDigestProblem\x12\x11\n\tkey_error\x18\r \x01(\t\x12\x11\n\ttruncated\x18\x0e \x01(\x08\"p\n\x14IntegrityFileProblem\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x12\n\ndigest_key\x18\x03 \x01(\t\x12\x13\n\x0bwant_sha256\x18\x04 \x01(\t\x12\x12\n\ngot_sha256\x18\x05 \x01(\t\"[\n\x15IntegrityChainProblem\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x15\n\rpreceding_key\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"E\n\x16IntegrityDigestProblem\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\\\n\x0fSubscriberStats\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x03\x12\x11\n\tcaught_up\x18\x02 \x01(\x03\x12\x0f\n\x07lagging\x18\x03 \x01(\x03\x12\x15\n\rended_for_lag\x18\x04 \x01(\x03\"i\n\rIngestProblem\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb1\x01\n\x10SubscribeRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x16\n\x0c\x61\x66ter_cursor\x18\x02 \x01(\tH\x00\x12\x30\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x14\n\nfrom_start\x18\x04 \x01(\x08H\x00\x12%\n\x04view\x18\x05 \x01(\x0e\x32\x17.codetrail.v1.EventViewB\x07\n\x05start\"\x9d\x01\n\x11SubscribeResponse\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x13.codetrail.v1.EventH\x00\x12*\n\x08progress\x18\x02 \x01(\x0b\x32\x16.codetrail.v1.ProgressH\x00\x12+\n\tcaught_up\x18\x03 \x01(\x0b\x32\x16.codetrail.v1.CaughtUpH\x00\x42\t\n\x07message\"\x1a\n\x08Progress\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\"\x1a\n\x08\x43\x61ughtUp\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t*c\n\x05Order\x12\x15\n\x11ORDER_UNSPECIFIED\x10\x00\x12\x16\n\x12ORDER_NEWEST_FIRST\x10\x01\x12\x16\n\x12ORDER_OLDEST_FIRST\x10\x02\x12\x13\n\x0fORDER_RELEVANCE\x10\x03\x32\xb0\x02\n\x0c\x45ventService\x12\x43\n\x06Search\x12\x1b.codetrail.v1.SearchRequest\x1a\x1c.codetrail.v1.SearchResponse\x12I\n\x08GetEvent\x12\x1d.codetrail.v1.GetEventRequest\x1a\x1e.codetrail.v1.GetEventResponse\x12@\n\x05Stats\x12\x1a.codetrail.v1.StatsRequest\x1a\x1b.codetrail.v1.StatsResponse\x12N\n\tSubscribe\x12\x1e.codetrail.v1.SubscribeRequest\x1a\x1f.codetrail.v1.SubscribeResponse0\x01\x42?Z=github.com/codetrail/codetrail/proto/codetrail/v1;codetrailv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n codetrail/v1/event_service.proto\x12\x0c\x63odetrail.v1\x1a\x18\x63odetrail/v1/event.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x02\n\rSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\"\n\x05order\x18\x06 \x01(\x0e\x32\x13.codetrail.v1.Order\x12*\n\x06\x66\x61\x63\x65ts\x18\x07 \x03(\x0b\x32\x1a.codetrail.v1.FacetRequest\x12\x31\n\thistogram\x18\x08 \x01(\x0b\x32\x1e.codetrail.v1.HistogramRequest\x12%\n\x04view\x18\t \x01(\x0e\x32\x17.codetrail.v1.EventView\"+\n\x0c\x46\x61\x63\x65tRequest\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x05\"$\n\x10HistogramRequest\x12\x10\n\x08interval\x18\x01 \x01(\t\"\xf4\x01\n\x0eSearchResponse\x12#\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x13.codetrail.v1.Event\x12\x12\n\ntotal_hits\x18\x02 \x01(\x03\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12#\n\x06\x66\x61\x63\x65ts\x18\x04 \x03(\x0b\x32\x13.codetrail.v1.Facet\x12\x30\n\thistogram\x18\x05 \x03(\x0b\x32\x1d.codetrail.v1.HistogramBucket\x12\'\n\x04took\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08warnings\x18\x07 \x03(\t\"`\n\x05\x46\x61\x63\x65t\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12(\n\x06\x63ounts\x18\x02 \x03(\x0b\x32\x18.codetrail.v1.FacetCount\x12\r\n\x05other\x18\x03 \x01(\x03\x12\x0f\n\x07missing\x18\x04 \x01(\x03\"*\n\nFacetCount\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"K\n\x0fHistogramBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"J\n\x0fGetEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12%\n\x04view\x18\x02 \x01(\x0e\x32\x17.codetrail.v1.EventView\"6\n\x10GetEventResponse\x12\"\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x13.codetrail.v1.Event\"\x0e\n\x0cStatsRequest\"\xf9\x02\n\rStatsResponse\x12\x0e\n\x06\x65vents\x18\x01 \x01(\x03\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\x18\n\x10index_size_bytes\x18\x03 \x01(\x03\x12\x35\n\x11oldest_event_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11newest_event_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06ingest\x18\x06 \x01(\x0b\x32\x1a.codetrail.v1.IngestCounts\x12*\n\x07sources\x18\x07 \x03(\x0b\x32\x19.codetrail.v1.SourceStats\x12\x32\n\x0bsubscribers\x18\x08 \x01(\x0b\x32\x1d.codetrail.v1.SubscriberStats\x12\x34\n\x0frecent_problems\x18\t \x03(\x0b\x32\x1b.codetrail.v1.IngestProblem\"\xbf\x01\n\x0cIngestCounts\x12\r\n\x05\x66iles\x18\x01 \x01(\x03\x12\x0f\n\x07records\x18\x02 \x01(\x03\x12\x15\n\revents_stored\x18\x03 \x01(\x03\x12\x12\n\nduplicates\x18\x04 \x01(\x03\x12\x17\n\x0finvalid_records\x18\x05 \x01(\x03\x12\x15\n\rinvalid_files\x18\x06 \x01(\x03\x12\x15\n\rskipped_files\x18\x07 \x01(\x03\x12\x1d\n\x15records_with_problems\x18\x08 \x01(\x03\"\xa1\x02\n\x0bSourceStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x1a.codetrail.v1.IngestCounts\x12\x12\n\nlast_error\x18\x03 \x01(\t\x12\x33\n\x0flast_error_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11last_success_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03lag\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\tintegrity\x18\x07 \x01(\x0b\x32\x1d.codetrail.v1.IntegrityReport\"\x94\x01\n\x0fIntegrityReport\x12\x30\n\x0c\x63hecked_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08problems\x18\x02 \x01(\x03\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12.\n\x07regions\x18\x04 \x03(\x0b\x32\x1d.codetrail.v1.IntegrityRegion\"\xa7\x04\n\x0fIntegrityRegion\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0f\n\x07\x64igests\x18\x03 \x01(\x03\x12\x11\n\tlog_files\x18\x04 \x01(\x03\x12\x10\n\x08problems\x18\x05 \x01(\x03\x12\x33\n\x07missing\x18\x06 \x03(\x0b\x32\".codetrail.v1.IntegrityFileProblem\x12;\n\x0fhash_mismatches\x18\x07 \x03(\x0b\x32\".codetrail.v1.IntegrityFileProblem\x12:\n\rbroken_chains\x18\x08 \x03(\x0b\x32#.codetrail.v1.IntegrityChainProblem\x12\x36\n\x08unsigned\x18\t \x03(\x0b\x32$.codetrail.v1.IntegrityDigestProblem\x12<\n\x0e\x62\x61\x64_signatures\x18\n \x03(\x0b\x32$.codetrail.v1.IntegrityDigestProblem\x12:\n\x0cunknown_keys\x18\x0b \x03(\x0b\x32$.codetrail.v1.IntegrityDigestProblem\x12\x37\n\tmalformed\x18\x0c \x03(\x0b\x32$.codetrail.v1.IntegrityDigestProblem\x12\x11\n\tkey_error\x18\r \x01(\t\x12\x11\n\ttruncated\x18\x0e \x01(\x08\"p\n\x14IntegrityFileProblem\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x12\n\ndigest_key\x18\x03 \x01(\t\x12\x13\n\x0bwant_sha256\x18\x04 \x01(\t\x12\x12\n\ngot_sha256\x18\x05 \x01(\t\"[\n\x15IntegrityChainProblem\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x15\n\rpreceding_key\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"E\n\x16IntegrityDigestProblem\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\\\n\x0fSubscriberStats\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x03\x12\x11\n\tcaught_up\x18\x02 \x01(\x03\x12\x0f\n\x07lagging\x18\x03 \x01(\x03\x12\x15\n\rended_for_lag\x18\x04 \x01(\x03\"i\n\rIngestProblem\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb1\x01\n\x10SubscribeRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x16\n\x0c\x61\x66ter_cursor\x18\x02 \x01(\tH\x00\x12\x30\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x14\n\nfrom_start\x18\x04 \x01(\x08H\x00\x12%\n\x04view\x18\x05 \x01(\x0e\x32\x17.codetrail.v1.EventViewB\x07\n\x05start\"\x9d\x01\n\x11SubscribeResponse\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x13.codetrail.v1.EventH\x00\x12*\n\x08progress\x18\x02 \x01(\x0b\x32\x16.codetrail.v1.ProgressH\x00\x12+\n\tcaught_up\x18\x03 \x01(\x0b\x32\x16.codetrail.v1.CaughtUpH\x00\x42\t\n\x07message\"\x1a\n\x08Progress\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\"\x1a\n\x08\x43\x61ughtUp\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t*c\n\x05Order\x12\x15\n\x11ORDER_UNSPECIFIED\x10\x00\x12\x16\n\x12ORDER_NEWEST_FIRST\x10\x01\x12\x16\n\x12ORDER_OLDEST_FIRST\x10\x02\x12\x13\n\x0fORDER_RELEVANCE\x10\x03\x32\xb0\x02\n\x0c\x45ventService\x12\x43\n\x06Search\x12\x1b.codetrail.v1.SearchRequest\x1a\x1c.codetrail.v1.SearchResponse\x12I\n\x08GetEvent\x12\x1d.codetrail.v1.GetEventRequest\x1a\x1e.codetrail.v1.GetEventResponse\x12@\n\x05Stats\x12\x1a.codetrail.v1.StatsRequest\x1a\x1b.codetrail.v1.StatsResponse\x12N\n\tSubscribe\x12\x1e.codetrail.v1.SubscribeRequest\x1a\x1f.codetrail.v1.SubscribeResponse0\x01\x42?Z=github.com/codetrail/codetrail/proto/codetrail/v1;codetrailv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'codetrail.v1.event_service_pb2', globals())
@@ -24,8 +24,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z=github.com/codetrail/codetrail/proto/codetrail/v1;codetrailv1'
-  _ORDER._serialized_start=3602
-  _ORDER._serialized_end=3701
+  _ORDER._serialized_start=3620
+  _ORDER._serialized_end=3719
   _SEARCHREQUEST._serialized_start=142
   _SEARCHREQUEST._serialized_end=475
   _FACETREQUEST._serialized_start=477
@@ -33,47 +33,47 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _HISTOGRAMREQUEST._serialized_start=522
   _HISTOGRAMREQUEST._serialized_end=558
   _SEARCHRESPONSE._serialized_start=561
-  _SEARCHRESPONSE._serialized_end=787
-  _FACET._serialized_start=789
-  _FACET._serialized_end=885
-  _FACETCOUNT._serialized_start=887
-  _FACETCOUNT._serialized_end=929
-  _HISTOGRAMBUCKET._serialized_start=931
-  _HISTOGRAMBUCKET._serialized_end=1006
-  _GETEVENTREQUEST._serialized_start=1008
-  _GETEVENTREQUEST._serialized_end=1082
-  _GETEVENTRESPONSE._serialized_start=1084
-  _GETEVENTRESPONSE._serialized_end=1138
-  _STATSREQUEST._serialized_start=1140
-  _STATSREQUEST._serialized_end=1154
-  _STATSRESPONSE._serialized_start=1157
-  _STATSRESPONSE._serialized_end=1534
-  _INGESTCOUNTS._serialized_start=1537
-  _INGESTCOUNTS._serialized_end=1728
-  _SOURCESTATS._serialized_start=1731
-  _SOURCESTATS._serialized_end=2020
-  _INTEGRITYREPORT._serialized_start=2023
-  _INTEGRITYREPORT._serialized_end=2171
-  _INTEGRITYREGION._serialized_start=2174
-  _INTEGRITYREGION._serialized_end=2725
-  _INTEGRITYFILEPROBLEM._serialized_start=2727
-  _INTEGRITYFILEPROBLEM._serialized_end=2839
-  _INTEGRITYCHAINPROBLEM._serialized_start=2841
-  _INTEGRITYCHAINPROBLEM._serialized_end=2932
-  _INTEGRITYDIGESTPROBLEM._serialized_start=2934
-  _INTEGRITYDIGESTPROBLEM._serialized_end=3003
-  _SUBSCRIBERSTATS._serialized_start=3005
-  _SUBSCRIBERSTATS._serialized_end=3097
-  _INGESTPROBLEM._serialized_start=3099
-  _INGESTPROBLEM._serialized_end=3204
-  _SUBSCRIBEREQUEST._serialized_start=3207
-  _SUBSCRIBEREQUEST._serialized_end=3384
-  _SUBSCRIBERESPONSE._serialized_start=3387
-  _SUBSCRIBERESPONSE._serialized_end=3544
-  _PROGRESS._serialized_start=3546
-  _PROGRESS._serialized_end=3572
-  _CAUGHTUP._serialized_start=3574
-  _CAUGHTUP._serialized_end=3600
-  _EVENTSERVICE._serialized_start=3704
-  _EVENTSERVICE._serialized_end=4008
+  _SEARCHRESPONSE._serialized_end=805
+  _FACET._serialized_start=807
+  _FACET._serialized_end=903
+  _FACETCOUNT._serialized_start=905
+  _FACETCOUNT._serialized_end=947
+  _HISTOGRAMBUCKET._serialized_start=949
+  _HISTOGRAMBUCKET._serialized_end=1024
+  _GETEVENTREQUEST._serialized_start=1026
+  _GETEVENTREQUEST._serialized_end=1100
+  _GETEVENTRESPONSE._serialized_start=1102
+  _GETEVENTRESPONSE._serialized_end=1156
+  _STATSREQUEST._serialized_start=1158
+  _STATSREQUEST._serialized_end=1172
+  _STATSRESPONSE._serialized_start=1175
+  _STATSRESPONSE._serialized_end=1552
+  _INGESTCOUNTS._serialized_start=1555
+  _INGESTCOUNTS._serialized_end=1746
+  _SOURCESTATS._serialized_start=1749
+  _SOURCESTATS._serialized_end=2038
+  _INTEGRITYREPORT._serialized_start=2041
+  _INTEGRITYREPORT._serialized_end=2189
+  _INTEGRITYREGION._serialized_start=2192
+  _INTEGRITYREGION._serialized_end=2743
+  _INTEGRITYFILEPROBLEM._serialized_start=2745
+  _INTEGRITYFILEPROBLEM._serialized_end=2857
+  _INTEGRITYCHAINPROBLEM._serialized_start=2859
+  _INTEGRITYCHAINPROBLEM._serialized_end=2950
+  _INTEGRITYDIGESTPROBLEM._serialized_start=2952
+  _INTEGRITYDIGESTPROBLEM._serialized_end=3021
+  _SUBSCRIBERSTATS._serialized_start=3023
+  _SUBSCRIBERSTATS._serialized_end=3115
+  _INGESTPROBLEM._serialized_start=3117
+  _INGESTPROBLEM._serialized_end=3222
+  _SUBSCRIBEREQUEST._serialized_start=3225
+  _SUBSCRIBEREQUEST._serialized_end=3402
+  _SUBSCRIBERESPONSE._serialized_start=3405
+  _SUBSCRIBERESPONSE._serialized_end=3562
+  _PROGRESS._serialized_start=3564
+  _PROGRESS._serialized_end=3590
+  _CAUGHTUP._serialized_start=3592
+  _CAUGHTUP._serialized_end=3618
+  _EVENTSERVICE._serialized_start=3722
+  _EVENTSERVICE._serialized_end=4026
 # @@protoc_insertion_point(module_scope)
