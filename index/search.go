@@ -130,6 +130,11 @@ func (s *Store) compile(text string, scope Scope, now time.Time) (bquery.Query, 
 	if err != nil {
 		return nil, err
 	}
+	return s.compileAST(ast, scope, now)
+}
+
+// compileAST compiles a parsed query within scope.
+func (s *Store) compileAST(ast query.Node, scope Scope, now time.Time) (bquery.Query, error) {
 	ast = scope.apply(ast)
 	c := compiler{now: now, allowLeadingWildcard: s.cfg.AllowLeadingWildcard}
 	q, err := c.compile(ast)
@@ -179,7 +184,11 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	if !r.Start.IsZero() && !r.End.IsZero() && !r.End.After(r.Start) {
 		return nil, fmt.Errorf("%w: end time %s is not after start time %s", ErrInvalid, r.End.Format(time.RFC3339), r.Start.Format(time.RFC3339))
 	}
-	q, err := s.compile(r.Query, r.Scope, start)
+	ast, err := query.ParseWithLimits(r.Query, s.cfg.Query)
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.compileAST(ast, r.Scope, start)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +281,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	out.Facets = facetResults(res, r)
 	out.Histogram = histogramResults(res, buckets)
 	if out.Total == 0 {
-		if out.Warnings, err = s.fieldWarnings(ctx, r.Query, r.Scope); err != nil {
+		if out.Warnings, err = s.fieldWarnings(ctx, ast, r.Scope); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 
@@ -16,11 +17,7 @@ import (
 // For each field of the query that no event the caller may see has, it
 // returns a warning, with the typed field the name is closest to, if any.
 // It runs only for empty results, where its extra reads cost little.
-func (s *Store) fieldWarnings(ctx context.Context, text string, scope Scope) ([]string, error) {
-	ast, err := query.ParseWithLimits(text, s.cfg.Query)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) fieldWarnings(ctx context.Context, ast query.Node, scope Scope) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	for _, f := range query.Fields(ast) {
@@ -30,8 +27,7 @@ func (s *Store) fieldWarnings(ctx context.Context, text string, scope Scope) ([]
 		seen[f] = true
 		// Scoped, so that a caller learns nothing of the fields of events
 		// it may not see.
-		c := compiler{allowLeadingWildcard: s.cfg.AllowLeadingWildcard}
-		q, err := c.compile(scope.apply(query.Exists{Field: f}))
+		q, err := s.compileAST(query.Exists{Field: f}, scope, time.Now())
 		if err != nil {
 			return nil, err
 		}
