@@ -9,6 +9,7 @@
 //	cd bench && go run -tags sqlite_fts5 . -events 10000000 -runs 50 -dir /big/disk -engines codetrail
 //	cd bench && go run -tags sqlite_fts5 . -events 1000000 -repeat 3 -dir /big/disk
 //	cd bench && go run . -growth /big/100k,/big/1m,/big/10m
+//	cd bench && go run . -queries-at 127.0.0.1:7070 -runs 50
 //	cd bench && go run . -subscribers 1000 -rate 5000 -seconds 20
 //	cd bench && go run . -load-minutes 10 -subscribers 500 -rate 1000
 package main
@@ -48,12 +49,20 @@ func main() {
 	loadMin := flag.Float64("load-minutes", 0, "instead: the bounded load run (ingest at -rate, searches, -subscribers streams) for this many minutes")
 	engines := flag.String("engines", "codetrail,sqlite", "search benchmark: the engines to measure, in order; each one's figures are saved in -dir, so engines can be run one at a time on the same trail")
 	repeat := flag.Int("repeat", 1, "search benchmark: measure each engine this many times, each from an empty index, and save the per-field medians (each run is also saved as measure-<engine>-<n>-run<i>.json)")
+	queriesAt := flag.String("queries-at", "", "instead of benchmarking: time the benchmark queries against the codetrail server already running at this address (as it is: ingest may still be running), and save them in -dir when given")
 	growth := flag.String("growth", "", "instead of benchmarking: comma-separated -dir directories of earlier search benchmarks; print how each engine's costs grow with the number of events")
 	sqliteChildFlags()
 	flag.Parse()
 	if sqliteChildRequested() {
 		if err := runSQLiteChild(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench sqlite:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *queriesAt != "" {
+		if err := runQueriesAt(*queriesAt, *runs, *work); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 		return
@@ -263,6 +272,54 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 	m.Ingest = time.Since(start)
 	fmt.Printf("codetrail: ingest to searchable: %d events in %s = %.0f events/s\n", n, m.Ingest.Round(time.Millisecond), m.rate())
 
+	if err := measureQueries(ctx, c, runs, &m, pid); err != nil {
+		return m, err
+	}
+	st, err := c.Stats(ctx)
+	if err != nil {
+		return m, err
+	}
+	m.Disk = st.GetIndexSizeBytes()
+	m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
+	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event; peak RSS: %.0f MB, of which anonymous %.0f MB\n",
+		float64(m.Disk)/1e6, float64(m.Disk)/float64(n), float64(m.PeakRSS)/1e6, float64(m.PeakAnon)/1e6)
+	return m, nil
+}
+
+// runQueriesAt times the benchmark queries against a running server, for an
+// index built some other way or one whose ingest is too slow to wait for.
+// The event count is what the server stores when the queries start.
+func runQueriesAt(addr string, runs int, work string) error {
+	c, err := client.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx := context.Background()
+	st, err := c.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	m := measure{Engine: "codetrail", Events: int(st.GetEvents())}
+	fmt.Printf("codetrail at %s: %d events stored\n", addr, m.Events)
+	if err := measureQueries(ctx, c, runs, &m, 0); err != nil {
+		return err
+	}
+	if st, err = c.Stats(ctx); err != nil {
+		return err
+	}
+	m.Disk = st.GetIndexSizeBytes()
+	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event (%d events stored now)\n", float64(m.Disk)/1e6, float64(m.Disk)/float64(m.Events), st.GetEvents())
+	if work == "" {
+		return nil
+	}
+	return saveMeasure(measurePath(work, "codetrail", m.Events), m)
+}
+
+// measureQueries times the benchmark queries and deep paging against the
+// server c talks to, into m; pid, when not 0, is the server's process, whose
+// peak memory is sampled between queries.
+func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure, pid int) error {
 	fmt.Printf("\n%-38s %10s %10s %10s %8s\n", "query (view SUMMARY)", "p50", "p99", "max", "hits")
 	for _, q := range benchQueries() {
 		q.req.View = pb.EventView_EVENT_VIEW_SUMMARY
@@ -272,7 +329,7 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 			t := time.Now()
 			res, err := c.Search(ctx, q.req)
 			if err != nil {
-				return m, fmt.Errorf("%s: %w", q.name, err)
+				return fmt.Errorf("%s: %w", q.name, err)
 			}
 			lat = append(lat, time.Since(t))
 			hits = res.GetTotalHits()
@@ -288,7 +345,7 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 		t := time.Now()
 		res, err := c.Search(ctx, &pb.SearchRequest{PageSize: 50, PageToken: tok, View: pb.EventView_EVENT_VIEW_SUMMARY})
 		if err != nil {
-			return m, err
+			return err
 		}
 		d := time.Since(t)
 		if page == 1 {
@@ -298,15 +355,7 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 		tok = res.GetNextPageToken()
 	}
 	fmt.Printf("%-38s %10s\n%-38s %10s\n", "page 1 of 50, all events", m.Page1.Round(10*time.Microsecond), "page 100 of 50, all events", m.Page100.Round(10*time.Microsecond))
-	st, err := c.Stats(ctx)
-	if err != nil {
-		return m, err
-	}
-	m.Disk = st.GetIndexSizeBytes()
-	m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
-	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event; peak RSS: %.0f MB, of which anonymous %.0f MB\n",
-		float64(m.Disk)/1e6, float64(m.Disk)/float64(n), float64(m.PeakRSS)/1e6, float64(m.PeakAnon)/1e6)
-	return m, nil
+	return nil
 }
 
 // benchQuery is one timed query of the search benchmark; the SQLite side
