@@ -200,7 +200,9 @@ func indexedTime(ev *record.Event) (time.Time, bool) {
 	if ev.Time.IsZero() {
 		return time.Time{}, false
 	}
-	if _, err := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, ev.Time, "", optFacet); err != nil {
+	// Bleve's own test (canRepresent), without building a field: this runs
+	// several times per event, and for every live event a subscriber tests.
+	if ev.Time.Before(document.MinTimeRepresentable) || ev.Time.After(document.MaxTimeRepresentable) {
 		return time.Time{}, false
 	}
 	return ev.Time, true
