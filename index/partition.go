@@ -18,7 +18,8 @@ import (
 // partition is a run of consecutive sequence numbers stored in its own
 // shards, so that retention can drop it whole: closing its indexes and
 // removing its directory, instead of deleting documents one by one. A new
-// partition starts when the current one is older than Config.PartitionSpan.
+// partition starts when the current one is older than Config.PartitionSpan
+// or holds Config.PartitionMaxEvents events.
 //
 // The newest partition's shard 0 holds the internal keys (token key,
 // checkpoints, their names); a new partition gets a copy of them in its

@@ -52,6 +52,12 @@ type Config struct {
 	// PartitionSpan is how long one partition takes new events before the
 	// next starts (see partition); retention drops whole partitions.
 	PartitionSpan time.Duration
+	// PartitionMaxEvents, when positive, also starts a new partition once
+	// the current one holds this many events. It bounds the size of every
+	// shard, so segment merges stay bounded: Bleve's default merge policy
+	// lets segments grow to 5M documents, and merging them stalled ingest
+	// at about 4M events per shard (docs/operations.md, Sizing).
+	PartitionMaxEvents uint64
 	// Retention, when positive, drops partitions whose newest eventTime is
 	// older than now minus Retention; zero keeps everything.
 	Retention time.Duration
@@ -108,6 +114,7 @@ func DefaultConfig(dir string) Config {
 		Dir:                 dir,
 		Shards:              min(max(runtime.GOMAXPROCS(0), 1), 8),
 		PartitionSpan:       24 * time.Hour,
+		PartitionMaxEvents:  2_000_000,
 		MinFreeBytes:        64 << 20,
 		DefaultPageSize:     50,
 		MaxPageSize:         1000,
@@ -462,7 +469,7 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	if len(fresh) == 0 && len(checkpoints) == 0 {
 		return res, nil
 	}
-	if len(fresh) > 0 && s.cur().count > 0 && time.Since(s.cur().created) >= s.cfg.PartitionSpan {
+	if len(fresh) > 0 && s.full(s.cur()) {
 		if err := s.rotate(); err != nil {
 			return res, err
 		}
@@ -693,6 +700,16 @@ func (s *Store) checkpointKeys(checkpoints map[string][]byte) map[string][]byte 
 		out[string(keyCpNames)] = nb
 	}
 	return out
+}
+
+// full reports whether p should take no more events: it has some and is
+// older than the span or holds the most a partition may.
+func (s *Store) full(p *partition) bool {
+	if p.count == 0 {
+		return false
+	}
+	return time.Since(p.created) >= s.cfg.PartitionSpan ||
+		(s.cfg.PartitionMaxEvents > 0 && p.count >= s.cfg.PartitionMaxEvents)
 }
 
 // rotate starts a new partition for the events that follow; mu held. The

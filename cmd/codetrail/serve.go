@@ -85,6 +85,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.server.MaxSubscribersPerIdentity, "max-subscribers-per-identity", c.server.MaxSubscribersPerIdentity, "open Subscribe streams of one identity (with --tokens or --client-ca)")
 	fs.Var(daysFlag{&c.index.Retention}, "retention", "drop events older than this (90d, 26w), a whole partition at a time; 0 keeps everything")
 	fs.Var(daysFlag{&c.index.PartitionSpan}, "partition-span", "how long one partition takes new events; retention drops whole partitions, so it is the granularity of retention")
+	fs.Uint64Var(&c.index.PartitionMaxEvents, "partition-max-events", c.index.PartitionMaxEvents, "a new partition also starts once the current one holds this many events, which bounds segment merges (0: no bound)")
 	fs.Int64Var(&c.index.MinFreeBytes, "min-free-disk", c.index.MinFreeBytes, "bytes kept free on the data directory's disk: below it ingest pauses (ResourceExhausted) and resumes once space returns; searches go on")
 	c.security.registerFlags(fs)
 }
