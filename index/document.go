@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"time"
@@ -81,30 +80,6 @@ func analyzeText(s string) []string {
 		out = append(out, string(t.Term))
 	}
 	return out
-}
-
-// blobVersion is the first byte of every stored blob.
-const blobVersion = 1
-
-// encodeBlob packs what a hit needs to rebuild its Event: kind, sequence and
-// the original record.
-func encodeBlob(kind record.Kind, seq uint64, raw []byte) []byte {
-	b := make([]byte, 0, 2+binary.MaxVarintLen64+len(raw))
-	b = append(b, blobVersion, byte(kind))
-	b = binary.AppendUvarint(b, seq)
-	return append(b, raw...)
-}
-
-// decodeBlob reverses encodeBlob; raw aliases b.
-func decodeBlob(b []byte) (kind record.Kind, seq uint64, raw []byte, err error) {
-	if len(b) < 3 || b[0] != blobVersion {
-		return 0, 0, nil, fmt.Errorf("decode stored event: unknown blob version")
-	}
-	seq, n := binary.Uvarint(b[2:])
-	if n <= 0 {
-		return 0, 0, nil, fmt.Errorf("decode stored event: bad sequence")
-	}
-	return record.Kind(b[1]), seq, b[2+n:], nil
 }
 
 // docField is one keyword or analysed field value of a document.
