@@ -50,6 +50,7 @@ func main() {
 	engines := flag.String("engines", "codetrail,sqlite", "search benchmark: the engines to measure, in order; each one's figures are saved in -dir, so engines can be run one at a time on the same trail")
 	repeat := flag.Int("repeat", 1, "search benchmark: measure each engine this many times, each from an empty index, and save the per-field medians (each run is also saved as measure-<engine>-<n>-run<i>.json)")
 	queriesAt := flag.String("queries-at", "", "instead of benchmarking: time the benchmark queries against the codetrail server already running at this address (as it is: ingest may still be running), and save them in -dir when given")
+	flag.DurationVar(&settleMax, "settle", 0, "search benchmark: after ingest, wait up to this long for codetrail serve to go quiet (under a tenth of a core over 5 s: Bleve's background merges done) before timing queries; 0 times them at once, while merges still run")
 	growth := flag.String("growth", "", "instead of benchmarking: comma-separated -dir directories of earlier search benchmarks; print how each engine's costs grow with the number of events")
 	sqliteChildFlags()
 	flag.Parse()
@@ -272,6 +273,10 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 	m.Ingest = time.Since(start)
 	fmt.Printf("codetrail: ingest to searchable: %d events in %s = %.0f events/s\n", n, m.Ingest.Round(time.Millisecond), m.rate())
 
+	if settleMax > 0 {
+		m.Settle = waitQuiet(pid, settleMax, 5*time.Second)
+		fmt.Printf("codetrail: quiet %s after ingest (waited at most %s)\n", m.Settle.Round(time.Second), settleMax)
+	}
 	if err := measureQueries(ctx, c, runs, &m, pid); err != nil {
 		return m, err
 	}
@@ -408,6 +413,24 @@ func procStatus(pid int, key string) int64 {
 
 // profileOut is the -profile flag.
 var profileOut string
+
+// settleMax is the -settle flag.
+var settleMax time.Duration
+
+// waitQuiet waits until process pid uses under a tenth of a core over a
+// window, or until most has passed, and returns how long it waited. Ingest
+// is over by then, so what still runs is Bleve merging and persisting.
+func waitQuiet(pid int, most, window time.Duration) time.Duration {
+	start := time.Now()
+	for time.Since(start) < most {
+		before := procCPU(pid)
+		time.Sleep(window)
+		if procCPU(pid)-before < window/10 {
+			break
+		}
+	}
+	return time.Since(start)
+}
 
 // serveArgs are the -serve-arg flags.
 var serveArgs stringList

@@ -29,6 +29,9 @@ type measure struct {
 	// less the files mapped into memory (Bleve maps its segments), which
 	// the kernel drops under memory pressure. Zero when not measured.
 	PeakAnon int64 `json:"peak_anon,omitempty"`
+	// Settle is how long the engine took to go quiet after ingest, before
+	// the queries were timed (-settle); zero when they were timed at once.
+	Settle time.Duration `json:"settle,omitempty"`
 	// Runs is how many runs the figures are the medians of (-repeat); zero
 	// or one means a single run.
 	Runs int `json:"runs,omitempty"`
@@ -81,6 +84,7 @@ func medianMeasure(runs []measure) (measure, error) {
 		return median(v)
 	}
 	m.Ingest = time.Duration(field(func(r measure) int64 { return int64(r.Ingest) }))
+	m.Settle = time.Duration(field(func(r measure) int64 { return int64(r.Settle) }))
 	m.Page1 = time.Duration(field(func(r measure) int64 { return int64(r.Page1) }))
 	m.Page100 = time.Duration(field(func(r measure) int64 { return int64(r.Page100) }))
 	m.Disk = field(func(r measure) int64 { return r.Disk })

@@ -19,6 +19,10 @@ func printTable(w io.Writer, a, b measure) {
 		rows = append(rows, []string{label, va, vb, ratio, hits})
 	}
 	add("ingest events/s (to searchable)", fmt.Sprintf("%.0f", a.rate()), fmt.Sprintf("%.0f", b.rate()), tableRatio(a.rate(), b.rate()), "")
+	if a.Settle > 0 || b.Settle > 0 {
+		// -settle: the queries below ran once background merges were done.
+		add("wait for quiet before the queries", tableDur(a.Settle), tableDur(b.Settle), "", "")
+	}
 
 	for _, name := range tableQueryNames(a, b) {
 		ta, okA := tableFind(a, name)

@@ -103,3 +103,20 @@ func TestTableRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestPrintTableSettle: the wait for quiet shows only when there was one.
+func TestPrintTableSettle(t *testing.T) {
+	a := measure{Engine: "codetrail", Events: 10, Ingest: time.Second}
+	b := measure{Engine: "SQLite FTS5", Events: 10, Ingest: time.Second}
+	var buf strings.Builder
+	printTable(&buf, a, b)
+	if strings.Contains(buf.String(), "quiet") {
+		t.Errorf("a row for the quiet wait without one:\n%s", buf.String())
+	}
+	a.Settle = 95 * time.Second
+	buf.Reset()
+	printTable(&buf, a, b)
+	if !strings.Contains(buf.String(), "wait for quiet before the queries") || !strings.Contains(buf.String(), "95.00 s") {
+		t.Errorf("no row for the quiet wait of 95 s:\n%s", buf.String())
+	}
+}
