@@ -155,6 +155,39 @@ func TestShardFailure(t *testing.T) {
 	}
 }
 
+// TestShardFailureFewerChunks: with fewer chunks than shards, a chunk after
+// the failed one is undone in the shard it went to, which the rotation of
+// shards has moved past by then.
+func TestShardFailureFewerChunks(t *testing.T) {
+	ctx := context.Background()
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 4 })
+	evs := synthetic(t, 2000, 0)
+	// Two chunks, to shards 0 and 1; the next batch starts at shard 2.
+	if res, err := s.Put(ctx, evs[:1000], nil); err != nil || res.Stored != 1000 {
+		t.Fatalf("first put: %+v %v", res, err)
+	}
+	if err := os.RemoveAll(s.cur().shardPath(s.cfg.Dir, 2)); err != nil {
+		t.Fatal(err)
+	}
+	// Chunk 0 fails on shard 2; chunk 1, written to shard 3, is undone.
+	if _, err := s.Put(ctx, evs[1000:], nil); err == nil {
+		t.Fatal("put on a broken shard succeeded")
+	}
+	if n, _ := s.cur().shards[3].DocCount(); n != 0 {
+		t.Fatalf("shard 3 keeps %d undone documents", n)
+	}
+	if got := len(searchIDs(t, s, "*")); got != 1000 {
+		t.Fatalf("%d events searchable, want the 1000 of the first put", got)
+	}
+	res, err := s.Put(ctx, evs[1000:], nil)
+	if err != nil || res.Stored != 1000 || res.LastSeq != 2000 {
+		t.Fatalf("put after the failure: %+v %v", res, err)
+	}
+	if got := len(searchIDs(t, s, "*")); got != 2000 {
+		t.Fatalf("%d events searchable, want 2000", got)
+	}
+}
+
 // TestFacetsAcrossShards: facet counts are exact over several shards, also
 // for a value that is in no single shard's top.
 func TestFacetsAcrossShards(t *testing.T) {

@@ -491,12 +491,9 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	chunks := splitChunks(len(fresh), len(shards))
 	errs := make([]error, len(chunks))
 	start := s.next
-	shardOf := func(j int) bleve.Index {
-		if len(chunks) == 1 {
-			return shards[0]
-		}
-		return shards[(s.next+j)%len(shards)]
-	}
+	// From start, not s.next: s.next moves on once the chunks are written,
+	// and undoing a chunk must find the shard it went to.
+	shardOf := func(j int) bleve.Index { return shards[shardIndex(j, len(chunks), start, len(shards))] }
 	if len(chunks) == 1 {
 		errs[0] = s.writeChunk(0, events, fresh, s.checkpointKeys(checkpoints))
 	} else {
