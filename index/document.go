@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -183,6 +184,31 @@ func indexedTime(ev *record.Event) (time.Time, bool) {
 	return ev.Time, true
 }
 
+// hourKey is the hour t falls in (UTC, hours since 1970) as 16 hex digits
+// in time order, the sign bit flipped so that hours before 1970 sort first.
+func hourKey(t time.Time) string {
+	return fmt.Sprintf("%016x", uint64(hourOf(t))^(1<<63))
+}
+
+// hourOf is the number of whole hours from 1970 to t, rounded down.
+func hourOf(t time.Time) int64 {
+	sec := t.Unix()
+	h := sec / 3600
+	if sec%3600 < 0 {
+		h--
+	}
+	return h
+}
+
+// parseHourKey reverses hourKey.
+func parseHourKey(k string) (time.Time, bool) {
+	u, err := strconv.ParseUint(k, 16, 64)
+	if len(k) != 16 || err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(u^(1<<63))*3600, 0).UTC(), true
+}
+
 // seqKey is a sequence number as 16 hex digits: byte order is number order.
 func seqKey(seq uint64) string { return fmt.Sprintf("%016x", seq) }
 
@@ -219,6 +245,7 @@ func buildDocument(ev *record.Event) *document.Document {
 	if t, ok := indexedTime(ev); ok {
 		f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optFacet)
 		doc.AddField(f)
+		doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(hourKey(t)), optKeyword, keywordAnalyzer))
 	}
 	// Sorting reads doc values of every match; one fixed-width term per
 	// document costs a fraction of a numeric or date field's doc values,

@@ -20,6 +20,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "newest_pages_total",
 		Help: "Newest-first pages, by how they were answered: page (from a recent eventTime window, sorting only its matches) or all (sorting every match).",
 	}, []string{"from"})
+	metricDictAggregations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "dictionary_aggregations_total",
+		Help: "Facets and histograms over all events read from term dictionaries, by what: facets, histogram, or not_exact (a shard holds deleted events or predates the hour field, so the search counted them instead).",
+	}, []string{"what"})
 	metricDiskFull = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "disk_full_total",
 		Help: "Puts refused because the disk was nearly full (see --min-free-disk).",
@@ -52,7 +56,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull}
 }
 
 var (

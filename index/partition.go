@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -30,8 +31,11 @@ type partition struct {
 	firstSeq uint64
 	created  time.Time
 	shards   []bleve.Index
-	count    uint64
-	maxTime  time.Time // newest eventTime stored in it
+	// exact[i] says that shard i's term dictionaries count its events
+	// exactly (see dictExact); searches read it without mu.
+	exact   []*atomic.Bool
+	count   uint64
+	maxTime time.Time // newest eventTime stored in it
 }
 
 // partitionMeta is partition.json.
@@ -59,12 +63,18 @@ func (p *partition) shardPath(dataDir string, i int) string {
 func (p *partition) openShards(dataDir string, want int) error {
 	for i := 0; ; i++ {
 		path := p.shardPath(dataDir, i)
-		if i >= want {
-			if _, err := os.Stat(path); err != nil {
-				break
-			}
+		_, statErr := os.Stat(filepath.Join(path, "index_meta.json"))
+		if i >= want && statErr != nil {
+			break
 		}
 		idx, err := openShard(path)
+		if err == nil && statErr != nil {
+			// New: every event it will hold is indexed with fieldHour.
+			err = idx.SetInternal(keyDictExact, []byte{1})
+			if err != nil {
+				_ = idx.Close()
+			}
+		}
 		if err == nil {
 			if err = checkShard(path, idx); err != nil {
 				_ = idx.Close()
@@ -74,7 +84,10 @@ func (p *partition) openShards(dataDir string, want int) error {
 			_ = p.close()
 			return err
 		}
+		exact := new(atomic.Bool)
+		exact.Store(dictExact(idx))
 		p.shards = append(p.shards, idx)
+		p.exact = append(p.exact, exact)
 	}
 	return nil
 }
@@ -86,7 +99,7 @@ func (p *partition) close() error {
 			errs = append(errs, err)
 		}
 	}
-	p.shards = nil
+	p.shards, p.exact = nil, nil
 	return errors.Join(errs...)
 }
 
@@ -179,6 +192,28 @@ func createPartition(dataDir string, firstSeq uint64, shards int, now time.Time)
 		return nil, fmt.Errorf("create partition: %w", err)
 	}
 	return p, nil
+}
+
+// Internal keys of a shard about its term dictionaries.
+var (
+	// keyDictExact is set in a shard made by a version that indexes
+	// fieldHour for every event with an eventTime.
+	keyDictExact = []byte("ct:dictexact")
+	// keyUndone is set, with the deletes, when events are taken back from
+	// a shard: Bleve's dictionaries go on counting deleted documents.
+	keyUndone = []byte("ct:undone")
+)
+
+// dictExact reports whether the term dictionaries of sh count its events
+// exactly, so that facets and histograms over all events can be read from
+// them (see dictfacets.go): it has fieldHour for all and no deletes.
+func dictExact(sh bleve.Index) bool {
+	v, err := sh.GetInternal(keyDictExact)
+	if err != nil || len(v) == 0 {
+		return false
+	}
+	u, err := sh.GetInternal(keyUndone)
+	return err == nil && len(u) == 0
 }
 
 // seqMarkFile is written beside a shard's Bleve files after each batch

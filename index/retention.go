@@ -67,6 +67,7 @@ func (s *Store) ApplyRetention(now time.Time) (int, error) {
 		drop = append(drop, p)
 	}
 	if len(drop) > 0 {
+		s.publishShards()
 		s.oldest.Store(s.parts[0].firstSeq)
 		lo, hi, err := s.timeBounds(context.Background())
 		if err == nil {

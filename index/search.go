@@ -192,6 +192,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	if err != nil {
 		return nil, err
 	}
+	_, allEvents := q.(*bquery.MatchAllQuery)
 	if !r.Start.IsZero() || !r.End.IsZero() {
 		q = and(q, dateRange(r.Start, r.End, true, false))
 	}
@@ -234,6 +235,15 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	buckets, err := s.addHistogram(req, r)
 	if err != nil {
 		return nil, err
+	}
+	// Over all events, facets and histograms come from the dictionaries
+	// when they can (dictfacets.go); the search then only pages.
+	var dictFacetRes []FacetResult
+	var dictBuckets []Bucket
+	if allEvents {
+		if dictFacetRes, dictBuckets, err = s.fromDictionaries(ctx, req, r, buckets); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
 	}
 
 	var res *bleve.SearchResult
@@ -279,7 +289,13 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		out.NextPageToken = s.encodePageToken(next)
 	}
 	out.Facets = facetResults(res, r)
+	if dictFacetRes != nil {
+		out.Facets = dictFacetRes
+	}
 	out.Histogram = histogramResults(res, buckets)
+	if dictBuckets != nil {
+		out.Histogram = dictBuckets
+	}
 	if out.Total == 0 {
 		if out.Warnings, err = s.fieldWarnings(ctx, ast, r.Scope); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
@@ -444,25 +460,28 @@ func facetResults(res *bleve.SearchResult, r SearchRequest) []FacetResult {
 				}
 			}
 			fr.Other, fr.Missing = bf.Other, bf.Missing
-			// Most frequent first, then by value, and cut to the size
-			// asked for; what is cut counts as other.
-			slices.SortFunc(fr.Values, func(a, b FacetValue) int {
-				return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value))
-			})
-			size := f.Size
-			if size == 0 {
-				size = 10
-			}
-			if len(fr.Values) > size {
-				for _, v := range fr.Values[size:] {
-					fr.Other += v.Count
-				}
-				fr.Values = fr.Values[:size]
-			}
+			finishFacet(&fr, f.Size)
 		}
 		out = append(out, fr)
 	}
 	return out
+}
+
+// finishFacet orders the values most frequent first, then by value, and
+// cuts them to the size asked for (0 means 10); what is cut counts as other.
+func finishFacet(fr *FacetResult, size int) {
+	slices.SortFunc(fr.Values, func(a, b FacetValue) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value))
+	})
+	if size == 0 {
+		size = 10
+	}
+	if len(fr.Values) > size {
+		for _, v := range fr.Values[size:] {
+			fr.Other += v.Count
+		}
+		fr.Values = fr.Values[:size]
+	}
 }
 
 const histogramFacet = "histogram"

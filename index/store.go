@@ -176,6 +176,9 @@ type Store struct {
 	head atomic.Uint64
 	// snap is what Stats reports (see publishStats).
 	snap atomic.Pointer[statsSnap]
+	// shardsView is every searchable shard, for reads that go to each
+	// shard on its own instead of through idx (see publishShards).
+	shardsView atomic.Pointer[[]shardView]
 
 	mu      sync.Mutex // serialises Put and guards the fields below
 	seq     uint64     // last assigned sequence number
@@ -337,6 +340,7 @@ func (s *Store) load() error {
 	}
 	s.oldest.Store(s.parts[0].firstSeq)
 	s.minTime, s.maxTime, err = s.timeBounds(context.Background())
+	s.publishShards()
 	s.publishStats()
 	return err
 }
@@ -526,7 +530,7 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 			}
 		case n > 0:
 			// Not seen from Bleve; take it back so that it is retried whole.
-			if uerr := undoChunk(s.cur().shards[i], events, idx); uerr != nil && s.broken == nil {
+			if uerr := undoChunk(s.cur().shards[i], s.cur().exact[i], events, idx); uerr != nil && s.broken == nil {
 				s.broken = fmt.Errorf("index: a failed batch could not be undone, restart to recover: %w", uerr)
 			}
 		}
@@ -542,7 +546,7 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 			if errs[k] != nil {
 				continue
 			}
-			if uerr := undoChunk(shardOf(k), events, fresh[chunks[k][0]:chunks[k][1]]); uerr != nil && s.broken == nil {
+			if uerr := undoChunk(shardOf(k), s.cur().exact[shardIndex(k, len(chunks), start, len(shards))], events, fresh[chunks[k][0]:chunks[k][1]]); uerr != nil && s.broken == nil {
 				s.broken = fmt.Errorf("index: a failed batch could not be undone, restart to recover: %w", uerr)
 				s.log.Error("index inconsistent", "err", uerr)
 			}
@@ -600,11 +604,14 @@ func (s *Store) reopenShard(i int) {
 			s.broken = fmt.Errorf("index: shard %s could not be reopened after a failed batch, restart to recover: %w", path, err)
 		}
 		s.log.Error("shard lost", "shard", path, "err", err)
+		p.exact[i].Store(false)
 		s.idx.Remove(old)
+		s.publishShards()
 		return
 	}
 	p.shards[i] = idx
 	s.idx.Swap([]bleve.Index{idx}, []bleve.Index{old})
+	s.publishShards()
 }
 
 // minChunk is the fewest events worth a shard's batch of their own: each
@@ -725,15 +732,20 @@ func (s *Store) rotate() error {
 	}
 	s.parts = append(s.parts, p)
 	s.idx.Add(p.shards...)
+	s.publishShards()
 	s.next = 0
 	s.publishStats()
 	s.log.Info("partition started", "dir", p.dir, "first_seq", p.firstSeq)
 	return nil
 }
 
-// undoChunk deletes the events at positions idx from sh.
-func undoChunk(sh bleve.Index, events []record.Event, idx []int) error {
+// undoChunk deletes the events at positions idx from sh, and marks sh as
+// no longer counted exactly by its dictionaries (exact first, so that no
+// search reads counts that include the deleted events).
+func undoChunk(sh bleve.Index, exact *atomic.Bool, events []record.Event, idx []int) error {
+	exact.Store(false)
 	b := sh.NewBatch()
+	b.SetInternal(keyUndone, []byte{1})
 	for _, i := range idx {
 		b.Delete(events[i].ID)
 	}

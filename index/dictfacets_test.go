@@ -1,0 +1,232 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// variedEvents returns n events over five days (and a few before 1970 or
+// without eventTime), with fields some lack and several resources.
+func variedEvents(t testing.TB, n int) []record.Event {
+	t.Helper()
+	base := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	names := []string{"StartBuild", "GetPipeline", "CreateDeployment", "GitPush", "PutPackage", "ListRepositories"}
+	out := make([]record.Event, 0, n)
+	for i := range n {
+		at := base.Add(time.Duration(i*7919%(5*24*60)) * time.Minute).Add(time.Duration(i%60) * time.Second)
+		timeField := fmt.Sprintf(`"eventTime":%q,`, at.Format(time.RFC3339))
+		switch {
+		case i%97 == 0:
+			timeField = ""
+		}
+		errField := ""
+		if i%5 == 0 {
+			errField = fmt.Sprintf(`"errorCode":"E%d",`, i%3)
+		}
+		var res string
+		for j := range i % 3 {
+			if j > 0 {
+				res += ","
+			}
+			res += fmt.Sprintf(`{"ARN":"arn:aws:codebuild:us-east-1:111122223333:project/p%d","type":"AWS::CodeBuild::Project"}`, (i+j)%11)
+		}
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"v-%06d",%s%s"eventSource":"codebuild.amazonaws.com","eventName":%q,"awsRegion":"us-east-%d","recipientAccountId":"11112222333%d","userIdentity":{"type":"IAMUser","userName":"u%d"},"resources":[%s]}`,
+			i, timeField, errField, names[i%len(names)], 1+i%2, i%4, i%13, res)
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// TestDictAggregations: facets and histograms over all events read from
+// the dictionaries equal what the search counts, for every facet field and
+// several intervals and time bounds, over several partitions and shards.
+func TestDictAggregations(t *testing.T) {
+	ctx := context.Background()
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 1500; c.MaxFacets = 64 })
+	evs := variedEvents(t, 4000)
+	for i := 0; i < len(evs); i += 1000 {
+		if _, err := s.Put(ctx, evs[i:i+1000], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.parts) < 2 {
+		t.Fatalf("%d partitions, want several", len(s.parts))
+	}
+	var facets []FacetRequest
+	for _, f := range FacetFields() {
+		if f != multiResource {
+			facets = append(facets, FacetRequest{Field: f, Size: 5}, FacetRequest{Field: f, Size: 1000})
+		}
+	}
+	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		req      SearchRequest
+		fromDict bool
+	}{
+		{"facets", SearchRequest{Facets: facets}, true},
+		{"facets oldest first", SearchRequest{Facets: facets, Order: OrderOldest}, true},
+		{"facets by relevance", SearchRequest{Facets: facets, Order: OrderRelevance}, true},
+		{"hourly", SearchRequest{HistogramInterval: "1h"}, true},
+		{"daily", SearchRequest{HistogramInterval: "1d"}, true},
+		{"six hours with facets", SearchRequest{HistogramInterval: "6h", Facets: facets[:2]}, true},
+		{"daily from a whole hour", SearchRequest{HistogramInterval: "1d", Start: day.Add(5 * time.Hour)}, true},
+		{"hourly between whole hours", SearchRequest{HistogramInterval: "1h", Start: day, End: day.Add(30 * time.Hour)}, true},
+		{"daily to a whole hour", SearchRequest{HistogramInterval: "1d", End: day.Add(7 * time.Hour)}, true},
+		// Not from the dictionaries: the search counts these.
+		{"quarter hours", SearchRequest{HistogramInterval: "15m"}, false},
+		{"daily from a half hour", SearchRequest{HistogramInterval: "1d", Start: day.Add(90 * time.Minute)}, false},
+		{"facets in a time range", SearchRequest{Facets: facets[:2], Start: day}, false},
+		{"facets of a query", SearchRequest{Query: "eventName:GitPush", Facets: facets[:2]}, false},
+		{"facets on resources", SearchRequest{Facets: []FacetRequest{{Field: "resource"}}}, false},
+		{"facets in a scope", SearchRequest{Facets: facets[:2], Scope: Scope{Accounts: []string{"111122223331"}}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.req.PageSize = 3
+			before := counter(metricDictAggregations.WithLabelValues("facets")) + counter(metricDictAggregations.WithLabelValues("histogram"))
+			got, err := s.Search(ctx, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := counter(metricDictAggregations.WithLabelValues("facets")) + counter(metricDictAggregations.WithLabelValues("histogram"))
+			if used := after > before; used != tc.fromDict {
+				t.Fatalf("answered from the dictionaries: %v, want %v", used, tc.fromDict)
+			}
+			// The same search, counted by the search: one shard not exact.
+			s.parts[0].exact[0].Store(false)
+			want, err := s.Search(ctx, tc.req)
+			s.parts[0].exact[0].Store(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Facets, want.Facets) {
+				t.Errorf("facets from the dictionaries\n%+v\nwant\n%+v", got.Facets, want.Facets)
+			}
+			if !reflect.DeepEqual(got.Histogram, want.Histogram) {
+				t.Errorf("histogram from the dictionaries\n%+v\nwant\n%+v", got.Histogram, want.Histogram)
+			}
+			if got.Total != want.Total || len(got.Hits) != len(want.Hits) {
+				t.Errorf("total %d hits %d, want %d and %d", got.Total, len(got.Hits), want.Total, len(want.Hits))
+			}
+			nonEmpty := len(tc.req.Facets) == 0
+			for _, f := range got.Facets {
+				nonEmpty = nonEmpty || len(f.Values) > 0
+			}
+			if !nonEmpty {
+				t.Errorf("no facet values at all: the comparison shows nothing")
+			}
+		})
+	}
+}
+
+// TestDictExact: a shard stops counting exactly from its dictionaries once
+// events are taken back from it, and stays so when reopened; a shard
+// without the mark (made before the hour field) never does.
+func TestDictExact(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := DefaultConfig(dir)
+	cfg.Shards = 2
+	s, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := variedEvents(t, 1200)
+	if _, err := s.Put(ctx, evs[:600], nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.exactShards() == nil {
+		t.Fatal("new shards are not exact")
+	}
+	// Take back a few events from shard 1, as a failed Put does.
+	p := s.cur()
+	if err := undoChunk(p.shards[1], p.exact[1], evs, []int{0, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if s.exactShards() != nil {
+		t.Fatal("a shard with deleted events still counts as exact")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.exactShards() != nil {
+		t.Fatal("after reopening, a shard with deleted events counts as exact")
+	}
+	if s.cur().exact[0].Load() != true || s.cur().exact[1].Load() != false {
+		t.Fatalf("exact = %v %v, want true false", s.cur().exact[0].Load(), s.cur().exact[1].Load())
+	}
+	// A shard without the mark, as made by an earlier version.
+	if err := s.cur().shards[0].DeleteInternal(keyDictExact); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	if s.cur().exact[0].Load() {
+		t.Fatal("a shard without the mark counts as exact")
+	}
+	// Searches still count right, the usual way.
+	res, err := s.Search(ctx, SearchRequest{Facets: []FacetRequest{{Field: "eventName"}}, PageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Facets[0].Missing + res.Facets[0].Other
+	for _, v := range res.Facets[0].Values {
+		sum += v.Count
+	}
+	if sum != 600 || res.Total != 600 {
+		t.Fatalf("facet counts %d events, total %d, want 600", sum, res.Total)
+	}
+}
+
+func TestHourKey(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2025, 6, 1, 13, 59, 59, 999, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 0, 1, 0, time.UTC),
+		time.Date(1677, 9, 22, 0, 30, 0, 0, time.UTC),
+		time.Date(2262, 4, 11, 23, 0, 0, 0, time.UTC),
+	} {
+		got, ok := parseHourKey(hourKey(at))
+		if want := at.Truncate(time.Hour); !ok || !got.Equal(want) {
+			t.Errorf("hour of %s = %s %v, want %s", at, got, ok, want)
+		}
+	}
+	if hourKey(time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC)) >= hourKey(time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("hour keys before 1970 do not sort first")
+	}
+	for _, bad := range []string{"", "zz", "00000000000000001"} {
+		if _, ok := parseHourKey(bad); ok {
+			t.Errorf("parseHourKey(%q) ok", bad)
+		}
+	}
+}
+
+// counter reads a counter's value.
+func counter(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
+}
