@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 )
 
@@ -258,4 +259,34 @@ func (s *Store) fromDictionaries(ctx context.Context, req *bleve.SearchRequest, 
 		req.Facets = nil
 	}
 	return fr, buckets, nil
+}
+
+// dictTermCount counts the matches of a query of one term, without a time
+// range, from the dictionaries: the count of a term is the number of events
+// holding it, which is what the search would count by walking its
+// postings (25,000 of them for an event name in 1M events). ok is false
+// when q is anything else or a shard does not count exactly.
+func (s *Store) dictTermCount(ctx context.Context, q bquery.Query, r SearchRequest) (uint64, bool, error) {
+	tq, isTerm := q.(*bquery.TermQuery)
+	if !isTerm || !r.Start.IsZero() || !r.End.IsZero() {
+		return 0, false, nil
+	}
+	shards := s.exactShards()
+	if shards == nil {
+		return 0, false, nil
+	}
+	term := []byte(tq.Term)
+	var n uint64
+	err := eachShardReader(shards, func(rd bindex.IndexReader) error {
+		return eachDictEntry(ctx, rd, tq.Field(), term, term, func(t string, c uint64) {
+			if t == tq.Term {
+				n += c
+			}
+		})
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	metricDictAggregations.WithLabelValues("count").Inc()
+	return n, true, nil
 }

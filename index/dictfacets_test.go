@@ -230,3 +230,61 @@ func counter(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestDictTermCount: the total of a one-term query, newest first, read from
+// the dictionaries equals what the search counts, and so does its page.
+func TestDictTermCount(t *testing.T) {
+	ctx := context.Background()
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 1500 })
+	evs := variedEvents(t, 4000)
+	for i := 0; i < len(evs); i += 1000 {
+		if _, err := s.Put(ctx, evs[i:i+1000], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		req      SearchRequest
+		fromDict bool
+		want     uint64 // 0: only compared with the search's count
+	}{
+		{"keyword", SearchRequest{Query: "eventName:GitPush"}, true, 667},
+		{"word", SearchRequest{Query: "gitpush"}, true, 667},
+		{"absent", SearchRequest{Query: "eventName:Nope"}, true, 0},
+		{"error code", SearchRequest{Query: "errorCode:E1"}, true, 266},
+		{"two words", SearchRequest{Query: "gitpush u3"}, false, 0},
+		{"time range", SearchRequest{Query: "eventName:GitPush", Start: day}, false, 0},
+		{"scope", SearchRequest{Query: "eventName:GitPush", Scope: Scope{Regions: []string{"us-east-1"}}}, false, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.req.PageSize = 7
+			before := counter(metricDictAggregations.WithLabelValues("count"))
+			got, err := s.Search(ctx, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if used := counter(metricDictAggregations.WithLabelValues("count")) > before; used != tc.fromDict {
+				t.Fatalf("counted from the dictionaries: %v, want %v", used, tc.fromDict)
+			}
+			s.parts[0].exact[0].Store(false)
+			want, err := s.Search(ctx, tc.req)
+			s.parts[0].exact[0].Store(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Total != want.Total || (tc.want > 0 && got.Total != tc.want) {
+				t.Fatalf("total %d, the search counts %d (want %d)", got.Total, want.Total, tc.want)
+			}
+			if len(got.Hits) != len(want.Hits) || got.NextPageToken == "" != (want.NextPageToken == "") {
+				t.Fatalf("%d hits, next page %v; the search: %d, %v", len(got.Hits), got.NextPageToken != "", len(want.Hits), want.NextPageToken != "")
+			}
+			for i := range got.Hits {
+				if got.Hits[i].Event.ID != want.Hits[i].Event.ID {
+					t.Fatalf("hit %d is %s, the search's %s", i, got.Hits[i].Event.ID, want.Hits[i].Event.ID)
+				}
+			}
+		})
+	}
+}

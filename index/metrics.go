@@ -22,7 +22,7 @@ var (
 	}, []string{"from"})
 	metricDictAggregations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "dictionary_aggregations_total",
-		Help: "Facets and histograms over all events read from term dictionaries, by what: facets, histogram, or not_exact (a shard holds deleted events or predates the hour field, so the search counted them instead).",
+		Help: "Facets and histograms over all events, and totals of one-term queries, read from term dictionaries, by what: facets, histogram, count, or not_exact (a shard holds deleted events or predates the hour field, so the search counted them instead).",
 	}, []string{"what"})
 	metricDiskFull = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "disk_full_total",

@@ -322,6 +322,10 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 		total = uint64(known)
 	} else if _, all := req.Query.(*bquery.MatchAllQuery); all && r.Start.IsZero() && r.End.IsZero() {
 		total = st.Events
+	} else if n, ok, err := s.dictTermCount(ctx, req.Query, r); err != nil {
+		return nil, err
+	} else if ok {
+		total = n
 	} else {
 		cnt := bleve.NewSearchRequestOptions(req.Query, 0, 0, false)
 		cnt.Score = "none"
