@@ -382,6 +382,7 @@ func benchQueries() []benchQuery {
 		{"terms facet eventName, all events", &pb.SearchRequest{PageSize: 1, Facets: []*pb.FacetRequest{{Field: "eventName", Size: 10}}}},
 		{"day histogram, all events", &pb.SearchRequest{PageSize: 1, Histogram: &pb.HistogramRequest{Interval: "1d"}}},
 		{"facet over errors only", &pb.SearchRequest{Query: "errorCode:*", PageSize: 1, Facets: []*pb.FacetRequest{{Field: "eventName", Size: 10}}}},
+		{"day histogram, one service (~10%)", &pb.SearchRequest{Query: "service:codedeploy", PageSize: 1, Histogram: &pb.HistogramRequest{Interval: "1d"}}},
 	}
 }
 

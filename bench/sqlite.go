@@ -177,7 +177,8 @@ func sqliteIntFlag(name string) (int, error) {
 //   - record is the original JSON as received, a BLOB so its bytes come back
 //     unchanged; kind says which schema it follows.
 //   - B-tree indexes on the filter and sort fields; each ends with the rowid,
-//     so "event_time DESC, seq DESC" needs no sort step.
+//     so "event_time DESC, seq DESC" needs no sort step. events_service_time
+//     lets the one-service histogram read the index alone.
 //   - events_error holds only failed calls (a few percent of rows): every
 //     errorCode filter implies error_code IS NOT NULL, so all can use it,
 //     and with event_name in it the errors-only facet reads the index alone.
@@ -215,6 +216,7 @@ CREATE INDEX events_source_name_time ON events(event_source, event_name, event_t
 CREATE INDEX events_time ON events(event_time);
 CREATE INDEX events_error ON events(error_code, event_name) WHERE error_code IS NOT NULL;
 CREATE INDEX events_user ON events(user_arn);
+CREATE INDEX events_service_time ON events(service, event_time);
 CREATE VIRTUAL TABLE events_fts USING fts5(text, resources, content='', contentless_delete=1);
 `
 
@@ -561,6 +563,8 @@ func sqliteQueries() []sqliteQuery {
 		{name: "day histogram, all events", limit: 1,
 			agg: fmt.Sprintf("SELECT event_time / %d AS day, count(*) FROM events WHERE event_time IS NOT NULL GROUP BY day ORDER BY day", int64(24*time.Hour))},
 		{name: "facet over errors only", where: "error_code IS NOT NULL", limit: 1, agg: facet(" WHERE error_code IS NOT NULL")},
+		{name: "day histogram, one service (~10%)", where: "service = 'codedeploy'", limit: 1,
+			agg: fmt.Sprintf("SELECT event_time / %d AS day, count(*) FROM events WHERE service = 'codedeploy' AND event_time IS NOT NULL GROUP BY day ORDER BY day", int64(24*time.Hour))},
 	}
 	for i := range q {
 		if q[i].limit == 0 {

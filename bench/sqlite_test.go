@@ -183,5 +183,6 @@ func expectedHits(t *testing.T, trail string) map[string]int64 {
 		"terms facet eventName, all events": all,
 		"day histogram, all events":         all,
 		"facet over errors only":            count(hasError),
+		"day histogram, one service (~10%)": count(func(ev *record.Event) bool { return ev.Service == "codedeploy" }),
 	}
 }

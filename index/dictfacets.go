@@ -26,8 +26,9 @@ import (
 // shardView is a searchable shard and whether its dictionaries count its
 // events exactly.
 type shardView struct {
-	idx   bleve.Index
-	exact func() bool
+	idx    bleve.Index
+	exact  func() bool
+	hourly bool
 }
 
 // publishShards publishes the shards of every partition for readers that
@@ -36,7 +37,7 @@ func (s *Store) publishShards() {
 	var v []shardView
 	for _, p := range s.parts {
 		for i, sh := range p.shards {
-			v = append(v, shardView{idx: sh, exact: p.exact[i].Load})
+			v = append(v, shardView{idx: sh, exact: p.exact[i].Load, hourly: p.hourly[i]})
 		}
 	}
 	s.shardsView.Store(&v)
@@ -54,6 +55,20 @@ func (s *Store) exactShards() []shardView {
 		}
 	}
 	return *v
+}
+
+// allHourly reports whether every shard has fieldHour with doc values.
+func (s *Store) allHourly() bool {
+	v := s.shardsView.Load()
+	if v == nil {
+		return false
+	}
+	for _, sh := range *v {
+		if !sh.hourly {
+			return false
+		}
+	}
+	return true
 }
 
 // eachDictEntry calls fn with the term and document count of every entry of

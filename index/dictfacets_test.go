@@ -105,13 +105,7 @@ func TestDictAggregations(t *testing.T) {
 			if used := after > before; used != tc.fromDict {
 				t.Fatalf("answered from the dictionaries: %v, want %v", used, tc.fromDict)
 			}
-			// The same search, counted by the search: one shard not exact.
-			s.parts[0].exact[0].Store(false)
-			want, err := s.Search(ctx, tc.req)
-			s.parts[0].exact[0].Store(true)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want := countedBySearch(t, s, tc.req)
 			if !reflect.DeepEqual(got.Facets, want.Facets) {
 				t.Errorf("facets from the dictionaries\n%+v\nwant\n%+v", got.Facets, want.Facets)
 			}
@@ -268,12 +262,7 @@ func TestDictTermCount(t *testing.T) {
 			if used := counter(metricDictAggregations.WithLabelValues("count")) > before; used != tc.fromDict {
 				t.Fatalf("counted from the dictionaries: %v, want %v", used, tc.fromDict)
 			}
-			s.parts[0].exact[0].Store(false)
-			want, err := s.Search(ctx, tc.req)
-			s.parts[0].exact[0].Store(true)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want := countedBySearch(t, s, tc.req)
 			if got.Total != want.Total || (tc.want > 0 && got.Total != tc.want) {
 				t.Fatalf("total %d, the search counts %d (want %d)", got.Total, want.Total, tc.want)
 			}
@@ -286,5 +275,67 @@ func TestDictTermCount(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countedBySearch runs req with one shard marked neither exact nor hourly,
+// so that totals, facets and histograms are counted match by match, and
+// histograms by testing times against bucket ranges.
+func countedBySearch(t *testing.T, s *Store, req SearchRequest) *SearchResult {
+	t.Helper()
+	s.mu.Lock()
+	s.parts[0].exact[0].Store(false)
+	s.parts[0].hourly[0] = false
+	s.publishShards()
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.parts[0].exact[0].Store(true)
+		s.parts[0].hourly[0] = true
+		s.publishShards()
+		s.mu.Unlock()
+	}()
+	res, err := s.Search(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestHourlyHistograms: a histogram of any query with an interval of whole
+// hours, counted per hour, equals the one counted by bucket ranges.
+func TestHourlyHistograms(t *testing.T) {
+	ctx := context.Background()
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 1500 })
+	evs := variedEvents(t, 4000)
+	for i := 0; i < len(evs); i += 1000 {
+		if _, err := s.Put(ctx, evs[i:i+1000], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
+	for _, q := range []string{"eventName:GitPush", "errorCode:* AND NOT user:u3", "u7"} {
+		for _, iv := range []string{"1h", "1d", "6h", "15m"} {
+			for _, start := range []time.Time{{}, day.Add(90 * time.Minute)} {
+				req := SearchRequest{Query: q, HistogramInterval: iv, Start: start, PageSize: 1}
+				t.Run(fmt.Sprintf("%s/%s/%v", q, iv, !start.IsZero()), func(t *testing.T) {
+					got, err := s.Search(ctx, req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := countedBySearch(t, s, req)
+					if !reflect.DeepEqual(got.Histogram, want.Histogram) {
+						t.Fatalf("histogram per hour\n%+v\nby ranges\n%+v", got.Histogram, want.Histogram)
+					}
+					n := 0
+					for _, b := range got.Histogram {
+						n += b.Count
+					}
+					if n == 0 || uint64(n) > got.Total {
+						t.Fatalf("histogram counts %d events of %d", n, got.Total)
+					}
+				})
+			}
+		}
 	}
 }

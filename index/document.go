@@ -245,7 +245,9 @@ func buildDocument(ev *record.Event) *document.Document {
 	if t, ok := indexedTime(ev); ok {
 		f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optFacet)
 		doc.AddField(f)
-		doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(hourKey(t)), optKeyword, keywordAnalyzer))
+		// Doc values too: a histogram of any query counts one term per
+		// match instead of testing its time against every bucket.
+		doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(hourKey(t)), optFacet, keywordAnalyzer))
 	}
 	// Sorting reads doc values of every match; one fixed-width term per
 	// document costs a fraction of a numeric or date field's doc values,

@@ -33,7 +33,10 @@ type partition struct {
 	shards   []bleve.Index
 	// exact[i] says that shard i's term dictionaries count its events
 	// exactly (see dictExact); searches read it without mu.
-	exact   []*atomic.Bool
+	exact []*atomic.Bool
+	// hourly[i] says that every event of shard i with an eventTime has
+	// fieldHour, with doc values (see dictExact).
+	hourly []bool
 	count   uint64
 	maxTime time.Time // newest eventTime stored in it
 }
@@ -84,10 +87,12 @@ func (p *partition) openShards(dataDir string, want int) error {
 			_ = p.close()
 			return err
 		}
+		hourly, ex := dictExact(idx)
 		exact := new(atomic.Bool)
-		exact.Store(dictExact(idx))
+		exact.Store(ex)
 		p.shards = append(p.shards, idx)
 		p.exact = append(p.exact, exact)
+		p.hourly = append(p.hourly, hourly)
 	}
 	return nil
 }
@@ -99,7 +104,7 @@ func (p *partition) close() error {
 			errs = append(errs, err)
 		}
 	}
-	p.shards, p.exact = nil, nil
+	p.shards, p.exact, p.hourly = nil, nil, nil
 	return errors.Join(errs...)
 }
 
@@ -197,23 +202,24 @@ func createPartition(dataDir string, firstSeq uint64, shards int, now time.Time)
 // Internal keys of a shard about its term dictionaries.
 var (
 	// keyDictExact is set in a shard made by a version that indexes
-	// fieldHour for every event with an eventTime.
+	// fieldHour, with doc values, for every event with an eventTime.
 	keyDictExact = []byte("ct:dictexact")
 	// keyUndone is set, with the deletes, when events are taken back from
 	// a shard: Bleve's dictionaries go on counting deleted documents.
 	keyUndone = []byte("ct:undone")
 )
 
-// dictExact reports whether the term dictionaries of sh count its events
-// exactly, so that facets and histograms over all events can be read from
-// them (see dictfacets.go): it has fieldHour for all and no deletes.
-func dictExact(sh bleve.Index) bool {
+// dictExact reports whether every event of sh with an eventTime has
+// fieldHour (hourly), and whether, in addition, its term dictionaries
+// count its events exactly (exact: no deletes), so that facets and
+// histograms over all events can be read from them (see dictfacets.go).
+func dictExact(sh bleve.Index) (hourly, exact bool) {
 	v, err := sh.GetInternal(keyDictExact)
 	if err != nil || len(v) == 0 {
-		return false
+		return false, false
 	}
 	u, err := sh.GetInternal(keyUndone)
-	return err == nil && len(u) == 0
+	return true, err == nil && len(u) == 0
 }
 
 // seqMarkFile is written beside a shard's Bleve files after each batch

@@ -292,7 +292,8 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	if dictFacetRes != nil {
 		out.Facets = dictFacetRes
 	}
-	out.Histogram = histogramResults(res, buckets)
+	iv, _ := parseInterval(r.HistogramInterval) // checked by addHistogram when set
+	out.Histogram = histogramResults(res, buckets, iv)
 	if dictBuckets != nil {
 		out.Histogram = dictBuckets
 	}
@@ -517,17 +518,29 @@ func (s *Store) addHistogram(req *bleve.SearchRequest, r SearchRequest) ([]time.
 	if n > s.cfg.MaxHistogramBuckets {
 		return nil, fmt.Errorf("%w: histogram would have %d buckets; the limit is %d: use a wider interval or a shorter time range", ErrInvalid, n, s.cfg.MaxHistogramBuckets)
 	}
-	fr := bleve.NewFacetRequest(fieldTime, n)
 	starts := make([]time.Time, n)
 	for i := range n {
 		starts[i] = lo.Add(time.Duration(i) * iv)
+	}
+	// Whole hours: count the matches per hour (one doc value each) and add
+	// the hours up per bucket (the query holds the time range, if any). Otherwise Bleve tests each match's time
+	// against every bucket's range: 0.4 s for a daily histogram of 1M.
+	// Asking for more hours than the span has leaves room for events
+	// stored meanwhile outside it, which must not push an hour out.
+	if hours := int(hi.Sub(lo)/time.Hour) + 1; hourlyHistogram(iv, time.Time{}, time.Time{}) && hours <= shardFacetTerms/2 && s.allHourly() {
+		req.AddFacet(histogramFacet, bleve.NewFacetRequest(fieldHour, shardFacetTerms))
+		return starts, nil
+	}
+	fr := bleve.NewFacetRequest(fieldTime, n)
+	for i := range n {
 		fr.AddDateTimeRange(strconv.Itoa(i), starts[i], starts[i].Add(iv))
 	}
 	req.AddFacet(histogramFacet, fr)
 	return starts, nil
 }
 
-func histogramResults(res *bleve.SearchResult, starts []time.Time) []Bucket {
+// iv is the buckets' interval.
+func histogramResults(res *bleve.SearchResult, starts []time.Time, iv time.Duration) []Bucket {
 	if starts == nil {
 		return nil
 	}
@@ -539,6 +552,17 @@ func histogramResults(res *bleve.SearchResult, starts []time.Time) []Bucket {
 		for _, dr := range f.DateRanges {
 			if i, err := strconv.Atoi(dr.Name); err == nil && i >= 0 && i < len(out) {
 				out[i].Count = dr.Count
+			}
+		}
+		if f.Terms != nil && len(starts) > 0 && iv > 0 {
+			for _, t := range f.Terms.Terms() {
+				h, ok := parseHourKey(t.Term)
+				if !ok || h.Before(starts[0]) {
+					continue
+				}
+				if i := int(h.Sub(starts[0]) / iv); i < len(out) {
+					out[i].Count += t.Count
+				}
 			}
 		}
 	}
