@@ -36,7 +36,7 @@ type partition struct {
 	exact []*atomic.Bool
 	// hourly[i] says that every event of shard i with an eventTime has
 	// fieldHour, with doc values (see dictExact).
-	hourly []bool
+	hourly  []bool
 	count   uint64
 	maxTime time.Time // newest eventTime stored in it
 }
