@@ -71,9 +71,16 @@ func (s *Store) allHourly() bool {
 	return true
 }
 
-// eachDictEntry calls fn with the term and document count of every entry of
-// field from start to end (inclusive; nil for no bound) in one shard
-// snapshot r.
+// eachDictEntry calls fn with every term of field from start to end
+// (inclusive; nil for no bound) in one shard snapshot r, and the number of
+// events holding it.
+//
+// The count comes from a term reader, not from the dictionary entry: zapx's
+// dictionary iterator reuses one postings list, and after a term of one
+// document (1-hit encoded, in merged segments of fields without term
+// vectors) it reports 1 for every later term (blevesearch/zapx#445, open).
+// A term reader reads each segment's postings afresh and leaves deleted
+// events out.
 func eachDictEntry(ctx context.Context, r bindex.IndexReader, field string, start, end []byte, fn func(term string, n uint64)) error {
 	var d bindex.FieldDict
 	var err error
@@ -86,23 +93,36 @@ func eachDictEntry(ctx context.Context, r bindex.IndexReader, field string, star
 		return fmt.Errorf("read dictionary of %s: %w", field, err)
 	}
 	defer d.Close()
-	for i := 0; ; i++ {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
+	var terms []string
+	for {
 		e, err := d.Next()
 		if err != nil {
 			return fmt.Errorf("read dictionary of %s: %w", field, err)
 		}
 		if e == nil {
-			return nil
+			break
 		}
-		if e.Count > 0 {
-			fn(e.Term, e.Count)
+		terms = append(terms, e.Term)
+	}
+	for i, t := range terms {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		tr, err := r.TermFieldReader(ctx, []byte(t), field, false, false, false)
+		if err != nil {
+			return fmt.Errorf("read postings of %s: %w", field, err)
+		}
+		n := tr.Count()
+		if err := tr.Close(); err != nil {
+			return fmt.Errorf("read postings of %s: %w", field, err)
+		}
+		if n > 0 {
+			fn(t, n)
 		}
 	}
+	return nil
 }
 
 // eachShardReader calls fn with a reader of each shard's current snapshot.
