@@ -207,10 +207,12 @@ type statsJSON struct {
 	} `json:"ingest"`
 }
 
-// waitStats polls Stats until cond holds.
+// waitStats polls Stats until cond holds. The bound is generous: the demo
+// ingests in about 20 s, but on a machine busy with other work (a benchmark
+// beside the tests) it took more than 90 s; this is not a speed test.
 func waitStats(t *testing.T, addr string, cond func(statsJSON) bool) statsJSON {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	var st statsJSON
 	for time.Now().Before(deadline) {
 		out, _, err := grpcurl(t, addr, "", "codetrail.v1.EventService/Stats")
