@@ -51,18 +51,26 @@ func variedEvents(t testing.TB, n int) []record.Event {
 	return out
 }
 
+// variedStore returns a store of 2 shards and 1,500 events a partition
+// holding 4,000 variedEvents, put 1,000 at a time (3 partitions).
+func variedStore(t *testing.T) *Store {
+	t.Helper()
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 1500; c.MaxFacets = 64 })
+	evs := variedEvents(t, 4000)
+	for i := 0; i < len(evs); i += 1000 {
+		if _, err := s.Put(context.Background(), evs[i:i+1000], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
 // TestDictAggregations: facets and histograms over all events read from
 // the dictionaries equal what the search counts, for every facet field and
 // several intervals and time bounds, over several partitions and shards.
 func TestDictAggregations(t *testing.T) {
 	ctx := context.Background()
-	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 1500; c.MaxFacets = 64 })
-	evs := variedEvents(t, 4000)
-	for i := 0; i < len(evs); i += 1000 {
-		if _, err := s.Put(ctx, evs[i:i+1000], nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := variedStore(t)
 	if len(s.parts) < 2 {
 		t.Fatalf("%d partitions, want several", len(s.parts))
 	}
@@ -231,13 +239,7 @@ func counter(c prometheus.Counter) float64 {
 // the dictionaries equals what the search counts, and so does its page.
 func TestDictTermCount(t *testing.T) {
 	ctx := context.Background()
-	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 1500 })
-	evs := variedEvents(t, 4000)
-	for i := 0; i < len(evs); i += 1000 {
-		if _, err := s.Put(ctx, evs[i:i+1000], nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := variedStore(t)
 	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name     string
@@ -308,13 +310,7 @@ func countedBySearch(t *testing.T, s *Store, req SearchRequest) *SearchResult {
 // hours, counted per hour, equals the one counted by bucket ranges.
 func TestHourlyHistograms(t *testing.T) {
 	ctx := context.Background()
-	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 1500 })
-	evs := variedEvents(t, 4000)
-	for i := 0; i < len(evs); i += 1000 {
-		if _, err := s.Put(ctx, evs[i:i+1000], nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := variedStore(t)
 	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
 	for _, q := range []string{"eventName:GitPush", "errorCode:* AND NOT user:u3", "u7"} {
 		for _, iv := range []string{"1h", "1d", "6h", "15m"} {
