@@ -256,11 +256,7 @@ func hourlyHistogram(iv time.Duration, start, end time.Time) bool {
 // know no time) and single-valued fields (a count of events per resource
 // says nothing of how many have none); a histogram needs whole hours. It answers nothing when a
 // shard does not count exactly.
-func (s *Store) fromDictionaries(ctx context.Context, req *bleve.SearchRequest, r SearchRequest, starts []time.Time) ([]FacetResult, []Bucket, error) {
-	var iv time.Duration
-	if r.HistogramInterval != "" {
-		iv, _ = parseInterval(r.HistogramInterval) // addHistogram has checked it
-	}
+func (s *Store) fromDictionaries(ctx context.Context, req *bleve.SearchRequest, r SearchRequest, starts []time.Time, iv time.Duration) ([]FacetResult, []Bucket, error) {
 	facets := len(r.Facets) > 0 && r.Start.IsZero() && r.End.IsZero() && singleValued(r)
 	hist := starts != nil && hourlyHistogram(iv, r.Start, r.End)
 	if !facets && !hist {

@@ -232,7 +232,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	if err := s.addFacets(req, r); err != nil {
 		return nil, err
 	}
-	buckets, err := s.addHistogram(req, r)
+	buckets, iv, err := s.addHistogram(req, r)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	var dictFacetRes []FacetResult
 	var dictBuckets []Bucket
 	if allEvents {
-		if dictFacetRes, dictBuckets, err = s.fromDictionaries(ctx, req, r, buckets); err != nil {
+		if dictFacetRes, dictBuckets, err = s.fromDictionaries(ctx, req, r, buckets, iv); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
@@ -292,7 +292,6 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	if dictFacetRes != nil {
 		out.Facets = dictFacetRes
 	}
-	iv, _ := parseInterval(r.HistogramInterval) // checked by addHistogram when set
 	out.Histogram = histogramResults(res, buckets, iv)
 	if dictBuckets != nil {
 		out.Histogram = dictBuckets
@@ -491,14 +490,15 @@ func finishFacet(fr *FacetResult, size int) {
 
 const histogramFacet = "histogram"
 
-// addHistogram adds one date range per bucket and returns the bucket starts.
-func (s *Store) addHistogram(req *bleve.SearchRequest, r SearchRequest) ([]time.Time, error) {
+// addHistogram adds the histogram facet and returns the bucket starts and
+// their interval (0 without a histogram).
+func (s *Store) addHistogram(req *bleve.SearchRequest, r SearchRequest) ([]time.Time, time.Duration, error) {
 	if r.HistogramInterval == "" {
-		return nil, nil
+		return nil, 0, nil
 	}
 	iv, err := parseInterval(r.HistogramInterval)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, 0, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	// The published span, not the writer's fields: a batch holds s.mu
 	// while it is written, and a histogram need not wait for it.
@@ -511,12 +511,12 @@ func (s *Store) addHistogram(req *bleve.SearchRequest, r SearchRequest) ([]time.
 		hi = r.End
 	}
 	if st.Newest.IsZero() || !hi.After(lo) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	lo = lo.UTC().Truncate(iv)
 	n := int((hi.Sub(lo) + iv - 1) / iv)
 	if n > s.cfg.MaxHistogramBuckets {
-		return nil, fmt.Errorf("%w: histogram would have %d buckets; the limit is %d: use a wider interval or a shorter time range", ErrInvalid, n, s.cfg.MaxHistogramBuckets)
+		return nil, 0, fmt.Errorf("%w: histogram would have %d buckets; the limit is %d: use a wider interval or a shorter time range", ErrInvalid, n, s.cfg.MaxHistogramBuckets)
 	}
 	starts := make([]time.Time, n)
 	for i := range n {
@@ -529,14 +529,14 @@ func (s *Store) addHistogram(req *bleve.SearchRequest, r SearchRequest) ([]time.
 	// stored meanwhile outside it, which must not push an hour out.
 	if hours := int(hi.Sub(lo)/time.Hour) + 1; hourlyHistogram(iv, time.Time{}, time.Time{}) && hours <= shardFacetTerms/2 && s.allHourly() {
 		req.AddFacet(histogramFacet, bleve.NewFacetRequest(fieldHour, shardFacetTerms))
-		return starts, nil
+		return starts, iv, nil
 	}
 	fr := bleve.NewFacetRequest(fieldTime, n)
 	for i := range n {
 		fr.AddDateTimeRange(strconv.Itoa(i), starts[i], starts[i].Add(iv))
 	}
 	req.AddFacet(histogramFacet, fr)
-	return starts, nil
+	return starts, iv, nil
 }
 
 // iv is the buckets' interval.
