@@ -23,9 +23,8 @@ func fileCheckpoint(fi fs.FileInfo) []byte {
 
 func fileCheckpointKey(path string) string { return "file:" + path }
 
-// listFiles expands paths into regular files, directories recursively and in
-// name order (so trail files go in roughly time order); hidden entries are
-// left out.
+// listFiles expands paths into regular files, directories recursively (see
+// DirFiles), all in name order, so that trail files go in roughly time order.
 func listFiles(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -37,24 +36,46 @@ func listFiles(paths []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if path != p && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				out = append(out, path)
+		sub, err := DirFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub...)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// DirFiles lists the regular files under dir, recursively and in name
+// order, leaving hidden entries out. dir itself may be a symbolic link (a
+// trail mounted or linked elsewhere); links below it are not followed, so a
+// link loop cannot make the walk endless.
+func DirFiles(dir string) ([]string, error) {
+	root := dir
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		// WalkDir does not follow a root that is a link; with a trailing
+		// separator the kernel resolves it, and the paths keep the user's
+		// spelling.
+		root = dir + string(filepath.Separator)
+	}
+	var out []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != root && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
 			}
 			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("walk %s: %w", p, err)
 		}
+		if d.Type().IsRegular() {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walk %s: %w", dir, err)
 	}
 	sort.Strings(out)
 	return out, nil

@@ -7,15 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/codetrail/codetrail/client"
+	"github.com/codetrail/codetrail/ingest"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
 
@@ -126,26 +123,10 @@ func expandPaths(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		var sub []string
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if p != a && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				sub = append(sub, p)
-			}
-			return nil
-		})
+		sub, err := ingest.DirFiles(a)
 		if err != nil {
 			return nil, err
 		}
-		sort.Strings(sub)
 		out = append(out, sub...)
 	}
 	return out, nil
