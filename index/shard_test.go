@@ -100,7 +100,7 @@ func TestShards(t *testing.T) {
 			names = append(names, e.Name())
 		}
 	}
-	if strings.Join(names, ",") != "p-0000000000000001,partition.json,shard-0.bleve,shard-1.bleve,shard-2.bleve" {
+	if strings.Join(names, ",") != "checkpoints.db,p-0000000000000001,partition.json,shard-0.bleve,shard-1.bleve,shard-2.bleve" {
 		t.Fatalf("data dir holds %v", names)
 	}
 }

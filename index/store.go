@@ -33,8 +33,10 @@ import (
 
 // Internal keys stored in the Bleve index beside the documents.
 var (
-	keySeq        = []byte("ct:seq")
-	keyTokenKey   = []byte("ct:tokenkey")
+	keySeq      = []byte("ct:seq")
+	keyTokenKey = []byte("ct:tokenkey")
+	// Checkpoints of data directories from before checkpointFile; read
+	// once, to copy them there.
 	keyCheckpoint = "ct:cp:"
 	keyCpNames    = []byte("ct:cpnames")
 )
@@ -191,9 +193,8 @@ type Store struct {
 	broken error
 	// parts are the partitions, oldest first; the last takes new events.
 	parts []*partition
-	// cpNames are the names of every checkpoint stored, so that a new
-	// partition can be given a copy of them all.
-	cpNames map[string]bool
+	// cps holds the checkpoints.
+	cps *cpStore
 	// oldest is the first sequence number still stored (after retention).
 	oldest atomic.Uint64
 
@@ -234,20 +235,28 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.Dir, err)
 	}
+	// First: its file lock keeps a second process off the data directory
+	// (Bleve would wait for its own locks forever).
+	cps, err := openCheckpoints(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
 	parts, err := openPartitions(cfg.Dir, cfg.Shards, time.Now())
 	if err != nil {
+		_ = cps.close()
 		return nil, err
 	}
 	alias := bleve.NewIndexAlias()
 	for _, p := range parts {
 		alias.Add(p.shards...)
 	}
-	s := &Store{cfg: cfg, log: log, idx: alias, parts: parts, cpNames: map[string]bool{},
+	s := &Store{cfg: cfg, log: log, idx: alias, parts: parts, cps: cps,
 		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache()}
 	if err := s.load(); err != nil {
 		for _, p := range parts {
 			_ = p.close()
 		}
+		_ = cps.close()
 		return nil, err
 	}
 	if cfg.Retention > 0 {
@@ -316,8 +325,9 @@ func (s *Store) load() error {
 		if err := json.Unmarshal(names, &l); err != nil {
 			return fmt.Errorf("read checkpoint names: %w", err)
 		}
-		for _, n := range l {
-			s.cpNames[n] = true
+		err := s.cps.copyLegacy(l, func(n string) ([]byte, error) { return s.internal([]byte(keyCheckpoint + n)) })
+		if err != nil {
+			return err
 		}
 	}
 	// The newest partition holds every internal key (a crash during a
@@ -359,24 +369,12 @@ func (s *Store) internal(key []byte) ([]byte, error) {
 	return nil, nil
 }
 
-// copyInternals stores into p's shard 0 the token key, the newest
-// sequence number, and every checkpoint with the list of their names.
+// copyInternals stores into p's shard 0 the token key and the newest
+// sequence number.
 func (s *Store) copyInternals(p *partition) error {
 	b := p.shards[0].NewBatch()
 	b.SetInternal(keyTokenKey, s.key)
 	setSeq(b, s.seq)
-	names := slices.Sorted(maps.Keys(s.cpNames))
-	for _, n := range names {
-		v, err := s.internal([]byte(keyCheckpoint + n))
-		if err != nil {
-			return fmt.Errorf("copy checkpoint %s: %w", n, err)
-		}
-		if v != nil {
-			b.SetInternal([]byte(keyCheckpoint+n), v)
-		}
-	}
-	nb, _ := json.Marshal(names)
-	b.SetInternal(keyCpNames, nb)
 	if err := p.shards[0].Batch(b); err != nil {
 		return fmt.Errorf("store internal keys: %w", err)
 	}
@@ -487,23 +485,27 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 		events[i].Seq = seq
 	}
 
-	// One chunk goes to shard 0 with the checkpoints: events and
-	// checkpoints in one atomic batch. Several chunks are written in
-	// parallel, one per shard, and the checkpoints after all of them, so
-	// that a checkpoint never covers an event that is not stored.
+	// The chunks are written in parallel, one per shard, and the
+	// checkpoints after all of them, so that a checkpoint never covers an
+	// event that is not stored. A crash in between leaves events without
+	// their checkpoint: the input is read again and its events are found
+	// stored (unseen).
 	shards := s.cur().shards
-	chunks := splitChunks(len(fresh), len(shards))
+	var chunks [][2]int
+	if len(fresh) > 0 {
+		chunks = splitChunks(len(fresh), len(shards))
+	}
 	errs := make([]error, len(chunks))
 	start := s.next
 	// From start, not s.next: s.next moves on once the chunks are written,
 	// and undoing a chunk must find the shard it went to.
 	shardOf := func(j int) bleve.Index { return shards[shardIndex(j, len(chunks), start, len(shards))] }
 	if len(chunks) == 1 {
-		errs[0] = s.writeChunk(0, events, fresh, s.checkpointKeys(checkpoints))
-	} else {
+		errs[0] = s.writeChunk(0, events, fresh)
+	} else if len(chunks) > 1 {
 		var wg sync.WaitGroup
 		for j, c := range chunks {
-			wg.Go(func() { errs[j] = s.writeChunk((s.next+j)%len(shards), events, fresh[c[0]:c[1]], nil) })
+			wg.Go(func() { errs[j] = s.writeChunk((s.next+j)%len(shards), events, fresh[c[0]:c[1]]) })
 		}
 		wg.Wait()
 		s.next = (s.next + len(chunks)) % len(shards)
@@ -558,18 +560,11 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 		s.publish(events, kept, &res)
 		return res, fmt.Errorf("store batch of %d events: %w", len(fresh)-len(kept), err)
 	}
-	if len(chunks) > 1 && len(checkpoints) > 0 {
-		b := shards[0].NewBatch()
-		setSeq(b, seq)
-		for k, v := range s.checkpointKeys(checkpoints) {
-			b.SetInternal([]byte(k), v)
-		}
-		if err := shards[0].Batch(b); err != nil {
-			// The events are stored: publish them; the caller retries the
-			// input and finds them stored.
-			s.publish(events, fresh, &res)
-			return res, fmt.Errorf("store checkpoints: %w", err)
-		}
+	if err := s.cps.put(checkpoints); err != nil {
+		// The events are stored: publish them; the caller retries the
+		// input and finds them stored.
+		s.publish(events, fresh, &res)
+		return res, fmt.Errorf("store checkpoints: %w", err)
 	}
 	s.publish(events, fresh, &res)
 	return res, nil
@@ -636,12 +631,12 @@ func setSeq(b *bleve.Batch, seq uint64) {
 	b.SetInternal(keySeq, sb[:])
 }
 
-// writeChunk stores the events at positions idx, the newest sequence
-// number among them and the internal keys in one batch of shard i of the
-// current partition, then notes that sequence number beside the shard
-// (see checkShard). mu held; chunks of one Put run in parallel.
-func (s *Store) writeChunk(i int, events []record.Event, idx []int, internals map[string][]byte) error {
-	if err := writeBatch(s.cur().shards[i], events, idx, internals); err != nil {
+// writeChunk stores the events at positions idx and the newest sequence
+// number among them in one batch of shard i of the current partition, then
+// notes that sequence number beside the shard (see checkShard). mu held;
+// chunks of one Put run in parallel.
+func (s *Store) writeChunk(i int, events []record.Event, idx []int) error {
+	if err := writeBatch(s.cur().shards[i], events, idx); err != nil {
 		return err
 	}
 	return s.writeChunkMark(i, events, idx)
@@ -670,7 +665,7 @@ func (s *Store) storedOf(ctx context.Context, sh bleve.Index, events []record.Ev
 	return int(res.Total)
 }
 
-func writeBatch(sh bleve.Index, events []record.Event, idx []int, internals map[string][]byte) error {
+func writeBatch(sh bleve.Index, events []record.Event, idx []int) error {
 	b := sh.NewBatch()
 	for _, i := range idx {
 		ev := &events[i]
@@ -681,32 +676,7 @@ func writeBatch(sh bleve.Index, events []record.Event, idx []int, internals map[
 	if len(idx) > 0 {
 		setSeq(b, events[idx[len(idx)-1]].Seq)
 	}
-	for k, v := range internals {
-		b.SetInternal([]byte(k), v)
-	}
 	return sh.Batch(b)
-}
-
-// checkpointKeys returns the internal keys and values that store
-// checkpoints, with the list of checkpoint names when a name is new; mu
-// held.
-func (s *Store) checkpointKeys(checkpoints map[string][]byte) map[string][]byte {
-	if len(checkpoints) == 0 {
-		return nil
-	}
-	out := make(map[string][]byte, len(checkpoints)+1)
-	grew := false
-	for name, v := range checkpoints {
-		out[keyCheckpoint+name] = v
-		if !s.cpNames[name] {
-			s.cpNames[name], grew = true, true
-		}
-	}
-	if grew {
-		nb, _ := json.Marshal(slices.Sorted(maps.Keys(s.cpNames)))
-		out[string(keyCpNames)] = nb
-	}
-	return out
 }
 
 // full reports whether p should take no more events: it has some and is
@@ -828,9 +798,8 @@ func (s *Store) unseen(ctx context.Context, events []record.Event) ([]int, error
 
 // Checkpoint returns the checkpoint stored under name by Put, or nil.
 func (s *Store) Checkpoint(name string) ([]byte, error) {
-	s.mu.Lock()
-	v, err := s.internal([]byte(keyCheckpoint + name))
-	s.mu.Unlock()
+	// Not under mu: a Put may hold it for as long as its batch takes.
+	v, err := s.cps.get(name)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint %s: %w", name, err)
 	}
@@ -976,6 +945,9 @@ func (s *Store) Close() error {
 		if err := p.close(); err != nil {
 			errs = append(errs, fmt.Errorf("close index in %s: %w", cmp.Or(p.dir, s.cfg.Dir), err))
 		}
+	}
+	if err := s.cps.close(); err != nil {
+		errs = append(errs, fmt.Errorf("close checkpoints: %w", err))
 	}
 	return errors.Join(errs...)
 }
