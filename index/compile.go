@@ -226,6 +226,9 @@ func (c *compiler) rangeQuery(n query.Range) (bquery.Query, error) {
 	case kindKeyword:
 		return termRange(spec.name, n.Min, n.Max, minIncl, maxIncl), nil
 	case kindKV:
+		if nr, ok := numericBounds(n); ok {
+			return &kvNumberQuery{path: spec.name, r: nr}, nil
+		}
 		lo, hi := spec.name+kvSep, spec.name+">" // '>' sorts right after '=': every value of the path
 		if n.Min != "" {
 			lo += n.Min

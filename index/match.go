@@ -525,6 +525,9 @@ func (b *matchBuilder) rangeMatcher(n query.Range) (matcher, error) {
 	case kindKeyword:
 		return termRangeMatcher(spec.name, n.Min, n.Max, minIncl, maxIncl), nil
 	case kindKV:
+		if nr, ok := numericBounds(n); ok {
+			return nr.matcher(spec.name), nil
+		}
 		lo, hi := spec.name+kvSep, spec.name+">"
 		if n.Min != "" {
 			lo += n.Min

@@ -672,7 +672,8 @@ func (g *queryGen) bound(field string) string {
 	if vs := g.values[field]; len(vs) > 0 && !g.chance(4) {
 		return g.rangeValue(g.mutate(pick(g.rng, vs)))
 	}
-	return g.rangeValue(pick(g.rng, []string{"A", "M", "a", "get", "Z", "us-east-1", "5", "10", "1e3", "z", "é", "arn:aws:iam"}))
+	return g.rangeValue(pick(g.rng, []string{"A", "M", "a", "get", "Z", "us-east-1", "5", "10", "1e3", "z", "é", "arn:aws:iam",
+		"-1", "0", ".5", "+2", "3600", "100", "12.5", "1e2", "007"}))
 }
 
 func (g *queryGen) rangeValue(v string) string {

@@ -55,6 +55,7 @@
 //	eventTime:{* TO 2024-01-01}
 //	eventTime:>now-1h                       also >=, < and <=
 //	eventTime:>=2024-01-01T10:00:00Z
+//	requestParameters.durationSeconds:>3600  numbers, on a record path
 //
 // TO must be uppercase. A bound is an unquoted word or a quoted phrase;
 // inside a bound '*' and '?' are not wildcards ("*" alone is the open end),
