@@ -24,6 +24,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "dictionary_aggregations_total",
 		Help: "Facets and histograms over all events, and totals of one-term queries, read from term dictionaries, by what: facets, histogram, count, or not_exact (a shard holds deleted events or predates the hour field, so the search counted them instead).",
 	}, []string{"what"})
+	metricIDLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "id_lookups_total",
+		Help: "Event ids checked for duplicates before a batch is stored, by result: skipped (no partition's id filter may hold it) or looked_up (in the index).",
+	}, []string{"result"})
 	metricDiskFull = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "disk_full_total",
 		Help: "Puts refused because the disk was nearly full (see --min-free-disk).",
@@ -56,7 +60,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull, metricIDLookups}
 }
 
 var (

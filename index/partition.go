@@ -39,6 +39,12 @@ type partition struct {
 	hourly  []bool
 	count   uint64
 	maxTime time.Time // newest eventTime stored in it
+	// ids may hold every event id stored in the partition (see idFilter);
+	// nil until built. pendingIDs are the ids stored while it is built;
+	// idsFailed is set when it could not be. Guarded by Store.mu.
+	ids        *idFilter
+	pendingIDs []string
+	idsFailed  bool
 }
 
 // partitionMeta is partition.json.

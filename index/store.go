@@ -200,6 +200,8 @@ type Store struct {
 
 	stopRetention context.CancelFunc
 	retentionDone chan struct{}
+	stopIDFilters context.CancelFunc
+	idFiltersDone chan struct{}
 }
 
 // cur is the partition that takes new events; mu held.
@@ -264,6 +266,9 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		s.stopRetention, s.retentionDone = cancel, make(chan struct{})
 		go s.retentionLoop(ctx)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopIDFilters, s.idFiltersDone = cancel, make(chan struct{})
+	go s.buildIDFilters(ctx)
 	s.head.Store(s.seq)
 	log.Info("index open", "dir", cfg.Dir, "partitions", len(parts), "shards", len(s.cur().shards), "events", s.count, "seq", s.seq)
 	return s, nil
@@ -700,6 +705,7 @@ func (s *Store) rotate() error {
 		_ = p.close()
 		return err
 	}
+	p.ids = s.newPartitionFilter()
 	s.parts = append(s.parts, p)
 	s.idx.Add(p.shards...)
 	s.publishShards()
@@ -731,8 +737,10 @@ func (s *Store) publish(events []record.Event, idx []int, res *PutResult) {
 	}
 	lo, hi := s.minTime, s.maxTime
 	stored := make([]record.Event, len(idx))
+	p := s.cur()
 	for j, i := range idx {
 		stored[j] = events[i]
+		p.noteID(events[i].ID)
 		if t := events[i].Time; !t.IsZero() {
 			if lo.IsZero() || t.Before(lo) {
 				lo = t
@@ -744,7 +752,6 @@ func (s *Store) publish(events []record.Event, idx []int, res *PutResult) {
 	}
 	s.seq = stored[len(stored)-1].Seq
 	s.count += uint64(len(stored))
-	p := s.cur()
 	p.count += uint64(len(stored))
 	p.maxTime = maxTime(p.maxTime, hi)
 	// Into the ring first, then the head, then the wake-up: a subscriber
@@ -776,6 +783,16 @@ func (s *Store) unseen(ctx context.Context, events []record.Event) ([]int, error
 		first[id] = i
 		ids = append(ids, id)
 	}
+	// Only the ids a partition may hold are looked up (see idFilter).
+	look := ids[:0]
+	for _, id := range ids {
+		if s.mayHold(id) {
+			look = append(look, id)
+		}
+	}
+	metricIDLookups.WithLabelValues("skipped").Add(float64(len(ids) - len(look)))
+	metricIDLookups.WithLabelValues("looked_up").Add(float64(len(look)))
+	ids = look
 	if len(ids) > 0 && s.count > 0 {
 		req := bleve.NewSearchRequestOptions(bquery.NewDocIDQuery(ids), len(ids), 0, false)
 		req.Score = "none"
@@ -940,6 +957,10 @@ func (s *Store) Close() error {
 		<-s.retentionDone
 		s.mu.Lock()
 	}
+	s.stopIDFilters()
+	s.mu.Unlock()
+	<-s.idFiltersDone
+	s.mu.Lock()
 	var errs []error
 	for _, p := range s.parts {
 		if err := p.close(); err != nil {
