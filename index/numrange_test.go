@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -163,4 +164,24 @@ func TestNumericPathRanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseNumber: parseNumber never panics, agrees with strconv where it
+// accepts, and accepts only finite decimals.
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"3600", "-5", "+2", ".5", "5.", "1e4", "2.5E-1", "0x10", "NaN", "1e999", "", "1_0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := parseNumber(s)
+		if !ok {
+			return
+		}
+		if math.IsInf(v, 0) || math.IsNaN(v) || !decimal.MatchString(s) {
+			t.Fatalf("parseNumber(%q) = %v: not a finite decimal", s, v)
+		}
+		if w, err := strconv.ParseFloat(s, 64); err != nil || w != v {
+			t.Fatalf("parseNumber(%q) = %v, strconv says %v %v", s, v, w, err)
+		}
+	})
 }
