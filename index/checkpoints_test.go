@@ -15,13 +15,7 @@ import (
 // every snapshot it persists (the cost grew with the number of files).
 func TestCheckpointsOutsideBleve(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
-	cfg.PartitionMaxEvents = 100
-	s, err := Open(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, s := openSmallPartitions(t)
 	want := map[string]string{}
 	for i := range 5 {
 		cps := map[string][]byte{}
@@ -57,7 +51,7 @@ func TestCheckpointsOutsideBleve(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(cfg, nil)
+	s, err := Open(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,4 +120,17 @@ func TestDataDirInUse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second open: %v", err)
 	}
+}
+
+// openSmallPartitions opens a store in a new directory whose partitions
+// take 100 events each, and returns its config for reopening.
+func openSmallPartitions(t *testing.T) (Config, *Store) {
+	t.Helper()
+	cfg := DefaultConfig(t.TempDir())
+	cfg.PartitionMaxEvents = 100
+	s, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, s
 }

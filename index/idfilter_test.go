@@ -63,13 +63,7 @@ func waitIDFilters(t *testing.T, s *Store) {
 // meanwhile are not lost to it), and after; new ids skip the lookup.
 func TestIDFilterDuplicates(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
-	cfg.PartitionMaxEvents = 100
-	s, err := Open(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, s := openSmallPartitions(t)
 	for i := range 4 {
 		if _, err := s.Put(ctx, synthetic(t, 100, i*100), nil); err != nil {
 			t.Fatal(err)
@@ -89,7 +83,7 @@ func TestIDFilterDuplicates(t *testing.T) {
 		}
 	}
 	defer func() { beforeIDFilterBuild = func(*partition) {} }()
-	s, err = Open(cfg, nil)
+	s, err := Open(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
