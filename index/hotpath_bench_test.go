@@ -236,6 +236,7 @@ func BenchmarkSearch(b *testing.B) {
 		{"source+name+7d", week, 0},
 		{"word", SearchRequest{Query: "checkout"}, 0},
 		{"resource", SearchRequest{Query: "resource:MyFirstPipeline"}, 0},
+		{"phrase", SearchRequest{Query: `"arn:aws:codepipeline"`}, 0},
 		// Vetting a pattern builds its automaton (see BenchmarkCompile).
 		{"wildcard", SearchRequest{Query: "userIdentity.arn:*JaneDoe*"}, 0},
 		{"page=1", SearchRequest{}, 0},
