@@ -7,6 +7,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // checkpointFile holds the checkpoints, beside the partitions.
@@ -68,7 +69,16 @@ func (c *cpStore) get(name string) ([]byte, error) {
 		}
 		return nil
 	})
-	return v, err
+	return v, closedErr(err)
+}
+
+// closedErr reports a store closed under a reader as ErrClosed, not as
+// bolt's own "database not open".
+func closedErr(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
 // put stores the checkpoints durably (bolt syncs each transaction).

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -133,4 +134,22 @@ func openSmallPartitions(t *testing.T) (Config, *Store) {
 		t.Fatal(err)
 	}
 	return cfg, s
+}
+
+// TestCheckpointAfterClose: a checkpoint read after Close says the store
+// is closed, as every other call does, not that some database is not open.
+func TestCheckpointAfterClose(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	if _, err := s.Put(context.Background(), synthetic(t, 3, 0), map[string][]byte{"src": []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Checkpoint("src"); err != nil || string(v) != "x" {
+		t.Fatalf("open store: %q, %v", v, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Checkpoint("src"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v, want ErrClosed", err)
+	}
 }
