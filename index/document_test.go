@@ -1,6 +1,9 @@
 package index
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,5 +36,33 @@ func TestIndexedTime(t *testing.T) {
 				t.Fatalf("indexedTime %v, want %v (Bleve: %v)", got, tc.want, err)
 			}
 		})
+	}
+}
+
+// TestTextTokens: the text field's tokens are lowercased runs of letters
+// and digits at their positions, over-long ones leaving a gap, and carry
+// no byte offsets (see dropOffsets).
+func TestTextTokens(t *testing.T) {
+	long := strings.Repeat("x", maxTokenLen+1)
+	for _, tc := range []struct {
+		in   string
+		want []string // term@position
+	}{
+		{"arn:aws:CodeBuild:us-east-1", []string{"arn@1", "aws@2", "codebuild@3", "us@4", "east@5", "1@6"}},
+		{"deploy\nfailed", []string{"deploy@1", "failed@2"}},
+		{"before " + long + " after", []string{"before@1", "after@3"}},
+		{"Über-Straße", []string{"über@1", "straße@2"}},
+		{"--", nil},
+	} {
+		var got []string
+		for _, tok := range textAnalyzer.Analyze([]byte(tc.in)) {
+			if tok.Start != 0 || tok.End != 0 {
+				t.Errorf("%q: token %q has offsets %d-%d", tc.in, tok.Term, tok.Start, tok.End)
+			}
+			got = append(got, fmt.Sprintf("%s@%d", tok.Term, tok.Position))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %v, want %v", tc.in, got, tc.want)
+		}
 	}
 }
