@@ -11,19 +11,25 @@ import (
 // BenchmarkPut measures storing batches of 1000 small events (decode not
 // included), the index's share of ingest.
 func BenchmarkPut(b *testing.B) {
+	benchPut(b, 1000, func(i int) []record.Event { return synthetic(b, 1000, i*1000) })
+}
+
+// benchPut stores batch(i) for the i-th batch of size events, timing only
+// the Put calls.
+func benchPut(b *testing.B, size int, batch func(i int) []record.Event) {
 	s := openStore(b, b.TempDir())
 	defer s.Close()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		evs := synthetic(b, 1000, i*1000)
+		evs := batch(i)
 		b.StartTimer()
 		if _, err := s.Put(ctx, evs, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
 }
 
 // BenchmarkPutSmall measures the fixed cost of a batch.
@@ -47,22 +53,13 @@ func BenchmarkPutSmall(b *testing.B) {
 func BenchmarkPutGenerated(b *testing.B) {
 	const batch = 5000
 	events := generated(b, 50_000)
-	s := openStore(b, b.TempDir())
-	defer s.Close()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		b.StopTimer()
+	benchPut(b, batch, func(i int) []record.Event {
 		evs := make([]record.Event, batch)
 		for j := range evs {
 			k := i*batch + j
 			evs[j] = events[k%len(events)]
 			evs[j].ID = fmt.Sprintf("%s-%d", evs[j].ID, k/len(events))
 		}
-		b.StartTimer()
-		if _, err := s.Put(ctx, evs, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+		return evs
+	})
 }
