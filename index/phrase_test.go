@@ -15,7 +15,6 @@ import (
 // shards, with the events of each case spread across them.
 func TestPhrase(t *testing.T) {
 	s := openStoreCfg(t, func(c *Config) { c.Shards = 3 })
-	defer s.Close()
 	params := map[string]string{
 		"in-order":  `{"message":"deploy failed for pipeline alpha"}`,
 		"reordered": `{"message":"pipeline failed deploy alpha"}`,
@@ -25,7 +24,7 @@ func TestPhrase(t *testing.T) {
 		"case":      `{"message":"DEPLOY-Failed"}`,
 	}
 	var evs []record.Event
-	for i := range 12 { // each case twice, so that shards hold both kinds
+	for i := range 12 { // each case 12 times, spread over the shards
 		for name, p := range params {
 			raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"%s-%d","eventTime":"2024-03-01T00:00:%02dZ","eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","awsRegion":"us-east-1","recipientAccountId":"111122223333","requestParameters":%s}`, name, i, i, p)
 			ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
