@@ -50,7 +50,7 @@ func main() {
 	engines := flag.String("engines", "codetrail,sqlite", "search benchmark: the engines to measure, in order; each one's figures are saved in -dir, so engines can be run one at a time on the same trail")
 	repeat := flag.Int("repeat", 1, "search benchmark: measure each engine this many times, each from an empty index, and save the per-field medians (each run is also saved as measure-<engine>-<n>-run<i>.json)")
 	queriesAt := flag.String("queries-at", "", "instead of benchmarking: time the benchmark queries against the codetrail server already running at this address (as it is: ingest may still be running), and save them in -dir when given")
-	flag.DurationVar(&settleMax, "settle", 0, "search benchmark: after ingest, wait up to this long for codetrail serve to go quiet (under a tenth of a core over 5 s: Bleve's background merges done) before timing queries; 0 times them at once, while merges still run")
+	flag.DurationVar(&settleMax, "settle", 0, "search benchmark: after ingest, wait up to this long for codetrail serve to go quiet (under a tenth of a core over 5 s: Bleve's background merges done) and to have no compaction running or due before timing queries; 0 times them at once, while merges still run")
 	growth := flag.String("growth", "", "instead of benchmarking: comma-separated -dir directories of earlier search benchmarks; print how each engine's costs grow with the number of events")
 	sqliteChildFlags()
 	flag.Parse()
@@ -274,8 +274,9 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 	fmt.Printf("codetrail: ingest to searchable: %d events in %s = %.0f events/s\n", n, m.Ingest.Round(time.Millisecond), m.rate())
 
 	if settleMax > 0 {
-		m.Settle = waitQuiet(pid, settleMax, 5*time.Second)
-		fmt.Printf("codetrail: quiet %s after ingest (waited at most %s)\n", m.Settle.Round(time.Second), settleMax)
+		var segs int64
+		m.Settle, segs = settle(ctx, c, pid, settleMax)
+		fmt.Printf("codetrail: settled %s after ingest (waited at most %s): %d segments\n", m.Settle.Round(time.Second), settleMax, segs)
 	}
 	if err := measureQueries(ctx, c, runs, &m, pid); err != nil {
 		return m, err
@@ -417,6 +418,28 @@ var profileOut string
 
 // settleMax is the -settle flag.
 var settleMax time.Duration
+
+// settle waits, at most most, until codetrail serve (process pid) is quiet
+// and has no compaction running or due (docs/operations.md, Compaction):
+// queries are timed on the index as it stays once ingest is over. It
+// returns how long it waited and the segments searches then read.
+func settle(ctx context.Context, c *client.Client, pid int, most time.Duration) (time.Duration, int64) {
+	start := time.Now()
+	var segs int64
+	for time.Since(start) < most {
+		waitQuiet(pid, most-time.Since(start), 5*time.Second)
+		st, err := c.Stats(ctx)
+		if err != nil {
+			break
+		}
+		segs = st.GetSegments()
+		if !st.GetCompacting() {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	return time.Since(start), segs
+}
 
 // waitQuiet waits until process pid uses under a tenth of a core over a
 // window, or until most has passed, and returns how long it waited. Ingest

@@ -52,6 +52,14 @@ var (
 		Namespace: "codetrail", Subsystem: "subscribe", Name: "ended_for_lag_total",
 		Help: "Subscriptions ended because they stayed too far behind.",
 	})
+	metricCompactions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "compactions_total",
+		Help: "Shards merged into one segment while ingest was idle, by result (done, error, canceled).",
+	}, []string{"result"})
+	metricCompactionSeconds = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "compaction_seconds_total",
+		Help: "Time spent merging shards into one segment.",
+	})
 	metricLagPages = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "subscribe", Name: "lag_pages_read_total",
 		Help: "Pages of stored events read from the index for live subscribers that fell out of the ring (each shared by all of them).",
@@ -60,13 +68,14 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull, metricIDLookups}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds}
 }
 
 var (
 	descDocuments = prometheus.NewDesc("codetrail_index_documents", "Events stored in the index.", nil, nil)
 	descDiskBytes = prometheus.NewDesc("codetrail_index_disk_bytes", "Bytes of the index on disk, all shards.", nil, nil)
 	descLastSeq   = prometheus.NewDesc("codetrail_index_last_sequence", "Sequence number of the newest stored event.", nil, nil)
+	descSegments  = prometheus.NewDesc("codetrail_index_segments", "Bleve segments searches read, over all shards (fewer is faster; compaction merges them when ingest is idle).", nil, nil)
 )
 
 // storeCollector reports a Store's size when scraped.
@@ -79,6 +88,7 @@ func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descDocuments
 	ch <- descDiskBytes
 	ch <- descLastSeq
+	ch <- descSegments
 }
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -86,4 +96,5 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDocuments, prometheus.GaugeValue, float64(st.Events))
 	ch <- prometheus.MustNewConstMetric(descDiskBytes, prometheus.GaugeValue, float64(st.DiskBytes))
 	ch <- prometheus.MustNewConstMetric(descLastSeq, prometheus.GaugeValue, float64(st.LastSeq))
+	ch <- prometheus.MustNewConstMetric(descSegments, prometheus.GaugeValue, float64(st.Segments))
 }

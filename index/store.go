@@ -108,6 +108,12 @@ type Config struct {
 	// (each read holds up to ReplayPageSize decoded events); the others wait
 	// their turn, which counts as lag.
 	MaxConcurrentReplays int
+
+	// CompactIdle is how long ingest must have stored nothing before shards
+	// with more than CompactSegments segments are merged into one each
+	// (compact.go); zero turns compaction off.
+	CompactIdle     time.Duration
+	CompactSegments int
 }
 
 // DefaultConfig returns the defaults for a store in dir.
@@ -134,6 +140,8 @@ func DefaultConfig(dir string) Config {
 		ProgressInterval:     5 * time.Second,
 		ReplayPageSize:       256,
 		MaxConcurrentReplays: 4,
+		CompactIdle:          10 * time.Second,
+		CompactSegments:      4,
 	}
 }
 
@@ -152,6 +160,8 @@ func (c Config) Validate() error {
 		c.RingSize < 1, c.MaxSubscribers < 1, c.MaxLagEvents < 1, c.MaxLagTime <= 0, c.ReplayPageSize < 1,
 		c.MaxConcurrentReplays < 1:
 		return errors.New("index: limits must be positive")
+	case c.CompactIdle < 0, c.CompactSegments < 1:
+		return errors.New("index: compaction idle time must not be negative and its segment bound must be positive")
 	case c.ProgressInterval < 10*time.Millisecond:
 		return errors.New("index: progress interval must be at least 10ms")
 	}
@@ -202,6 +212,15 @@ type Store struct {
 	retentionDone chan struct{}
 	stopIDFilters context.CancelFunc
 	idFiltersDone chan struct{}
+
+	// lastWrite is when Put last ran (unix ns); compaction waits for it
+	// to be CompactIdle ago. compacting is set while a shard is merged,
+	// compactDue while some shard has more segments than the bound.
+	lastWrite   atomic.Int64
+	compacting  atomic.Bool
+	compactDue  atomic.Bool
+	stopCompact context.CancelFunc
+	compactDone chan struct{}
 }
 
 // cur is the partition that takes new events; mu held.
@@ -269,6 +288,12 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopIDFilters, s.idFiltersDone = cancel, make(chan struct{})
 	go s.buildIDFilters(ctx)
+	s.touch()
+	if cfg.CompactIdle > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopCompact, s.compactDone = cancel, make(chan struct{})
+		go s.compactLoop(ctx)
+	}
 	s.head.Store(s.seq)
 	log.Info("index open", "dir", cfg.Dir, "partitions", len(parts), "shards", len(s.cur().shards), "events", s.count, "seq", s.seq)
 	return s, nil
@@ -466,6 +491,8 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	if err := ctx.Err(); err != nil {
 		return PutResult{}, err
 	}
+	s.touch()
+	defer s.touch() // a long batch counts as activity to its end
 	res := PutResult{LastSeq: s.seq}
 	if free, err := freeBytes(s.cfg.Dir); err == nil && free < s.cfg.MinFreeBytes {
 		metricDiskFull.Inc()
@@ -856,6 +883,11 @@ type Stats struct {
 	DiskBytes int64
 	Oldest    time.Time
 	Newest    time.Time
+	// Segments is the number of Bleve segments searches read, over all
+	// shards; Compacting says that compaction is merging them or will once
+	// ingest is idle (some shard has more than CompactSegments).
+	Segments   int
+	Compacting bool
 }
 
 // ScopedStats returns the figures of the events scope may see: count and
@@ -917,6 +949,8 @@ func (s *Store) Stats() Stats {
 	for _, d := range sn.dirs {
 		st.DiskBytes += dirSize(d)
 	}
+	_, st.Segments = s.segmentCounts()
+	st.Compacting = s.compacting.Load() || s.compactDue.Load()
 	return st
 }
 
@@ -960,6 +994,10 @@ func (s *Store) Close() error {
 	s.stopIDFilters()
 	s.mu.Unlock()
 	<-s.idFiltersDone
+	if s.stopCompact != nil {
+		s.stopCompact()
+		<-s.compactDone
+	}
 	s.mu.Lock()
 	var errs []error
 	for _, p := range s.parts {

@@ -296,6 +296,8 @@ func (s *Server) Stats(ctx context.Context, _ *pb.StatsRequest) (*pb.StatsRespon
 		Events:         int64(st.Events),
 		Cursor:         st.Cursor,
 		IndexSizeBytes: st.DiskBytes,
+		Segments:       int64(st.Segments),
+		Compacting:     st.Compacting,
 		Ingest:         toCounts(total),
 		Subscribers:    toSubscriberStats(s.store.SubscriberStats()),
 	}

@@ -572,7 +572,7 @@ func TestIngestSummary(t *testing.T) {
 
 func testStats(now time.Time) *pb.StatsResponse {
 	return &pb.StatsResponse{
-		Events: 20000, Cursor: "0000000000004e20", IndexSizeBytes: 43311923,
+		Events: 20000, Cursor: "0000000000004e20", IndexSizeBytes: 43311923, Segments: 7, Compacting: true,
 		OldestEventTime: timestamppb.New(time.Date(2026, 10, 1, 0, 0, 3, 0, time.UTC)),
 		NewestEventTime: timestamppb.New(time.Date(2026, 10, 31, 23, 59, 58, 0, time.UTC)),
 		Ingest:          &pb.IngestCounts{Files: 623, Records: 20415, EventsStored: 20002, Duplicates: 412, InvalidRecords: 1},
@@ -612,7 +612,7 @@ func TestRenderStats(t *testing.T) {
 			plain := stripANSI(got)
 			for _, want := range []string{
 				"events       20,000 from 2026-10-01 00:00:03 to 2026-10-31 23:59:58\n",
-				"index size   41.3 MiB\n",
+				"index size   41.3 MiB in 7 segments (compaction running, or due once ingest is idle)\n",
 				"ingest       623 inputs, 20,415 records: 20,002 stored, 412 duplicates, 1 invalid records, 0 invalid inputs, 0 digests skipped (since start)\n",
 				"subscribers  3 active, 2 caught up, 1 lagging, 0 ended for lag\n",
 				"SOURCE               INPUTS  RECORDS  STORED  DUPLICATES  INVALID    LAG  LAST STORED  LAST ERROR\n",

@@ -66,7 +66,14 @@ func renderStats(w io.Writer, st *pb.StatsResponse, v statsView) error {
 		span = fmt.Sprintf(" from %s to %s", st.GetOldestEventTime().AsTime().UTC().Format(timeLayout), st.GetNewestEventTime().AsTime().UTC().Format(timeLayout))
 	}
 	sum.addCells(cell{"events", styleBold}, cell{text: thousands(st.GetEvents()) + span})
-	sum.addCells(cell{"index size", styleBold}, cell{text: humanBytes(st.GetIndexSizeBytes())})
+	size := humanBytes(st.GetIndexSizeBytes())
+	if n := st.GetSegments(); n > 0 {
+		size += fmt.Sprintf(" in %d segments", n)
+		if st.GetCompacting() {
+			size += " (compaction running, or due once ingest is idle)"
+		}
+	}
+	sum.addCells(cell{"index size", styleBold}, cell{text: size})
 	if st.GetCursor() != "" {
 		sum.addCells(cell{"cursor", styleBold}, cell{text: st.GetCursor()})
 	}

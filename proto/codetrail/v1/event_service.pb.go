@@ -742,8 +742,13 @@ type StatsResponse struct {
 	Subscribers *SubscriberStats `protobuf:"bytes,8,opt,name=subscribers,proto3" json:"subscribers,omitempty"`
 	// Most recent ingest problems, newest first.
 	RecentProblems []*IngestProblem `protobuf:"bytes,9,rep,name=recent_problems,json=recentProblems,proto3" json:"recent_problems,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Index segments a search reads, over all shards: fewer is faster.
+	// Compaction merges them once ingest is idle.
+	Segments int64 `protobuf:"varint,10,opt,name=segments,proto3" json:"segments,omitempty"`
+	// Compaction is merging segments, or will once ingest is idle.
+	Compacting    bool `protobuf:"varint,11,opt,name=compacting,proto3" json:"compacting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatsResponse) Reset() {
@@ -837,6 +842,20 @@ func (x *StatsResponse) GetRecentProblems() []*IngestProblem {
 		return x.RecentProblems
 	}
 	return nil
+}
+
+func (x *StatsResponse) GetSegments() int64 {
+	if x != nil {
+		return x.Segments
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetCompacting() bool {
+	if x != nil {
+		return x.Compacting
+	}
+	return false
 }
 
 // IngestCounts counts what ingest read and stored.
@@ -2023,7 +2042,7 @@ const file_codetrail_v1_event_service_proto_rawDesc = "" +
 	"\x04view\x18\x02 \x01(\x0e2\x17.codetrail.v1.EventViewR\x04view\"=\n" +
 	"\x10GetEventResponse\x12)\n" +
 	"\x05event\x18\x01 \x01(\v2\x13.codetrail.v1.EventR\x05event\"\x0e\n" +
-	"\fStatsRequest\"\xe9\x03\n" +
+	"\fStatsRequest\"\xa5\x04\n" +
 	"\rStatsResponse\x12\x16\n" +
 	"\x06events\x18\x01 \x01(\x03R\x06events\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12(\n" +
@@ -2033,7 +2052,12 @@ const file_codetrail_v1_event_service_proto_rawDesc = "" +
 	"\x06ingest\x18\x06 \x01(\v2\x1a.codetrail.v1.IngestCountsR\x06ingest\x123\n" +
 	"\asources\x18\a \x03(\v2\x19.codetrail.v1.SourceStatsR\asources\x12?\n" +
 	"\vsubscribers\x18\b \x01(\v2\x1d.codetrail.v1.SubscriberStatsR\vsubscribers\x12D\n" +
-	"\x0frecent_problems\x18\t \x03(\v2\x1b.codetrail.v1.IngestProblemR\x0erecentProblems\"\xaa\x02\n" +
+	"\x0frecent_problems\x18\t \x03(\v2\x1b.codetrail.v1.IngestProblemR\x0erecentProblems\x12\x1a\n" +
+	"\bsegments\x18\n" +
+	" \x01(\x03R\bsegments\x12\x1e\n" +
+	"\n" +
+	"compacting\x18\v \x01(\bR\n" +
+	"compacting\"\xaa\x02\n" +
 	"\fIngestCounts\x12\x14\n" +
 	"\x05files\x18\x01 \x01(\x03R\x05files\x12\x18\n" +
 	"\arecords\x18\x02 \x01(\x03R\arecords\x12#\n" +
