@@ -2,6 +2,8 @@ package index
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -15,10 +17,62 @@ import (
 // that ingest does not spend its time rewriting; after 1M events each of two
 // shards had 20, and merging each into one cut the median of a term query
 // from 13 to 6.4 ms and of a facet over all events from 11 to 2.7 ms
-// (docs/operations.md, Compaction). Rewriting a shard costs about 90 µs of
-// CPU per event in it, so it waits until ingest has been idle for
-// CompactIdle, then merges the shards with more than CompactSegments
-// segments, one at a time, the most fragmented first.
+// (docs/operations.md, Compaction). Merging costs about 90 µs of CPU per
+// event rewritten, so it waits until ingest has been idle for CompactIdle,
+// then merges the shards with more than CompactSegments segments, one at a
+// time, the most fragmented first. A shard's largest segment is rewritten
+// only once the others hold a tenth of its events: until then they are
+// merged into one beside it, so that what a trickle of batches costs is
+// proportional to the batches, not to the shard.
+
+// wholeShardShare: the largest segment is merged with the others once they
+// hold at least this share of its events.
+const wholeShardShare = 0.1
+
+// compactPlan returns the merge plan options for a shard whose segments
+// hold the given live events, merging them all or all but the largest, and
+// false when there is nothing to merge.
+func compactPlan(sizes []int64) (mergeplan.MergePlanOptions, bool) {
+	mo := mergeplan.SingleSegmentMergePlanOptions
+	if len(sizes) < 2 {
+		return mo, false
+	}
+	var largest, rest int64
+	for _, n := range sizes {
+		if n > largest {
+			largest, rest = n, rest+largest
+		} else {
+			rest += n
+		}
+	}
+	if float64(rest) >= wholeShardShare*float64(largest) {
+		return mo, true
+	}
+	if len(sizes) < 3 {
+		return mo, false // one small segment beside the largest
+	}
+	// The planner merges only segments under half of MaxSegmentSize.
+	mo.MaxSegmentSize = min(2*largest, mergeplan.MaxSegmentSizeLimit)
+	return mo, true
+}
+
+// liveSizes returns the live events of each segment of sc.
+func liveSizes(sc *scorch.Scorch) ([]int64, error) {
+	r, err := sc.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil, fmt.Errorf("compaction: unexpected reader %T", r)
+	}
+	var out []int64
+	for _, seg := range snap.Segments() {
+		out = append(out, seg.LiveSize())
+	}
+	return out, nil
+}
 
 // segments returns the number of segments a search of sh reads (0 when sh is
 // not a scorch index).
@@ -31,7 +85,8 @@ func segments(sh bleve.Index) int {
 	if !ok {
 		return 0
 	}
-	return int(st.TotFileSegmentsAtRoot + st.TotMemorySegmentsAtRoot)
+	// Bleve's introducer stores these atomically.
+	return int(atomic.LoadUint64(&st.TotFileSegmentsAtRoot) + atomic.LoadUint64(&st.TotMemorySegmentsAtRoot))
 }
 
 func scorchOf(sh bleve.Index) *scorch.Scorch {
@@ -78,32 +133,44 @@ func (s *Store) compactLoop(ctx context.Context) {
 	}
 }
 
-// compactOne merges the most fragmented shard into one segment if ingest has
-// been idle long enough and some shard has more than CompactSegments, and
-// reports whether it did.
+// compactOne merges the most fragmented shard that has more than
+// CompactSegments segments and something to merge, if ingest has been idle
+// for CompactIdle, and reports whether that took a segment off.
 func (s *Store) compactOne(ctx context.Context) bool {
-	counts, _ := s.segmentCounts()
-	pick, most := -1, s.cfg.CompactSegments
-	for i, n := range counts {
-		if n > most {
-			pick, most = i, n
+	type candidate struct {
+		idx bleve.Index
+		sc  *scorch.Scorch
+		n   int
+		mo  mergeplan.MergePlanOptions
+	}
+	var best *candidate
+	if v := s.shardsView.Load(); v != nil {
+		for _, sv := range *v {
+			n := segments(sv.idx)
+			if n <= s.cfg.CompactSegments || (best != nil && n <= best.n) {
+				continue
+			}
+			sc := scorchOf(sv.idx)
+			if sc == nil {
+				continue
+			}
+			sizes, err := liveSizes(sc)
+			if err != nil {
+				continue // closed by retention meanwhile
+			}
+			if mo, ok := compactPlan(sizes); ok {
+				best = &candidate{idx: sv.idx, sc: sc, n: n, mo: mo}
+			}
 		}
 	}
-	s.compactDue.Store(pick >= 0)
-	idle := time.Since(time.Unix(0, s.lastWrite.Load()))
-	if pick < 0 || idle < s.cfg.CompactIdle {
-		return false
-	}
-	v := s.shardsView.Load()
-	sc := scorchOf((*v)[pick].idx)
-	if sc == nil {
+	s.compactDue.Store(best != nil)
+	if best == nil || time.Since(time.Unix(0, s.lastWrite.Load())) < s.cfg.CompactIdle {
 		return false
 	}
 	start := time.Now()
 	s.compacting.Store(true)
 	defer s.compacting.Store(false)
-	mo := mergeplan.SingleSegmentMergePlanOptions
-	err := sc.ForceMerge(ctx, &mo)
+	err := best.sc.ForceMerge(ctx, &best.mo)
 	took := time.Since(start)
 	metricCompactionSeconds.Add(took.Seconds())
 	switch {
@@ -114,13 +181,13 @@ func (s *Store) compactOne(ctx context.Context) bool {
 		// Retention may have closed the shard meanwhile; the next round
 		// looks at the shards as they are then.
 		metricCompactions.WithLabelValues("error").Inc()
-		s.log.Warn("compaction", "segments", most, "err", err)
+		s.log.Warn("compaction", "segments", best.n, "err", err)
 		return false
 	}
 	metricCompactions.WithLabelValues("done").Inc()
-	after := segments((*v)[pick].idx)
-	s.log.Info("shard compacted", "segments_before", most, "segments_after", after, "took", took.Round(time.Millisecond))
+	after := segments(best.idx)
+	s.log.Info("shard compacted", "segments_before", best.n, "segments_after", after, "took", took.Round(time.Millisecond))
 	// Only progress goes on at once: a merge that left as many segments
 	// waits for the next round.
-	return after < most
+	return after < best.n
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 )
 
 // pageIDs returns the event ids of every page of r, and the facet values of
@@ -68,7 +70,9 @@ func TestCompact(t *testing.T) {
 
 	// Reopened with compaction on: an idle store merges each shard into one
 	// segment, and answers as before.
-	cfg.CompactIdle = 50 * time.Millisecond
+	// Long enough for Bleve to have written the last batch's segment to
+	// disk: a merge takes only segments on disk.
+	cfg.CompactIdle = 300 * time.Millisecond
 	s, err = Open(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -88,23 +92,110 @@ func TestCompact(t *testing.T) {
 	}
 
 	// New batches add segments; compaction merges them again once idle.
+	// (A segment still in memory when a merge starts may be left beside
+	// it, too small to be worth merging alone.)
 	for b := batches; b < 2*batches; b++ {
 		if _, err := s.Put(context.Background(), synthetic(t, per, b*per), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the second compaction", func() bool { st := s.Stats(); return st.Segments == 2 && !st.Compacting })
+	waitFor(t, "the second compaction", func() bool { st := s.Stats(); return st.Segments <= 4 && !st.Compacting })
 	if st := s.Stats(); st.Events != 2*batches*per {
 		t.Errorf("%d events after the second compaction, want %d", st.Events, 2*batches*per)
+	}
+
+	// Small batches are merged beside each shard's one large segment,
+	// which stays as it is.
+	largest := func() []int64 {
+		var out []int64
+		for _, sv := range *s.shardsView.Load() {
+			sizes, err := liveSizes(scorchOf(sv.idx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, slices.Max(sizes))
+		}
+		return out
+	}
+	big := largest()
+	const small = 20
+	for b := range 5 {
+		if _, err := s.Put(context.Background(), synthetic(t, small, 2*batches*per+b*small), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the small batches' compaction", func() bool { st := s.Stats(); return st.Segments <= 4 && !st.Compacting })
+	if got := largest(); !slices.Equal(got, big) {
+		t.Errorf("largest segments %v after small batches, want them untouched: %v", got, big)
 	}
 	res, err := s.Search(context.Background(), SearchRequest{Query: "eventName:GetPipeline"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Total != 2*batches*per/4 {
-		t.Errorf("eventName:GetPipeline: %d, want %d", res.Total, 2*batches*per/4)
+	if want := (2*batches*per + 5*small) / 4; res.Total != uint64(want) {
+		t.Errorf("eventName:GetPipeline: %d, want %d", res.Total, want)
 	}
 }
+
+func TestCompactPlan(t *testing.T) {
+	for _, tc := range []struct {
+		sizes     []int64
+		ok, whole bool
+	}{
+		{sizes: nil},
+		{sizes: []int64{500}},
+		{sizes: []int64{500, 400}, ok: true, whole: true},
+		{sizes: []int64{1000, 100}, ok: true, whole: true}, // the rest is a tenth
+		{sizes: []int64{1000, 99}},                         // one small segment beside the largest: nothing to do
+		{sizes: []int64{1000, 50, 49}, ok: true},           // merge the two small ones only
+		{sizes: []int64{30, 1000, 20, 10}, ok: true},
+		{sizes: []int64{30, 1000, 20, 50}, ok: true, whole: true},
+		{sizes: []int64{0, 1000, 0}, ok: true},
+	} {
+		mo, ok := compactPlan(tc.sizes)
+		whole := mo.MaxSegmentSize == mergeplan.SingleSegmentMergePlanOptions.MaxSegmentSize
+		if ok != tc.ok || (ok && whole != tc.whole) {
+			t.Errorf("compactPlan(%v) = ok %v, whole %v (MaxSegmentSize %d); want ok %v, whole %v", tc.sizes, ok, whole, mo.MaxSegmentSize, tc.ok, tc.whole)
+		}
+		if !ok {
+			continue
+		}
+		// The planner's own choice, on segments of these sizes: all of
+		// them, or all but the largest, end up in one merge.
+		segs := make([]mergeplan.Segment, len(tc.sizes))
+		for i, n := range tc.sizes {
+			segs[i] = testSegment{id: uint64(i), size: n}
+		}
+		plan, err := mergeplan.Plan(segs, &mo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged := 0
+		for _, task := range plan.Tasks {
+			merged += len(task.Segments)
+		}
+		if want := len(tc.sizes) - 1; tc.whole {
+			if merged != len(tc.sizes) {
+				t.Errorf("compactPlan(%v): the planner merges %d segments, want all", tc.sizes, merged)
+			}
+		} else if merged != want {
+			t.Errorf("compactPlan(%v): the planner merges %d segments, want %d", tc.sizes, merged, want)
+		}
+	}
+}
+
+// testSegment is a segment as the merge planner sees it.
+type testSegment struct {
+	id   uint64
+	size int64
+}
+
+func (s testSegment) Id() uint64          { return s.id }
+func (s testSegment) FullSize() int64     { return s.size }
+func (s testSegment) LiveSize() int64     { return s.size }
+func (s testSegment) HasVector() bool     { return false }
+func (s testSegment) FileSize() int64     { return s.size * 1000 }
+func (s testSegment) LiveFileSize() int64 { return s.size * 1000 }
 
 // TestCompactWaitsForIdle: while Put keeps coming, nothing is merged; Close
 // during a compaction ends it and loses nothing.

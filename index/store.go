@@ -141,7 +141,7 @@ func DefaultConfig(dir string) Config {
 		ReplayPageSize:       256,
 		MaxConcurrentReplays: 4,
 		CompactIdle:          10 * time.Second,
-		CompactSegments:      4,
+		CompactSegments:      2,
 	}
 }
 
