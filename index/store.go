@@ -110,8 +110,8 @@ type Config struct {
 	MaxConcurrentReplays int
 
 	// CompactIdle is how long ingest must have stored nothing before shards
-	// with more than CompactSegments segments are merged into one each
-	// (compact.go); zero turns compaction off.
+	// with more than CompactSegments segments are compacted (compact.go);
+	// zero turns compaction off.
 	CompactIdle     time.Duration
 	CompactSegments int
 }

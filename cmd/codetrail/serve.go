@@ -86,7 +86,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.Var(daysFlag{&c.index.Retention}, "retention", "drop events older than this (90d, 26w), a whole partition at a time; 0 keeps everything")
 	fs.Var(daysFlag{&c.index.PartitionSpan}, "partition-span", "how long one partition takes new events; retention drops whole partitions, so it is the granularity of retention")
 	fs.Uint64Var(&c.index.PartitionMaxEvents, "partition-max-events", c.index.PartitionMaxEvents, "a new partition also starts once the current one holds this many events, which bounds segment merges (0: no bound)")
-	fs.DurationVar(&c.index.CompactIdle, "compact-idle", c.index.CompactIdle, "once ingest has stored nothing for this long, merge every shard with more than --compact-segments segments into one (searches read each segment; a merge costs about 90µs of CPU per event in the shard); 0 turns compaction off")
+	fs.DurationVar(&c.index.CompactIdle, "compact-idle", c.index.CompactIdle, "once ingest has stored nothing for this long, merge the segments of every shard that has more than --compact-segments (searches read each segment; merging costs about 90µs of CPU per event rewritten); 0 turns compaction off")
 	fs.IntVar(&c.index.CompactSegments, "compact-segments", c.index.CompactSegments, "segments a shard may have before an idle compaction merges it into one")
 	fs.Int64Var(&c.index.MinFreeBytes, "min-free-disk", c.index.MinFreeBytes, "bytes kept free on the data directory's disk: below it ingest pauses (ResourceExhausted) and resumes once space returns; searches go on")
 	c.security.registerFlags(fs)
