@@ -527,3 +527,32 @@ func BenchmarkFanOut(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHit measures rebuilding a search hit from its stored blob: zstd
+// with the dictionary, then parsing the record. Every page of results pays
+// it once per hit.
+func BenchmarkHit(b *testing.B) {
+	events := generated(b, 1000)
+	blobs := make([][]byte, len(events))
+	for i := range events {
+		blobs[i] = encodeBlob(record.KindCloudTrail, uint64(i+1), events[i].Raw)
+	}
+	s := openStoreCfg(b, func(*Config) {})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, _, _, err := decodeBlob(blobs[i%len(blobs)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode+parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			h, err := s.hit(blobs[i%len(blobs)], 0)
+			if err != nil || h.Event.ID != events[i%len(events)].ID {
+				b.Fatalf("hit %d: %v, id %q", i, err, h.Event.ID)
+			}
+		}
+	})
+}

@@ -50,6 +50,7 @@ type serveConfig struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	memoryLimit     byteSize
+	gcMinHeap       byteSize
 	index           index.Config
 	ingest          ingest.Config
 	server          server.Config
@@ -74,6 +75,8 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for calls in progress")
 	fs.IntVar(&c.ingest.BatchSize, "batch-size", c.ingest.BatchSize, "most events committed to the index in one batch")
 	fs.Var(&c.memoryLimit, "memory-limit", "soft limit (`SIZE`: 1GiB, 2GiB) of the Go heap; the garbage collector works harder as the heap nears it. Under ingest alone 1GiB keeps the resident memory at about 1.2 GiB instead of 1.8 at no measurable cost, but a limit under what the server holds live (about 600 MiB under ingest, much more with many subscribers) costs most of the CPU; 0 for none; GOMEMLIMIT in the environment takes precedence")
+	c.gcMinHeap = 256 << 20
+	fs.Var(&c.gcMinHeap, "gc-min-heap", "the Go heap may grow to this `SIZE` (256MiB, 1GiB) before the garbage collector runs, however little is live: searches allocate a few MiB each, and with a small live heap the collector otherwise runs every second search; a larger live heap (under ingest) gets the usual target of twice its size; 0 for Go's own rule; GOGC in the environment takes precedence")
 	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files in flight at once (most wait for their group commit)")
 	fs.Int64Var(&c.ingest.DecodeBytes, "ingest-decode-bytes", c.ingest.DecodeBytes, "decompressed bytes of all inputs being decoded or waiting for their commit: bounds the memory ingest holds (parsed events take about three times their JSON)")
 	fs.IntVar(&c.index.Shards, "shards", c.index.Shards, "Bleve indexes each batch is split over and written in parallel: one per core (at most 8) is best; shards already on disk are always used")
@@ -117,6 +120,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	if c.memoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(c.memoryLimit))
+	}
+	if c.gcMinHeap > 0 && os.Getenv("GOGC") == "" {
+		gcCtx, stopGC := context.WithCancel(ctx)
+		var gcDone sync.WaitGroup
+		gcDone.Go(func() { tuneGC(gcCtx, uint64(c.gcMinHeap), 100, log) })
+		defer gcDone.Wait()
+		defer stopGC()
 	}
 	sources := append([]string(nil), c.sources...)
 	if c.demo {
