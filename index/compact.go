@@ -98,19 +98,15 @@ func scorchOf(sh bleve.Index) *scorch.Scorch {
 	return sc
 }
 
-// segmentCounts returns the segments of every searchable shard, in the order
-// of the shards view, and their sum.
-func (s *Store) segmentCounts() ([]int, int) {
-	var counts []int
+// segmentTotal returns the segments of every searchable shard, summed.
+func (s *Store) segmentTotal() int {
 	total := 0
 	if v := s.shardsView.Load(); v != nil {
 		for _, sv := range *v {
-			n := segments(sv.idx)
-			counts = append(counts, n)
-			total += n
+			total += segments(sv.idx)
 		}
 	}
-	return counts, total
+	return total
 }
 
 // touch records ingest activity, which puts compaction off.

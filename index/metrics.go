@@ -54,11 +54,11 @@ var (
 	})
 	metricCompactions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "compactions_total",
-		Help: "Shards merged into one segment while ingest was idle, by result (done, error, canceled).",
+		Help: "Shard compactions (segments merged while ingest was idle), by result (done, error, canceled).",
 	}, []string{"result"})
 	metricCompactionSeconds = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "compaction_seconds_total",
-		Help: "Time spent merging shards into one segment.",
+		Help: "Time spent compacting shards.",
 	})
 	metricLagPages = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "subscribe", Name: "lag_pages_read_total",

@@ -949,7 +949,7 @@ func (s *Store) Stats() Stats {
 	for _, d := range sn.dirs {
 		st.DiskBytes += dirSize(d)
 	}
-	_, st.Segments = s.segmentCounts()
+	st.Segments = s.segmentTotal()
 	st.Compacting = s.compacting.Load() || s.compactDue.Load()
 	return st
 }
