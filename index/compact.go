@@ -74,10 +74,8 @@ func liveSizes(sc *scorch.Scorch) ([]int64, error) {
 	return out, nil
 }
 
-// segments returns the number of segments a search of sh reads (0 when sh is
-// not a scorch index).
-func segments(sh bleve.Index) int {
-	sc := scorchOf(sh)
+// segments returns the number of segments a search of sc reads (0 for nil).
+func segments(sc *scorch.Scorch) int {
 	if sc == nil {
 		return 0
 	}
@@ -103,7 +101,7 @@ func (s *Store) segmentTotal() int {
 	total := 0
 	if v := s.shardsView.Load(); v != nil {
 		for _, sv := range *v {
-			total += segments(sv.idx)
+			total += segments(scorchOf(sv.idx))
 		}
 	}
 	return total
@@ -134,20 +132,16 @@ func (s *Store) compactLoop(ctx context.Context) {
 // for CompactIdle, and reports whether that took a segment off.
 func (s *Store) compactOne(ctx context.Context) bool {
 	type candidate struct {
-		idx bleve.Index
-		sc  *scorch.Scorch
-		n   int
-		mo  mergeplan.MergePlanOptions
+		sc *scorch.Scorch
+		n  int
+		mo mergeplan.MergePlanOptions
 	}
 	var best *candidate
 	if v := s.shardsView.Load(); v != nil {
 		for _, sv := range *v {
-			n := segments(sv.idx)
-			if n <= s.cfg.CompactSegments || (best != nil && n <= best.n) {
-				continue
-			}
 			sc := scorchOf(sv.idx)
-			if sc == nil {
+			n := segments(sc)
+			if n <= s.cfg.CompactSegments || (best != nil && n <= best.n) {
 				continue
 			}
 			sizes, err := liveSizes(sc)
@@ -155,7 +149,7 @@ func (s *Store) compactOne(ctx context.Context) bool {
 				continue // closed by retention meanwhile
 			}
 			if mo, ok := compactPlan(sizes); ok {
-				best = &candidate{idx: sv.idx, sc: sc, n: n, mo: mo}
+				best = &candidate{sc: sc, n: n, mo: mo}
 			}
 		}
 	}
@@ -181,7 +175,7 @@ func (s *Store) compactOne(ctx context.Context) bool {
 		return false
 	}
 	metricCompactions.WithLabelValues("done").Inc()
-	after := segments(best.idx)
+	after := segments(best.sc)
 	s.log.Info("shard compacted", "segments_before", best.n, "segments_after", after, "took", took.Round(time.Millisecond))
 	// Only progress goes on at once: a merge that left as many segments
 	// waits for the next round.
