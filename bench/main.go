@@ -44,6 +44,8 @@ func main() {
 	subs := flag.Int("subscribers", 0, "instead of the search benchmark: this many Subscribe streams with distinct queries while ingesting at -rate")
 	rate := flag.Int("rate", 5000, "events/s offered through the Ingest RPC in the subscriber benchmark")
 	secs := flag.Int("seconds", 20, "length of each subscriber benchmark phase")
+	flag.IntVar(&subConns, "subscriber-conns", 100, "subscriber benchmark: connections the streams are spread over")
+	flag.IntVar(&subBatch, "max-batch", 0, "subscriber benchmark: max_batch of each stream (0: the client's default; 1: one event per message)")
 	flag.Var(&serveArgs, "serve-arg", "an extra argument for codetrail serve, repeatable (e.g. -serve-arg=--metrics-listen=127.0.0.1:9464 to take profiles from /debug/pprof)")
 	flag.StringVar(&profileOut, "profile", "", "subscriber benchmark: write the server's CPU profile while events are offered with subscribers to this file")
 	loadMin := flag.Float64("load-minutes", 0, "instead: the bounded load run (ingest at -rate, searches, -subscribers streams) for this many minutes")
@@ -415,6 +417,9 @@ func procStatus(pid int, key string) int64 {
 
 // profileOut is the -profile flag.
 var profileOut string
+
+// subConns and subBatch shape the subscriber benchmark's streams.
+var subConns, subBatch int
 
 // settleMax is the -settle flag.
 var settleMax time.Duration

@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,11 +63,13 @@ func runSubscribers(n, rate, secs int, work string) error {
 	if withSubs, err = ingestPhase(bin, work, "with", queries, records[len(records)/2:], rate, secs); err != nil {
 		return err
 	}
-	fmt.Printf("\n%d subscribers, offered %d events/s for %ds\n", n, rate, secs)
-	fmt.Printf("ingest without subscribers: %.0f events/s acknowledged\n", without.rate)
+	fmt.Printf("\n%d subscribers over %d connections (max_batch %d), offered %d events/s for %ds\n", n, max(1, min(subConns, n)), subBatch, rate, secs)
+	fmt.Printf("ingest without subscribers: %.0f events/s acknowledged; CPU until the last acknowledgement (%s): server %s, benchmark client %s\n",
+		without.rate, without.elapsed.Round(time.Millisecond), without.serverCPU.Round(10*time.Millisecond), without.clientCPU.Round(10*time.Millisecond))
 	fmt.Printf("ingest with subscribers:    %.0f events/s acknowledged (%.1f%% of without)\n", withSubs.rate, 100*withSubs.rate/without.rate)
 	fmt.Printf("deliveries: %d; delay from Ingest ack to delivery p50 %s, p99 %s, max %s\n", len(withSubs.delays),
 		pctD(withSubs.delays, 50), pctD(withSubs.delays, 99), pctD(withSubs.delays, 100))
+	fmt.Printf("server's delay from storing to sending (codetrail_subscribe_delivery_seconds): %s\n", withSubs.serverDelay)
 	fmt.Printf("all subscribers at the head %s after the last acknowledgement\n", withSubs.drain.Round(time.Millisecond))
 	fmt.Printf("CPU from the first offer until all subscribers were at the head (%s): server %s, benchmark client (%d streams) %s\n",
 		withSubs.elapsed.Round(time.Millisecond), withSubs.serverCPU.Round(10*time.Millisecond), n, withSubs.clientCPU.Round(10*time.Millisecond))
@@ -95,6 +99,7 @@ type result struct {
 	serverCPU, clientCPU time.Duration // CPU used over elapsed by the server and by this process
 	drain                time.Duration // from the last acknowledgement until every subscriber was at the head
 	rate                 float64
+	serverDelay          string // the server's delivery delay quantiles, from its metrics
 	delays               []time.Duration
 	check                string
 }
@@ -118,25 +123,26 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	var startProfile func() // set when profiling: run when events begin to be offered
 	var profiling sync.WaitGroup
 	defer profiling.Wait()
-	if profileOut != "" && len(queries) > 0 {
-		// Profile the server while events are offered (the first secs
-		// seconds of the phase), from its metrics listener.
-		ml, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return res, err
-		}
-		metrics := ml.Addr().String()
-		ml.Close()
-		serveArgs = append(serveArgs, "--metrics-listen", metrics)
-		defer func() { serveArgs = serveArgs[:len(serveArgs)-2] }()
+	// The server's metrics listener: its own delivery delays, and profiles.
+	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	metrics := ml.Addr().String()
+	ml.Close()
+	serveArgs = append(serveArgs, "--metrics-listen", metrics)
+	defer func() { serveArgs = serveArgs[:len(serveArgs)-2] }()
+	if profileOut != "" {
+		// Profile the server while events are offered (the first secs*7/4
+		// seconds of the phase).
 		startProfile = func() {
-			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metrics, secs))
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metrics, secs*7/4))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "profile:", err)
 				return
 			}
 			defer resp.Body.Close()
-			f, err := os.Create(profileOut)
+			f, err := os.Create(profileOut + "." + name)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "profile:", err)
 				return
@@ -165,6 +171,16 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 		last  string // newest cursor seen (event, progress or caught-up)
 	}
 	recv := make([]got, len(queries))
+	// Subscribers are spread over subConns connections, as separate
+	// clients would be: one HTTP/2 connection carries every stream's
+	// frames through one reader and one writer on each side.
+	conns := make([]*client.Client, max(1, min(subConns, len(queries))))
+	for i := range conns {
+		if conns[i], err = client.Dial(addr); err != nil {
+			return res, err
+		}
+		defer conns[i].Close()
+	}
 	var wg sync.WaitGroup
 	ready := make(chan struct{}, len(queries))
 	for i, q := range queries {
@@ -172,7 +188,7 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 		go func() {
 			defer wg.Done()
 			first := true
-			for e, err := range c.Subscribe(ctx, &pb.SubscribeRequest{Query: q, View: pb.EventView_EVENT_VIEW_SUMMARY},
+			for e, err := range conns[i%len(conns)].Subscribe(ctx, &pb.SubscribeRequest{Query: q, View: pb.EventView_EVENT_VIEW_SUMMARY, MaxBatch: uint32(subBatch)},
 				client.SubscribeOptions{OnStatus: func(m *pb.SubscribeResponse, _ error) {
 					if first && m.GetCaughtUp() != nil {
 						first = false
@@ -210,6 +226,15 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	serverCPU0, selfCPU0 := procCPU(pid), procCPU(os.Getpid())
 	if startProfile != nil {
 		profiling.Go(startProfile)
+		if len(queries) > 0 {
+			// This process too: its streams share the machine with the server.
+			if f, err := os.Create(profileOut + ".client"); err == nil {
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err == nil {
+					defer pprof.StopCPUProfile()
+				}
+			}
+		}
 	}
 	var calls sync.WaitGroup
 	sent := 0
@@ -245,6 +270,8 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	calls.Wait()
 	res.rate = float64(len(ackTime)) / time.Since(start).Seconds()
 	if len(queries) == 0 {
+		res.serverCPU, res.clientCPU = procCPU(pid)-serverCPU0, procCPU(os.Getpid())-selfCPU0
+		res.elapsed = time.Since(start)
 		return res, nil
 	}
 	// Wait until every subscriber has seen the newest cursor (an event or a
@@ -268,6 +295,9 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	res.drain = time.Since(drain)
 	res.serverCPU, res.clientCPU = procCPU(pid)-serverCPU0, procCPU(os.Getpid())-selfCPU0
 	res.elapsed = time.Since(start)
+	if res.serverDelay, err = serverDelays(metrics); err != nil {
+		return res, err
+	}
 	cancel()
 	wg.Wait()
 	lost, dups := 0, 0
@@ -332,4 +362,57 @@ func pctD(d []time.Duration, p int) time.Duration {
 	}
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	return d[min(len(d)-1, len(d)*p/100)].Round(time.Millisecond)
+}
+
+// serverDelays reads codetrail_subscribe_delivery_seconds from the server's
+// metrics and returns its p50 and p99 (the upper bounds of the buckets that
+// hold them).
+func serverDelays(addr string) (string, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	type bucket struct {
+		le    float64
+		count float64
+	}
+	var bs []bucket
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, `codetrail_subscribe_delivery_seconds_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, count, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		b := bucket{}
+		if le == "+Inf" {
+			b.le = math.Inf(1)
+		} else if b.le, err = strconv.ParseFloat(le, 64); err != nil {
+			return "", fmt.Errorf("metrics: bucket %q: %w", le, err)
+		}
+		if b.count, err = strconv.ParseFloat(count, 64); err != nil {
+			return "", fmt.Errorf("metrics: count %q: %w", count, err)
+		}
+		bs = append(bs, b)
+	}
+	if len(bs) == 0 || bs[len(bs)-1].count == 0 {
+		return "no deliveries recorded", nil
+	}
+	total := bs[len(bs)-1].count
+	q := func(p float64) string {
+		for _, b := range bs {
+			if b.count >= p*total {
+				return fmt.Sprintf("<= %gs", b.le)
+			}
+		}
+		return "?"
+	}
+	return fmt.Sprintf("p50 %s, p99 %s over %.0f deliveries", q(0.5), q(0.99), total), nil
 }

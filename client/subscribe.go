@@ -58,7 +58,10 @@ func Cursor(err error) string {
 // each event exactly once and in store order. The sequence ends when ctx
 // ends (without an error), or with an error that resuming cannot fix
 // (yielded once). req is not modified. Each event's Cursor can be kept by
-// the caller to resume a later Subscribe with after_cursor.
+// the caller to resume a later Subscribe with after_cursor. Unless
+// req.MaxBatch is set, it asks for batches of up to DefaultMaxBatch events
+// (fewer, larger messages cost both sides less) and hands them out one by
+// one.
 func (c *Client) Subscribe(ctx context.Context, req *pb.SubscribeRequest, opt SubscribeOptions) iter.Seq2[*pb.Event, error] {
 	if opt.MinBackoff <= 0 {
 		opt.MinBackoff = 100 * time.Millisecond
@@ -67,7 +70,10 @@ func (c *Client) Subscribe(ctx context.Context, req *pb.SubscribeRequest, opt Su
 		opt.MaxBackoff = max(10*time.Second, opt.MinBackoff)
 	}
 	return func(yield func(*pb.Event, error) bool) {
-		cur := &pb.SubscribeRequest{Query: req.GetQuery(), View: req.GetView()}
+		cur := &pb.SubscribeRequest{Query: req.GetQuery(), View: req.GetView(), MaxBatch: req.GetMaxBatch()}
+		if cur.MaxBatch == 0 {
+			cur.MaxBatch = DefaultMaxBatch
+		}
 		switch st := req.GetStart().(type) {
 		case *pb.SubscribeRequest_AfterCursor:
 			cur.Start = &pb.SubscribeRequest_AfterCursor{AfterCursor: st.AfterCursor}
@@ -107,6 +113,10 @@ func (c *Client) Subscribe(ctx context.Context, req *pb.SubscribeRequest, opt Su
 	}
 }
 
+// DefaultMaxBatch is the max_batch Subscribe asks for when the request sets
+// none.
+const DefaultMaxBatch = 256
+
 // errStopped says the caller stopped the iteration.
 var errStopped = errors.New("client: iteration stopped")
 
@@ -129,12 +139,19 @@ func (c *Client) subscribeOnce(ctx context.Context, req *pb.SubscribeRequest, la
 			if !yield(m.Event, nil) {
 				return errStopped
 			}
+		case *pb.SubscribeResponse_Events:
+			for _, e := range m.Events.GetEvents() {
+				*last = e.GetCursor()
+				if !yield(e, nil) {
+					return errStopped
+				}
+			}
 		case *pb.SubscribeResponse_Progress:
 			*last = m.Progress.GetCursor()
 		case *pb.SubscribeResponse_CaughtUp:
 			*last = m.CaughtUp.GetCursor()
 		}
-		if opt.OnStatus != nil && msg.GetEvent() == nil {
+		if opt.OnStatus != nil && msg.GetEvent() == nil && msg.GetEvents() == nil {
 			opt.OnStatus(msg, nil)
 		}
 	}

@@ -156,7 +156,10 @@ func TestSubscribeSurvivesKills(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	opt := client.SubscribeOptions{MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
 	for round := 0; ; round++ {
-		req := &pb.SubscribeRequest{Query: q, View: pb.EventView_EVENT_VIEW_SUMMARY, Start: &pb.SubscribeRequest_FromStart{FromStart: true}}
+		// Batches of the client's default size, one event per message, or
+		// small batches: the caller stops in the middle of one as often.
+		batch := uint32([]int{0, 1, 7}[rng.IntN(3)])
+		req := &pb.SubscribeRequest{Query: q, View: pb.EventView_EVENT_VIEW_SUMMARY, MaxBatch: batch, Start: &pb.SubscribeRequest_FromStart{FromStart: true}}
 		if last != "" {
 			req.Start = &pb.SubscribeRequest_AfterCursor{AfterCursor: last}
 		}

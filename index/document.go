@@ -107,24 +107,24 @@ type docField struct {
 
 // documentFields lists the text fields of the document of ev: everything
 // but eventTime, _seq and the stored blob. The Bleve document and the
-// in-memory matcher of subscriptions both take their terms from it, so a
-// query means the same on both.
+// in-memory matcher of subscriptions both take their terms from its parts
+// (keywordDocFields, leafDocFields, existsPaths), so a query means the same
+// on both.
 func documentFields(ev *record.Event) []docField {
-	fields := make([]docField, 0, len(keywordFields)+len(ev.Resources)+4)
-	exists := make(map[string]struct{}, len(ev.Leaves)+8)
-	addExists := func(p string) {
-		for p != "" {
-			if _, ok := exists[p]; ok {
-				return
-			}
-			exists[p] = struct{}{}
-			i := strings.LastIndexByte(p, '.')
-			if i < 0 {
-				return
-			}
-			p = p[:i]
-		}
+	fields := keywordDocFields(ev, make([]docField, 0, len(keywordFields)+len(ev.Resources)+3))
+	fields = leafDocFields(ev, fields)
+	exists := existsPaths(ev)
+	var ex strings.Builder
+	for p := range exists {
+		ex.WriteString(p)
+		ex.WriteByte('\n')
 	}
+	return append(fields, docField{fieldExists, []byte(ex.String()), optKeyword, listAnalyzer})
+}
+
+// keywordDocFields appends the typed keyword fields of ev and its
+// resources to fields. Each value is one exact term.
+func keywordDocFields(ev *record.Event, fields []docField) []docField {
 	for i := range keywordFields {
 		f := &keywordFields[i]
 		v := f.value(ev)
@@ -136,22 +136,20 @@ func documentFields(ev *record.Event) []docField {
 			opt = optFacet
 		}
 		fields = append(fields, docField{f.name, []byte(v), opt, keywordAnalyzer})
-		addExists(f.name)
 	}
 	for _, r := range ev.Resources {
 		fields = append(fields, docField{multiResource, []byte(r), optFacet, keywordAnalyzer})
 	}
-	if len(ev.Resources) > 0 {
-		addExists(multiResource)
-	}
-	if _, ok := indexedTime(ev); ok {
-		addExists(fieldTime)
-	}
+	return fields
+}
 
+// leafDocFields appends the text field (every distinct leaf value, and the
+// service) and the path=value list of ev to fields: the costly part of a
+// document, which a live matcher builds only when a query asks for it.
+func leafDocFields(ev *record.Event, fields []docField) []docField {
 	var text, kv strings.Builder
 	seen := make(map[string]struct{}, len(ev.Leaves))
 	for _, l := range ev.Leaves {
-		addExists(l.Path)
 		if _, dup := seen[l.Value]; !dup {
 			seen[l.Value] = struct{}{}
 			text.WriteString(l.Value)
@@ -175,13 +173,41 @@ func documentFields(ev *record.Event) []docField {
 	if kv.Len() > 0 {
 		fields = append(fields, docField{fieldKV, []byte(kv.String()), optKeyword, listAnalyzer})
 	}
-	var ex strings.Builder
-	for p := range exists {
-		ex.WriteString(p)
-		ex.WriteByte('\n')
-	}
-	fields = append(fields, docField{fieldExists, []byte(ex.String()), optKeyword, listAnalyzer})
 	return fields
+}
+
+// existsPaths returns what the _exists field of ev lists: the names of its
+// typed fields that have a value, and every leaf path with its ancestors.
+func existsPaths(ev *record.Event) map[string]struct{} {
+	exists := make(map[string]struct{}, len(ev.Leaves)+8)
+	addExists := func(p string) {
+		for p != "" {
+			if _, ok := exists[p]; ok {
+				return
+			}
+			exists[p] = struct{}{}
+			i := strings.LastIndexByte(p, '.')
+			if i < 0 {
+				return
+			}
+			p = p[:i]
+		}
+	}
+	for i := range keywordFields {
+		if f := &keywordFields[i]; f.value(ev) != "" {
+			addExists(f.name)
+		}
+	}
+	if len(ev.Resources) > 0 {
+		addExists(multiResource)
+	}
+	if _, ok := indexedTime(ev); ok {
+		addExists(fieldTime)
+	}
+	for _, l := range ev.Leaves {
+		addExists(l.Path)
+	}
+	return exists
 }
 
 // indexedTime returns the eventTime as the index holds it; ok is false when

@@ -12,9 +12,10 @@ import (
 // is never modified after it enters the ring; its terms are computed once,
 // by the first subscriber that needs them.
 type ringEntry struct {
-	ev        record.Event
+	// hit is what every subscriber sends: its cursor is made once, and
+	// its Memo points at memo. Senders must not modify it.
+	hit       Hit
 	stored    time.Time // when it was appended, for the delivery delay
-	cursor    string    // made once at append: every subscriber sends the same
 	termsOnce sync.Once
 	terms     *eventTerms
 	memo      Memo // see Hit.Memo
@@ -22,8 +23,16 @@ type ringEntry struct {
 	cand      *candidates
 }
 
+func newRingEntry(ev record.Event, cursor string, stored time.Time) *ringEntry {
+	e := &ringEntry{hit: Hit{Event: ev, Cursor: cursor}, stored: stored}
+	e.hit.Memo = &e.memo
+	return e
+}
+
+func (e *ringEntry) seq() uint64 { return e.hit.Event.Seq }
+
 func (e *ringEntry) eventTerms() *eventTerms {
-	e.termsOnce.Do(func() { e.terms = newEventTerms(&e.ev) })
+	e.termsOnce.Do(func() { e.terms = newEventTerms(&e.hit.Event) })
 	return e.terms
 }
 
@@ -35,19 +44,19 @@ func (e *ringEntry) candidates(p *prefilter) *candidates {
 }
 
 // hub keeps the most recent stored events in a ring, in sequence order, and
-// wakes subscribers when events are added. Subscribers pull from the ring at
-// their own pace; one that falls out of the ring reads from the index
-// instead. Ingest never waits for a subscriber: append only copies pointers
-// and does non-blocking wake-ups.
+// wakes the dispatcher (dispatch.go) when events are added. Subscribers
+// catching up read the ring at their own pace; one that falls out of it
+// reads from the index instead. Ingest never waits for a subscriber: append
+// only copies pointers and does a non-blocking wake-up.
 //
-// Lock order: Store.mu, then hub.mu.
+// Lock order: Store.mu, then dispatcher.mu, then hub.mu.
 type hub struct {
-	mu      sync.RWMutex
-	ring    []*ringEntry // capacity-sized circular buffer
-	first   uint64       // seq of the oldest entry held; 0 when empty
-	last    uint64       // seq of the newest entry held
-	waiters map[*subscriber]struct{}
-	filter  *prefilter
+	mu     sync.RWMutex
+	ring   []*ringEntry // capacity-sized circular buffer
+	first  uint64       // seq of the oldest entry held; 0 when empty
+	last   uint64       // seq of the newest entry held
+	filter *prefilter
+	disp   dispatcher
 
 	active, caughtUp, lagging, endedForLag gauge
 }
@@ -69,8 +78,12 @@ func (g *gauge) Add(d int64) {
 
 func (g *gauge) Load() int64 { return g.n.Load() }
 
+// newHub returns a hub holding size events, whose dispatcher leaves up to
+// size matches in an inbox.
 func newHub(size int) *hub {
-	h := &hub{ring: make([]*ringEntry, size), waiters: map[*subscriber]struct{}{}, filter: newPrefilter()}
+	h := &hub{ring: make([]*ringEntry, size), filter: newPrefilter()}
+	h.disp.wake = make(chan struct{}, 1)
+	h.disp.limit = size
 	h.active.label, h.caughtUp.label, h.lagging.label = "active", "caught_up", "lagging"
 	for _, g := range []string{"active", "caught_up", "lagging"} {
 		metricSubscribers.WithLabelValues(g).Add(0) // present from the start
@@ -88,7 +101,7 @@ func (h *hub) append(evs []record.Event, cursor func(uint64) string) {
 	h.mu.Lock()
 	for i := range evs {
 		seq := evs[i].Seq
-		h.ring[seq%uint64(len(h.ring))] = &ringEntry{ev: evs[i], stored: now, cursor: cursor(seq)}
+		h.ring[seq%uint64(len(h.ring))] = newRingEntry(evs[i], cursor(seq), now)
 		h.last = seq
 		if h.first == 0 {
 			h.first = seq
@@ -100,19 +113,19 @@ func (h *hub) append(evs []record.Event, cursor func(uint64) string) {
 	h.mu.Unlock()
 }
 
-// wake wakes every waiting subscriber. It comes after the new head is
-// published: a subscriber woken before would read the old head, find
-// nothing new, and sleep through the events until the next batch or its
-// progress timer.
+// wake tells the dispatcher about new events.
 func (h *hub) wake() {
-	h.mu.Lock()
-	for w := range h.waiters {
-		select {
-		case w.wake <- struct{}{}:
-		default: // already has a wake-up pending
-		}
+	select {
+	case h.disp.wake <- struct{}{}:
+	default: // already has a wake-up pending
 	}
-	h.mu.Unlock()
+}
+
+// newest returns the seq of the newest entry held.
+func (h *hub) newest() uint64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.last
 }
 
 // since returns up to max entries with seq in (after, upto], in order, and
@@ -134,16 +147,5 @@ func (h *hub) since(after, upto uint64, max int) ([]*ringEntry, bool) {
 	return out, true
 }
 
-func (h *hub) register(w *subscriber) {
-	h.mu.Lock()
-	h.waiters[w] = struct{}{}
-	h.mu.Unlock()
-	h.active.Add(1)
-}
-
-func (h *hub) unregister(w *subscriber) {
-	h.mu.Lock()
-	delete(h.waiters, w)
-	h.mu.Unlock()
-	h.active.Add(-1)
-}
+func (h *hub) register()   { h.active.Add(1) }
+func (h *hub) unregister() { h.active.Add(-1) }

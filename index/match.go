@@ -103,9 +103,10 @@ type eventTerms struct {
 
 // lazyTerms is the terms of one field, analysed once on first use.
 type lazyTerms struct {
-	once sync.Once
-	src  []docField // the field's instances, until analysed
-	set  termSet
+	once  sync.Once
+	src   []docField     // the field's instances, until analysed
+	build func() termSet // or this, for fields made only when asked for
+	set   termSet
 }
 
 var emptyTerms termSet
@@ -115,8 +116,12 @@ func (e *eventTerms) field(slot int, name string) *termSet {
 	if slot >= 0 {
 		l := &e.slots[slot]
 		l.once.Do(func() {
-			l.set = analyzeFields(l.src)
-			l.src = nil
+			if l.build != nil {
+				l.set = l.build()
+			} else {
+				l.set = analyzeFields(l.src)
+			}
+			l.src, l.build = nil, nil
 		})
 		return &l.set
 	}
@@ -127,17 +132,28 @@ func (e *eventTerms) field(slot int, name string) *termSet {
 }
 
 // newEventTerms takes the document of ev as Bleve indexes it; each field is
-// analysed when first asked for.
+// analysed when first asked for, and the costly ones (text, path=value,
+// _exists) are only built then. ev must not change afterwards.
 func newEventTerms(ev *record.Event) *eventTerms {
 	e := &eventTerms{id: ev.ID, slots: make([]lazyTerms, len(termSlots))}
 	if t, ok := indexedTime(ev); ok {
 		e.nanos, e.hasTime = t.UnixNano(), true
 	}
-	var others map[string][]docField
-	for _, f := range documentFields(ev) {
-		if !f.opts.IsIndexed() {
-			continue
+	leaves := sync.OnceValue(func() []docField { return leafDocFields(ev, nil) })
+	for _, name := range []string{fieldText, fieldKV} {
+		e.slots[termSlots[name]].build = func() termSet {
+			var fs []docField
+			for _, f := range leaves() {
+				if f.name == name {
+					fs = append(fs, f)
+				}
+			}
+			return analyzeFields(fs)
 		}
+	}
+	e.slots[termSlots[fieldExists]].build = func() termSet { return existsTerms(ev) }
+	var others map[string][]docField
+	for _, f := range keywordDocFields(ev, nil) {
 		if slot, ok := termSlots[f.name]; ok {
 			e.slots[slot].src = append(e.slots[slot].src, f)
 			continue
@@ -155,6 +171,28 @@ func newEventTerms(ev *record.Event) *eventTerms {
 		e.other[name] = &s
 	}
 	return e
+}
+
+// existsTerms returns the terms of the _exists field of ev as the list
+// analyzer makes them from the lines documentFields joins: a path holding a
+// newline becomes the lines in it.
+func existsTerms(ev *record.Event) termSet {
+	paths := existsPaths(ev)
+	s := termSet{sorted: make([]string, 0, len(paths))}
+	for p := range paths {
+		if !strings.Contains(p, "\n") {
+			s.sorted = append(s.sorted, p)
+			continue
+		}
+		for _, line := range strings.Split(p, "\n") {
+			if line != "" {
+				s.sorted = append(s.sorted, line)
+			}
+		}
+	}
+	sort.Strings(s.sorted)
+	s.sorted = slices.Compact(s.sorted) // lines of different paths may repeat
+	return s
 }
 
 // analyzeFields returns the terms of the instances of one field, with

@@ -888,3 +888,38 @@ func TestMatchTermRangeNUL(t *testing.T) {
 		}
 	}
 }
+
+// The live matcher builds an event's terms field by field, the costly ones
+// only when asked for; each must equal what analysing the Bleve document's
+// field gives, or a live query would mean something else than a search.
+func TestEventTermsMatchDocument(t *testing.T) {
+	events, _ := loadTestEvents(t)
+	events = append(events, genEvents(t, rand.New(rand.NewPCG(3, 4)), 200)...)
+	odd, err := record.Parse(record.KindCloudTrail, []byte(`{"eventVersion":"1.08","eventID":"odd","eventTime":"2024-03-01T00:00:00Z","eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","requestParameters":{"a\nb":{"c":"x"},"\n":"y","tags":["p","p"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events = append(events, odd)
+	newline := false
+	for p := range existsPaths(&odd) {
+		newline = newline || strings.Contains(p, "\n")
+	}
+	if !newline {
+		t.Fatal("no path of the odd event holds a newline: the test proves less than it says")
+	}
+	for i := range events {
+		ev := &events[i]
+		byName := map[string][]docField{}
+		for _, f := range documentFields(ev) {
+			byName[f.name] = append(byName[f.name], f)
+		}
+		terms := newEventTerms(ev)
+		for name, slot := range termSlots {
+			want := analyzeFields(byName[name])
+			got := terms.field(slot, name)
+			if !slices.Equal(got.sorted, want.sorted) || !slices.EqualFunc(got.pos, want.pos, slices.Equal) {
+				t.Fatalf("event %s, field %s:\n live     %q %v\n document %q %v", ev.ID, name, got.sorted, got.pos, want.sorted, want.pos)
+			}
+		}
+	}
+}

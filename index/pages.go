@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 )
@@ -114,7 +115,7 @@ func (s *Store) readPage(ctx context.Context, n uint64) ([]*ringEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("page %d: %w", n, err)
 		}
-		out = append(out, &ringEntry{ev: hit.Event, cursor: hit.Cursor})
+		out = append(out, newRingEntry(hit.Event, hit.Cursor, time.Time{}))
 	}
 	return out, nil
 }

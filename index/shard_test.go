@@ -138,7 +138,7 @@ func TestShardFailure(t *testing.T) {
 	}
 	// The hub got exactly the kept events.
 	entries, ok := s.hub.since(0, 5000, 5000)
-	if !ok || len(entries) != 1000 || entries[999].ev.Seq != 1000 {
+	if !ok || len(entries) != 1000 || entries[999].hit.Event.Seq != 1000 {
 		t.Fatalf("hub holds %d entries", len(entries))
 	}
 	// The failed shard was reopened: what is searchable is what is stored,

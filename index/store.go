@@ -216,11 +216,13 @@ type Store struct {
 	// lastWrite is when Put last ran (unix ns); compaction waits for it
 	// to be CompactIdle ago. compacting is set while a shard is merged,
 	// compactDue while some shard has more segments than the bound.
-	lastWrite   atomic.Int64
-	compacting  atomic.Bool
-	compactDue  atomic.Bool
-	stopCompact context.CancelFunc
-	compactDone chan struct{}
+	lastWrite    atomic.Int64
+	compacting   atomic.Bool
+	compactDue   atomic.Bool
+	stopCompact  context.CancelFunc
+	compactDone  chan struct{}
+	stopDispatch func()
+	dispatchDone chan struct{}
 }
 
 // cur is the partition that takes new events; mu held.
@@ -295,6 +297,13 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		go s.compactLoop(ctx)
 	}
 	s.head.Store(s.seq)
+	s.hub.disp.pos.Store(s.seq)
+	stopDispatch := make(chan struct{})
+	s.stopDispatch, s.dispatchDone = func() { close(stopDispatch) }, make(chan struct{})
+	go func() {
+		defer close(s.dispatchDone)
+		s.hub.dispatchLoop(stopDispatch)
+	}()
 	log.Info("index open", "dir", cfg.Dir, "partitions", len(parts), "shards", len(s.cur().shards), "events", s.count, "seq", s.seq)
 	return s, nil
 }
@@ -998,6 +1007,8 @@ func (s *Store) Close() error {
 		s.stopCompact()
 		<-s.compactDone
 	}
+	s.stopDispatch()
+	<-s.dispatchDone
 	s.mu.Lock()
 	var errs []error
 	for _, p := range s.parts {

@@ -49,11 +49,15 @@ type SubscribeRequest struct {
 	FromStart bool
 	// Scope limits the stream to what the caller may see.
 	Scope Scope
+	// MaxBatch, over 1, delivers hits in Message.Hits, up to this many at
+	// a time, when several are ready at once; else one per Message.Hit.
+	MaxBatch int
 }
 
 // Message is one message of a subscription; exactly one field is set.
 type Message struct {
 	Hit      *Hit
+	Hits     []*Hit // with MaxBatch over 1; only valid during the send call
 	Progress string // cursor: nothing matched up to here
 	CaughtUp string // cursor: replay is done, live events follow
 }
@@ -69,7 +73,7 @@ func (s *Store) SubscriberStats() SubscriberStats {
 	return SubscriberStats{Active: h.active.Load(), CaughtUp: h.caughtUp.Load(), Lagging: h.lagging.Load(), EndedForLag: h.endedForLag.Load()}
 }
 
-// subscriber is one open subscription, as the hub sees it.
+// subscriber is what the dispatcher wakes.
 type subscriber struct {
 	wake chan struct{} // capacity 1: a pending wake-up
 }
@@ -111,9 +115,8 @@ func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Mes
 		return fmt.Errorf("%w: %d open, the limit is %d", ErrTooManySubscribers, s.hub.active.Load(), s.cfg.MaxSubscribers)
 	}
 	w := &subscriber{wake: make(chan struct{}, 1)}
-	// Register before reading the head, so no wake-up can be missed.
-	s.hub.register(w)
-	defer s.hub.unregister(w)
+	s.hub.register()
+	defer s.hub.unregister()
 
 	head := s.head.Load()
 	var pos uint64
@@ -135,7 +138,7 @@ func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Mes
 		pos = head
 	}
 
-	sub := subscription{s: s, w: w, send: send, query: q, match: match, pos: pos}
+	sub := subscription{s: s, w: w, send: send, query: q, match: match, pos: pos, maxBatch: r.MaxBatch}
 	if keys, ok := requiredTerms(ast); ok {
 		sub.filtered = true
 		sub.filterID, sub.filterVersion = s.hub.filter.add(keys)
@@ -176,6 +179,13 @@ type subscription struct {
 	startTime   time.Time    // replay bound on eventTime, with replayQuery
 	pos         uint64       // every event up to pos was delivered or did not match
 
+	// With maxBatch over 1, hits wait in batch (their store times in
+	// batchStored, for the delay metric) until it is full or the step that
+	// found them ends: so pos never covers a hit that was not sent.
+	maxBatch    int
+	batch       []*Hit
+	batchStored []time.Time
+
 	caught       bool      // sent CaughtUp
 	lagging      bool      // caught up once, now reading the index again
 	lastWithin   time.Time // last time it was at most MaxLagEvents behind
@@ -188,6 +198,11 @@ type subscription struct {
 	filtered      bool
 	filterID      int
 	filterVersion uint64
+
+	// live is set while the dispatcher matches new events for it
+	// (dispatch.go); spare is the inbox slice it hands back.
+	live  *liveSub
+	spare []*ringEntry
 }
 
 // maxReplayWindow bounds the sequence numbers one replay read covers (and so
@@ -200,7 +215,7 @@ const maxReplayWindow = 1 << 16
 func (sub *subscription) currentQuery() (bquery.Query, func(*ringEntry) bool) {
 	if !sub.caught && sub.replayQuery != nil {
 		return sub.replayQuery, func(e *ringEntry) bool {
-			t, ok := indexedTime(&e.ev)
+			t, ok := indexedTime(&e.hit.Event)
 			return ok && !t.Before(sub.startTime) && sub.match(e.eventTerms())
 		}
 	}
@@ -209,11 +224,54 @@ func (sub *subscription) currentQuery() (bquery.Query, func(*ringEntry) bool) {
 
 func (sub *subscription) deliver(m Message) error {
 	sub.lastSent = time.Now()
-	if m.Hit != nil && !sub.caught && sub.replayQuery != nil {
-		m.Hit.Cursor = sub.s.replayCursor(m.Hit.Event.Seq, sub.startTime)
-		m.Hit.Memo = nil // what the memo holds carries the plain cursor
-	}
 	return sub.send(m)
+}
+
+// deliverHit sends a hit, or adds it to the batch. stored is when a live
+// event was stored (zero otherwise), for the delay metric.
+func (sub *subscription) deliverHit(hit *Hit, stored time.Time) error {
+	if !sub.caught && sub.replayQuery != nil {
+		h := *hit // ring entries' hits are shared
+		h.Cursor = sub.s.replayCursor(h.Event.Seq, sub.startTime)
+		h.Memo = nil // what the memo holds carries the plain cursor
+		hit = &h
+	}
+	if sub.maxBatch <= 1 {
+		if err := sub.deliver(Message{Hit: hit}); err != nil {
+			return err
+		}
+		observeDelivery(stored)
+		return nil
+	}
+	sub.batch = append(sub.batch, hit)
+	sub.batchStored = append(sub.batchStored, stored)
+	if len(sub.batch) >= sub.maxBatch {
+		return sub.flush()
+	}
+	return nil
+}
+
+// flush sends the batched hits, if any.
+func (sub *subscription) flush() error {
+	if len(sub.batch) == 0 {
+		return nil
+	}
+	err := sub.deliver(Message{Hits: sub.batch})
+	if err == nil {
+		for _, t := range sub.batchStored {
+			observeDelivery(t)
+		}
+	}
+	clear(sub.batch) // drop the events for the collector
+	sub.batch, sub.batchStored = sub.batch[:0], sub.batchStored[:0]
+	return err
+}
+
+// observeDelivery records the delay from storing a live event to sending it.
+func observeDelivery(stored time.Time) {
+	if !stored.IsZero() {
+		metricDeliverySeconds.Observe(time.Since(stored).Seconds())
+	}
 }
 
 func (sub *subscription) progressDelay() time.Duration {
@@ -231,6 +289,35 @@ func (sub *subscription) run(ctx context.Context) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if sub.live != nil {
+			if err := sub.takeLive(ctx); err != nil {
+				return err
+			}
+			if sub.live == nil {
+				continue // detached: it reads what follows itself
+			}
+			if err := sub.checkLag(s.head.Load()); err != nil {
+				h.endedForLag.Add(1)
+				return err
+			}
+			sub.setLagging(false)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-sub.w.wake:
+			case <-sub.progressTick.C:
+				if err := sub.takeLive(ctx); err != nil {
+					return err
+				}
+				if time.Since(sub.lastSent) >= s.cfg.ProgressInterval-s.cfg.ProgressInterval/5 {
+					if err := sub.deliver(Message{Progress: s.Cursor(sub.pos)}); err != nil {
+						return err
+					}
+				}
+				sub.progressTick.Reset(sub.progressDelay())
+			}
+			continue
 		}
 		head := s.head.Load()
 		if sub.pos < head {
@@ -255,26 +342,74 @@ func (sub *subscription) run(ctx context.Context) error {
 			}
 		}
 		sub.setLagging(false)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-sub.w.wake:
-		case <-sub.progressTick.C:
-			if time.Since(sub.lastSent) >= s.cfg.ProgressInterval-s.cfg.ProgressInterval/5 {
-				if err := sub.deliver(Message{Progress: s.Cursor(sub.pos)}); err != nil {
-					return err
-				}
-			}
-			sub.progressTick.Reset(sub.progressDelay())
-		}
-		// It was caught up until now: lag, if any, starts here.
+		// It is caught up: lag, if any, starts here.
 		sub.lastWithin = time.Now()
+		sub.live = &liveSub{w: sub.w, match: sub.match, filtered: sub.filtered, filterID: sub.filterID, filterVersion: sub.filterVersion}
+		h.attach(sub.live)
 	}
 }
 
+// takeLive delivers what the dispatcher left in the inbox, after reading
+// itself what was dispatched before it was attached, and moves pos to
+// where the dispatcher is. When the inbox overflowed, it is detached.
+func (sub *subscription) takeLive(ctx context.Context) error {
+	ls := sub.live
+	for sub.pos < ls.attachAt {
+		if err := sub.step(ctx, ls.attachAt); err != nil {
+			return err
+		}
+	}
+	through := sub.s.hub.disp.pos.Load() // before the take: see dispatch.go
+	entries, detached, at := ls.take(sub.spare)
+	if detached {
+		through = at
+	}
+	err := sub.deliverMatched(entries)
+	clear(entries)
+	sub.spare = entries
+	if cap(entries) > 4*dispatchChunk {
+		sub.spare = nil // a burst is over; do not keep its memory
+	}
+	if err == nil {
+		err = sub.flush()
+	}
+	if err != nil {
+		return err
+	}
+	sub.pos = max(sub.pos, through)
+	if detached {
+		sub.s.hub.detach(ls)
+		sub.live = nil
+	}
+	return nil
+}
+
+// deliverMatched delivers the entries after pos, which match.
+func (sub *subscription) deliverMatched(entries []*ringEntry) error {
+	for _, e := range entries {
+		if e.seq() <= sub.pos {
+			continue
+		}
+		if err := sub.deliverHit(&e.hit, e.stored); err != nil {
+			return err
+		}
+		sub.pos = e.seq()
+	}
+	return nil
+}
+
 // step delivers what follows pos up to head: from the ring when it still
-// holds it, else from the index.
+// holds it, else from the index. A batch is sent before it returns, so that
+// pos (which a lag error or the next progress message hands out) covers
+// only what was sent.
 func (sub *subscription) step(ctx context.Context, head uint64) error {
+	if err := sub.readStep(ctx, head); err != nil {
+		return err
+	}
+	return sub.flush()
+}
+
+func (sub *subscription) readStep(ctx context.Context, head uint64) error {
 	s := sub.s
 	q, match := sub.currentQuery()
 	if entries, ok := s.hub.since(sub.pos, head, s.cfg.ReplayPageSize); ok {
@@ -316,7 +451,7 @@ func (sub *subscription) step(ctx context.Context, head uint64) error {
 			return fmt.Errorf("replay: %w", err)
 		}
 		blobs[i] = nil
-		if err := sub.deliver(Message{Hit: &hit}); err != nil {
+		if err := sub.deliverHit(&hit, time.Time{}); err != nil {
 			return err
 		}
 		sub.pos = hit.Event.Seq
@@ -348,19 +483,19 @@ func (sub *subscription) stepPage(ctx context.Context, end uint64, match func(*r
 func (sub *subscription) deliverEntries(entries []*ringEntry, match func(*ringEntry) bool) error {
 	h := sub.s.hub
 	for _, e := range entries {
-		if e.ev.Seq <= sub.pos {
+		if e.seq() <= sub.pos {
 			continue
 		}
 		if (!sub.filtered || e.candidates(h.filter).has(sub.filterID, sub.filterVersion)) && match(e) {
-			hit := Hit{Event: e.ev, Cursor: e.cursor, Memo: &e.memo}
-			if err := sub.deliver(Message{Hit: &hit}); err != nil {
+			var stored time.Time // page entries have none; replay is not live delay
+			if sub.caught {
+				stored = e.stored
+			}
+			if err := sub.deliverHit(&e.hit, stored); err != nil {
 				return err
 			}
-			if sub.caught && !e.stored.IsZero() { // page entries have no store time
-				metricDeliverySeconds.Observe(time.Since(e.stored).Seconds())
-			}
 		}
-		sub.pos = e.ev.Seq
+		sub.pos = e.seq()
 	}
 	return nil
 }
@@ -397,9 +532,13 @@ func (sub *subscription) checkLag(head uint64) error {
 	return nil
 }
 
-// leave takes the subscription out of the counts.
+// leave takes the subscription out of the dispatcher (before its
+// prefilter id can be reused) and the counts.
 func (sub *subscription) leave() {
 	h := sub.s.hub
+	if sub.live != nil {
+		h.detach(sub.live)
+	}
 	switch {
 	case sub.lagging:
 		h.lagging.Add(-1)

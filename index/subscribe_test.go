@@ -35,6 +35,8 @@ type collector struct {
 	last     string // newest cursor seen
 	caught   int
 	progress int
+	batches  int // Hits messages
+	maxBatch int // the most hits in one
 	changed  chan struct{}
 }
 
@@ -47,6 +49,14 @@ func (c *collector) send(m Message) error {
 		c.ids = append(c.ids, m.Hit.Event.ID)
 		c.seqs = append(c.seqs, m.Hit.Event.Seq)
 		c.last = m.Hit.Cursor
+	case m.Hits != nil:
+		c.batches++
+		c.maxBatch = max(c.maxBatch, len(m.Hits))
+		for _, h := range m.Hits {
+			c.ids = append(c.ids, h.Event.ID)
+			c.seqs = append(c.seqs, h.Event.Seq)
+			c.last = h.Cursor
+		}
 	case m.CaughtUp != "":
 		c.caught++
 		c.last = m.CaughtUp
@@ -403,7 +413,7 @@ func TestSubscribeResumeDuringIngest(t *testing.T) {
 				c := newCollector()
 				sctx, cancel := context.WithCancel(ctx)
 				done := make(chan error, 1)
-				req := SubscribeRequest{Query: q, AfterCursor: cursor, FromStart: cursor == ""}
+				req := SubscribeRequest{Query: q, AfterCursor: cursor, FromStart: cursor == "", MaxBatch: rng.IntN(8)}
 				go func() { done <- s.Subscribe(sctx, req, c.send) }()
 				select {
 				case <-ingestDone:
@@ -518,14 +528,18 @@ func TestSubscribePropertyAgainstSearch(t *testing.T) {
 		}
 	}
 	type sub struct {
-		q    string
-		c    *collector
-		done chan error
+		q     string
+		batch int
+		c     *collector
+		done  chan error
 	}
 	var subs []sub
 	startSub := func(q string) {
-		x := sub{q: q, c: newCollector(), done: make(chan error, 1)}
-		go func() { x.done <- s.Subscribe(ctx, SubscribeRequest{Query: q, FromStart: true}, x.c.send) }()
+		// Half the subscribers take batches (up to a random size).
+		x := sub{q: q, c: newCollector(), done: make(chan error, 1), batch: rng.IntN(2) * rng.IntN(20)}
+		go func() {
+			x.done <- s.Subscribe(ctx, SubscribeRequest{Query: q, FromStart: true, MaxBatch: x.batch}, x.c.send)
+		}()
 		subs = append(subs, x)
 	}
 	pending := slices.Clone(queries)
@@ -555,7 +569,10 @@ func TestSubscribePropertyAgainstSearch(t *testing.T) {
 			t.Fatalf("seed %d, query %q: caught-up %d, seqs sorted %v, duplicates", seed, x.q, caught, slices.IsSorted(seqs))
 		}
 		if want := searchIDs(t, s, x.q); !slices.Equal(got, want) {
-			t.Fatalf("seed %d, query %q:\n subscriber %v\n search     %v", seed, x.q, got, want)
+			t.Fatalf("seed %d, query %q, max batch %d:\n subscriber %v\n search     %v", seed, x.q, x.batch, got, want)
+		}
+		if x.c.maxBatch > max(x.batch, 1) || (x.batch <= 1 && x.c.batches > 0) {
+			t.Fatalf("seed %d, query %q: max batch %d, got %d batches of up to %d", seed, x.q, x.batch, x.c.batches, x.c.maxBatch)
 		}
 	}
 	cancel()
@@ -655,4 +672,92 @@ func TestSubscribeWakeSeesNewHead(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+}
+
+// With MaxBatch, hits come in batches of at most that many, in order, as
+// soon as they are found: a lone live event is not held back to fill one.
+// A subscriber ended for lag was sent everything up to its cursor, batches
+// included.
+func TestSubscribeBatches(t *testing.T) {
+	s := openStoreCfg(t, func(*Config) {})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := s.Put(ctx, synthetic(t, 23, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	c := newCollector()
+	done := make(chan error, 1)
+	go func() { done <- s.Subscribe(ctx, SubscribeRequest{FromStart: true, MaxBatch: 5}, c.send) }()
+	waitFor(t, "replay", func() bool { _, _, caught, _ := c.snapshot(); return caught == 1 })
+	if _, err := s.Put(ctx, synthetic(t, 1, 23), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a lone live event", func() bool { ids, _, _, _ := c.snapshot(); return len(ids) == 24 })
+	if _, err := s.Put(ctx, synthetic(t, 12, 24), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a live burst", func() bool { ids, _, _, _ := c.snapshot(); return len(ids) == 36 })
+	got, _, _, _ := c.snapshot()
+	if want := searchIDs(t, s, ""); !slices.Equal(got, want) {
+		t.Fatalf("got %v\nwant %v", got, want)
+	}
+	c.mu.Lock()
+	if c.maxBatch != 5 || c.batches < 36/5 {
+		t.Errorf("%d batches of up to %d hits, want batches of up to 5", c.batches, c.maxBatch)
+	}
+	c.mu.Unlock()
+	cancel()
+	<-done
+
+	// A client that stops reading while a batch is being sent.
+	s = openStoreCfg(t, func(c *Config) {
+		c.RingSize = 8
+		c.ReplayPageSize = 4
+		c.MaxLagEvents = 20
+		c.MaxLagTime = 300 * time.Millisecond
+	})
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	stuck := newCollector()
+	release := make(chan struct{})
+	first := true
+	stuckSend := func(m Message) error {
+		if m.Hits != nil && first {
+			first = false
+			<-release
+		}
+		return stuck.send(m)
+	}
+	stuckDone := make(chan error, 1)
+	go func() { stuckDone <- s.Subscribe(ctx, SubscribeRequest{MaxBatch: 3}, stuckSend) }()
+	waitFor(t, "live", func() bool { return s.SubscriberStats().CaughtUp == 1 })
+	for i := range 20 {
+		if _, err := s.Put(ctx, synthetic(t, 10, 100+i*10), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // past MaxLagTime
+	close(release)
+	var lag *LagError
+	if err := <-stuckDone; !errors.As(err, &lag) {
+		t.Fatalf("stuck subscriber ended with %v, want a LagError", err)
+	}
+	got, seqs, _, _ := stuck.snapshot()
+	if at, err := s.ParseCursor(lag.Cursor); err != nil || len(seqs) == 0 || seqs[len(seqs)-1] != at {
+		t.Fatalf("lag cursor at %d (%v), last sent %v", at, err, seqs)
+	}
+	resumed := newCollector()
+	rctx, rcancel := context.WithCancel(ctx)
+	rdone := make(chan error, 1)
+	go func() {
+		rdone <- s.Subscribe(rctx, SubscribeRequest{AfterCursor: lag.Cursor, MaxBatch: 3}, resumed.send)
+	}()
+	waitFor(t, "resume caught up", func() bool { _, _, c, _ := resumed.snapshot(); return c == 1 })
+	rcancel()
+	<-rdone
+	more, _, _, _ := resumed.snapshot()
+	all := append(got, more...)
+	if want := searchIDs(t, s, ""); !slices.Equal(all, want) {
+		t.Fatalf("before lag + after resume: %d events, want %d in order", len(all), len(want))
+	}
 }

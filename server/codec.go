@@ -1,17 +1,23 @@
 package server
 
 import (
+	"fmt"
+
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/proto" // registers the codec wrapped below
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/codetrail/codetrail/index"
+	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
 
 // encoded is a message marshalled once and sent as is on many streams: a
 // live event goes to every subscriber whose query it matches, and
 // marshalling (for the full view, rendering the record as a Struct) costs
-// far more than sending.
-type encoded struct{ b []byte }
+// far more than sending. A batch is several such pieces behind a header.
+type encoded struct{ parts [][]byte }
 
 // encode marshals m for sending with SendMsg.
 func encode(m proto.Message) (*encoded, error) {
@@ -19,7 +25,75 @@ func encode(m proto.Message) (*encoded, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &encoded{b: b}, nil
+	return &encoded{parts: [][]byte{b}}, nil
+}
+
+// maxBatchBytes bounds one batch message, well under gRPC's default 4 MiB
+// receive limit, whatever max_batch a client asks for.
+const maxBatchBytes = 1 << 20
+
+// Field numbers the batch encoding relies on; TestBatchEncoding checks
+// them against the generated code.
+const (
+	fieldResponseEvent  = 1 // SubscribeResponse.event
+	fieldResponseEvents = 4 // SubscribeResponse.events
+	fieldBatchEvents    = 1 // EventBatch.events
+)
+
+// eventEncoding returns SubscribeResponse{event: hit} marshalled in view,
+// shared through the hit's memo when it has one. Because EventBatch.events
+// has the field number of SubscribeResponse.event, the same bytes are also
+// one element of a batch.
+func eventEncoding(hit *index.Hit, view pb.EventView) ([]byte, error) {
+	build := func() any {
+		e, err := encode(&pb.SubscribeResponse{Message: &pb.SubscribeResponse_Event{Event: toEvent(*hit, view)}})
+		if err != nil {
+			return fmt.Errorf("encode event %s: %w", hit.Event.ID, err)
+		}
+		return e.parts[0]
+	}
+	var v any
+	if hit.Memo != nil {
+		v = hit.Memo.Get(view, build)
+	} else {
+		v = build()
+	}
+	if err, ok := v.(error); ok {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+// encodeBatches turns hits into SubscribeResponse{events: ...} messages of
+// at most maxBatchBytes each (an event larger than that goes alone), and
+// calls send for each. The events' bytes are shared, not copied.
+func encodeBatches(hits []*index.Hit, view pb.EventView, send func(*encoded) error) error {
+	var parts [][]byte
+	size := 0
+	flush := func() error {
+		if len(parts) == 0 {
+			return nil
+		}
+		head := protowire.AppendTag(nil, fieldResponseEvents, protowire.BytesType)
+		head = protowire.AppendVarint(head, uint64(size))
+		err := send(&encoded{parts: append([][]byte{head}, parts...)})
+		parts, size = nil, 0
+		return err
+	}
+	for _, h := range hits {
+		b, err := eventEncoding(h, view)
+		if err != nil {
+			return err
+		}
+		if size > 0 && size+len(b) > maxBatchBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		parts = append(parts, b)
+		size += len(b)
+	}
+	return flush()
 }
 
 // codec is gRPC's proto codec that also sends *encoded as its bytes. gRPC
@@ -36,7 +110,11 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 	if e, ok := v.(*encoded); ok {
 		// A SliceBuffer is never returned to a pool, so the shared bytes
 		// stay untouched after each send.
-		return mem.BufferSlice{mem.SliceBuffer(e.b)}, nil
+		out := make(mem.BufferSlice, len(e.parts))
+		for i, p := range e.parts {
+			out[i] = mem.SliceBuffer(p)
+		}
+		return out, nil
 	}
 	return c.proto.Marshal(v)
 }

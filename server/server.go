@@ -350,6 +350,9 @@ func (s *Server) holdSubscriber(name string) (func(), error) {
 	}, nil
 }
 
+// maxSubscribeBatch bounds SubscribeRequest.max_batch.
+const maxSubscribeBatch = 1000
+
 // Subscribe implements EventService.Subscribe: this handler is the only
 // goroutine that sends on the stream.
 func (s *Server) Subscribe(req *pb.SubscribeRequest, stream grpc.ServerStreamingServer[pb.SubscribeResponse]) error {
@@ -369,6 +372,10 @@ func (s *Server) Subscribe(req *pb.SubscribeRequest, stream grpc.ServerStreaming
 	case *pb.SubscribeRequest_FromStart:
 		r.FromStart = st.FromStart
 	}
+	if n := req.GetMaxBatch(); n > maxSubscribeBatch {
+		return invalid(fmt.Sprintf("max_batch %d is over %d", n, maxSubscribeBatch))
+	}
+	r.MaxBatch = int(req.GetMaxBatch())
 	if id, ok := auth.FromContext(stream.Context()); ok {
 		release, err := s.holdSubscriber(id.Name)
 		if err != nil {
@@ -381,26 +388,21 @@ func (s *Server) Subscribe(req *pb.SubscribeRequest, stream grpc.ServerStreaming
 	stop := context.AfterFunc(s.closing, cancel)
 	defer stop()
 	view := req.GetView()
+	send := func(e *encoded) error { return stream.SendMsg(e) }
 	err := s.store.Subscribe(ctx, r, func(m index.Message) error {
 		var resp pb.SubscribeResponse
 		switch {
-		case m.Hit != nil && m.Hit.Memo != nil:
-			// A live event goes to every subscriber whose query it
-			// matches: marshal its message once per view and send the
-			// bytes (see codec.go).
-			shared := m.Hit.Memo.Get(view, func() any {
-				e, err := encode(&pb.SubscribeResponse{Message: &pb.SubscribeResponse_Event{Event: toEvent(*m.Hit, view)}})
-				if err != nil {
-					return err
-				}
-				return e
-			})
-			if err, ok := shared.(error); ok {
-				return fmt.Errorf("encode event %s: %w", m.Hit.Event.ID, err)
-			}
-			return stream.SendMsg(shared)
+		case m.Hits != nil:
+			return encodeBatches(m.Hits, view, send)
 		case m.Hit != nil:
-			resp.Message = &pb.SubscribeResponse_Event{Event: toEvent(*m.Hit, view)}
+			// A live event goes to every subscriber whose query it
+			// matches: its message is marshalled once per view and the
+			// bytes are sent (see codec.go).
+			b, err := eventEncoding(m.Hit, view)
+			if err != nil {
+				return err
+			}
+			return send(&encoded{parts: [][]byte{b}})
 		case m.CaughtUp != "":
 			resp.Message = &pb.SubscribeResponse_CaughtUp{CaughtUp: &pb.CaughtUp{Cursor: m.CaughtUp}}
 		default:

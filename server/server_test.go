@@ -282,6 +282,7 @@ func TestSubscribeStatuses(t *testing.T) {
 		{"bad query", &pb.SubscribeRequest{Query: "a AND"}, codes.InvalidArgument, "query: at"},
 		{"bad cursor", &pb.SubscribeRequest{Start: &pb.SubscribeRequest_AfterCursor{AfterCursor: "nope"}}, codes.InvalidArgument, "cursor"},
 		{"empty cursor", &pb.SubscribeRequest{Start: &pb.SubscribeRequest_AfterCursor{}}, codes.InvalidArgument, "after_cursor"},
+		{"batch too large", &pb.SubscribeRequest{MaxBatch: 1001}, codes.InvalidArgument, "max_batch 1001 is over 1000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := recvErr(tc.req)

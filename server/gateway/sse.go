@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
@@ -29,7 +30,9 @@ import (
 // status as JSON.
 func (g *Gateway) sse(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	req := &pb.SubscribeRequest{Query: q.Get("query")}
+	// Batches from the service, one SSE event per event: fewer messages on
+	// the hop to the service, the same stream for the browser.
+	req := &pb.SubscribeRequest{Query: q.Get("query"), MaxBatch: sseBatch}
 	if v := q.Get("view"); v != "" {
 		view, ok := pb.EventView_value[v]
 		if !ok {
@@ -90,30 +93,35 @@ func (g *Gateway) sse(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	m := protojson.MarshalOptions{}
-	for msg := first; ; {
-		var kind, id string
-		var body []byte
-		switch v := msg.GetMessage().(type) {
-		case *pb.SubscribeResponse_Event:
-			kind, id = "event", v.Event.GetCursor()
-			body, err = m.Marshal(v.Event)
-		case *pb.SubscribeResponse_Progress:
-			kind, id = "progress", v.Progress.GetCursor()
-			body, err = m.Marshal(v.Progress)
-		case *pb.SubscribeResponse_CaughtUp:
-			kind, id = "caught_up", v.CaughtUp.GetCursor()
-			body, err = m.Marshal(v.CaughtUp)
-		}
+	write := func(kind, id string, v proto.Message) bool {
+		body, err := m.Marshal(v)
 		if err != nil {
 			g.log.Warn("sse: encode", "err", err)
+			return false
+		}
+		_, err = fmt.Fprintf(w, "event: %s\nid: %s\ndata: %s\n\n", kind, id, body)
+		return err == nil
+	}
+	for msg := first; ; {
+		ok := true
+		switch v := msg.GetMessage().(type) {
+		case *pb.SubscribeResponse_Event:
+			ok = write("event", v.Event.GetCursor(), v.Event)
+		case *pb.SubscribeResponse_Events:
+			for _, e := range v.Events.GetEvents() {
+				if ok = write("event", e.GetCursor(), e); !ok {
+					break
+				}
+			}
+		case *pb.SubscribeResponse_Progress:
+			ok = write("progress", v.Progress.GetCursor(), v.Progress)
+		case *pb.SubscribeResponse_CaughtUp:
+			ok = write("caught_up", v.CaughtUp.GetCursor(), v.CaughtUp)
+		}
+		if !ok {
 			return
 		}
-		if kind != "" {
-			if _, err := fmt.Fprintf(w, "event: %s\nid: %s\ndata: %s\n\n", kind, id, body); err != nil {
-				return
-			}
-			flusher.Flush()
-		}
+		flusher.Flush()
 		if msg, err = stream.Recv(); err != nil {
 			if errors.Is(err, io.EOF) || r.Context().Err() != nil {
 				return
@@ -125,6 +133,9 @@ func (g *Gateway) sse(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// sseBatch is the max_batch the SSE endpoint asks the service for.
+const sseBatch = 256
 
 // writeStatus answers with the HTTP status and JSON body grpc-gateway uses
 // for a gRPC error.

@@ -1690,7 +1690,12 @@ type SubscribeRequest struct {
 	//	*SubscribeRequest_FromStart
 	Start isSubscribeRequest_Start `protobuf_oneof:"start"`
 	// How much of each event to return.
-	View          EventView `protobuf:"varint,5,opt,name=view,proto3,enum=codetrail.v1.EventView" json:"view,omitempty"`
+	View EventView `protobuf:"varint,5,opt,name=view,proto3,enum=codetrail.v1.EventView" json:"view,omitempty"`
+	// Up to this many events per message, sent as `events`, when several are
+	// ready at once (replay, a burst of live events); never waits to fill a
+	// batch. 0 or 1: one event per message, as `event`. At most 1000; a
+	// batch also stays under 1 MiB.
+	MaxBatch      uint32 `protobuf:"varint,6,opt,name=max_batch,json=maxBatch,proto3" json:"max_batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1773,6 +1778,13 @@ func (x *SubscribeRequest) GetView() EventView {
 	return EventView_EVENT_VIEW_UNSPECIFIED
 }
 
+func (x *SubscribeRequest) GetMaxBatch() uint32 {
+	if x != nil {
+		return x.MaxBatch
+	}
+	return 0
+}
+
 type isSubscribeRequest_Start interface {
 	isSubscribeRequest_Start()
 }
@@ -1808,6 +1820,7 @@ type SubscribeResponse struct {
 	//	*SubscribeResponse_Event
 	//	*SubscribeResponse_Progress
 	//	*SubscribeResponse_CaughtUp
+	//	*SubscribeResponse_Events
 	Message       isSubscribeResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1877,6 +1890,15 @@ func (x *SubscribeResponse) GetCaughtUp() *CaughtUp {
 	return nil
 }
 
+func (x *SubscribeResponse) GetEvents() *EventBatch {
+	if x != nil {
+		if x, ok := x.Message.(*SubscribeResponse_Events); ok {
+			return x.Events
+		}
+	}
+	return nil
+}
+
 type isSubscribeResponse_Message interface {
 	isSubscribeResponse_Message()
 }
@@ -1896,11 +1918,65 @@ type SubscribeResponse_CaughtUp struct {
 	CaughtUp *CaughtUp `protobuf:"bytes,3,opt,name=caught_up,json=caughtUp,proto3,oneof"`
 }
 
+type SubscribeResponse_Events struct {
+	// Matching events, in order, when max_batch is over 1.
+	Events *EventBatch `protobuf:"bytes,4,opt,name=events,proto3,oneof"`
+}
+
 func (*SubscribeResponse_Event) isSubscribeResponse_Message() {}
 
 func (*SubscribeResponse_Progress) isSubscribeResponse_Message() {}
 
 func (*SubscribeResponse_CaughtUp) isSubscribeResponse_Message() {}
+
+func (*SubscribeResponse_Events) isSubscribeResponse_Message() {}
+
+// EventBatch is several matching events in one message.
+type EventBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events, in store order; each carries its own cursor. Field 1, as
+	// SubscribeResponse.event: the server sends each event's bytes as they are.
+	Events        []*Event `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventBatch) Reset() {
+	*x = EventBatch{}
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventBatch) ProtoMessage() {}
+
+func (x *EventBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
+func (*EventBatch) Descriptor() ([]byte, []int) {
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *EventBatch) GetEvents() []*Event {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
 
 // Progress carries the current cursor on a quiet stream.
 type Progress struct {
@@ -1913,7 +1989,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[22]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2001,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[22]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2014,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{22}
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Progress) GetCursor() string {
@@ -1959,7 +2035,7 @@ type CaughtUp struct {
 
 func (x *CaughtUp) Reset() {
 	*x = CaughtUp{}
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[23]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2047,7 @@ func (x *CaughtUp) String() string {
 func (*CaughtUp) ProtoMessage() {}
 
 func (x *CaughtUp) ProtoReflect() protoreflect.Message {
-	mi := &file_codetrail_v1_event_service_proto_msgTypes[23]
+	mi := &file_codetrail_v1_event_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2060,7 @@ func (x *CaughtUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaughtUp.ProtoReflect.Descriptor instead.
 func (*CaughtUp) Descriptor() ([]byte, []int) {
-	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{23}
+	return file_codetrail_v1_event_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CaughtUp) GetCursor() string {
@@ -2126,7 +2202,7 @@ const file_codetrail_v1_event_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bposition\x18\x02 \x01(\tR\bposition\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xe1\x01\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xfe\x01\n" +
 	"\x10SubscribeRequest\x12\x14\n" +
 	"\x05query\x18\x01 \x01(\tR\x05query\x12#\n" +
 	"\fafter_cursor\x18\x02 \x01(\tH\x00R\vafterCursor\x12;\n" +
@@ -2134,13 +2210,18 @@ const file_codetrail_v1_event_service_proto_rawDesc = "" +
 	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\tstartTime\x12\x1f\n" +
 	"\n" +
 	"from_start\x18\x04 \x01(\bH\x00R\tfromStart\x12+\n" +
-	"\x04view\x18\x05 \x01(\x0e2\x17.codetrail.v1.EventViewR\x04viewB\a\n" +
-	"\x05start\"\xb8\x01\n" +
+	"\x04view\x18\x05 \x01(\x0e2\x17.codetrail.v1.EventViewR\x04view\x12\x1b\n" +
+	"\tmax_batch\x18\x06 \x01(\rR\bmaxBatchB\a\n" +
+	"\x05start\"\xec\x01\n" +
 	"\x11SubscribeResponse\x12+\n" +
 	"\x05event\x18\x01 \x01(\v2\x13.codetrail.v1.EventH\x00R\x05event\x124\n" +
 	"\bprogress\x18\x02 \x01(\v2\x16.codetrail.v1.ProgressH\x00R\bprogress\x125\n" +
-	"\tcaught_up\x18\x03 \x01(\v2\x16.codetrail.v1.CaughtUpH\x00R\bcaughtUpB\t\n" +
-	"\amessage\"\"\n" +
+	"\tcaught_up\x18\x03 \x01(\v2\x16.codetrail.v1.CaughtUpH\x00R\bcaughtUp\x122\n" +
+	"\x06events\x18\x04 \x01(\v2\x18.codetrail.v1.EventBatchH\x00R\x06eventsB\t\n" +
+	"\amessage\"9\n" +
+	"\n" +
+	"EventBatch\x12+\n" +
+	"\x06events\x18\x01 \x03(\v2\x13.codetrail.v1.EventR\x06events\"\"\n" +
 	"\bProgress\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\"\"\n" +
 	"\bCaughtUp\x12\x16\n" +
@@ -2169,7 +2250,7 @@ func file_codetrail_v1_event_service_proto_rawDescGZIP() []byte {
 }
 
 var file_codetrail_v1_event_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_codetrail_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_codetrail_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_codetrail_v1_event_service_proto_goTypes = []any{
 	(Order)(0),                     // 0: codetrail.v1.Order
 	(*SearchRequest)(nil),          // 1: codetrail.v1.SearchRequest
@@ -2194,40 +2275,41 @@ var file_codetrail_v1_event_service_proto_goTypes = []any{
 	(*IngestProblem)(nil),          // 20: codetrail.v1.IngestProblem
 	(*SubscribeRequest)(nil),       // 21: codetrail.v1.SubscribeRequest
 	(*SubscribeResponse)(nil),      // 22: codetrail.v1.SubscribeResponse
-	(*Progress)(nil),               // 23: codetrail.v1.Progress
-	(*CaughtUp)(nil),               // 24: codetrail.v1.CaughtUp
-	(*timestamppb.Timestamp)(nil),  // 25: google.protobuf.Timestamp
-	(EventView)(0),                 // 26: codetrail.v1.EventView
-	(*Event)(nil),                  // 27: codetrail.v1.Event
-	(*durationpb.Duration)(nil),    // 28: google.protobuf.Duration
+	(*EventBatch)(nil),             // 23: codetrail.v1.EventBatch
+	(*Progress)(nil),               // 24: codetrail.v1.Progress
+	(*CaughtUp)(nil),               // 25: codetrail.v1.CaughtUp
+	(*timestamppb.Timestamp)(nil),  // 26: google.protobuf.Timestamp
+	(EventView)(0),                 // 27: codetrail.v1.EventView
+	(*Event)(nil),                  // 28: codetrail.v1.Event
+	(*durationpb.Duration)(nil),    // 29: google.protobuf.Duration
 }
 var file_codetrail_v1_event_service_proto_depIdxs = []int32{
-	25, // 0: codetrail.v1.SearchRequest.start_time:type_name -> google.protobuf.Timestamp
-	25, // 1: codetrail.v1.SearchRequest.end_time:type_name -> google.protobuf.Timestamp
+	26, // 0: codetrail.v1.SearchRequest.start_time:type_name -> google.protobuf.Timestamp
+	26, // 1: codetrail.v1.SearchRequest.end_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: codetrail.v1.SearchRequest.order:type_name -> codetrail.v1.Order
 	2,  // 3: codetrail.v1.SearchRequest.facets:type_name -> codetrail.v1.FacetRequest
 	3,  // 4: codetrail.v1.SearchRequest.histogram:type_name -> codetrail.v1.HistogramRequest
-	26, // 5: codetrail.v1.SearchRequest.view:type_name -> codetrail.v1.EventView
-	27, // 6: codetrail.v1.SearchResponse.events:type_name -> codetrail.v1.Event
+	27, // 5: codetrail.v1.SearchRequest.view:type_name -> codetrail.v1.EventView
+	28, // 6: codetrail.v1.SearchResponse.events:type_name -> codetrail.v1.Event
 	5,  // 7: codetrail.v1.SearchResponse.facets:type_name -> codetrail.v1.Facet
 	7,  // 8: codetrail.v1.SearchResponse.histogram:type_name -> codetrail.v1.HistogramBucket
-	28, // 9: codetrail.v1.SearchResponse.took:type_name -> google.protobuf.Duration
+	29, // 9: codetrail.v1.SearchResponse.took:type_name -> google.protobuf.Duration
 	6,  // 10: codetrail.v1.Facet.counts:type_name -> codetrail.v1.FacetCount
-	25, // 11: codetrail.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
-	26, // 12: codetrail.v1.GetEventRequest.view:type_name -> codetrail.v1.EventView
-	27, // 13: codetrail.v1.GetEventResponse.event:type_name -> codetrail.v1.Event
-	25, // 14: codetrail.v1.StatsResponse.oldest_event_time:type_name -> google.protobuf.Timestamp
-	25, // 15: codetrail.v1.StatsResponse.newest_event_time:type_name -> google.protobuf.Timestamp
+	26, // 11: codetrail.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
+	27, // 12: codetrail.v1.GetEventRequest.view:type_name -> codetrail.v1.EventView
+	28, // 13: codetrail.v1.GetEventResponse.event:type_name -> codetrail.v1.Event
+	26, // 14: codetrail.v1.StatsResponse.oldest_event_time:type_name -> google.protobuf.Timestamp
+	26, // 15: codetrail.v1.StatsResponse.newest_event_time:type_name -> google.protobuf.Timestamp
 	12, // 16: codetrail.v1.StatsResponse.ingest:type_name -> codetrail.v1.IngestCounts
 	13, // 17: codetrail.v1.StatsResponse.sources:type_name -> codetrail.v1.SourceStats
 	19, // 18: codetrail.v1.StatsResponse.subscribers:type_name -> codetrail.v1.SubscriberStats
 	20, // 19: codetrail.v1.StatsResponse.recent_problems:type_name -> codetrail.v1.IngestProblem
 	12, // 20: codetrail.v1.SourceStats.counts:type_name -> codetrail.v1.IngestCounts
-	25, // 21: codetrail.v1.SourceStats.last_error_time:type_name -> google.protobuf.Timestamp
-	25, // 22: codetrail.v1.SourceStats.last_success_time:type_name -> google.protobuf.Timestamp
-	28, // 23: codetrail.v1.SourceStats.lag:type_name -> google.protobuf.Duration
+	26, // 21: codetrail.v1.SourceStats.last_error_time:type_name -> google.protobuf.Timestamp
+	26, // 22: codetrail.v1.SourceStats.last_success_time:type_name -> google.protobuf.Timestamp
+	29, // 23: codetrail.v1.SourceStats.lag:type_name -> google.protobuf.Duration
 	14, // 24: codetrail.v1.SourceStats.integrity:type_name -> codetrail.v1.IntegrityReport
-	25, // 25: codetrail.v1.IntegrityReport.checked_time:type_name -> google.protobuf.Timestamp
+	26, // 25: codetrail.v1.IntegrityReport.checked_time:type_name -> google.protobuf.Timestamp
 	15, // 26: codetrail.v1.IntegrityReport.regions:type_name -> codetrail.v1.IntegrityRegion
 	16, // 27: codetrail.v1.IntegrityRegion.missing:type_name -> codetrail.v1.IntegrityFileProblem
 	16, // 28: codetrail.v1.IntegrityRegion.hash_mismatches:type_name -> codetrail.v1.IntegrityFileProblem
@@ -2236,25 +2318,27 @@ var file_codetrail_v1_event_service_proto_depIdxs = []int32{
 	18, // 31: codetrail.v1.IntegrityRegion.bad_signatures:type_name -> codetrail.v1.IntegrityDigestProblem
 	18, // 32: codetrail.v1.IntegrityRegion.unknown_keys:type_name -> codetrail.v1.IntegrityDigestProblem
 	18, // 33: codetrail.v1.IntegrityRegion.malformed:type_name -> codetrail.v1.IntegrityDigestProblem
-	25, // 34: codetrail.v1.IngestProblem.time:type_name -> google.protobuf.Timestamp
-	25, // 35: codetrail.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
-	26, // 36: codetrail.v1.SubscribeRequest.view:type_name -> codetrail.v1.EventView
-	27, // 37: codetrail.v1.SubscribeResponse.event:type_name -> codetrail.v1.Event
-	23, // 38: codetrail.v1.SubscribeResponse.progress:type_name -> codetrail.v1.Progress
-	24, // 39: codetrail.v1.SubscribeResponse.caught_up:type_name -> codetrail.v1.CaughtUp
-	1,  // 40: codetrail.v1.EventService.Search:input_type -> codetrail.v1.SearchRequest
-	8,  // 41: codetrail.v1.EventService.GetEvent:input_type -> codetrail.v1.GetEventRequest
-	10, // 42: codetrail.v1.EventService.Stats:input_type -> codetrail.v1.StatsRequest
-	21, // 43: codetrail.v1.EventService.Subscribe:input_type -> codetrail.v1.SubscribeRequest
-	4,  // 44: codetrail.v1.EventService.Search:output_type -> codetrail.v1.SearchResponse
-	9,  // 45: codetrail.v1.EventService.GetEvent:output_type -> codetrail.v1.GetEventResponse
-	11, // 46: codetrail.v1.EventService.Stats:output_type -> codetrail.v1.StatsResponse
-	22, // 47: codetrail.v1.EventService.Subscribe:output_type -> codetrail.v1.SubscribeResponse
-	44, // [44:48] is the sub-list for method output_type
-	40, // [40:44] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	26, // 34: codetrail.v1.IngestProblem.time:type_name -> google.protobuf.Timestamp
+	26, // 35: codetrail.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
+	27, // 36: codetrail.v1.SubscribeRequest.view:type_name -> codetrail.v1.EventView
+	28, // 37: codetrail.v1.SubscribeResponse.event:type_name -> codetrail.v1.Event
+	24, // 38: codetrail.v1.SubscribeResponse.progress:type_name -> codetrail.v1.Progress
+	25, // 39: codetrail.v1.SubscribeResponse.caught_up:type_name -> codetrail.v1.CaughtUp
+	23, // 40: codetrail.v1.SubscribeResponse.events:type_name -> codetrail.v1.EventBatch
+	28, // 41: codetrail.v1.EventBatch.events:type_name -> codetrail.v1.Event
+	1,  // 42: codetrail.v1.EventService.Search:input_type -> codetrail.v1.SearchRequest
+	8,  // 43: codetrail.v1.EventService.GetEvent:input_type -> codetrail.v1.GetEventRequest
+	10, // 44: codetrail.v1.EventService.Stats:input_type -> codetrail.v1.StatsRequest
+	21, // 45: codetrail.v1.EventService.Subscribe:input_type -> codetrail.v1.SubscribeRequest
+	4,  // 46: codetrail.v1.EventService.Search:output_type -> codetrail.v1.SearchResponse
+	9,  // 47: codetrail.v1.EventService.GetEvent:output_type -> codetrail.v1.GetEventResponse
+	11, // 48: codetrail.v1.EventService.Stats:output_type -> codetrail.v1.StatsResponse
+	22, // 49: codetrail.v1.EventService.Subscribe:output_type -> codetrail.v1.SubscribeResponse
+	46, // [46:50] is the sub-list for method output_type
+	42, // [42:46] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_codetrail_v1_event_service_proto_init() }
@@ -2272,6 +2356,7 @@ func file_codetrail_v1_event_service_proto_init() {
 		(*SubscribeResponse_Event)(nil),
 		(*SubscribeResponse_Progress)(nil),
 		(*SubscribeResponse_CaughtUp)(nil),
+		(*SubscribeResponse_Events)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2279,7 +2364,7 @@ func file_codetrail_v1_event_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_codetrail_v1_event_service_proto_rawDesc), len(file_codetrail_v1_event_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
