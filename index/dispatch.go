@@ -28,6 +28,12 @@ import (
 // dispatchChunk is the most events dispatched under one hold of the lock.
 const dispatchChunk = 1024
 
+// wakeEvents is how many events the dispatcher goes through before it wakes
+// the subscriptions it gave something, when more are waiting: a commit of
+// thousands of events then costs each subscription one wake-up and one
+// message, not one per chunk.
+const wakeEvents = 4 * dispatchChunk
+
 // liveSub is an attached subscription as the dispatcher sees it.
 type liveSub struct {
 	w             *subscriber
@@ -39,7 +45,7 @@ type liveSub struct {
 
 	// Dispatcher only, under dispatcher.mu.
 	gone bool   // detached: no longer matched
-	mark uint64 // the round that last gave it an entry
+	mark uint64 // the round that last gave it an entry (see woke)
 
 	mu         sync.Mutex
 	entries    []*ringEntry // matches not yet taken, in order
@@ -68,8 +74,8 @@ type dispatcher struct {
 	nFiltered  int
 	maxVersion uint64     // newest filterVersion attached
 	unfiltered []*liveSub // attached subscriptions with no required term
-	round      uint64
-	woken      []*liveSub // given entries this round
+	round      uint64     // the wake-ups sent so far, plus one
+	woken      []*liveSub // given entries since the last wake-ups
 }
 
 // attach hands ls to the dispatcher from its current position on.
@@ -123,13 +129,23 @@ func (h *hub) dispatchLoop(stop <-chan struct{}) {
 			return
 		case <-d.wake:
 		}
-		for h.dispatch() {
+		for n := 0; ; {
+			k := h.dispatch()
+			n += k
+			if k == 0 || n >= wakeEvents {
+				d.wakeRound()
+				n = 0
+			}
+			if k == 0 {
+				break
+			}
 		}
 	}
 }
 
-// dispatch hands out the next chunk of events; false when there were none.
-func (h *hub) dispatch() bool {
+// dispatch hands out the next chunk of events and returns how many there
+// were. The subscriptions it gives something are woken by wakeRound.
+func (h *hub) dispatch() int {
 	d := &h.disp
 	from := d.pos.Load()
 	entries, ok := h.since(from, ^uint64(0), dispatchChunk)
@@ -137,7 +153,6 @@ func (h *hub) dispatch() bool {
 		// Behind the ring: what the subscriptions were given up to from is
 		// theirs; they read the rest themselves.
 		d.mu.Lock()
-		d.round++
 		for _, ls := range slices.Concat(d.unfiltered, d.byID) {
 			if ls != nil {
 				d.detachAt(ls, from)
@@ -145,14 +160,12 @@ func (h *hub) dispatch() bool {
 		}
 		d.pos.Store(h.newest())
 		d.mu.Unlock()
-		d.wakeRound()
-		return false
+		return 0
 	}
 	if len(entries) == 0 {
-		return false
+		return 0
 	}
 	d.mu.Lock()
-	d.round++
 	for _, e := range entries {
 		if d.nFiltered > 0 {
 			c := e.candidates(h.filter)
@@ -181,8 +194,7 @@ func (h *hub) dispatch() bool {
 	}
 	d.pos.Store(entries[len(entries)-1].seq())
 	d.mu.Unlock()
-	d.wakeRound()
-	return true
+	return len(entries)
 }
 
 // offer leaves e in ls's inbox if it matches; d.mu is held.
@@ -218,11 +230,12 @@ func (d *dispatcher) woke(ls *liveSub) {
 	}
 }
 
-// wakeRound wakes the subscriptions given something this round.
+// wakeRound wakes the subscriptions given something since the last call.
 func (d *dispatcher) wakeRound() {
 	d.mu.Lock()
 	woken := d.woken
 	d.woken = nil
+	d.round++
 	d.mu.Unlock()
 	for _, ls := range woken {
 		select {

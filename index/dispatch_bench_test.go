@@ -68,8 +68,9 @@ func BenchmarkDispatch(b *testing.B) {
 					}
 				}
 				b.StartTimer()
-				for h.dispatch() {
+				for h.dispatch() > 0 {
 				}
+				h.disp.wakeRound()
 			}
 			b.StopTimer()
 			for _, ls := range subs {

@@ -84,6 +84,7 @@ func newHub(size int) *hub {
 	h := &hub{ring: make([]*ringEntry, size), filter: newPrefilter()}
 	h.disp.wake = make(chan struct{}, 1)
 	h.disp.limit = size
+	h.disp.round = 1
 	h.active.label, h.caughtUp.label, h.lagging.label = "active", "caught_up", "lagging"
 	for _, g := range []string{"active", "caught_up", "lagging"} {
 		metricSubscribers.WithLabelValues(g).Add(0) // present from the start
