@@ -640,19 +640,23 @@ func subscribeLive(t *testing.T, addr string) {
 	gc := exec.Command(grpcurlPath(t), "-plaintext", "-d", `{"query": "resource:e2e-live"}`, addr, "codetrail.v1.EventService/Subscribe")
 	gcOut := &syncBuffer{}
 	gc.Stdout, gc.Stderr = gcOut, gcOut
+	// The same stream in batches: the three events come as one message.
+	gcb := exec.Command(grpcurlPath(t), "-plaintext", "-d", `{"query": "resource:e2e-live", "maxBatch": 10}`, addr, "codetrail.v1.EventService/Subscribe")
+	gcbOut := &syncBuffer{}
+	gcb.Stdout, gcb.Stderr = gcbOut, gcbOut
 	tail := exec.Command(binary(t), "tail", "--server", addr, "resource:e2e-live")
 	tailOut, tailErr := &syncBuffer{}, &syncBuffer{}
 	tail.Stdout, tail.Stderr = tailOut, tailErr
-	for _, c := range []*exec.Cmd{gc, tail} {
+	for _, c := range []*exec.Cmd{gc, gcb, tail} {
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
 		defer func() { _ = c.Process.Kill(); _ = c.Wait() }()
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(gcOut.String(), "caughtUp") || !strings.Contains(tailErr.String(), "live") {
+	for !strings.Contains(gcOut.String(), "caughtUp") || !strings.Contains(gcbOut.String(), "caughtUp") || !strings.Contains(tailErr.String(), "live") {
 		if time.Now().After(deadline) {
-			t.Fatalf("subscribers never caught up:\ngrpcurl: %s\ntail: %s", gcOut, tailErr)
+			t.Fatalf("subscribers never caught up:\ngrpcurl: %s\ngrpcurl in batches: %s\ntail: %s", gcOut, gcbOut, tailErr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -665,11 +669,14 @@ func subscribeLive(t *testing.T, addr string) {
 		t.Fatal(err)
 	}
 	run1(t, "ingest", "--server", addr, f)
-	for !(strings.Count(gcOut.String(), `"eventId": "live-`) == 3 && strings.Count(tailOut.String(), "CreateDeployment") == 3) {
+	for !(strings.Count(gcOut.String(), `"eventId": "live-`) == 3 && strings.Count(gcbOut.String(), `"eventId": "live-`) == 3 && strings.Count(tailOut.String(), "CreateDeployment") == 3) {
 		if time.Now().After(deadline) {
-			t.Fatalf("live events did not arrive:\ngrpcurl: %s\ntail: %s", gcOut, tailOut)
+			t.Fatalf("live events did not arrive:\ngrpcurl: %s\ngrpcurl in batches: %s\ntail: %s", gcOut, gcbOut, tailOut)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Count(gcbOut.String(), `"events": {`) != 1 {
+		t.Fatalf("grpcurl with maxBatch 10 did not get the three events as one batch:\n%s", gcbOut)
 	}
 	for i := range 3 {
 		if !strings.Contains(gcOut.String(), fmt.Sprintf(`"eventId": "live-%d"`, i)) {
