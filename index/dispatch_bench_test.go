@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/codetrail/codetrail/index/query"
 )
 
 // BenchmarkDispatch measures the dispatcher alone: matching new events
@@ -21,15 +19,7 @@ func BenchmarkDispatch(b *testing.B) {
 			h.disp.limit = 1 << 30 // the benchmark empties no inbox
 			var subs []*liveSub
 			for i := range n {
-				ast, err := query.Parse(fmt.Sprintf("service:%s AND (errorCode:* OR readOnly:false) AND NOT user:q%d", services[i%len(services)], i))
-				if err != nil {
-					b.Fatal(err)
-				}
-				c := compiler{now: time.Now()}
-				m, err := c.matcher(ast)
-				if err != nil {
-					b.Fatal(err)
-				}
+				ast, m := mustMatcher(b, fmt.Sprintf("service:%s AND (errorCode:* OR readOnly:false) AND NOT user:q%d", services[i%len(services)], i))
 				ls := &liveSub{w: &subscriber{wake: make(chan struct{}, 1)}, match: m}
 				if keys, ok := requiredTerms(ast); ok {
 					ls.filtered = true

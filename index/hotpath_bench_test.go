@@ -170,20 +170,27 @@ func searchStore(b *testing.B) (*Store, []record.Event) {
 	return s, events
 }
 
+// mustMatcher parses q and compiles its in-memory matcher.
+func mustMatcher(tb testing.TB, q string) (query.Node, matcher) {
+	tb.Helper()
+	ast, err := query.Parse(q)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := compiler{now: time.Now()}
+	m, err := c.matcher(ast)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ast, m
+}
+
 // expectMatches returns the events (with their terms) the in-memory
 // matcher accepts for the query and time bounds of r, newest first as the
 // index orders them.
 func expectMatches(b *testing.B, events []record.Event, terms []*eventTerms, r SearchRequest) []*record.Event {
 	b.Helper()
-	ast, err := query.Parse(r.Query)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := compiler{now: time.Now()}
-	m, err := c.matcher(ast)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, m := mustMatcher(b, r.Query)
 	var out []*record.Event
 	for i := range events {
 		ev := &events[i]
