@@ -339,45 +339,68 @@ func TestSubscribeSlowSubscriber(t *testing.T) {
 // A subscriber that stays behind past the bound is ended with a cursor from
 // which a resume completes the set.
 func TestSubscribeLagBound(t *testing.T) {
-	s := openStoreCfg(t, func(c *Config) {
+	s := lagStore(t)
+	lag, _ := lagAndResume(t, s, 0, func(m Message) bool { return m.Hit != nil && m.Hit.Event.Seq == 3 })
+	if !errors.Is(lag, ErrLagging) {
+		t.Fatalf("%v does not say it is lag", lag)
+	}
+	if s.SubscriberStats().EndedForLag != 1 {
+		t.Fatalf("stats %+v", s.SubscriberStats())
+	}
+}
+
+// lagStore opens a store whose subscribers fall out of the ring at once and
+// are ended for lag soon after.
+func lagStore(t *testing.T) *Store {
+	return openStoreCfg(t, func(c *Config) {
 		c.RingSize = 8
 		c.ReplayPageSize = 4
 		c.MaxLagEvents = 20
 		c.MaxLagTime = 300 * time.Millisecond
 	})
+}
+
+// lagAndResume opens a live subscription (with maxBatch) whose client stops
+// reading at the first message stall picks, stores 200 events, and checks
+// that it is ended with a LagError and that resuming after its cursor
+// completes exactly the stored set. It returns the error and the sequence
+// numbers the first stream delivered.
+func lagAndResume(t *testing.T, s *Store, maxBatch int, stall func(Message) bool) (*LagError, []uint64) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stuck := newCollector()
 	release := make(chan struct{})
+	stalled := false
 	stuckSend := func(m Message) error {
-		if m.Hit != nil && m.Hit.Event.Seq == 3 {
+		if !stalled && stall(m) {
+			stalled = true
 			<-release // a client that stops reading
 		}
 		return stuck.send(m)
 	}
 	stuckDone := make(chan error, 1)
-	go func() { stuckDone <- s.Subscribe(ctx, SubscribeRequest{}, stuckSend) }()
+	go func() { stuckDone <- s.Subscribe(ctx, SubscribeRequest{MaxBatch: maxBatch}, stuckSend) }()
 	waitFor(t, "live", func() bool { return s.SubscriberStats().CaughtUp == 1 })
+	next := int(s.head.Load())
 	for i := range 20 {
-		if _, err := s.Put(ctx, synthetic(t, 10, i*10), nil); err != nil {
+		if _, err := s.Put(ctx, synthetic(t, 10, next+i*10), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // past MaxLagTime
 	close(release)
-	err := <-stuckDone
 	var lag *LagError
-	if !errors.As(err, &lag) || !errors.Is(err, ErrLagging) {
+	if err := <-stuckDone; !errors.As(err, &lag) {
 		t.Fatalf("stuck subscriber ended with %v, want a LagError", err)
 	}
-	if s.SubscriberStats().EndedForLag != 1 {
-		t.Fatalf("stats %+v", s.SubscriberStats())
-	}
-	got, _, _, _ := stuck.snapshot()
+	got, seqs, _, _ := stuck.snapshot()
 	resumed := newCollector()
 	rctx, rcancel := context.WithCancel(ctx)
 	rdone := make(chan error, 1)
-	go func() { rdone <- s.Subscribe(rctx, SubscribeRequest{AfterCursor: lag.Cursor}, resumed.send) }()
+	go func() {
+		rdone <- s.Subscribe(rctx, SubscribeRequest{AfterCursor: lag.Cursor, MaxBatch: maxBatch}, resumed.send)
+	}()
 	waitFor(t, "resume caught up", func() bool { _, _, c, _ := resumed.snapshot(); return c == 1 })
 	rcancel()
 	<-rdone
@@ -386,6 +409,7 @@ func TestSubscribeLagBound(t *testing.T) {
 	if want := searchIDs(t, s, ""); !slices.Equal(all, want) {
 		t.Fatalf("before lag + after resume: %d events, want %d in order", len(all), len(want))
 	}
+	return lag, seqs
 }
 
 // The union of what a subscriber receives across many random disconnects,
@@ -710,54 +734,9 @@ func TestSubscribeBatches(t *testing.T) {
 	<-done
 
 	// A client that stops reading while a batch is being sent.
-	s = openStoreCfg(t, func(c *Config) {
-		c.RingSize = 8
-		c.ReplayPageSize = 4
-		c.MaxLagEvents = 20
-		c.MaxLagTime = 300 * time.Millisecond
-	})
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	stuck := newCollector()
-	release := make(chan struct{})
-	first := true
-	stuckSend := func(m Message) error {
-		if m.Hits != nil && first {
-			first = false
-			<-release
-		}
-		return stuck.send(m)
-	}
-	stuckDone := make(chan error, 1)
-	go func() { stuckDone <- s.Subscribe(ctx, SubscribeRequest{MaxBatch: 3}, stuckSend) }()
-	waitFor(t, "live", func() bool { return s.SubscriberStats().CaughtUp == 1 })
-	for i := range 20 {
-		if _, err := s.Put(ctx, synthetic(t, 10, 100+i*10), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(500 * time.Millisecond) // past MaxLagTime
-	close(release)
-	var lag *LagError
-	if err := <-stuckDone; !errors.As(err, &lag) {
-		t.Fatalf("stuck subscriber ended with %v, want a LagError", err)
-	}
-	got, seqs, _, _ := stuck.snapshot()
-	if at, err := s.ParseCursor(lag.Cursor); err != nil || len(seqs) == 0 || seqs[len(seqs)-1] != at {
+	ls := lagStore(t)
+	lag, seqs := lagAndResume(t, ls, 3, func(m Message) bool { return m.Hits != nil })
+	if at, err := ls.ParseCursor(lag.Cursor); err != nil || len(seqs) == 0 || seqs[len(seqs)-1] != at {
 		t.Fatalf("lag cursor at %d (%v), last sent %v", at, err, seqs)
-	}
-	resumed := newCollector()
-	rctx, rcancel := context.WithCancel(ctx)
-	rdone := make(chan error, 1)
-	go func() {
-		rdone <- s.Subscribe(rctx, SubscribeRequest{AfterCursor: lag.Cursor, MaxBatch: 3}, resumed.send)
-	}()
-	waitFor(t, "resume caught up", func() bool { _, _, c, _ := resumed.snapshot(); return c == 1 })
-	rcancel()
-	<-rdone
-	more, _, _, _ := resumed.snapshot()
-	all := append(got, more...)
-	if want := searchIDs(t, s, ""); !slices.Equal(all, want) {
-		t.Fatalf("before lag + after resume: %d events, want %d in order", len(all), len(want))
 	}
 }
