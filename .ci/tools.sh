@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs, into .tools/ of the repo, the pinned tools the tests and checks
-# need: grpcurl, buf, protoc-gen-go, protoc-gen-go-grpc, the grpc-gateway and
-# OpenAPI generators, fauxqs; and for the
-# client examples, examples/node/node_modules (npm ci) and a few Debian
-# packages (apt-get, as root or through sudo). Idempotent and quiet when
+# need: grpcurl, buf, protoc-gen-go, protoc-gen-go-grpc, protoc-gen-go-vtproto,
+# the grpc-gateway and OpenAPI generators, fauxqs; and for the client
+# examples, examples/node/node_modules (npm ci) and a few Debian packages
+# (apt-get, as root or through sudo). Idempotent and quiet when
 # everything is already there. Needs Go, npm and, on Debian, apt (all reach
 # their registries on every machine of this project).
 set -euo pipefail
@@ -35,6 +35,13 @@ if ! stamp protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC_VERSION"; then
   echo "installing protoc-gen-go-grpc $PROTOC_GEN_GO_GRPC_VERSION" >&2
   GOBIN="$BIN" go install "google.golang.org/grpc/cmd/protoc-gen-go-grpc@$PROTOC_GEN_GO_GRPC_VERSION"
   echo "$PROTOC_GEN_GO_GRPC_VERSION" > "$TOOLS/protoc-gen-go-grpc.version"
+fi
+# protoc-gen-go-vtproto at the version go.mod pins for its runtime helpers.
+VT_VERSION=$(go list -m -f '{{.Version}}' github.com/planetscale/vtprotobuf)
+if ! stamp protoc-gen-go-vtproto "$VT_VERSION"; then
+  echo "installing protoc-gen-go-vtproto $VT_VERSION" >&2
+  GOBIN="$BIN" go install "github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@$VT_VERSION"
+  echo "$VT_VERSION" > "$TOOLS/protoc-gen-go-vtproto.version"
 fi
 # The gateway and OpenAPI generators at the version go.mod pins for the
 # grpc-gateway runtime.

@@ -44,10 +44,11 @@ func main() {
 	subs := flag.Int("subscribers", 0, "instead of the search benchmark: this many Subscribe streams with distinct queries while ingesting at -rate")
 	rate := flag.Int("rate", 5000, "events/s offered through the Ingest RPC in the subscriber benchmark")
 	secs := flag.Int("seconds", 20, "length of each subscriber benchmark phase")
+	pairs := flag.Int("pairs", 1, "subscriber benchmark: run the phases without and with subscribers this many times, alternating their order, and print the medians")
 	flag.IntVar(&subConns, "subscriber-conns", 100, "subscriber benchmark: connections the streams are spread over")
 	flag.IntVar(&subBatch, "max-batch", 0, "subscriber benchmark: max_batch of each stream (0: the client's default; 1: one event per message)")
 	flag.Var(&serveArgs, "serve-arg", "an extra argument for codetrail serve, repeatable (e.g. -serve-arg=--metrics-listen=127.0.0.1:9464 to take profiles from /debug/pprof)")
-	flag.StringVar(&profileOut, "profile", "", "subscriber benchmark: write the server's CPU profile while events are offered with subscribers to this file")
+	flag.StringVar(&profileOut, "profile", "", "subscriber benchmark: write CPU profiles while events are offered: the server's to FILE.PHASE (FILE.without-1, FILE.with-1, ...), this process's streams to FILE.PHASE.client")
 	loadMin := flag.Float64("load-minutes", 0, "instead: the bounded load run (ingest at -rate, searches, -subscribers streams) for this many minutes")
 	engines := flag.String("engines", "codetrail,sqlite", "search benchmark: the engines to measure, in order; each one's figures are saved in -dir, so engines can be run one at a time on the same trail")
 	repeat := flag.Int("repeat", 1, "search benchmark: measure each engine this many times, each from an empty index, and save the per-field medians (each run is also saved as measure-<engine>-<n>-run<i>.json)")
@@ -95,7 +96,7 @@ func main() {
 	if *loadMin > 0 {
 		err = runLoad(time.Duration(*loadMin*float64(time.Minute)), max(*subs, 1), *rate, *work)
 	} else if *subs > 0 {
-		err = runSubscribers(*subs, *rate, *secs, *work)
+		err = runSubscribers(*subs, *rate, *secs, *pairs, *work)
 	} else {
 		err = run(*events, *runs, *repeat, *work, strings.Split(*engines, ","))
 	}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ import (
 // acknowledgement reached the client), ingest throughput with and without
 // the subscribers, and checks that every subscriber got exactly what Search
 // returns for its query.
-func runSubscribers(n, rate, secs int, work string) error {
+func runSubscribers(n, rate, secs, pairs int, work string) error {
 	bin, err := buildServer(work)
 	if err != nil {
 		return err
@@ -56,25 +57,65 @@ func runSubscribers(n, rate, secs int, work string) error {
 		add(fmt.Sprintf("service:%s AND (errorCode:* OR readOnly:false) AND NOT user:q%d", services[i%len(services)], i))
 	}
 
-	var withSubs, without result
-	if without, err = ingestPhase(bin, work, "without", nil, records[:len(records)/2], rate, secs); err != nil {
-		return err
+	fmt.Printf("\n%d subscribers over %d connections (max_batch %d), offered %d events/s for %ds, %d pair(s) of phases\n", n, max(1, min(subConns, n)), subBatch, rate, secs, pairs)
+	// Phases alternate (without, with; then with, without; ...) so that a
+	// machine that drifts slower or faster over the run weighs on both.
+	var ratios, p50s, p99s, withRates, withoutRates []float64
+	for p := 1; p <= pairs; p++ {
+		var withSubs, without result
+		withoutPhase := func() (err error) {
+			without, err = ingestPhase(bin, work, fmt.Sprintf("without-%d", p), nil, records[:len(records)/2], rate, secs)
+			return err
+		}
+		withPhase := func() (err error) {
+			withSubs, err = ingestPhase(bin, work, fmt.Sprintf("with-%d", p), queries, records[len(records)/2:], rate, secs)
+			return err
+		}
+		first, second := withoutPhase, withPhase
+		if p%2 == 0 {
+			first, second = withPhase, withoutPhase
+		}
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
+			return err
+		}
+		ratio := 100 * withSubs.rate / without.rate
+		p50, p99 := pctD(withSubs.delays, 50), pctD(withSubs.delays, 99)
+		ratios, p50s, p99s = append(ratios, ratio), append(p50s, p50.Seconds()), append(p99s, p99.Seconds())
+		withRates, withoutRates = append(withRates, withSubs.rate), append(withoutRates, without.rate)
+		fmt.Printf("\npair %d\n", p)
+		fmt.Printf("ingest without subscribers: %.0f events/s acknowledged; CPU until the last acknowledgement (%s): server %s, benchmark client %s\n",
+			without.rate, without.elapsed.Round(time.Millisecond), without.serverCPU.Round(10*time.Millisecond), without.clientCPU.Round(10*time.Millisecond))
+		fmt.Printf("ingest with subscribers:    %.0f events/s acknowledged (%.1f%% of without)\n", withSubs.rate, ratio)
+		fmt.Printf("deliveries: %d; delay from Ingest ack to delivery p50 %s, p99 %s, max %s\n", len(withSubs.delays),
+			p50, p99, pctD(withSubs.delays, 100))
+		fmt.Printf("server's delay from storing to sending (codetrail_subscribe_delivery_seconds): %s\n", withSubs.serverDelay)
+		fmt.Printf("server's delay from storing to dispatching (codetrail_subscribe_dispatch_seconds): %s\n", withSubs.dispatchDelay)
+		fmt.Printf("all subscribers at the head %s after the last acknowledgement\n", withSubs.drain.Round(time.Millisecond))
+		fmt.Printf("CPU from the first offer until all subscribers were at the head (%s): server %s, benchmark client (%d streams) %s\n",
+			withSubs.elapsed.Round(time.Millisecond), withSubs.serverCPU.Round(10*time.Millisecond), n, withSubs.clientCPU.Round(10*time.Millisecond))
+		fmt.Printf("loss check: %s\n", withSubs.check)
 	}
-	if withSubs, err = ingestPhase(bin, work, "with", queries, records[len(records)/2:], rate, secs); err != nil {
-		return err
+	if pairs > 1 {
+		fmt.Printf("\nmedians of %d pairs: without %.0f events/s, with %.0f events/s, ratio %.1f%%; delay p50 %.2fs, p99 %.2fs\n",
+			pairs, medianF(withoutRates), medianF(withRates), medianF(ratios), medianF(p50s), medianF(p99s))
 	}
-	fmt.Printf("\n%d subscribers over %d connections (max_batch %d), offered %d events/s for %ds\n", n, max(1, min(subConns, n)), subBatch, rate, secs)
-	fmt.Printf("ingest without subscribers: %.0f events/s acknowledged; CPU until the last acknowledgement (%s): server %s, benchmark client %s\n",
-		without.rate, without.elapsed.Round(time.Millisecond), without.serverCPU.Round(10*time.Millisecond), without.clientCPU.Round(10*time.Millisecond))
-	fmt.Printf("ingest with subscribers:    %.0f events/s acknowledged (%.1f%% of without)\n", withSubs.rate, 100*withSubs.rate/without.rate)
-	fmt.Printf("deliveries: %d; delay from Ingest ack to delivery p50 %s, p99 %s, max %s\n", len(withSubs.delays),
-		pctD(withSubs.delays, 50), pctD(withSubs.delays, 99), pctD(withSubs.delays, 100))
-	fmt.Printf("server's delay from storing to sending (codetrail_subscribe_delivery_seconds): %s\n", withSubs.serverDelay)
-	fmt.Printf("all subscribers at the head %s after the last acknowledgement\n", withSubs.drain.Round(time.Millisecond))
-	fmt.Printf("CPU from the first offer until all subscribers were at the head (%s): server %s, benchmark client (%d streams) %s\n",
-		withSubs.elapsed.Round(time.Millisecond), withSubs.serverCPU.Round(10*time.Millisecond), n, withSubs.clientCPU.Round(10*time.Millisecond))
-	fmt.Printf("loss check: %s\n", withSubs.check)
 	return nil
+}
+
+// medianF returns the median of v (the mean of the middle two for an even
+// count).
+func medianF(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // procCPU returns the user+system CPU time of a process so far, from
@@ -100,6 +141,7 @@ type result struct {
 	drain                time.Duration // from the last acknowledgement until every subscriber was at the head
 	rate                 float64
 	serverDelay          string // the server's delivery delay quantiles, from its metrics
+	dispatchDelay        string // the server's dispatch delay quantiles
 	delays               []time.Duration
 	check                string
 }
@@ -228,7 +270,7 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 		profiling.Go(startProfile)
 		if len(queries) > 0 {
 			// This process too: its streams share the machine with the server.
-			if f, err := os.Create(profileOut + ".client"); err == nil {
+			if f, err := os.Create(profileOut + "." + name + ".client"); err == nil {
 				defer f.Close()
 				if err := pprof.StartCPUProfile(f); err == nil {
 					defer pprof.StopCPUProfile()
@@ -295,7 +337,10 @@ func ingestPhase(bin, work, name string, queries []string, records [][]byte, rat
 	res.drain = time.Since(drain)
 	res.serverCPU, res.clientCPU = procCPU(pid)-serverCPU0, procCPU(os.Getpid())-selfCPU0
 	res.elapsed = time.Since(start)
-	if res.serverDelay, err = serverDelays(metrics); err != nil {
+	if res.serverDelay, err = serverDelays(metrics, "codetrail_subscribe_delivery_seconds"); err != nil {
+		return res, err
+	}
+	if res.dispatchDelay, err = serverDelays(metrics, "codetrail_subscribe_dispatch_seconds"); err != nil {
 		return res, err
 	}
 	cancel()
@@ -364,10 +409,10 @@ func pctD(d []time.Duration, p int) time.Duration {
 	return d[min(len(d)-1, len(d)*p/100)].Round(time.Millisecond)
 }
 
-// serverDelays reads codetrail_subscribe_delivery_seconds from the server's
-// metrics and returns its p50 and p99 (the upper bounds of the buckets that
-// hold them).
-func serverDelays(addr string) (string, error) {
+// serverDelays reads a delay histogram (codetrail_subscribe_delivery_seconds
+// or _dispatch_seconds) from the server's metrics and returns its p50 and
+// p99 (the upper bounds of the buckets that hold them).
+func serverDelays(addr, histogram string) (string, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return "", err
@@ -383,7 +428,7 @@ func serverDelays(addr string) (string, error) {
 	}
 	var bs []bucket
 	for _, line := range strings.Split(string(body), "\n") {
-		rest, ok := strings.CutPrefix(line, `codetrail_subscribe_delivery_seconds_bucket{le="`)
+		rest, ok := strings.CutPrefix(line, histogram+`_bucket{le="`)
 		if !ok {
 			continue
 		}
@@ -403,7 +448,7 @@ func serverDelays(addr string) (string, error) {
 		bs = append(bs, b)
 	}
 	if len(bs) == 0 || bs[len(bs)-1].count == 0 {
-		return "no deliveries recorded", nil
+		return "nothing recorded", nil
 	}
 	total := bs[len(bs)-1].count
 	q := func(p float64) string {
@@ -414,5 +459,5 @@ func serverDelays(addr string) (string, error) {
 		}
 		return "?"
 	}
-	return fmt.Sprintf("p50 %s, p99 %s over %.0f deliveries", q(0.5), q(0.99), total), nil
+	return fmt.Sprintf("p50 %s, p99 %s over %.0f", q(0.5), q(0.99), total), nil
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The dispatcher matches each new event against every caught-up
@@ -194,6 +195,10 @@ func (h *hub) dispatch() int {
 	}
 	d.pos.Store(entries[len(entries)-1].seq())
 	d.mu.Unlock()
+	now := time.Now()
+	for _, e := range entries {
+		metricDispatchSeconds.Observe(now.Sub(e.stored).Seconds())
+	}
 	return len(entries)
 }
 

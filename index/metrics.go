@@ -41,6 +41,11 @@ var (
 		Help:    "Time from an event being stored to its delivery to a live subscriber.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	})
+	metricDispatchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "codetrail", Subsystem: "subscribe", Name: "dispatch_seconds",
+		Help:    "Time from an event being stored to the dispatcher leaving it in the inboxes of the live subscribers it matches (the rest of delivery_seconds is the subscribers' own sending).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
 )
 
 var (
@@ -68,7 +73,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds}
 }
 
 var (
