@@ -76,6 +76,7 @@ type dispatcher struct {
 	maxVersion uint64     // newest filterVersion attached
 	unfiltered []*liveSub // attached subscriptions with no required term
 	round      uint64     // the wake-ups sent so far, plus one
+	gen        uint64     // attachments so far, plus one: prematches made at an older gen are redone
 	woken      []*liveSub // given entries since the last wake-ups
 }
 
@@ -85,6 +86,7 @@ func (h *hub) attach(ls *liveSub) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ls.attachAt = d.pos.Load()
+	d.gen++
 	if !ls.filtered {
 		d.unfiltered = append(d.unfiltered, ls)
 		return
@@ -168,30 +170,18 @@ func (h *hub) dispatch() int {
 	}
 	d.mu.Lock()
 	for _, e := range entries {
-		if d.nFiltered > 0 {
-			c := e.candidates(h.filter)
-			if c.version < d.maxVersion {
-				// Made before some attached subscription registered its
-				// terms: ask each one.
-				for _, ls := range d.byID {
-					if ls != nil && c.has(ls.filterID, ls.filterVersion) {
-						d.offer(ls, e)
-					}
-				}
-			} else {
-				for w, word := range c.bits {
-					for ; word != 0; word &= word - 1 {
-						id := w*64 + bits.TrailingZeros64(word)
-						if id < len(d.byID) && d.byID[id] != nil {
-							d.offer(d.byID[id], e)
-						}
-					}
+		if e.preGen == d.gen {
+			// Matched while it was being stored, against the streams
+			// attached now: hand out the matches of those still there.
+			for _, ls := range e.pre {
+				if !ls.gone {
+					d.put(ls, e)
 				}
 			}
+		} else {
+			d.match(h.filter, e, d.offer)
 		}
-		for _, ls := range d.unfiltered {
-			d.offer(ls, e)
-		}
+		e.pre = nil
 	}
 	d.pos.Store(entries[len(entries)-1].seq())
 	d.mu.Unlock()
@@ -202,11 +192,69 @@ func (h *hub) dispatch() int {
 	return len(entries)
 }
 
+// match calls f with every attached stream whose query e may match (its
+// prefilter candidates and the unfiltered streams); d.mu is held.
+func (d *dispatcher) match(filter *prefilter, e *ringEntry, f func(*liveSub, *ringEntry)) {
+	if d.nFiltered > 0 {
+		c := e.candidates(filter)
+		if c.version < d.maxVersion {
+			// Made before some attached subscription registered its
+			// terms: ask each one.
+			for _, ls := range d.byID {
+				if ls != nil && c.has(ls.filterID, ls.filterVersion) {
+					f(ls, e)
+				}
+			}
+		} else {
+			for w, word := range c.bits {
+				for ; word != 0; word &= word - 1 {
+					id := w*64 + bits.TrailingZeros64(word)
+					if id < len(d.byID) && d.byID[id] != nil {
+						f(d.byID[id], e)
+					}
+				}
+			}
+		}
+	}
+	for _, ls := range d.unfiltered {
+		f(ls, e)
+	}
+}
+
+// prematch matches events that are being stored (Put writes them to the
+// index meanwhile) against the attached streams, so that once they are
+// stored the dispatcher only hands the matches out: matching is most of the
+// dispatcher's work, and doing it after the write made every delivery
+// wait for it behind ingest's own work for the CPU. A stream attached after
+// an event was prematched has it matched again at dispatch (gen).
+func (h *hub) prematch(entries []*ringEntry) {
+	d := &h.disp
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), dispatchChunk)]
+		entries = entries[len(chunk):]
+		d.mu.Lock()
+		for _, e := range chunk {
+			e.preGen = d.gen
+			d.match(h.filter, e, func(ls *liveSub, e *ringEntry) {
+				if !ls.gone && ls.match(e.eventTerms()) {
+					e.pre = append(e.pre, ls)
+				}
+			})
+		}
+		d.mu.Unlock()
+	}
+}
+
 // offer leaves e in ls's inbox if it matches; d.mu is held.
 func (d *dispatcher) offer(ls *liveSub, e *ringEntry) {
 	if ls.gone || !ls.match(e.eventTerms()) {
 		return
 	}
+	d.put(ls, e)
+}
+
+// put leaves e, which ls matches, in ls's inbox; d.mu is held.
+func (d *dispatcher) put(ls *liveSub, e *ringEntry) {
 	ls.mu.Lock()
 	full := len(ls.entries) >= d.limit
 	if !full {

@@ -21,10 +21,14 @@ type ringEntry struct {
 	memo      Memo // see Hit.Memo
 	candOnce  sync.Once
 	cand      *candidates
+	// pre holds the streams the event matched before it was stored, as of
+	// the dispatcher's gen preGen (0: not prematched); see prematch.
+	pre    []*liveSub
+	preGen uint64
 }
 
-func newRingEntry(ev record.Event, cursor string, stored time.Time) *ringEntry {
-	e := &ringEntry{hit: Hit{Event: ev, Cursor: cursor}, stored: stored}
+func newRingEntry(ev record.Event, cursor string) *ringEntry {
+	e := &ringEntry{hit: Hit{Event: ev, Cursor: cursor}}
 	e.hit.Memo = &e.memo
 	return e
 }
@@ -92,17 +96,19 @@ func newHub(size int) *hub {
 	return h
 }
 
-// append adds newly stored events, which must carry consecutive sequence
-// numbers following the last appended; wake tells the subscribers.
-func (h *hub) append(evs []record.Event, cursor func(uint64) string) {
-	if len(evs) == 0 {
+// append adds the entries of newly stored events, which must carry
+// consecutive sequence numbers following the last appended; wake tells the
+// subscribers.
+func (h *hub) append(entries []*ringEntry) {
+	if len(entries) == 0 {
 		return
 	}
 	now := time.Now()
 	h.mu.Lock()
-	for i := range evs {
-		seq := evs[i].Seq
-		h.ring[seq%uint64(len(h.ring))] = newRingEntry(evs[i], cursor(seq), now)
+	for _, e := range entries {
+		e.stored = now
+		seq := e.seq()
+		h.ring[seq%uint64(len(h.ring))] = e
 		h.last = seq
 		if h.first == 0 {
 			h.first = seq
@@ -146,6 +152,14 @@ func (h *hub) since(after, upto uint64, max int) ([]*ringEntry, bool) {
 		out = append(out, h.ring[seq%uint64(len(h.ring))])
 	}
 	return out, true
+}
+
+// attached reports whether any stream is attached to the dispatcher.
+func (h *hub) attached() bool {
+	d := &h.disp
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.nFiltered > 0 || len(d.unfiltered) > 0
 }
 
 func (h *hub) register()   { h.active.Add(1) }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 )
@@ -115,7 +114,7 @@ func (s *Store) readPage(ctx context.Context, n uint64) ([]*ringEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("page %d: %w", n, err)
 		}
-		out = append(out, newRingEntry(hit.Event, hit.Cursor, time.Time{}))
+		out = append(out, newRingEntry(hit.Event, hit.Cursor))
 	}
 	return out, nil
 }

@@ -536,6 +536,21 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	if len(fresh) > 0 {
 		chunks = splitChunks(len(fresh), len(shards))
 	}
+	// The events' ring entries, matched against the live streams while
+	// the chunks are written (hub.prematch).
+	pending := make([]*ringEntry, len(fresh))
+	for j, i := range fresh {
+		pending[j] = newRingEntry(events[i], s.Cursor(events[i].Seq))
+	}
+	var prematched sync.WaitGroup
+	defer prematched.Wait()
+	if len(pending) > 0 && s.hub.attached() {
+		prematched.Go(func() { s.hub.prematch(pending) })
+	}
+	publish := func(idx []int) {
+		prematched.Wait()
+		s.publish(events, idx, pending[:len(idx)], &res)
+	}
 	errs := make([]error, len(chunks))
 	start := s.next
 	// From start, not s.next: s.next moves on once the chunks are written,
@@ -598,16 +613,16 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 		for _, i := range fresh[len(kept):] {
 			events[i].Seq = 0
 		}
-		s.publish(events, kept, &res)
+		publish(kept)
 		return res, fmt.Errorf("store batch of %d events: %w", len(fresh)-len(kept), err)
 	}
 	if err := s.cps.put(checkpoints); err != nil {
 		// The events are stored: publish them; the caller retries the
 		// input and finds them stored.
-		s.publish(events, fresh, &res)
+		publish(fresh)
 		return res, fmt.Errorf("store checkpoints: %w", err)
 	}
-	s.publish(events, fresh, &res)
+	publish(fresh)
 	return res, nil
 }
 
@@ -766,7 +781,7 @@ func undoChunk(sh bleve.Index, exact *atomic.Bool, events []record.Event, idx []
 
 // publish accounts the stored events at positions idx (consecutive
 // sequence numbers after s.seq) and hands them to subscribers; mu held.
-func (s *Store) publish(events []record.Event, idx []int, res *PutResult) {
+func (s *Store) publish(events []record.Event, idx []int, entries []*ringEntry, res *PutResult) {
 	metricDuplicates.Add(float64(res.Duplicates))
 	if len(idx) == 0 {
 		return
@@ -793,7 +808,7 @@ func (s *Store) publish(events []record.Event, idx []int, res *PutResult) {
 	// Into the ring first, then the head, then the wake-up: a subscriber
 	// that sees the new head finds the events in the ring (and in the index,
 	// which Batch updated), and one that is woken sees the new head.
-	s.hub.append(stored, s.Cursor)
+	s.hub.append(entries)
 	s.head.Store(s.seq)
 	s.hub.wake()
 	s.minTime, s.maxTime = lo, hi
