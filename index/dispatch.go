@@ -236,7 +236,7 @@ func (h *hub) prematch(entries []*ringEntry) {
 		for _, e := range chunk {
 			e.preGen = d.gen
 			d.match(h.filter, e, func(ls *liveSub, e *ringEntry) {
-				if !ls.gone && ls.match(e.eventTerms()) {
+				if ls.wants(e) {
 					e.pre = append(e.pre, ls)
 				}
 			})
@@ -245,12 +245,15 @@ func (h *hub) prematch(entries []*ringEntry) {
 	}
 }
 
+// wants reports whether ls is attached and its query matches e; the
+// dispatcher's mu is held.
+func (ls *liveSub) wants(e *ringEntry) bool { return !ls.gone && ls.match(e.eventTerms()) }
+
 // offer leaves e in ls's inbox if it matches; d.mu is held.
 func (d *dispatcher) offer(ls *liveSub, e *ringEntry) {
-	if ls.gone || !ls.match(e.eventTerms()) {
-		return
+	if ls.wants(e) {
+		d.put(ls, e)
 	}
-	d.put(ls, e)
 }
 
 // put leaves e, which ls matches, in ls's inbox; d.mu is held.
