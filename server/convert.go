@@ -1,7 +1,6 @@
 package server
 
 import (
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -66,12 +65,12 @@ func toEvent(h index.Hit, view pb.EventView) *pb.Event {
 // a JSON object cannot be stored, so failure here is a bug worth showing
 // rather than hiding: it is reported in problems.
 func toStruct(e *record.Event) *structpb.Struct {
-	var s structpb.Struct
-	if err := protojson.Unmarshal(e.Raw, &s); err != nil {
+	s, err := recordStruct(e.Raw)
+	if err != nil {
 		e.Problems = append(e.Problems, "record: "+err.Error())
 		return nil
 	}
-	return &s
+	return s
 }
 
 func toCounts(c ingestCounts) *pb.IngestCounts {
