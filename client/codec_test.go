@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/codetrail/codetrail/index/record"
 	"github.com/codetrail/codetrail/ingest/gen"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
@@ -22,18 +21,12 @@ import (
 // bytes (the raw view).
 func sampleEvents(tb testing.TB, n int) []*pb.Event {
 	tb.Helper()
-	cfg := gen.DefaultConfig()
-	cfg.Events = n
-	recs, err := gen.Events(cfg)
+	evs, err := gen.Parsed(n)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	out := make([]*pb.Event, 0, n)
-	for i, raw := range recs {
-		e, err := record.Parse(record.KindCloudTrail, raw)
-		if err != nil {
-			tb.Fatal(err)
-		}
+	for i, e := range evs {
 		ev := &pb.Event{
 			EventId: e.ID, EventTime: timestamppb.New(e.Time), EventSource: e.Source, EventName: e.Name,
 			Service: e.Service, AwsRegion: e.Region, AccountId: e.Account,

@@ -30,21 +30,11 @@ import (
 // (about 1.5 KB each, the shapes and value spread of real trails), parsed.
 func generated(tb testing.TB, n int) []record.Event {
 	tb.Helper()
-	cfg := gen.DefaultConfig()
-	cfg.Events = n
-	recs, err := gen.Events(cfg)
+	evs, err := gen.Parsed(n)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out := make([]record.Event, 0, len(recs))
-	for _, r := range recs {
-		ev, err := record.Parse(record.KindCloudTrail, r)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
+	return evs
 }
 
 // BenchmarkBuildDocument measures mapping one event to its Bleve document,

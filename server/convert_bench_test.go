@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/codetrail/codetrail/index"
-	"github.com/codetrail/codetrail/index/record"
 	"github.com/codetrail/codetrail/ingest/gen"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
@@ -12,17 +11,13 @@ import (
 // genHits returns n generated events as the index hands them to the server.
 func genHits(tb testing.TB, n int) []index.Hit {
 	tb.Helper()
-	cfg := gen.DefaultConfig()
-	cfg.Events = n
-	recs, err := gen.Events(cfg)
+	evs, err := gen.Parsed(n)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hits := make([]index.Hit, len(recs))
-	for i, raw := range recs {
-		if hits[i].Event, err = record.Parse(record.KindCloudTrail, raw); err != nil {
-			tb.Fatal(err)
-		}
+	hits := make([]index.Hit, len(evs))
+	for i, ev := range evs {
+		hits[i].Event = ev
 	}
 	return hits
 }

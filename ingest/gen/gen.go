@@ -1,10 +1,13 @@
 package gen
 
 import (
+	"fmt"
 	"iter"
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/codetrail/codetrail/index/record"
 )
 
 // Meta describes a record returned by Next.
@@ -211,6 +214,24 @@ func Events(cfg Config) ([][]byte, error) {
 	out := make([][]byte, 0, cfg.Events)
 	for rec := range g.All() {
 		out = append(out, append([]byte(nil), rec...))
+	}
+	return out, nil
+}
+
+// Parsed returns the first n records of the default stream parsed as the
+// index stores them, for tests and benchmarks of what comes after parsing.
+func Parsed(n int) ([]record.Event, error) {
+	cfg := DefaultConfig()
+	cfg.Events = n
+	recs, err := Events(cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]record.Event, len(recs))
+	for i, raw := range recs {
+		if out[i], err = record.Parse(record.KindCloudTrail, raw); err != nil {
+			return nil, fmt.Errorf("generated record %d: %w", i, err)
+		}
 	}
 	return out, nil
 }
