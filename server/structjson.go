@@ -8,6 +8,8 @@ import (
 	"github.com/valyala/fastjson"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/codetrail/codetrail/index/record"
 )
 
 // recordStruct renders a stored record (a JSON object) as a Struct, as
@@ -84,7 +86,7 @@ func jsonValue(v *fastjson.Value) (*structpb.Value, bool) {
 		// fastjson takes more than JSON's numbers (NaN, inf, a lone
 		// sign); strconv reads the text as protojson does.
 		text := v.MarshalTo(nil)
-		if !jsonNumber(text) {
+		if !record.ValidNumber(text) {
 			return nil, false
 		}
 		f, err := strconv.ParseFloat(string(text), 64)
@@ -111,45 +113,6 @@ func jsonValue(v *fastjson.Value) (*structpb.Value, bool) {
 		return structpb.NewStructValue(s), true
 	}
 	return nil, false
-}
-
-// jsonNumber reports whether b is a number as JSON writes it:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func jsonNumber(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case digits() == 0:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(b)
 }
 
 // plainStrings reports whether every string in the JSON text b is one that

@@ -454,7 +454,7 @@ func (p *Parser) leaf(v *fastjson.Value) int {
 		r.str = true
 	case fastjson.TypeNumber:
 		p.arena = v.MarshalTo(p.arena) // the number as written
-		if p.badNumber < 0 && !validNumber(p.arena[r.vs:]) {
+		if p.badNumber < 0 && !ValidNumber(p.arena[r.vs:]) {
 			p.badNumber = n
 		}
 	case fastjson.TypeTrue:
@@ -863,9 +863,10 @@ func badEscape(src []byte) int {
 	}
 }
 
-// validNumber reports whether b is a JSON number:
+// ValidNumber reports whether b is a JSON number (fastjson takes more: NaN,
+// inf):
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func validNumber(b []byte) bool {
+func ValidNumber(b []byte) bool {
 	i := 0
 	if i < len(b) && b[i] == '-' {
 		i++

@@ -665,3 +665,15 @@ func TestHasControl(t *testing.T) {
 		})
 	}
 }
+
+func TestValidNumber(t *testing.T) {
+	for in, want := range map[string]bool{
+		"0": true, "-0": true, "10": true, "1.5": true, "1e5": true, "1E+5": true, "-2.5e-3": true,
+		"": false, "-": false, "01": false, "1.": false, ".5": false, "1e": false, "1e+": false, "+1": false,
+		"NaN": false, "inf": false, "1x": false, "0x1": false,
+	} {
+		if got := ValidNumber([]byte(in)); got != want {
+			t.Errorf("ValidNumber(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
