@@ -53,10 +53,24 @@ for gen in protoc-gen-grpc-gateway protoc-gen-openapiv2; do
     echo "$GW_VERSION" > "$TOOLS/$gen.version"
   fi
 done
+# npm_install installs packages into $TOOLS/npm, trying three times: a
+# registry hiccup (or a lock left by an interrupted install) should not fail
+# a fresh CI machine. Errors are printed (--loglevel=error, not --silent).
+npm_install() {
+  local try
+  for try in 1 2 3; do
+    if (cd "$TOOLS/npm" && npm install --loglevel=error --no-audit --no-fund --prefix . "$@" >/dev/null); then
+      return 0
+    fi
+    echo "npm install $* failed (try $try of 3)" >&2
+    sleep $((try * 5))
+  done
+  return 1
+}
 if ! stamp buf "$BUF_VERSION"; then
   echo "installing buf $BUF_VERSION (npm @bufbuild/buf)" >&2
   mkdir -p "$TOOLS/npm"
-  (cd "$TOOLS/npm" && npm install --silent --no-audit --no-fund --prefix . "@bufbuild/buf@$BUF_VERSION" >/dev/null)
+  npm_install "@bufbuild/buf@$BUF_VERSION"
   # The npm package ships the binary in a per-platform package; its
   # postinstall script may be blocked, so link the binary directly.
   b=$(find "$TOOLS/npm/node_modules/@bufbuild" -path '*/bin/buf' -type f | grep -v '/buf/bin/' | head -n 1)
@@ -81,7 +95,7 @@ esac
 if [ -n "$FAUXQS_NODE_PKG" ] && ! stamp fauxqs-node "$FAUXQS_VERSION+node$FAUXQS_NODE_VERSION"; then
   echo "installing fauxqs $FAUXQS_VERSION with $FAUXQS_NODE_PKG $FAUXQS_NODE_VERSION (npm)" >&2
   mkdir -p "$TOOLS/npm"
-  (cd "$TOOLS/npm" && npm install --silent --no-audit --no-fund --save-exact --prefix . "fauxqs@$FAUXQS_VERSION" "$FAUXQS_NODE_PKG@$FAUXQS_NODE_VERSION" >/dev/null)
+  npm_install --save-exact "fauxqs@$FAUXQS_VERSION" "$FAUXQS_NODE_PKG@$FAUXQS_NODE_VERSION"
   cat > "$BIN/fauxqs-node" <<LAUNCHER
 #!/bin/sh
 # Runs fauxqs $FAUXQS_VERSION with Node $FAUXQS_NODE_VERSION (written by .ci/tools.sh).
