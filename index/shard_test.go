@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+
 	"github.com/codetrail/codetrail/index/record"
 )
 
@@ -216,5 +219,61 @@ func TestFacetsAcrossShards(t *testing.T) {
 	// Each shard's own top value is its N; only the sum shows common first.
 	if len(f.Values) != 1 || f.Values[0] != (FacetValue{"common", 1200}) || f.Other != 1800 {
 		t.Fatalf("facet %+v, want common 1200, other 1800", f)
+	}
+}
+
+// TestPageHits: hits are loaded from the shard each came from, in the
+// page's order, and a hit whose shard or document has gone since the search
+// is left out instead of failing the page.
+func TestPageHits(t *testing.T) {
+	cfg := DefaultConfig(t.TempDir())
+	cfg.Shards = 2
+	s, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs := synthetic(t, 3000, 0)
+	if _, err := s.Put(context.Background(), evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	req := bleve.NewSearchRequestOptions(bquery.NewMatchAllQuery(), 64, 0, false)
+	req.SortByCustom(timeSort(true))
+	res, err := s.search(context.Background(), req)
+	if err != nil || len(res.Hits) != 64 {
+		t.Fatalf("search: %v, %d hits", err, len(res.Hits))
+	}
+	shards := map[string]bool{}
+	for _, m := range res.Hits {
+		shards[m.Index] = true
+	}
+	if len(shards) != 2 {
+		t.Fatalf("the page's hits come from shards %v, want both", shards)
+	}
+	matches := slices.Clone(res.Hits)
+	gone := *matches[3]
+	gone.ID = "no-such-event"
+	dropped := *matches[7]
+	dropped.Index = filepath.Join(cfg.Dir, "dropped-partition")
+	matches[3], matches[7] = &gone, &dropped
+	hits, err := s.pageHits(matches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i, m := range res.Hits {
+		if i != 3 && i != 7 {
+			want = append(want, m.ID)
+		}
+	}
+	var got []string
+	for _, h := range hits {
+		got = append(got, h.Event.ID)
+		if h.Event.Seq == 0 || h.Cursor == "" {
+			t.Fatalf("hit %s lacks its sequence or cursor", h.Event.ID)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("hits %v, want %v", got, want)
 	}
 }
