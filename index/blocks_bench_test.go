@@ -1,0 +1,273 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// BenchmarkBlockDocuments is an experiment for issue #5, not a path the
+// store takes: it measures what indexing blocks of consecutive events as one
+// Bleve document would gain over one document per event, the redesign named
+// as what would close the gap between Bleve's ~0.6 ms of CPU per event and
+// 20,000 events/s on 2 cores.
+//
+// A block document holds the union of its events' terms (each distinct value
+// once, as one list field per name, text without positions: a phrase or any
+// other exact test would be made by the in-memory matcher on the block's
+// events), the oldest and newest eventTime, the hours it spans, its newest
+// sort key, and its records compressed together. block=1 is today's
+// document (buildDocument) for comparison. Each run writes one shard on one
+// goroutine in batches of 5,000 events, as one shard of Put does. It reports
+// events/s and bytes of disk per event after the index is closed, and checks
+// first that a term query finds exactly the blocks holding an event with
+// that eventName.
+//
+// What it leaves out: the search side (candidate blocks, then matching,
+// sorting and counting their events) and merges beyond those during the
+// run.
+func BenchmarkBlockDocuments(b *testing.B) {
+	events := generated(b, 20000)
+	for i := range events {
+		events[i].Seq = uint64(i + 1)
+	}
+	const batch = 5000
+	for _, tc := range []struct {
+		size  int
+		bloom bool
+	}{{1, false}, {16, false}, {64, false}, {256, false}, {64, true}, {256, true}} {
+		size := tc.size
+		build := func(evs []record.Event) *document.Document {
+			if size == 1 {
+				return buildDocument(&evs[0])
+			}
+			return blockDocument(evs, tc.bloom)
+		}
+		name := fmt.Sprintf("block=%d", size)
+		if tc.bloom {
+			name += "+bloom"
+		}
+		b.Run(name, func(b *testing.B) {
+			var bytes int64
+			var took, cpu time.Duration
+			runs := 0
+			for b.Loop() {
+				dir := filepath.Join(b.TempDir(), "shard")
+				idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				start, cpu0 := time.Now(), processCPU(b)
+				for lo := 0; lo < len(events); lo += batch {
+					bt := idx.NewBatch()
+					for i := lo; i < lo+batch && i < len(events); i += size {
+						if err := bt.IndexAdvanced(build(events[i:min(i+size, lo+batch, len(events))])); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := idx.Batch(bt); err != nil {
+						b.Fatal(err)
+					}
+				}
+				took += time.Since(start)
+				cpu += processCPU(b) - cpu0
+				if runs == 0 {
+					checkBlocks(b, idx, events, size, batch)
+				}
+				if err := idx.Close(); err != nil {
+					b.Fatal(err)
+				}
+				bytes += dirBytes(b, dir)
+				runs++
+			}
+			b.ReportMetric(float64(len(events)*runs)/took.Seconds(), "events/s")
+			b.ReportMetric(float64(bytes)/float64(len(events)*runs), "disk-B/event")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(len(events)*runs), "cpu-µs/event")
+		})
+	}
+}
+
+// checkBlocks tests that a term query on eventName finds exactly the blocks
+// (of size events, never across a batch boundary) holding such an event.
+func checkBlocks(b *testing.B, idx bleve.Index, events []record.Event, size, batch int) {
+	b.Helper()
+	name := events[len(events)/2].Name
+	want := 0
+	for lo := 0; lo < len(events); lo += batch {
+		for i := lo; i < lo+batch && i < len(events); i += size {
+			if slices.ContainsFunc(events[i:min(i+size, lo+batch, len(events))], func(e record.Event) bool { return e.Name == name }) {
+				want++
+			}
+		}
+	}
+	q := bquery.NewTermQuery(name)
+	q.SetField("eventName")
+	res, err := idx.SearchInContext(context.Background(), bleve.NewSearchRequestOptions(q, 0, 0, false))
+	if err != nil || int(res.Total) != want {
+		b.Fatalf("eventName:%s found %v documents (%v), want %d", name, res, err, want)
+	}
+}
+
+// blockDocument is the block document of evs (see BenchmarkBlockDocuments).
+// With bloom, the text tokens, path=value terms and requestIDs, most of them
+// values seen once (ids, times, hashes) whose dictionary entries are most of
+// Bleve's cost, go into a Bloom filter stored with the block instead of the index:
+// a word or kv query would test every block's filter (a few thousand
+// blocks per million events), then match the events of those that pass.
+func blockDocument(evs []record.Event, bloom bool) *document.Document {
+	doc := document.NewDocument("b" + seqKey(evs[0].Seq))
+	lists := map[string]map[string]struct{}{}
+	add := func(name, v string) {
+		if strings.IndexByte(v, '\n') >= 0 {
+			return
+		}
+		if lists[name] == nil {
+			lists[name] = map[string]struct{}{}
+		}
+		lists[name][v] = struct{}{}
+	}
+	var text strings.Builder
+	seen := map[string]struct{}{}
+	var lo, hi time.Time
+	var order string
+	hours := map[string]struct{}{}
+	var raws []byte
+	for i := range evs {
+		ev := &evs[i]
+		for _, f := range keywordDocFields(ev, nil) {
+			add(f.name, string(f.value))
+		}
+		for p := range existsPaths(ev) {
+			add(fieldExists, p)
+		}
+		for _, l := range ev.Leaves {
+			if _, dup := seen[l.Value]; !dup {
+				seen[l.Value] = struct{}{}
+				text.WriteString(l.Value)
+				text.WriteByte('\n')
+			}
+			if (ev.Kind != record.KindCloudTrail || !typedLeaves[l.Path]) && len(l.Value) <= maxKVValueLen {
+				add(fieldKV, l.Path+kvSep+l.Value)
+			}
+		}
+		if t, ok := indexedTime(ev); ok {
+			if lo.IsZero() || t.Before(lo) {
+				lo = t
+			}
+			hi = maxTime(hi, t)
+			hours[hourKey(t)] = struct{}{}
+		}
+		order = max(order, timeKey(ev)+seqKey(ev.Seq))
+		raws = append(raws, ev.Raw...)
+		raws = append(raws, '\n')
+	}
+	if bloom {
+		// requestID and eventID (the document id of an event, not of a
+		// block) are unique per event too.
+		kv, reqs := lists[fieldKV], lists["requestID"]
+		delete(lists, fieldKV)
+		delete(lists, "requestID")
+		tokens := textAnalyzer.Analyze([]byte(text.String()))
+		f := newBloom(len(kv) + len(tokens) + len(reqs) + len(evs))
+		for v := range kv {
+			f.add(v)
+		}
+		for v := range reqs {
+			f.add("requestID" + kvSep + v)
+		}
+		for i := range evs {
+			f.add("eventID" + kvSep + evs[i].ID)
+		}
+		for _, t := range tokens {
+			f.add(string(t.Term))
+		}
+		doc.AddField(document.NewTextFieldCustom("_bloom", nil, f.bits, optStoreOnly, keywordAnalyzer))
+	}
+	for name, vs := range lists {
+		doc.AddField(document.NewTextFieldCustom(name, nil, []byte(joinLines(vs)), optKeyword, listAnalyzer))
+	}
+	if !bloom {
+		doc.AddField(document.NewTextFieldCustom(fieldText, nil, []byte(text.String()), optKeyword, textAnalyzer))
+	}
+	for _, t := range []time.Time{lo, hi} {
+		if !t.IsZero() {
+			f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optKeyword)
+			doc.AddField(f)
+		}
+	}
+	doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(joinLines(hours)), optKeyword, listAnalyzer))
+	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(order), optFacet, keywordAnalyzer))
+	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(evs[0].Kind, evs[0].Seq, raws), optStoreOnly, keywordAnalyzer))
+	return doc
+}
+
+// blockBloom is a Bloom filter of 10 bits a value and 4 probes (about 1%
+// false positives), for BenchmarkBlockDocuments.
+type blockBloom struct{ bits []byte }
+
+var bloomSeed = maphash.MakeSeed()
+
+func newBloom(n int) *blockBloom { return &blockBloom{bits: make([]byte, max(8, (10*n+7)/8))} }
+
+func (f *blockBloom) add(v string) {
+	h := maphash.String(bloomSeed, v)
+	m := uint64(len(f.bits) * 8)
+	for i := range uint64(4) {
+		bit := (h + i*(h>>32|1)) % m
+		f.bits[bit/8] |= 1 << (bit % 8)
+	}
+}
+
+// joinLines joins a set of values, one per line.
+func joinLines(set map[string]struct{}) string {
+	var sb strings.Builder
+	for v := range set {
+		sb.WriteString(v)
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+// processCPU is the CPU time this process has used, user and system: Bleve
+// analyses and merges on goroutines of its own.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// dirBytes is the size of the files under dir.
+func dirBytes(tb testing.TB, dir string) int64 {
+	tb.Helper()
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
