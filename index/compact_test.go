@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -249,5 +250,80 @@ func TestCompactWaitsForIdle(t *testing.T) {
 	}
 	if res.Total != batches*per/4 {
 		t.Errorf("eventName:GitPush: %d, want %d", res.Total, batches*per/4)
+	}
+}
+
+// TestSortKeysAcrossFormats: shards holding segments whose sort keys were
+// written compressed (as before optSortKey) and segments written without
+// compression sort, page and count as a store written in one format, before
+// and after compaction merges them.
+func TestSortKeysAcrossFormats(t *testing.T) {
+	reqs := []SearchRequest{
+		{PageSize: 100},
+		{Query: "eventName:StartBuild", PageSize: 37, Order: OrderOldest},
+		{Query: "p3 OR p5", PageSize: 64},
+		{Query: "eventName:StartBuild", PageSize: 1, HistogramInterval: "1h"},
+	}
+	results := func(s *Store) [][]string {
+		var out [][]string
+		for _, r := range reqs {
+			ids, _ := pageIDs(t, s, r)
+			res, err := s.Search(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range res.Histogram {
+				ids = append(ids, b.Start.Format(time.RFC3339)+"="+strconv.Itoa(b.Count))
+			}
+			out = append(out, ids)
+		}
+		return out
+	}
+	open := func(dir string, idle time.Duration) *Store {
+		cfg := DefaultConfig(dir)
+		cfg.Shards = 2
+		cfg.CompactIdle = idle
+		cfg.CompactSegments = 1
+		s, err := Open(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	const batches, per = 6, 1000
+	put := func(s *Store, b int) {
+		if _, err := s.Put(context.Background(), synthetic(t, per, b*per), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ref := open(t.TempDir(), 0)
+	defer ref.Close()
+	for b := range batches {
+		put(ref, b)
+	}
+	want := results(ref)
+
+	dir := t.TempDir()
+	mixed := open(dir, 0)
+	sortKeyOpts = optFacet
+	for b := range batches / 2 {
+		put(mixed, b)
+	}
+	sortKeyOpts = optSortKey
+	for b := batches / 2; b < batches; b++ {
+		put(mixed, b)
+	}
+	if got := results(mixed); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("segments of both formats: results differ from one format's\n got %v\nwant %v", got, want)
+	}
+	if err := mixed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mixed = open(dir, 300*time.Millisecond)
+	defer mixed.Close()
+	waitFor(t, "compaction", func() bool { st := mixed.Stats(); return st.Segments == 2 && !st.Compacting })
+	if got := results(mixed); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("merged from both formats: results differ from one format's\n got %v\nwant %v", got, want)
 	}
 }
