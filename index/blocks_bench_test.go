@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -91,7 +90,7 @@ func BenchmarkBlockDocuments(b *testing.B) {
 				if err := idx.Close(); err != nil {
 					b.Fatal(err)
 				}
-				bytes += dirBytes(b, dir)
+				bytes += dirSize(dir)
 				runs++
 			}
 			b.ReportMetric(float64(len(events)*runs)/took.Seconds(), "events/s")
@@ -250,24 +249,4 @@ func processCPU(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// dirBytes is the size of the files under dir.
-func dirBytes(tb testing.TB, dir string) int64 {
-	tb.Helper()
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err == nil {
-			n += info.Size()
-		}
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
 }
