@@ -231,16 +231,6 @@ func (f *blockBloom) add(v string) {
 	}
 }
 
-// joinLines joins a set of values, one per line.
-func joinLines(set map[string]struct{}) string {
-	var sb strings.Builder
-	for v := range set {
-		sb.WriteString(v)
-		sb.WriteByte('\n')
-	}
-	return sb.String()
-}
-
 // processCPU is the CPU time this process has used, user and system: Bleve
 // analyses and merges on goroutines of its own.
 func processCPU(tb testing.TB) time.Duration {

@@ -307,6 +307,7 @@ func TestSortKeysAcrossFormats(t *testing.T) {
 	dir := t.TempDir()
 	mixed := open(dir, 0)
 	sortKeyOpts = optFacet
+	defer func() { sortKeyOpts = optSortKey }() // even if a put fails
 	for b := range batches / 2 {
 		put(mixed, b)
 	}

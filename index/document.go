@@ -128,12 +128,17 @@ func documentFields(ev *record.Event) []docField {
 	fields := keywordDocFields(ev, make([]docField, 0, len(keywordFields)+len(ev.Resources)+3))
 	fields = leafDocFields(ev, fields)
 	exists := existsPaths(ev)
-	var ex strings.Builder
-	for p := range exists {
-		ex.WriteString(p)
-		ex.WriteByte('\n')
+	return append(fields, docField{fieldExists, []byte(joinLines(exists)), optKeyword, listAnalyzer})
+}
+
+// joinLines joins a set of values, one per line, as listAnalyzer reads them.
+func joinLines(set map[string]struct{}) string {
+	var sb strings.Builder
+	for v := range set {
+		sb.WriteString(v)
+		sb.WriteByte('\n')
 	}
-	return append(fields, docField{fieldExists, []byte(ex.String()), optKeyword, listAnalyzer})
+	return sb.String()
 }
 
 // keywordDocFields appends the typed keyword fields of ev and its
