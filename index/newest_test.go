@@ -16,7 +16,8 @@ import (
 // Newest-first pages taken from eventTime windows are exactly the pages of
 // the sorted whole: the reverse of oldest-first order (which sorts every
 // match), with events without eventTime last, at every page size, for
-// queries of every density, with and without a time range.
+// queries of every density, with and without a time range, also where
+// a page ends amid events of the same time.
 func TestNewestPagesFromWindows(t *testing.T) {
 	s := openStoreCfg(t, func(*Config) {})
 	ctx := context.Background()
@@ -34,6 +35,8 @@ func TestNewestPagesFromWindows(t *testing.T) {
 			when := ""
 			switch r := rng.IntN(100); {
 			case r < 5: // no eventTime: sorts oldest
+			case r < 40: // a burst of events sharing their times, so that pages end amid ties
+				when = fmt.Sprintf(`"eventTime":%q,`, end.Add(-time.Duration(rng.Int64N(int64(24*time.Hour)))).Truncate(10*time.Minute).Format(time.RFC3339))
 			case r < 75: // a burst in the last day
 				when = fmt.Sprintf(`"eventTime":%q,`, end.Add(-time.Duration(rng.Int64N(int64(24*time.Hour)))).Format(time.RFC3339))
 			default: // spread over 60 days

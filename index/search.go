@@ -336,9 +336,10 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 		total = res.Total
 	}
 	lo, hi := st.Oldest, st.Newest
+	var top time.Time // the eventTime of the page token's last hit
 	if len(tok.after) == 1 {
 		if t, ok := parseTimeKey(tok.after[0]); ok {
-			hi = t
+			hi, top = t, t
 		} else {
 			hi = time.Time{} // past the events with a time
 		}
@@ -356,9 +357,14 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 		w = max(w, time.Minute)
 		for hi.Sub(lo) > w {
 			wreq := *req
-			// Only a lower bound: events stored since the figures above
-			// may be newer than hi, and search_after bounds the top.
-			wreq.Query = and(req.Query, dateRange(hi.Add(-w), time.Time{}, true, false))
+			// Without a page token, only a lower bound: events stored
+			// since the figures above may be newer than hi. With one,
+			// the matches newer than its last hit are bounded off too,
+			// or page 100 would read the doc values of the 99 pages
+			// before it only for search_after to drop them. The bound
+			// includes the hit's own time: matches at that time with a
+			// lower sequence number follow it.
+			wreq.Query = and(req.Query, dateRange(hi.Add(-w), top, true, true))
 			res, err := s.search(ctx, &wreq)
 			if err != nil {
 				return nil, err
