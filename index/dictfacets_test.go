@@ -282,9 +282,10 @@ func TestDictTermCount(t *testing.T) {
 	}
 }
 
-// countedBySearch runs req with one shard marked neither exact nor hourly,
-// so that totals, facets and histograms are counted match by match, and
-// histograms by testing times against bucket ranges.
+// countedBySearch runs req with one shard marked neither exact nor hourly
+// and postings bitmaps off, so that totals, facets and histograms are
+// counted match by match, and histograms by testing times against bucket
+// ranges.
 func countedBySearch(t *testing.T, s *Store, req SearchRequest) *SearchResult {
 	t.Helper()
 	s.mu.Lock()
@@ -292,7 +293,9 @@ func countedBySearch(t *testing.T, s *Store, req SearchRequest) *SearchResult {
 	s.parts[0].hourly[0] = false
 	s.publishShards()
 	s.mu.Unlock()
+	s.noBitmaps.Store(true)
 	defer func() {
+		s.noBitmaps.Store(false)
 		s.mu.Lock()
 		s.parts[0].exact[0].Store(true)
 		s.parts[0].hourly[0] = true

@@ -310,10 +310,12 @@ func BenchmarkFacet(b *testing.B) {
 			b.Fatalf("facet %+v (sums to %d), want values %+v summing to %d", f, sum, values, total)
 		}
 	}
-	checkHistogram := func(b *testing.B, res *SearchResult) {
+	checkHistogram := func(b *testing.B, res *SearchResult, keep func(*record.Event) bool) {
 		want := map[time.Time]int{}
 		for i := range events {
-			want[events[i].Time.UTC().Truncate(24*time.Hour)]++
+			if keep(&events[i]) {
+				want[events[i].Time.UTC().Truncate(24*time.Hour)]++
+			}
 		}
 		got := map[time.Time]int{}
 		for _, bk := range res.Histogram {
@@ -332,6 +334,7 @@ func BenchmarkFacet(b *testing.B) {
 	}
 	everything := func(*record.Event) bool { return true }
 	codedeploy := func(ev *record.Event) bool { return ev.Service == "codedeploy" } // ~10%
+	hasError := func(ev *record.Event) bool { return ev.ErrorCode != "" }
 	for _, tc := range []struct {
 		name  string
 		req   SearchRequest
@@ -339,22 +342,33 @@ func BenchmarkFacet(b *testing.B) {
 	}{
 		{"eventName/all", SearchRequest{Facets: []FacetRequest{{Field: "eventName"}}},
 			func(b *testing.B, res *SearchResult) { checkFacet(b, res, everything) }},
-		{"histogram=1d/all", SearchRequest{HistogramInterval: "1d"}, checkHistogram},
+		{"histogram=1d/all", SearchRequest{HistogramInterval: "1d"},
+			func(b *testing.B, res *SearchResult) { checkHistogram(b, res, everything) }},
 		{"eventName/service:codedeploy", SearchRequest{Query: "service:codedeploy", Facets: []FacetRequest{{Field: "eventName"}}},
 			func(b *testing.B, res *SearchResult) { checkFacet(b, res, codedeploy) }},
+		{"histogram=1d/service:codedeploy", SearchRequest{Query: "service:codedeploy", HistogramInterval: "1d"},
+			func(b *testing.B, res *SearchResult) { checkHistogram(b, res, codedeploy) }},
+		{"eventName/errorCode:*", SearchRequest{Query: "errorCode:*", Facets: []FacetRequest{{Field: "eventName"}}},
+			func(b *testing.B, res *SearchResult) { checkFacet(b, res, hasError) }},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			tc.req.PageSize = 1
-			var res *SearchResult
-			b.ReportAllocs()
-			for b.Loop() {
-				var err error
-				if res, err = s.Search(ctx, tc.req); err != nil {
-					b.Fatal(err)
+		// Counted on postings bitmaps (bitmaps.go) and, for comparison,
+		// match by match.
+		for _, counted := range []string{"bitmaps", "matches"} {
+			b.Run(tc.name+"/counted="+counted, func(b *testing.B) {
+				s.noBitmaps.Store(counted == "matches")
+				defer s.noBitmaps.Store(false)
+				tc.req.PageSize = 1
+				var res *SearchResult
+				b.ReportAllocs()
+				for b.Loop() {
+					var err error
+					if res, err = s.Search(ctx, tc.req); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			tc.check(b, res)
-		})
+				tc.check(b, res)
+			})
+		}
 	}
 }
 

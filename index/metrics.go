@@ -24,6 +24,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "dictionary_aggregations_total",
 		Help: "Facets and histograms over all events, and totals of one-term queries, read from term dictionaries, by what: facets, histogram, count, or not_exact (a shard holds deleted events or predates the hour field, so the search counted them instead).",
 	}, []string{"what"})
+	metricBitmapAggregations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "bitmap_aggregations_total",
+		Help: "Facets, histograms and totals of queries made of exact terms, counted on postings bitmaps instead of per match, by what: facets, histogram, count.",
+	}, []string{"what"})
 	metricIDLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "id_lookups_total",
 		Help: "Event ids checked for duplicates before a batch is stored, by result: skipped (no partition's id filter may hold it) or looked_up (in the index).",
@@ -73,7 +77,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds}
 }
 
 var (

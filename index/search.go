@@ -249,11 +249,29 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		}
 	}
 
+	// What the dictionaries did not answer, the postings bitmaps may
+	// (bitmaps.go), and then they count the matches too.
+	total := int64(-1)
+	if len(req.Facets) > 0 {
+		n, fr, bs, ok, err := s.fromBitmaps(ctx, req, q, r, buckets, iv)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if ok {
+			total = int64(n)
+			if len(r.Facets) > 0 {
+				dictFacetRes = fr
+			}
+			if buckets != nil {
+				dictBuckets = bs
+			}
+		}
+	}
+
 	var res *bleve.SearchResult
 	if r.Order == OrderNewest {
 		// Facets and histogram count every match, but need no order: a
 		// request of their own spares them the sort, and gives the total.
-		total := int64(-1)
 		var agg *bleve.SearchResult
 		if len(req.Facets) > 0 {
 			a := bleve.NewSearchRequestOptions(req.Query, 0, 0, false)
@@ -323,6 +341,10 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 	} else if _, all := req.Query.(*bquery.MatchAllQuery); all && r.Start.IsZero() && r.End.IsZero() {
 		total = st.Events
 	} else if n, ok, err := s.dictTermCount(ctx, req.Query, r); err != nil {
+		return nil, err
+	} else if ok {
+		total = n
+	} else if n, ok, err := s.bitmapTotal(ctx, req.Query); err != nil {
 		return nil, err
 	} else if ok {
 		total = n

@@ -191,6 +191,9 @@ type Store struct {
 	// shardsView is every searchable shard, for reads that go to each
 	// shard on its own instead of through idx (see publishShards).
 	shardsView atomic.Pointer[[]shardView]
+	// noBitmaps turns counting on postings bitmaps off (bitmaps.go), for
+	// tests to compare with what the search counts.
+	noBitmaps atomic.Bool
 
 	mu      sync.Mutex // serialises Put and guards the fields below
 	seq     uint64     // last assigned sequence number

@@ -1,0 +1,187 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// TestBitmapAggregations: facets, histograms and totals counted on postings
+// bitmaps equal what the search counts match by match, for queries of
+// every shape the bitmaps take, over several partitions, shards and
+// segments, with deleted events in one shard; queries with other parts
+// are counted by the search.
+func TestBitmapAggregations(t *testing.T) {
+	ctx := context.Background()
+	s := variedStore(t)
+	// Deleted events, as a failed batch leaves them, which the bitmaps
+	// must leave out.
+	p := s.cur()
+	evs := variedEvents(t, 4000)
+	if err := undoChunk(p.shards[1], p.exact[1], evs, []int{3001, 3003, 3010, 3500}); err != nil {
+		t.Fatal(err)
+	}
+	var facets []FacetRequest
+	for _, f := range FacetFields() {
+		if f != multiResource {
+			facets = append(facets, FacetRequest{Field: f, Size: 4})
+		}
+	}
+	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		req     SearchRequest
+		bitmaps bool
+	}{
+		{"term", SearchRequest{Query: "eventName:GitPush"}, true},
+		{"exists", SearchRequest{Query: "errorCode:*"}, true},
+		{"and not", SearchRequest{Query: "errorCode:* AND NOT user:u3"}, true},
+		{"not alone", SearchRequest{Query: "NOT eventName:GitPush"}, true},
+		{"or", SearchRequest{Query: "eventName:GitPush OR eventName:StartBuild OR region:us-east-1"}, true},
+		{"nested", SearchRequest{Query: "(eventName:GitPush OR errorCode:E1) AND NOT (user:u3 OR user:u4)"}, true},
+		{"a word", SearchRequest{Query: "u7"}, true},
+		{"words", SearchRequest{Query: "u7 codebuild"}, true},
+		{"event id", SearchRequest{Query: "eventID:v-000010 OR eventID:v-003001 OR eventID:v-003002"}, true},
+		{"nothing", SearchRequest{Query: "eventName:NoSuchCall"}, true},
+		{"scope", SearchRequest{Query: "errorCode:*", Scope: Scope{Accounts: []string{"111122223331", "111122223332"}}}, true},
+		{"whole hours", SearchRequest{Query: "eventName:GitPush", Start: day, End: day.Add(30 * time.Hour)}, true},
+		{"from a whole hour", SearchRequest{Query: "errorCode:*", Start: day.Add(5 * time.Hour)}, true},
+		{"to a whole hour", SearchRequest{Query: "errorCode:*", End: day.Add(7 * time.Hour)}, true},
+		{"all events in whole hours", SearchRequest{Start: day, End: day.Add(48 * time.Hour)}, true},
+		// Most hours, or all: counted as the events with a time less
+		// those of the hours outside.
+		{"all events from a whole hour", SearchRequest{Start: day.Add(5 * time.Hour)}, true},
+		{"every hour", SearchRequest{Query: "errorCode:* OR eventName:GitPush", Start: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, true},
+		{"all events in every hour", SearchRequest{Start: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}, true},
+		{"eventTime in the query", SearchRequest{Query: "eventName:GitPush AND eventTime:2025-06-02"}, true},
+		// Counted by the search.
+		{"from a half hour", SearchRequest{Query: "errorCode:*", Start: day.Add(90 * time.Minute)}, false},
+		{"wildcard", SearchRequest{Query: "user:u1*"}, false},
+		{"phrase", SearchRequest{Query: `"project/p3"`}, false},
+		{"range on a value", SearchRequest{Query: "eventName:[A TO H]"}, false},
+	}
+	for _, tc := range tests {
+		for _, agg := range []struct {
+			name    string
+			facets  []FacetRequest
+			iv      string
+			bitmaps bool
+		}{
+			{"facets", facets, "", true},
+			{"hourly", nil, "1h", true},
+			{"daily with facets", facets[:2], "1d", true},
+			{"quarter hours", nil, "15m", false},
+			{"resources", []FacetRequest{{Field: "resource"}}, "", false},
+		} {
+			for _, order := range []Order{OrderNewest, OrderOldest} {
+				req := tc.req
+				req.Facets, req.HistogramInterval, req.Order, req.PageSize = agg.facets, agg.iv, order, 3
+				t.Run(fmt.Sprintf("%s/%s/%d", tc.name, agg.name, order), func(t *testing.T) {
+					before := bitmapCounts()
+					got, err := s.Search(ctx, req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := countedBySearch(t, s, req)
+					if used, wantUsed := bitmapCounts() > before, tc.bitmaps && agg.bitmaps; used != wantUsed {
+						t.Errorf("counted on bitmaps: %v, want %v", used, wantUsed)
+					}
+					if !reflect.DeepEqual(got.Facets, want.Facets) {
+						t.Errorf("facets\n%+v\nwant\n%+v", got.Facets, want.Facets)
+					}
+					if !reflect.DeepEqual(got.Histogram, want.Histogram) {
+						t.Errorf("histogram\n%+v\nwant\n%+v", got.Histogram, want.Histogram)
+					}
+					if got.Total != want.Total || !reflect.DeepEqual(hitIDs(got), hitIDs(want)) {
+						t.Errorf("total %d hits %v, want %d and %v", got.Total, hitIDs(got), want.Total, hitIDs(want))
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestBitmapTotals: the total of a newest-first page of a query made of
+// exact terms is counted on bitmaps, and equals the search's count.
+func TestBitmapTotals(t *testing.T) {
+	ctx := context.Background()
+	s := variedStore(t)
+	for _, q := range []string{"errorCode:* AND NOT user:u3", "eventName:GitPush OR eventName:StartBuild", "NOT eventName:GitPush"} {
+		req := SearchRequest{Query: q, PageSize: 5}
+		before := counter(metricBitmapAggregations.WithLabelValues("count"))
+		got, err := s.Search(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counter(metricBitmapAggregations.WithLabelValues("count")) == before {
+			t.Errorf("%q: the total was not counted on bitmaps", q)
+		}
+		want := countedBySearch(t, s, req)
+		if got.Total != want.Total || got.Total == 0 || !reflect.DeepEqual(hitIDs(got), hitIDs(want)) {
+			t.Errorf("%q: total %d hits %v, want %d and %v", q, got.Total, hitIDs(got), want.Total, hitIDs(want))
+		}
+	}
+}
+
+func bitmapCounts() float64 {
+	return counter(metricBitmapAggregations.WithLabelValues("facets")) + counter(metricBitmapAggregations.WithLabelValues("histogram"))
+}
+
+func hitIDs(res *SearchResult) []string {
+	var ids []string
+	for _, h := range res.Hits {
+		ids = append(ids, h.Event.ID)
+	}
+	return ids
+}
+
+// TestMatchCounter: both ways of counting matches in postings, merging
+// sparse containers and testing a dense bitset, count what a plain
+// intersection does, for sparse, dense and run-shaped sets.
+func TestMatchCounter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	const docs = 300_000
+	set := func(density float64) *roaring.Bitmap {
+		bm := roaring.New()
+		for d := range uint32(docs) {
+			if rng.Float64() < density {
+				bm.Add(d)
+			}
+		}
+		return bm
+	}
+	runs := roaring.New()
+	runs.AddRange(1000, 90_000)
+	runs.AddRange(150_000, 151_000)
+	runs.RunOptimize()
+	for _, match := range []*roaring.Bitmap{set(0.001), set(0.04), set(0.5), runs, roaring.New()} {
+		for _, terms := range []int{0, 1 << 30} {
+			k := newCounter(match, docs, terms)
+			if (k.bits != nil) != (terms > 0 && !match.IsEmpty()) {
+				t.Fatalf("%d terms over %d matches: bitset %v", terms, match.GetCardinality(), k.bits != nil)
+			}
+			for _, postings := range []*roaring.Bitmap{set(0.002), set(0.1), set(0.9), runs} {
+				if got, want := k.count(postings, 0, false), roaring.And(match, postings).GetCardinality(); got != want {
+					t.Errorf("bitset %v: %d of %d matches in %d postings, want %d", k.bits != nil, got, match.GetCardinality(), postings.GetCardinality(), want)
+				}
+			}
+			for _, one := range []uint32{0, 1000, 89_999, 90_000, docs - 1} {
+				if got, want := k.count(nil, one, true), boolCount(match.Contains(one)); got != want {
+					t.Errorf("bitset %v: event %d counted %d, want %d", k.bits != nil, one, got, want)
+				}
+			}
+		}
+	}
+}
+
+func boolCount(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
