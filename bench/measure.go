@@ -17,8 +17,8 @@ type measure struct {
 	Ingest time.Duration `json:"ingest"`
 	// Queries holds the timings of benchQueries, in their order.
 	Queries []timing `json:"queries"`
-	// Page1 and Page100 are the times of page 1 and page 100 of 50 over
-	// all events, newest first.
+	// Page1 and Page100 are the median times of page 1 and page 100 of
+	// 50 over all events, newest first.
 	Page1   time.Duration `json:"page1"`
 	Page100 time.Duration `json:"page100"`
 	// Disk is the size on disk once ingest is done, in bytes.
