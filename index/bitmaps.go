@@ -545,8 +545,12 @@ func bitmapAggregate(ctx context.Context, shards []shardView, n *bmNode, r Searc
 		if match.IsEmpty() {
 			return nil
 		}
+		counted := fields
+		if len(buckets) > 0 {
+			counted = append(slices.Clip(fields), fieldHour)
+		}
 		terms := 0
-		for _, field := range append(fields, fieldHour) {
+		for _, field := range counted {
 			d, err := c.dict(field)
 			if err != nil {
 				return err

@@ -239,12 +239,13 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	if err != nil {
 		return nil, err
 	}
+	// Facets and histograms counted without the search (nil if not).
 	// Over all events, facets and histograms come from the dictionaries
 	// when they can (dictfacets.go); the search then only pages.
-	var dictFacetRes []FacetResult
-	var dictBuckets []Bucket
+	var countedFacets []FacetResult
+	var countedBuckets []Bucket
 	if allEvents {
-		if dictFacetRes, dictBuckets, err = s.fromDictionaries(ctx, req, r, buckets, iv); err != nil {
+		if countedFacets, countedBuckets, err = s.fromDictionaries(ctx, req, r, buckets, iv); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
@@ -260,10 +261,10 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		if ok {
 			total = int64(n)
 			if len(r.Facets) > 0 {
-				dictFacetRes = fr
+				countedFacets = fr
 			}
 			if buckets != nil {
-				dictBuckets = bs
+				countedBuckets = bs
 			}
 		}
 	}
@@ -307,12 +308,12 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		out.NextPageToken = s.encodePageToken(next)
 	}
 	out.Facets = facetResults(res, r)
-	if dictFacetRes != nil {
-		out.Facets = dictFacetRes
+	if countedFacets != nil {
+		out.Facets = countedFacets
 	}
 	out.Histogram = histogramResults(res, buckets, iv)
-	if dictBuckets != nil {
-		out.Histogram = dictBuckets
+	if countedBuckets != nil {
+		out.Histogram = countedBuckets
 	}
 	if out.Total == 0 {
 		if out.Warnings, err = s.fieldWarnings(ctx, ast, r.Scope); err != nil {
