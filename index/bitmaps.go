@@ -1,7 +1,6 @@
 package index
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -298,11 +297,15 @@ func (everyTerm) Accept(int, byte) int     { return 0 }
 // eachTerm calls fn with every term of field in the segment from from to
 // to (inclusive; nil for no bound).
 func (c *bmSegment) eachTerm(ctx context.Context, field string, from, to []byte, fn func(term string) error) error {
-	var end []byte
-	if to != nil {
-		end = append(append([]byte(nil), to...), 0) // just past to
+	return c.eachTermBefore(ctx, field, from, justPast(to), fn)
+}
+
+// justPast is the first key after k (nil for nil): k and a zero byte.
+func justPast(k []byte) []byte {
+	if k == nil {
+		return nil
 	}
-	return c.eachTermBefore(ctx, field, from, end, fn)
+	return append(append([]byte(nil), k...), 0)
 }
 
 // eachTermBefore is eachTerm up to end, exclusive.
@@ -377,7 +380,7 @@ func (c *bmSegment) hours(ctx context.Context, n *bmNode, within *roaring.Bitmap
 			}
 		}
 		if n.to != nil {
-			if err := c.eachTermBefore(ctx, fieldHour, append(append([]byte(nil), n.to...), 0), nil, collect); err != nil {
+			if err := c.eachTermBefore(ctx, fieldHour, justPast(n.to), nil, collect); err != nil {
 				return nil, err
 			}
 		}
@@ -425,23 +428,17 @@ func (c *bmSegment) eval(ctx context.Context, n *bmNode) (*roaring.Bitmap, error
 		}
 		return roaring.FastOr(bms...), nil
 	case bmAnd:
-		// Time ranges last, to narrow what the rest matched.
-		kids := slices.Clone(n.kids)
-		slices.SortStableFunc(kids, func(a, b *bmNode) int { return cmp.Compare(boolInt(a.op == bmHours), boolInt(b.op == bmHours)) })
+		// Time ranges last, to narrow what the rest matched (within nil:
+		// every event).
 		var acc *roaring.Bitmap
-		for _, k := range kids {
-			var bm *roaring.Bitmap
-			var err error
-			if k.op == bmHours && acc != nil {
-				if acc, err = c.hours(ctx, k, acc); err != nil {
-					return nil, err
-				}
-				if acc.IsEmpty() {
-					break
-				}
+		var hours []*bmNode
+		for _, k := range n.kids {
+			if k.op == bmHours {
+				hours = append(hours, k)
 				continue
 			}
-			if bm, err = c.eval(ctx, k); err != nil {
+			bm, err := c.eval(ctx, k)
+			if err != nil {
 				return nil, err
 			}
 			if acc == nil {
@@ -450,7 +447,13 @@ func (c *bmSegment) eval(ctx context.Context, n *bmNode) (*roaring.Bitmap, error
 				acc = roaring.And(acc, bm)
 			}
 			if acc.IsEmpty() {
-				break
+				return acc, nil
+			}
+		}
+		for _, k := range hours {
+			var err error
+			if acc, err = c.hours(ctx, k, acc); err != nil || acc.IsEmpty() {
+				return acc, err
 			}
 		}
 		return acc, nil
@@ -501,16 +504,6 @@ func eachSegment(ctx context.Context, shards []shardView, n *bmNode, fn func(c *
 		}
 		return nil
 	})
-}
-
-// bitmapCount counts the events n matches.
-func bitmapCount(ctx context.Context, shards []shardView, n *bmNode) (uint64, error) {
-	var total uint64
-	err := eachSegment(ctx, shards, n, func(_ *bmSegment, match *roaring.Bitmap) error {
-		total += match.GetCardinality()
-		return nil
-	})
-	return total, err
 }
 
 // bitmapAggregate counts the events n matches, and the facets of r and
@@ -605,6 +598,17 @@ func bitmapAggregate(ctx context.Context, shards []shardView, n *bmNode, r Searc
 	return total, out, buckets, nil
 }
 
+// bitmapPlan compiles q for postings bitmaps over the current shards; ok
+// is false when q does not allow it or bitmaps are turned off.
+func (s *Store) bitmapPlan(q bquery.Query) (*bmNode, []shardView, bool) {
+	v := s.shardsView.Load()
+	if v == nil || s.noBitmaps.Load() {
+		return nil, nil, false
+	}
+	n, ok := bitmapPlan(q, s.allHourly())
+	return n, *v, ok
+}
+
 // fromBitmaps answers r's facets and histogram, and counts the matches of
 // q, on postings bitmaps when q allows it (bitmapPlan), and takes what it
 // answered out of req. ok is false when it answered nothing; then req is
@@ -615,15 +619,11 @@ func (s *Store) fromBitmaps(ctx context.Context, req *bleve.SearchRequest, q bqu
 	if (len(r.Facets) > 0 && !facets) || (starts != nil && !hist) || (!facets && !hist) {
 		return 0, nil, nil, false, nil
 	}
-	n, ok := bitmapPlan(q, s.allHourly())
-	if !ok || s.noBitmaps.Load() {
+	n, shards, ok := s.bitmapPlan(q)
+	if !ok {
 		return 0, nil, nil, false, nil
 	}
-	v := s.shardsView.Load()
-	if v == nil {
-		return 0, nil, nil, false, nil
-	}
-	total, fr, buckets, err = bitmapAggregate(ctx, *v, n, r, starts, iv)
+	total, fr, buckets, err = bitmapAggregate(ctx, shards, n, r, starts, iv)
 	if errors.Is(err, errNoBitmaps) {
 		return 0, nil, nil, false, nil
 	}
@@ -643,12 +643,11 @@ func (s *Store) fromBitmaps(ctx context.Context, req *bleve.SearchRequest, q bqu
 // bitmapTotal counts the matches of q on postings bitmaps; ok is false
 // when q does not allow it (bitmapPlan).
 func (s *Store) bitmapTotal(ctx context.Context, q bquery.Query) (uint64, bool, error) {
-	n, ok := bitmapPlan(q, s.allHourly())
-	v := s.shardsView.Load()
-	if !ok || v == nil || s.noBitmaps.Load() {
+	n, shards, ok := s.bitmapPlan(q)
+	if !ok {
 		return 0, false, nil
 	}
-	total, err := bitmapCount(ctx, *v, n)
+	total, _, _, err := bitmapAggregate(ctx, shards, n, SearchRequest{}, nil, 0)
 	if errors.Is(err, errNoBitmaps) {
 		return 0, false, nil
 	}
@@ -657,11 +656,4 @@ func (s *Store) bitmapTotal(ctx context.Context, q bquery.Query) (uint64, bool, 
 	}
 	metricBitmapAggregations.WithLabelValues("count").Inc()
 	return total, true, nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
