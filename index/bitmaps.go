@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/numeric"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
@@ -39,7 +41,7 @@ const (
 	bmNone               // no event
 	bmTerm               // the events holding term in field
 	bmIDs                // the events with these ids
-	bmHours              // the events whose fieldHour is from..to (inclusive; nil for no bound)
+	bmHours              // the events whose fieldHour is from..to (inclusive; nil for no bound) and whose sort key is from lo (inclusive) to hi (exclusive; "" for no bound)
 	bmAnd                // every kid
 	bmOr                 // any kid
 	bmAndNot             // kids[0] but not kids[1]
@@ -52,6 +54,7 @@ type bmNode struct {
 	term     []byte
 	ids      []string
 	from, to []byte
+	lo, hi   string
 	kids     []*bmNode
 }
 
@@ -121,30 +124,59 @@ func bitmapList(op bmOp, qs []bquery.Query, hourly bool) (*bmNode, bool) {
 	return n, true
 }
 
-// hoursPlan compiles a range on eventTime whose bounds are whole hours,
-// the start included and the end not (Bleve's defaults), to the hour terms
-// between them. Events without eventTime have no hour term, as they have
-// no time for the range to match.
-func hoursPlan(q *bquery.DateRangeQuery, hourly bool) (*bmNode, bool) {
+// hoursPlan compiles a range on eventTime to the hour terms holding it.
+// The first and last of those hours may hold events outside the range
+// (unless it starts or ends on a whole hour): lo and hi are its exact
+// bounds as sort keys, which those hours' events are tested against.
+// Bounds are taken as Bleve's numeric range search takes them (timeMatcher
+// mirrors the same): an open bound is ±Inf as a float64, whose bits as
+// nanoseconds stop 52 days short of the times Bleve indexes. Events
+// without eventTime have no hour term, as they have no time for the range
+// to match. ok is false for a bound Bleve refuses, for its search to say
+// so.
+func hoursPlan(q *bquery.DateRangeQuery, hourly bool) (n *bmNode, ok bool) {
 	if !hourly || q.FieldVal != fieldTime {
 		return nil, false
 	}
-	whole := func(t time.Time) bool { return t.Equal(t.Truncate(time.Hour)) }
-	n := &bmNode{op: bmHours}
-	if start := q.Start.Time; !start.IsZero() {
-		if (q.InclusiveStart != nil && !*q.InclusiveStart) || !whole(start) {
+	fmin, fmax := math.Inf(-1), math.Inf(1)
+	for _, b := range []struct {
+		t time.Time
+		f *float64
+	}{{q.Start.Time, &fmin}, {q.End.Time, &fmax}} {
+		if b.t.IsZero() {
+			continue
+		}
+		if b.t.Before(bquery.MinRFC3339CompatibleTime) || b.t.After(bquery.MaxRFC3339CompatibleTime) {
 			return nil, false
 		}
-		n.from = []byte(hourKey(start))
+		*b.f = numeric.Int64ToFloat64(b.t.UnixNano())
 	}
-	if end := q.End.Time; !end.IsZero() {
-		if (q.InclusiveEnd != nil && *q.InclusiveEnd) || !whole(end) {
-			return nil, false
-		}
-		n.to = []byte(hourKey(end.Add(-time.Hour)))
+	lo, hi := numeric.Float64ToInt64(fmin), numeric.Float64ToInt64(fmax) // hi exclusive
+	if q.InclusiveStart != nil && !*q.InclusiveStart && lo != math.MaxInt64 {
+		lo++
+	}
+	if q.InclusiveEnd != nil && *q.InclusiveEnd && hi != math.MaxInt64 {
+		hi++
+	}
+	if hi <= lo {
+		return &bmNode{op: bmNone}, true
+	}
+	n = &bmNode{op: bmHours, from: []byte(hourKey(time.Unix(0, lo))), to: []byte(hourKey(time.Unix(0, hi-1)))}
+	if !wholeHour(lo) {
+		n.lo = nanosKey(lo)
+	}
+	if !wholeHour(hi) {
+		n.hi = nanosKey(hi)
 	}
 	return n, true
 }
+
+// wholeHour says whether ns nanoseconds from 1970 is the start of an hour.
+func wholeHour(ns int64) bool { return ns%int64(time.Hour) == 0 }
+
+// nanosKey is the sort key (fieldOrder) before which the events earlier
+// than ns nanoseconds from 1970 sort: the time part of timeKey.
+func nanosKey(ns int64) string { return fmt.Sprintf("%016x", uint64(ns)^(1<<63)) }
 
 // errNoBitmaps is returned for a segment whose postings do not expose their
 // bitmaps (a segment format other than zap's).
@@ -154,12 +186,45 @@ var errNoBitmaps = errors.New("segment postings have no bitmaps")
 type bmSegment struct {
 	seg     segment.Segment
 	deleted *roaring.Bitmap // nil or empty when none
+	dv      segment.DocValueVisitable
+	dvs     segment.DocVisitState
 	dicts   map[string]segment.TermDictionary
 	// Reused by postings for the terms it counts, which saves two
 	// allocations a term.
 	pl segment.PostingsList
 	pi segment.PostingsIterator
 }
+
+// newBMSegment returns the bmSegment of a snapshot's segment.
+func newBMSegment(ss *scorch.SegmentSnapshot) (*bmSegment, error) {
+	dv, ok := ss.Segment().(segment.DocValueVisitable)
+	if !ok {
+		return nil, errNoBitmaps
+	}
+	return &bmSegment{seg: ss.Segment(), deleted: ss.Deleted(), dv: dv}, nil
+}
+
+// keys calls fn with the sort key (fieldOrder) of every event of bm.
+func (c *bmSegment) keys(bm *roaring.Bitmap, fn func(doc uint32, key []byte)) error {
+	var key []byte
+	visit := func(_ string, term []byte) { key = term }
+	it := bm.Iterator()
+	for it.HasNext() {
+		doc := it.Next()
+		key = nil
+		var err error
+		if c.dvs, err = c.dv.VisitDocValues(uint64(doc), orderFields, visit, c.dvs); err != nil {
+			return fmt.Errorf("read sort key: %w", err)
+		}
+		if key == nil {
+			return fmt.Errorf("read sort key: event %d of a segment has none", doc)
+		}
+		fn(doc, key)
+	}
+	return nil
+}
+
+var orderFields = []string{fieldOrder}
 
 func (c *bmSegment) dict(field string) (segment.TermDictionary, error) {
 	if d, ok := c.dicts[field]; ok {
@@ -295,8 +360,9 @@ func (everyTerm) WillAlwaysMatch(int) bool { return true }
 func (everyTerm) Accept(int, byte) int     { return 0 }
 
 // eachTerm calls fn with every term of field in the segment from from to
-// to (inclusive; nil for no bound).
-func (c *bmSegment) eachTerm(ctx context.Context, field string, from, to []byte, fn func(term string) error) error {
+// to (inclusive; nil for no bound), and the number of events holding it,
+// deleted ones included.
+func (c *bmSegment) eachTerm(ctx context.Context, field string, from, to []byte, fn func(term string, events uint64) error) error {
 	return c.eachTermBefore(ctx, field, from, justPast(to), fn)
 }
 
@@ -309,7 +375,7 @@ func justPast(k []byte) []byte {
 }
 
 // eachTermBefore is eachTerm up to end, exclusive.
-func (c *bmSegment) eachTermBefore(ctx context.Context, field string, from, end []byte, fn func(term string) error) error {
+func (c *bmSegment) eachTermBefore(ctx context.Context, field string, from, end []byte, fn func(term string, events uint64) error) error {
 	d, err := c.dict(field)
 	if err != nil {
 		return err
@@ -328,7 +394,7 @@ func (c *bmSegment) eachTermBefore(ctx context.Context, field string, from, end 
 		if e == nil {
 			return nil
 		}
-		if err := fn(e.Term); err != nil {
+		if err := fn(e.Term, e.Count); err != nil {
 			return err
 		}
 	}
@@ -340,12 +406,60 @@ func (c *bmSegment) eachTermBefore(ctx context.Context, field string, from, end 
 // outside it: far fewer postings to read than the union of the hours
 // inside, and nothing to read when no hour is outside.
 func (c *bmSegment) hours(ctx context.Context, n *bmNode, within *roaring.Bitmap) (*roaring.Bitmap, error) {
+	bm, err := c.hourTerms(ctx, n, within)
+	if err != nil || bm.IsEmpty() {
+		return bm, err
+	}
+	// The events of the first and last hour outside the exact bounds.
+	var out *roaring.Bitmap
+	for _, e := range []struct {
+		hour  []byte
+		bound string
+		keep  func(key []byte) bool
+	}{
+		{n.from, n.lo, func(k []byte) bool { return string(k) >= n.lo }},
+		{n.to, n.hi, func(k []byte) bool { return string(k) < n.hi }},
+	} {
+		if e.bound == "" {
+			continue
+		}
+		edge, err := c.bitmap(fieldHour, e.hour)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.keys(roaring.And(bm, edge), func(doc uint32, key []byte) {
+			if !e.keep(key) {
+				if out == nil {
+					out = bm.Clone() // bm may be shared
+				}
+				out.Remove(doc)
+			}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if out == nil {
+		return bm, nil
+	}
+	return out, nil
+}
+
+// hourTerms is hours without the exact bounds: all events of the hours.
+func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bitmap) (*roaring.Bitmap, error) {
 	d, err := c.dict(fieldHour)
 	if err != nil {
 		return nil, err
 	}
-	var inside []string
-	if err := c.eachTerm(ctx, fieldHour, n.from, n.to, func(t string) error { inside = append(inside, t); return nil }); err != nil {
+	var inside, outside []string
+	var hourly uint64 // events with an hour term
+	collect := func(terms *[]string) func(string, uint64) error {
+		return func(t string, events uint64) error {
+			*terms = append(*terms, t)
+			hourly += events
+			return nil
+		}
+	}
+	if err := c.eachTerm(ctx, fieldHour, n.from, n.to, collect(&inside)); err != nil {
 		return nil, err
 	}
 	union := func(terms []string) (*roaring.Bitmap, error) {
@@ -359,36 +473,40 @@ func (c *bmSegment) hours(ctx context.Context, n *bmNode, within *roaring.Bitmap
 		}
 		return roaring.FastOr(bms...), nil
 	}
-	if outside := d.Cardinality() - len(inside); outside < len(inside) {
-		// Events without a time have no hour: they are not in the
-		// range, and not among the events with a time either.
-		timed, err := c.bitmap(fieldExists, []byte(fieldTime))
-		if err != nil {
-			return nil, err
-		}
-		if within != nil {
-			timed = roaring.And(within, timed)
-		}
-		if outside == 0 || timed.IsEmpty() {
-			return timed, nil
-		}
-		var terms []string
-		collect := func(t string) error { terms = append(terms, t); return nil }
+	if d.Cardinality()-len(inside) < len(inside) {
 		if n.from != nil {
-			if err := c.eachTermBefore(ctx, fieldHour, nil, n.from, collect); err != nil {
+			if err := c.eachTermBefore(ctx, fieldHour, nil, n.from, collect(&outside)); err != nil {
 				return nil, err
 			}
 		}
 		if n.to != nil {
-			if err := c.eachTermBefore(ctx, fieldHour, justPast(n.to), nil, collect); err != nil {
+			if err := c.eachTermBefore(ctx, fieldHour, justPast(n.to), nil, collect(&outside)); err != nil {
 				return nil, err
 			}
 		}
-		out, err := union(terms)
+		// The events with an eventTime, less those of the hours
+		// outside. Those without one are in no range; nor are those
+		// whose eventTime is no time Bleve can index ("ThisIsAWrong
+		// EventTime"), which have no hour: when the segment holds
+		// any, the hours' events are fewer than those with an
+		// eventTime, and the hours inside are read instead.
+		timed, err := c.bitmap(fieldExists, []byte(fieldTime))
 		if err != nil {
 			return nil, err
 		}
-		return roaring.AndNot(timed, out), nil
+		if timed.GetCardinality() == hourly {
+			if within != nil {
+				timed = roaring.And(within, timed)
+			}
+			if len(outside) == 0 || timed.IsEmpty() {
+				return timed, nil
+			}
+			out, err := union(outside)
+			if err != nil {
+				return nil, err
+			}
+			return roaring.AndNot(timed, out), nil
+		}
 	}
 	in, err := union(inside)
 	if err != nil || within == nil {
@@ -493,7 +611,10 @@ func eachSegment(ctx context.Context, shards []shardView, n *bmNode, fn func(c *
 			return errNoBitmaps
 		}
 		for _, ss := range snap.Segments() {
-			c := &bmSegment{seg: ss.Segment(), deleted: ss.Deleted()}
+			c, err := newBMSegment(ss)
+			if err != nil {
+				return err
+			}
 			match, err := c.matches(ctx, n)
 			if err != nil {
 				return err
@@ -552,7 +673,7 @@ func bitmapAggregate(ctx context.Context, shards []shardView, n *bmNode, r Searc
 		}
 		k := newCounter(match, c.seg.Count(), terms)
 		for i, field := range fields {
-			err := c.eachTerm(ctx, field, nil, nil, func(t string) error {
+			err := c.eachTerm(ctx, field, nil, nil, func(t string, _ uint64) error {
 				n, err := c.countIn(k, field, []byte(t))
 				if n > 0 {
 					counts[i][t] += int(n)
@@ -566,7 +687,7 @@ func bitmapAggregate(ctx context.Context, shards []shardView, n *bmNode, r Searc
 		if len(buckets) == 0 {
 			return nil
 		}
-		return c.eachTerm(ctx, fieldHour, from, to, func(t string) error {
+		return c.eachTerm(ctx, fieldHour, from, to, func(t string, _ uint64) error {
 			h, ok := parseHourKey(t)
 			if !ok || h.Before(starts[0]) {
 				return nil

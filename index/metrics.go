@@ -18,7 +18,7 @@ var (
 	}, []string{"kind"})
 	metricNewestWindows = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "newest_pages_total",
-		Help: "Newest-first pages, by how they were answered: page (from a recent eventTime window, sorting only its matches) or all (sorting every match).",
+		Help: "Newest-first pages, by how they were answered: bitmaps (a query of exact terms: the sort keys of a recent window's matches, found on postings bitmaps), page (from a recent eventTime window, sorting only its matches) or all (sorting every match).",
 	}, []string{"from"})
 	metricDictAggregations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "dictionary_aggregations_total",

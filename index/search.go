@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -270,40 +271,59 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	}
 
 	var res *bleve.SearchResult
-	if r.Order == OrderNewest {
-		// Facets and histogram count every match, but need no order: a
-		// request of their own spares them the sort, and gives the total.
-		var agg *bleve.SearchResult
-		if len(req.Facets) > 0 {
-			a := bleve.NewSearchRequestOptions(req.Query, 0, 0, false)
-			a.Score = "none"
-			a.Facets, req.Facets = req.Facets, nil
-			if agg, err = s.search(ctx, a); err != nil {
-				return nil, fmt.Errorf("search: %w", err)
+	var hits []Hit
+	var found int         // matches on the page, hits or not
+	var lastSort []string // the last match's sort key
+	if r.Order == OrderNewest && len(req.Facets) == 0 {
+		var after string
+		if len(tok.after) == 1 {
+			after = tok.after[0]
+		}
+		h, last, n, ok, err := s.newestFromBitmaps(ctx, q, size, after)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if ok {
+			res, hits, found, lastSort = &bleve.SearchResult{Total: n}, h, len(h), []string{last}
+		}
+	}
+	if res == nil {
+		if r.Order == OrderNewest {
+			// Facets and histogram count every match, but need no order: a
+			// request of their own spares them the sort, and gives the total.
+			var agg *bleve.SearchResult
+			if len(req.Facets) > 0 {
+				a := bleve.NewSearchRequestOptions(req.Query, 0, 0, false)
+				a.Score = "none"
+				a.Facets, req.Facets = req.Facets, nil
+				if agg, err = s.search(ctx, a); err != nil {
+					return nil, fmt.Errorf("search: %w", err)
+				}
+				total = int64(agg.Total)
 			}
-			total = int64(agg.Total)
+			res, err = s.newestPage(ctx, req, r, tok, total)
+			if err == nil && agg != nil {
+				res.Facets = agg.Facets
+			}
+		} else {
+			res, err = s.search(ctx, req)
 		}
-		res, err = s.newestPage(ctx, req, r, tok, total)
-		if err == nil && agg != nil {
-			res.Facets = agg.Facets
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
 		}
-	} else {
-		res, err = s.search(ctx, req)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	hits, err := s.pageHits(res.Hits)
-	if err != nil {
-		return nil, err
+		if hits, err = s.pageHits(res.Hits); err != nil {
+			return nil, err
+		}
+		if found = len(res.Hits); found > 0 {
+			lastSort = res.Hits[found-1].DecodedSort
+		}
 	}
 	out := &SearchResult{Total: res.Total, Hits: hits}
-	seen := tok.offset + uint64(len(res.Hits))
-	if len(res.Hits) == size && seen < res.Total {
+	seen := tok.offset + uint64(found)
+	if found == size && seen < res.Total {
 		next := pageToken{fingerprint: fp, offset: seen}
 		if r.Order != OrderRelevance {
-			last := res.Hits[len(res.Hits)-1]
-			next.after = append([]string(nil), last.DecodedSort...)
+			next.after = slices.Clone(lastSort)
 		}
 		out.NextPageToken = s.encodePageToken(next)
 	}
@@ -378,7 +398,9 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 		// Twice the span that holds size matches, were they spread evenly.
 		w := time.Duration(float64(hi.Sub(lo)) * float64(2*size) / float64(total))
 		w = max(w, time.Minute)
-		for hi.Sub(lo) > w {
+		// Sub saturates and Bleve refuses bounds before 1677-12: events
+		// may span centuries, and the window then becomes the whole.
+		for hi.Sub(lo) > w && !hi.Add(-w).Before(bquery.MinRFC3339CompatibleTime) {
 			wreq := *req
 			// Without a page token, only a lower bound: events stored
 			// since the figures above may be newer than hi. With one,
@@ -386,8 +408,14 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 			// or page 100 would read the doc values of the 99 pages
 			// before it only for search_after to drop them. The bound
 			// includes the hit's own time: matches at that time with a
-			// lower sequence number follow it.
-			wreq.Query = and(req.Query, dateRange(hi.Add(-w), top, true, true))
+			// lower sequence number follow it. Without a token the
+			// bound is the last time Bleve takes, as its open bound
+			// (+Inf) stops 52 days short of it (see hoursPlan).
+			end := top
+			if end.IsZero() {
+				end = bquery.MaxRFC3339CompatibleTime
+			}
+			wreq.Query = and(req.Query, dateRange(hi.Add(-w), end, true, true))
 			res, err := s.search(ctx, &wreq)
 			if err != nil {
 				return nil, err
@@ -396,6 +424,9 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 				res.Total = total
 				metricNewestWindows.WithLabelValues("page").Inc()
 				return res, nil
+			}
+			if w > math.MaxInt64/4 {
+				break
 			}
 			w *= 4
 		}
@@ -414,15 +445,14 @@ func and(q, filter bquery.Query) bquery.Query {
 }
 
 // hitsPerWorker is the fewest hits worth a goroutine of their own in
-// pageHits: a hit costs about 30 µs to rebuild.
+// loadHits: a hit costs about 30 µs to rebuild.
 const hitsPerWorker = 16
 
-// pageHits loads the stored blobs of a page's hits and rebuilds them, on up
-// to one goroutine per core: decompressing and parsing are most of what a
-// page costs once the matches are found. Searches load no stored fields
-// themselves because through the alias every shard would load its own top
-// page, most of which the merge then drops. A hit whose shard or document
-// is gone since the search (retention dropped its partition) is left out.
+// pageHits loads the stored blobs of a page's hits and rebuilds them
+// (loadHits). Searches load no stored fields themselves because through
+// the alias every shard would load its own top page, most of which the
+// merge then drops. A hit whose shard or document is gone since the search
+// (retention dropped its partition) is left out.
 func (s *Store) pageHits(matches search.DocumentMatchCollection) ([]Hit, error) {
 	shards := map[string]bleve.Index{}
 	if v := s.shardsView.Load(); v != nil {
@@ -430,22 +460,18 @@ func (s *Store) pageHits(matches search.DocumentMatchCollection) ([]Hit, error) 
 			shards[sh.idx.Name()] = sh.idx
 		}
 	}
-	hits := make([]Hit, len(matches))
-	found := make([]bool, len(matches))
-	errs := make([]error, len(matches))
-	load := func(i int) {
+	return loadHits(len(matches), func(i int) (Hit, bool, error) {
 		m := matches[i]
 		sh := shards[m.Index]
 		if sh == nil {
-			return
+			return Hit{}, false, nil
 		}
 		doc, err := sh.Document(m.ID)
 		switch {
 		case errors.Is(err, bleve.ErrorIndexClosed) || (err == nil && doc == nil):
-			return
+			return Hit{}, false, nil
 		case err != nil:
-			errs[i] = fmt.Errorf("read hit %s: %w", m.ID, err)
-			return
+			return Hit{}, false, fmt.Errorf("read hit %s: %w", m.ID, err)
 		}
 		var blob []byte
 		doc.VisitFields(func(f bindex.Field) {
@@ -453,23 +479,33 @@ func (s *Store) pageHits(matches search.DocumentMatchCollection) ([]Hit, error) 
 				blob = f.Value()
 			}
 		})
-		if hits[i], errs[i] = s.hit(blob, m.Score); errs[i] != nil {
-			errs[i] = fmt.Errorf("read hit %s: %w", m.ID, errs[i])
-			return
+		h, err := s.hit(blob, m.Score)
+		if err != nil {
+			return Hit{}, false, fmt.Errorf("read hit %s: %w", m.ID, err)
 		}
-		found[i] = true
-	}
-	workers := min(runtime.GOMAXPROCS(0), (len(matches)+hitsPerWorker-1)/hitsPerWorker)
+		return h, true, nil
+	})
+}
+
+// loadHits returns the hits load rebuilds for 0..n-1, leaving out those
+// not found, on up to one goroutine per core: decompressing and parsing
+// are most of what a page costs once the matches are found.
+func loadHits(n int, load func(i int) (h Hit, found bool, err error)) ([]Hit, error) {
+	hits := make([]Hit, n)
+	found := make([]bool, n)
+	errs := make([]error, n)
+	one := func(i int) { hits[i], found[i], errs[i] = load(i) }
+	workers := min(runtime.GOMAXPROCS(0), (n+hitsPerWorker-1)/hitsPerWorker)
 	if workers <= 1 {
-		for i := range matches {
-			load(i)
+		for i := range n {
+			one(i)
 		}
 	} else {
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
-				for i := w; i < len(matches); i += workers {
-					load(i)
+				for i := w; i < n; i += workers {
+					one(i)
 				}
 			})
 		}
