@@ -462,6 +462,7 @@ func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bi
 	if err := c.eachTerm(ctx, fieldHour, n.from, n.to, collect(&inside)); err != nil {
 		return nil, err
 	}
+	insideEvents := hourly
 	union := func(terms []string) (*roaring.Bitmap, error) {
 		bms := make([]*roaring.Bitmap, 0, len(terms))
 		for _, t := range terms {
@@ -507,6 +508,21 @@ func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bi
 			}
 			return roaring.AndNot(timed, out), nil
 		}
+	}
+	if within != nil && within.GetCardinality() < insideEvents {
+		// Fewer matches than events in the hours (a page's window):
+		// the union of each hour's matches, without first building
+		// the union of the hours, which merges their lists over and
+		// over.
+		bms := make([]*roaring.Bitmap, 0, len(inside))
+		for _, t := range inside {
+			bm, err := c.bitmap(fieldHour, []byte(t))
+			if err != nil {
+				return nil, err
+			}
+			bms = append(bms, roaring.And(within, bm))
+		}
+		return roaring.FastOr(bms...), nil
 	}
 	in, err := union(inside)
 	if err != nil || within == nil {
