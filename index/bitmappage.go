@@ -95,6 +95,9 @@ func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int,
 		var segs []*pageSeg
 		for _, snap := range snaps {
 			for _, ss := range snap.Segments() {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 				c, err := newBMSegment(ss)
 				if err != nil {
 					return err
@@ -134,6 +137,9 @@ func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int,
 				}
 			}
 		} else if err := g.windows(ctx, segs, st.Newest, lo, span, total, size); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		cands := g.cands

@@ -627,6 +627,9 @@ func eachSegment(ctx context.Context, shards []shardView, n *bmNode, fn func(c *
 			return errNoBitmaps
 		}
 		for _, ss := range snap.Segments() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			c, err := newBMSegment(ss)
 			if err != nil {
 				return err
