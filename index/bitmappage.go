@@ -94,22 +94,14 @@ func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int,
 	err = withSnapshots(shards, func(snaps []*scorch.IndexSnapshot) error {
 		var segs []*pageSeg
 		for _, snap := range snaps {
-			for _, ss := range snap.Segments() {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				c, err := newBMSegment(ss)
-				if err != nil {
-					return err
-				}
-				m, err := c.matches(ctx, n)
-				if err != nil {
-					return err
-				}
+			if err := snapshotMatches(ctx, snap, n, func(c *bmSegment, m *roaring.Bitmap) error {
 				if !m.IsEmpty() {
 					total += m.GetCardinality()
 					segs = append(segs, &pageSeg{bmSegment: c, match: m})
 				}
+				return nil
+			}); err != nil {
+				return err
 			}
 		}
 		// The span the matches are in, for their density and the
@@ -275,13 +267,9 @@ func withSnapshots(shards []shardView, fn func([]*scorch.IndexSnapshot) error) (
 		}
 	}()
 	for _, sh := range shards {
-		adv, err := sh.idx.Advanced()
+		r, err := shardReader(sh)
 		if err != nil {
-			return fmt.Errorf("open shard: %w", err)
-		}
-		r, err := adv.Reader()
-		if err != nil {
-			return fmt.Errorf("open shard reader: %w", err)
+			return err
 		}
 		snap, ok := r.(*scorch.IndexSnapshot)
 		if !ok {

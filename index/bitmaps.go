@@ -626,24 +626,30 @@ func eachSegment(ctx context.Context, shards []shardView, n *bmNode, fn func(c *
 		if !ok {
 			return errNoBitmaps
 		}
-		for _, ss := range snap.Segments() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			c, err := newBMSegment(ss)
-			if err != nil {
-				return err
-			}
-			match, err := c.matches(ctx, n)
-			if err != nil {
-				return err
-			}
-			if err := fn(c, match); err != nil {
-				return err
-			}
-		}
-		return nil
+		return snapshotMatches(ctx, snap, n, fn)
 	})
+}
+
+// snapshotMatches calls fn with every segment of snap and the events n
+// matches in it, until the search's time is up.
+func snapshotMatches(ctx context.Context, snap *scorch.IndexSnapshot, n *bmNode, fn func(c *bmSegment, match *roaring.Bitmap) error) error {
+	for _, ss := range snap.Segments() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c, err := newBMSegment(ss)
+		if err != nil {
+			return err
+		}
+		match, err := c.matches(ctx, n)
+		if err != nil {
+			return err
+		}
+		if err := fn(c, match); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bitmapAggregate counts the events n matches, and the facets of r and

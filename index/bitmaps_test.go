@@ -120,7 +120,6 @@ func TestBitmapAggregations(t *testing.T) {
 // segments, with deleted events in one shard, and with time ranges on whole
 // hours or not; queries with other parts are paged by the searches.
 func TestBitmapPages(t *testing.T) {
-	ctx := context.Background()
 	s := variedStore(t)
 	p := s.cur()
 	evs := variedEvents(t, 4000)
@@ -128,21 +127,7 @@ func TestBitmapPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
-	walk := func(req SearchRequest) (ids []string, total uint64) {
-		t.Helper()
-		for {
-			res, err := s.Search(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			total = res.Total
-			ids = append(ids, hitIDs(res)...)
-			if res.NextPageToken == "" {
-				return ids, total
-			}
-			req.PageToken = res.NextPageToken
-		}
-	}
+	walk := func(req SearchRequest) ([]string, uint64) { return walkPages(t, s, req) }
 	pages := func() float64 { return counter(metricNewestWindows.WithLabelValues("bitmaps")) }
 	for _, tc := range []struct {
 		name    string

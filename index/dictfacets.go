@@ -125,16 +125,25 @@ func eachDictEntry(ctx context.Context, r bindex.IndexReader, field string, star
 	return nil
 }
 
+// shardReader opens a reader of the shard's current snapshot.
+func shardReader(sh shardView) (bindex.IndexReader, error) {
+	adv, err := sh.idx.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("open shard: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("open shard reader: %w", err)
+	}
+	return r, nil
+}
+
 // eachShardReader calls fn with a reader of each shard's current snapshot.
 func eachShardReader(shards []shardView, fn func(r bindex.IndexReader) error) error {
 	for _, sh := range shards {
-		adv, err := sh.idx.Advanced()
+		r, err := shardReader(sh)
 		if err != nil {
-			return fmt.Errorf("open shard: %w", err)
-		}
-		r, err := adv.Reader()
-		if err != nil {
-			return fmt.Errorf("open shard reader: %w", err)
+			return err
 		}
 		err = fn(r)
 		if cerr := r.Close(); err == nil && cerr != nil {

@@ -59,25 +59,7 @@ func TestNewestPagesFromWindows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all := func(r SearchRequest) ([]string, uint64) {
-		t.Helper()
-		var ids []string
-		var total uint64
-		for {
-			res, err := s.Search(ctx, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			total = res.Total
-			for _, h := range res.Hits {
-				ids = append(ids, h.Event.ID)
-			}
-			if res.NextPageToken == "" {
-				return ids, total
-			}
-			r.PageToken = res.NextPageToken
-		}
-	}
+	all := func(r SearchRequest) ([]string, uint64) { return walkPages(t, s, r) }
 	pages := func(from string) float64 {
 		var m dto.Metric
 		if err := metricNewestWindows.WithLabelValues(from).Write(&m); err != nil {
@@ -130,6 +112,23 @@ func TestNewestPagesFromWindows(t *testing.T) {
 		if pages(mode.answered) == before {
 			t.Fatalf("%s: no page was answered so: the test does not test it", mode.name)
 		}
+	}
+}
+
+// walkPages returns the ids of every page of r's results, and the total.
+func walkPages(t *testing.T, s *Store, r SearchRequest) (ids []string, total uint64) {
+	t.Helper()
+	for {
+		res, err := s.Search(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total = res.Total
+		ids = append(ids, hitIDs(res)...)
+		if res.NextPageToken == "" {
+			return ids, total
+		}
+		r.PageToken = res.NextPageToken
 	}
 }
 
