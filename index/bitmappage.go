@@ -36,15 +36,6 @@ const pageMaxPerHour = 1024
 // the windows' dictionary walks. A variable for tests.
 var pageAllKeys = 512
 
-// keyTime is the time at the start of a sort key; ok is false for events
-// without a time.
-func keyTime(k string) (time.Time, bool) {
-	if len(k) < 16 {
-		return time.Time{}, false
-	}
-	return parseTimeKey(k[:16])
-}
-
 // rangeOf returns the bounds of the eventTime ranges among q's top-level
 // conjuncts (zero for none), which the matches are within.
 func rangeOf(q bquery.Query) (lo, hi time.Time) {
@@ -114,7 +105,7 @@ func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int,
 		if !h.IsZero() && h.Before(hi) {
 			hi = h
 		}
-		if t, ok := keyTime(after); ok && t.Before(hi) {
+		if t, ok := parseTimeKey(after); ok && t.Before(hi) {
 			hi = t
 		}
 		span := max(hi.Sub(lo), time.Hour)
@@ -203,7 +194,7 @@ func (g *pager) windows(ctx context.Context, segs []*pageSeg, newest, oldest tim
 	var to []byte // the window's newest hour; nil: no bound
 	top := newest
 	if g.after != "" {
-		t, ok := keyTime(g.after)
+		t, ok := parseTimeKey(g.after)
 		if !ok {
 			return g.withoutTime(ctx, segs) // past every event with a time
 		}

@@ -278,7 +278,7 @@ func timeKey(ev *record.Event) string {
 	if !ok {
 		return "0000000000000000"
 	}
-	return fmt.Sprintf("%016x", uint64(t.UnixNano())^(1<<63))
+	return nanosKey(t.UnixNano())
 }
 
 // parseTimeKey reverses timeKey; ok is false for the no-time key.

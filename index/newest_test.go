@@ -48,12 +48,7 @@ func TestNewestPagesFromWindows(t *testing.T) {
 			default: // spread over 60 days
 				when = fmt.Sprintf(`"eventTime":%q,`, end.Add(-time.Duration(rng.Int64N(int64(60*24*time.Hour)))).Format(time.RFC3339))
 			}
-			raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"w-%05d",%s"eventSource":"codebuild.amazonaws.com","eventName":%q,"awsRegion":"us-east-1","recipientAccountId":"111122223333"}`, n, when, name)
-			ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			evs = append(evs, ev)
+			evs = append(evs, parseRecord(t, fmt.Sprintf(`{"eventVersion":"1.08","eventID":"w-%05d",%s"eventSource":"codebuild.amazonaws.com","eventName":%q,"awsRegion":"us-east-1","recipientAccountId":"111122223333"}`, n, when, name)))
 		}
 		if _, err := s.Put(ctx, evs, nil); err != nil {
 			t.Fatal(err)
@@ -130,6 +125,16 @@ func walkPages(t *testing.T, s *Store, r SearchRequest) (ids []string, total uin
 		}
 		r.PageToken = res.NextPageToken
 	}
+}
+
+// parseRecord parses a CloudTrail record written by a test.
+func parseRecord(t *testing.T, raw string) record.Event {
+	t.Helper()
+	ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
 
 func head(ids []string) []string { return ids[:min(len(ids), 12)] }
