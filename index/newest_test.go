@@ -190,3 +190,32 @@ func TestHoursPlanBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestNewestPagesUnindexedFutureTime: an event whose eventTime Bleve
+// cannot index (after 2262) sorts with the events without a time and does
+// not move the newest time the windows of newest-first pages start from:
+// once it did, and every such search failed (Bleve refuses a range from
+// 9930) until a restart.
+func TestNewestPagesUnindexedFutureTime(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 2 })
+	evs := variedEvents(t, 400)
+	evs = append(evs,
+		parseRecord(t, `{"eventID":"far-9999","eventTime":"9999-12-31T23:59:59Z","eventName":"StartBuild"}`),
+		parseRecord(t, `{"eventID":"far-2500","eventTime":"2500-01-01T00:00:00Z","eventName":"StartBuild"}`))
+	if _, err := s.Put(context.Background(), evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Newest.Year() != 2025 {
+		t.Fatalf("newest eventTime %v, want one in 2025", st.Newest)
+	}
+	for _, q := range []string{"", "eventName:StartBuild", "u3 OR StartBuild"} {
+		ids, total := walkPages(t, s, SearchRequest{Query: q, PageSize: 10})
+		if len(ids) != int(total) || total == 0 {
+			t.Fatalf("%q: %d ids of %d", q, len(ids), total)
+		}
+		tail := ids[len(ids)-20:]
+		if !slices.Contains(tail, "far-9999") || !slices.Contains(tail, "far-2500") {
+			t.Fatalf("%q: the far-future events are not among the last (no time): %v", q, tail)
+		}
+	}
+}

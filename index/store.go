@@ -795,7 +795,10 @@ func (s *Store) publish(events []record.Event, idx []int, entries []*ringEntry, 
 	for j, i := range idx {
 		stored[j] = events[i]
 		p.noteID(events[i].ID)
-		if t := events[i].Time; !t.IsZero() {
+		// Indexed times only, as timeBounds finds them on opening: a
+		// time Bleve cannot index (after 2262) would make the windows of
+		// newest-first searches start where Bleve refuses a range.
+		if t, ok := indexedTime(&events[i]); ok {
 			if lo.IsZero() || t.Before(lo) {
 				lo = t
 			}
