@@ -76,7 +76,7 @@ type pageCand struct {
 // and the number of matches. after is the page token's sort key, "" for
 // the first page. ok is false when q does not allow it (bitmapPlan) or its
 // matches are too dense (pageMaxPerHour); then nothing was done.
-func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int, after string) (hits []Hit, last string, total uint64, ok bool, err error) {
+func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int, after string, summary bool) (hits []Hit, last string, total uint64, ok bool, err error) {
 	n, shards, ok := s.bitmapPlan(q)
 	if !ok {
 		return nil, "", 0, false, nil
@@ -133,6 +133,24 @@ func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int,
 		}
 		hits, err = loadHits(len(cands), func(i int) (Hit, bool, error) {
 			c := cands[i]
+			if summary {
+				var h Hit
+				var ok bool
+				if err := c.seg.seg.VisitStoredFields(uint64(c.doc), func(field string, _ byte, value []byte, _ []uint64) bool {
+					if field == fieldSum {
+						// Decoded before the segment's reading
+						// buffer moves on.
+						h, ok = s.summaryHit(value, 0)
+						return false
+					}
+					return true
+				}); err != nil {
+					return Hit{}, false, fmt.Errorf("read hit: %w", err)
+				}
+				if ok {
+					return h, true, nil
+				}
+			}
 			var blob []byte
 			if err := c.seg.seg.VisitStoredFields(uint64(c.doc), func(field string, _ byte, value []byte, _ []uint64) bool {
 				if field == fieldBlob {

@@ -34,8 +34,9 @@ var blobDictV1 []byte
 const maxBlobRecord = 64 << 20
 
 type blobCodec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
+	enc    *zstd.Encoder
+	sumEnc *zstd.Encoder // summaries (summary.go)
+	dec    *zstd.Decoder
 }
 
 // codec returns the shared encoder and decoder; both are safe for
@@ -47,11 +48,15 @@ var codec = sync.OnceValues(func() (*blobCodec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: blob encoder: %w", err)
 	}
+	sumEnc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithNoEntropyCompression(true), zstd.WithEncoderDict(blobDictV1))
+	if err != nil {
+		return nil, fmt.Errorf("index: summary encoder: %w", err)
+	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderDicts(blobDictV1), zstd.WithDecoderMaxMemory(maxBlobRecord))
 	if err != nil {
 		return nil, fmt.Errorf("index: blob decoder: %w", err)
 	}
-	return &blobCodec{enc: enc, dec: dec}, nil
+	return &blobCodec{enc: enc, sumEnc: sumEnc, dec: dec}, nil
 })
 
 // encodeBlob packs what a hit needs to rebuild its Event: kind, sequence and

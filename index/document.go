@@ -296,6 +296,10 @@ func parseTimeKey(k string) (time.Time, bool) {
 // buildDocument maps an event with its assigned sequence number to a Bleve
 // document. It builds fields directly instead of going through the mapping's
 // reflection walk, which costs more than analysis.
+// writeSummaries is turned off by tests to write documents as they were
+// before summaries (summary.go).
+var writeSummaries = true
+
 func buildDocument(ev *record.Event) *document.Document {
 	doc := document.NewDocument(ev.ID)
 	for _, f := range documentFields(ev) {
@@ -315,5 +319,8 @@ func buildDocument(ev *record.Event) *document.Document {
 	doc.AddField(document.NewTextFieldCustom(fieldSeq, nil, []byte(sk), sortKeyOpts, keywordAnalyzer))
 	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(timeKey(ev)+sk), sortKeyOpts, keywordAnalyzer))
 	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly, keywordAnalyzer))
+	if sum := encodeSummary(ev); sum != nil && writeSummaries {
+		doc.AddField(document.NewTextFieldCustom(fieldSum, nil, sum, optStoreOnly, keywordAnalyzer))
+	}
 	return doc
 }

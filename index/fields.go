@@ -18,6 +18,7 @@ const (
 	fieldSeq    = "_seq"   // keyword: seqKey, for store order
 	fieldOrder  = "_order" // keyword: timeKey + seqKey, the sort key of time orders
 	fieldBlob   = "_blob"  // stored only: header + original record
+	fieldSum    = "_sum"   // stored only: the typed fields (summary.go)
 	fieldHour   = "_hour"  // keyword: hourKey of eventTime, whose dictionary counts answer histograms over all events
 	kvSep       = "="
 )

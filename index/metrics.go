@@ -73,11 +73,15 @@ var (
 		Namespace: "codetrail", Subsystem: "subscribe", Name: "lag_pages_read_total",
 		Help: "Pages of stored events read from the index for live subscribers that fell out of the ring (each shared by all of them).",
 	})
+	metricSummaryFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "summary_fallbacks_total",
+		Help: "Summary-view hits whose stored summary did not decode, read from their record instead.",
+	})
 )
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks}
 }
 
 var (

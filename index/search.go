@@ -53,6 +53,9 @@ type SearchRequest struct {
 	HistogramInterval string
 	// Scope limits the search to what the caller may see.
 	Scope Scope
+	// Summary asks for hits with the typed fields only: their Raw and
+	// Leaves are left empty, which spares reading each record.
+	Summary bool
 }
 
 // FacetRequest asks for the Size most frequent values of Field.
@@ -279,7 +282,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		if len(tok.after) == 1 {
 			after = tok.after[0]
 		}
-		h, last, n, ok, err := s.newestFromBitmaps(ctx, q, size, after)
+		h, last, n, ok, err := s.newestFromBitmaps(ctx, q, size, after, r.Summary)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -311,7 +314,7 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		if hits, err = s.pageHits(res.Hits); err != nil {
+		if hits, err = s.pageHits(res.Hits, r.Summary); err != nil {
 			return nil, err
 		}
 		if found = len(res.Hits); found > 0 {
@@ -448,12 +451,12 @@ func and(q, filter bquery.Query) bquery.Query {
 // loadHits: a hit costs about 30 µs to rebuild.
 const hitsPerWorker = 16
 
-// pageHits loads the stored blobs of a page's hits and rebuilds them
-// (loadHits). Searches load no stored fields themselves because through
+// pageHits loads the stored blobs (or, for summary, the summaries) of a
+// page's hits and rebuilds them (loadHits). Searches load no stored fields themselves because through
 // the alias every shard would load its own top page, most of which the
 // merge then drops. A hit whose shard or document is gone since the search
 // (retention dropped its partition) is left out.
-func (s *Store) pageHits(matches search.DocumentMatchCollection) ([]Hit, error) {
+func (s *Store) pageHits(matches search.DocumentMatchCollection, summary bool) ([]Hit, error) {
 	shards := map[string]bleve.Index{}
 	if v := s.shardsView.Load(); v != nil {
 		for _, sh := range *v {
@@ -473,12 +476,20 @@ func (s *Store) pageHits(matches search.DocumentMatchCollection) ([]Hit, error) 
 		case err != nil:
 			return Hit{}, false, fmt.Errorf("read hit %s: %w", m.ID, err)
 		}
-		var blob []byte
+		var blob, sum []byte
 		doc.VisitFields(func(f bindex.Field) {
-			if f.Name() == fieldBlob {
+			switch f.Name() {
+			case fieldBlob:
 				blob = f.Value()
+			case fieldSum:
+				sum = f.Value()
 			}
 		})
+		if summary {
+			if h, ok := s.summaryHit(sum, m.Score); ok {
+				return h, true, nil
+			}
+		}
 		h, err := s.hit(blob, m.Score)
 		if err != nil {
 			return Hit{}, false, fmt.Errorf("read hit %s: %w", m.ID, err)
@@ -521,6 +532,21 @@ func loadHits(n int, load func(i int) (h Hit, found bool, err error)) ([]Hit, er
 		}
 	}
 	return out, nil
+}
+
+// summaryHit rebuilds the typed fields of an event from its stored
+// summary; false when there is none (stored before summaries) or it does
+// not decode, and the hit is to be read from its record.
+func (s *Store) summaryHit(sum []byte, score float64) (Hit, bool) {
+	if sum == nil {
+		return Hit{}, false
+	}
+	ev, err := decodeSummary(sum)
+	if err != nil {
+		metricSummaryFallbacks.Inc()
+		return Hit{}, false
+	}
+	return Hit{Event: ev, Cursor: s.Cursor(ev.Seq), Score: score}, true
 }
 
 // hit rebuilds an Event from its stored blob.

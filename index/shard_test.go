@@ -256,24 +256,26 @@ func TestPageHits(t *testing.T) {
 	dropped := *matches[7]
 	dropped.Index = filepath.Join(cfg.Dir, "dropped-partition")
 	matches[3], matches[7] = &gone, &dropped
-	hits, err := s.pageHits(matches)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	for i, m := range res.Hits {
-		if i != 3 && i != 7 {
-			want = append(want, m.ID)
+	for _, summary := range []bool{false, true} {
+		hits, err := s.pageHits(matches, summary)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	var got []string
-	for _, h := range hits {
-		got = append(got, h.Event.ID)
-		if h.Event.Seq == 0 || h.Cursor == "" {
-			t.Fatalf("hit %s lacks its sequence or cursor", h.Event.ID)
+		var want []string
+		for i, m := range res.Hits {
+			if i != 3 && i != 7 {
+				want = append(want, m.ID)
+			}
 		}
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("hits %v, want %v", got, want)
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.Event.ID)
+			if h.Event.Seq == 0 || h.Cursor == "" {
+				t.Fatalf("hit %s lacks its sequence or cursor", h.Event.ID)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("summary %v: hits %v, want %v", summary, got, want)
+		}
 	}
 }

@@ -189,6 +189,7 @@ func (s *Server) Search(parent context.Context, req *pb.SearchRequest) (*pb.Sear
 		PageToken: req.GetPageToken(),
 		Order:     order,
 		Scope:     callerScope(ctx),
+		Summary:   req.GetView() == pb.EventView_EVENT_VIEW_SUMMARY,
 	}
 	if r.Start, err = optTime(req.GetStartTime(), "start_time"); err != nil {
 		return nil, err

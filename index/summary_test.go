@@ -1,0 +1,224 @@
+package index
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// summaryEvents returns events of every shape a summary must carry: the
+// record testdata of both kinds, generated events, and variedEvents (no
+// time, a time Bleve cannot index and its problem, no resources).
+func summaryEvents(t testing.TB) []record.Event {
+	t.Helper()
+	var out []record.Event
+	for _, dir := range []struct {
+		name string
+		kind record.Kind
+	}{{"cloudtrail", record.KindCloudTrail}, {"codecatalyst", record.KindCodeCatalyst}} {
+		names, err := filepath.Glob(filepath.Join("record", "testdata", dir.name, "*.json"))
+		if err != nil || len(names) == 0 {
+			t.Fatalf("no %s testdata: %v", dir.name, err)
+		}
+		for _, n := range names {
+			raw, err := os.ReadFile(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, parseKind(t, dir.kind, raw))
+		}
+	}
+	out = append(out, generated(t, 200)...)
+	out = append(out, variedEvents(t, 200)...)
+	for _, raw := range []string{
+		`{"eventID":"edge-1","eventTime":"9999-12-31T23:59:59.999999999Z","eventName":"Ünïcödé ✓","sourceIPAddress":"AWS Internal","readOnly":false}`,
+		`{"eventID":"edge-2","eventTime":"0001-01-01T00:00:01Z","eventName":"","userAgent":"a\u0000b"}`,
+	} {
+		out = append(out, parseKind(t, record.KindCloudTrail, []byte(raw)))
+	}
+	for i := range out {
+		out[i].Seq = uint64(i*7 + 1)
+	}
+	return out
+}
+
+func parseKind(t testing.TB, kind record.Kind, raw []byte) record.Event {
+	t.Helper()
+	ev, err := record.Parse(kind, raw)
+	if err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	return ev
+}
+
+// sameSummary fails unless got holds the typed fields of want, and no
+// record or leaves.
+func sameSummary(t *testing.T, got, want record.Event) {
+	t.Helper()
+	if !got.Time.Equal(want.Time) || got.Time.IsZero() != want.Time.IsZero() || got.Time.Location() != time.UTC {
+		t.Fatalf("%s: time %v (%v), want %v", want.ID, got.Time, got.Time.Location(), want.Time)
+	}
+	got.Time, want.Time = time.Time{}, time.Time{}
+	want.Raw, want.Leaves = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("summary of %s:\n got %+v\nwant %+v", want.ID, got, want)
+	}
+}
+
+func TestSummaryRoundTrip(t *testing.T) {
+	for _, ev := range summaryEvents(t) {
+		sum := encodeSummary(&ev)
+		if sum == nil {
+			t.Fatal("no summary")
+		}
+		got, err := decodeSummary(sum)
+		if err != nil {
+			t.Fatalf("%s: %v", ev.ID, err)
+		}
+		sameSummary(t, got, ev)
+	}
+}
+
+// TestSummaryDamage: a summary that is cut, of another version or whose
+// content is inconsistent is refused as errSummary, never half read.
+func TestSummaryDamage(t *testing.T) {
+	evs := summaryEvents(t)
+	sum := encodeSummary(&evs[len(evs)/2])
+	for n := range len(sum) {
+		if _, err := decodeSummary(sum[:n]); err == nil {
+			t.Fatalf("summary cut to %d of %d bytes decoded", n, len(sum))
+		}
+	}
+	other := append([]byte{summaryV1 + 1}, sum[1:]...)
+	if _, err := decodeSummary(other); !errors.Is(err, errSummary) {
+		t.Fatalf("version %d: %v", other[0], err)
+	}
+	c, err := codec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	strings := func(n int) []byte {
+		var b []byte
+		for range n {
+			b = appendString(b, "x")
+		}
+		return b
+	}
+	valid := append([]byte{byte(record.KindCloudTrail), 5, 0}, strings(22)...)
+	valid = append(valid, 0, 0)
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+	}{
+		{"left over", append(append([]byte{}, valid...), 0)},
+		{"list count beyond the data", append(append(append([]byte{}, valid[:len(valid)-2]...), 0), binary.AppendUvarint(nil, 1<<40)...)},
+		{"string beyond the data", append([]byte{byte(record.KindCloudTrail), 5, 0, 200}, "short"...)},
+		{"bad time", append(append([]byte{byte(record.KindCloudTrail), 5, 3}, "abc"...), strings(22)...)},
+		{"endless number", append([]byte{byte(record.KindCloudTrail)}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := decodeSummary(c.sumEnc.EncodeAll(valid, []byte{summaryV1})); err != nil {
+				t.Fatalf("the valid payload: %v", err)
+			}
+			if _, err := decodeSummary(c.sumEnc.EncodeAll(tc.payload, []byte{summaryV1})); !errors.Is(err, errSummary) {
+				t.Fatalf("got %v, want errSummary", err)
+			}
+		})
+	}
+}
+
+func FuzzDecodeSummary(f *testing.F) {
+	evs := summaryEvents(f)
+	for i := 0; i < len(evs); i += 50 {
+		f.Add(encodeSummary(&evs[i]))
+	}
+	f.Add([]byte{summaryV1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := decodeSummary(b)
+		if err != nil {
+			if !errors.Is(err, errSummary) {
+				t.Fatalf("error %v is not errSummary", err)
+			}
+			return
+		}
+		// What decodes encodes to a summary that decodes the same.
+		again, err := decodeSummary(encodeSummary(&ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameSummary(t, again, ev)
+	})
+}
+
+// TestSearchSummary: pages in the summary view hold the same events, in
+// the same order and with the same tokens, as full pages, their typed
+// fields alike; from bitmaps and from Bleve, over shards and partitions;
+// and events stored before summaries existed are read from their record.
+func TestSearchSummary(t *testing.T) {
+	ctx := context.Background()
+	evs := summaryEvents(t)
+	for _, withSummaries := range []bool{true, false} {
+		writeSummaries = withSummaries
+		s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 200 })
+		for i := 0; i < len(evs); i += 150 {
+			if _, err := s.Put(ctx, evs[i:min(i+150, len(evs))], nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		writeSummaries = true
+		for _, noBitmaps := range []bool{false, true} {
+			s.noBitmaps.Store(noBitmaps)
+			for _, req := range []SearchRequest{
+				{},
+				{Query: "eventName:StartBuild", PageSize: 7},
+				{Query: "service:codebuild AND NOT errorCode:*", PageSize: 20},
+				{Query: "u3 OR pipeline"},
+				{Query: "*", Order: OrderOldest, PageSize: 30},
+				{Query: "eventName:GetPipeline", Start: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 6, 4, 12, 30, 0, 0, time.UTC)},
+				{Query: "codebuild", Order: OrderRelevance, PageSize: 100},
+			} {
+				full, sum := req, req
+				sum.Summary = true
+				for page := 0; ; page++ {
+					fr, err := s.Search(ctx, full)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sr, err := s.Search(ctx, sum)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(fr.Hits) != len(sr.Hits) || fr.NextPageToken != sr.NextPageToken || fr.Total != sr.Total {
+						t.Fatalf("summaries %v, bitmaps off %v, %+v page %d: %d hits (total %d, next %q), full view %d (%d, %q)",
+							withSummaries, noBitmaps, req, page, len(sr.Hits), sr.Total, sr.NextPageToken, len(fr.Hits), fr.Total, fr.NextPageToken)
+					}
+					for i, h := range sr.Hits {
+						f := fr.Hits[i]
+						if h.Cursor != f.Cursor || h.Event.Seq != f.Event.Seq {
+							t.Fatalf("%+v page %d hit %d: cursor %s seq %d, full view %s %d", req, page, i, h.Cursor, h.Event.Seq, f.Cursor, f.Event.Seq)
+						}
+						if !withSummaries {
+							// Read from the record: the full event.
+							if string(h.Event.Raw) != string(f.Event.Raw) {
+								t.Fatalf("%s without summary: no record", f.Event.ID)
+							}
+							continue
+						}
+						sameSummary(t, h.Event, f.Event)
+					}
+					if fr.NextPageToken == "" {
+						break
+					}
+					full.PageToken, sum.PageToken = fr.NextPageToken, sr.NextPageToken
+				}
+			}
+		}
+	}
+}
