@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -145,6 +147,33 @@ func TestSubscribeBatchedMatchesUnbatched(t *testing.T) {
 			if !proto.Equal(one[i], many[i]) {
 				t.Fatalf("event %d: batched %v\nalone %v", i, many[i], one[i])
 			}
+		}
+	}
+}
+
+// TestCodecMarshalSizes: the codec marshals messages of every size, below
+// and above gRPC's pooling threshold and past BufferPool's largest tier,
+// as proto.Marshal does, and the pooled buffers are returned whole.
+func TestCodecMarshalSizes(t *testing.T) {
+	c, ok := encoding.GetCodecV2("proto").(codec)
+	if !ok {
+		t.Fatalf("the registered proto codec is %T", encoding.GetCodecV2("proto"))
+	}
+	for _, n := range []int{0, 10, 900, 40_000, 300_000, 3 << 20} {
+		m := &pb.SearchResponse{NextPageToken: strings.Repeat("x", n)}
+		want, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // the second and third reuse pooled buffers
+			data, err := c.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := data.Materialize(); !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes: marshalled %d bytes unlike proto.Marshal's %d", n, len(got), len(want))
+			}
+			data.Free()
 		}
 	}
 }

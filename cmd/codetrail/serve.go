@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 
 	"github.com/codetrail/codetrail/client"
 	"github.com/codetrail/codetrail/index"
@@ -193,7 +194,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		in.Close()
 		return fmt.Errorf("listen %s: %w", c.listen, err)
 	}
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(client.MaxMessageBytes), grpc.MaxSendMsgSize(client.MaxMessageBytes),
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(client.MaxMessageBytes), grpc.MaxSendMsgSize(client.MaxMessageBytes), experimental.BufferPool(server.BufferPool),
 		grpc.Creds(gateway.Creds(tlsCfg)), grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
 	srv.Register(g)
 	grpcMetrics.InitializeMetrics(g)
