@@ -579,3 +579,15 @@ func BenchmarkHit(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCursor measures sealing a hit's cursor: every hit of a page
+// gets one.
+func BenchmarkCursor(b *testing.B) {
+	s := openStoreCfg(b, func(*Config) {})
+	b.ReportAllocs()
+	for i := uint64(1); b.Loop(); i++ {
+		if c := s.Cursor(i); c == "" {
+			b.Fatal("no cursor")
+		}
+	}
+}
