@@ -319,8 +319,10 @@ func buildDocument(ev *record.Event) *document.Document {
 	doc.AddField(document.NewTextFieldCustom(fieldSeq, nil, []byte(sk), sortKeyOpts, keywordAnalyzer))
 	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(timeKey(ev)+sk), sortKeyOpts, keywordAnalyzer))
 	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly, keywordAnalyzer))
-	if sum := encodeSummary(ev); sum != nil && writeSummaries {
-		doc.AddField(document.NewTextFieldCustom(fieldSum, nil, sum, optStoreOnly, keywordAnalyzer))
+	if writeSummaries {
+		if sum := encodeSummary(ev); sum != nil {
+			doc.AddField(document.NewTextFieldCustom(fieldSum, nil, sum, optStoreOnly, keywordAnalyzer))
+		}
 	}
 	return doc
 }

@@ -591,3 +591,29 @@ func BenchmarkCursor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSummary measures writing and reading an event's summary.
+func BenchmarkSummary(b *testing.B) {
+	events := generated(b, 1000)
+	sums := make([][]byte, len(events))
+	size := 0
+	for i := range events {
+		sums[i] = encodeSummary(&events[i])
+		size += len(sums[i])
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			encodeSummary(&events[i%len(events)])
+		}
+		b.ReportMetric(float64(size)/float64(len(events)), "B/summary")
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := decodeSummary(sums[i%len(sums)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
