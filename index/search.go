@@ -448,7 +448,8 @@ func and(q, filter bquery.Query) bquery.Query {
 }
 
 // hitsPerWorker is the fewest hits worth a goroutine of their own in
-// loadHits: a hit costs about 30 µs to rebuild.
+// loadHits: a hit costs about 30 µs to rebuild from its record, 5 from its
+// summary.
 const hitsPerWorker = 16
 
 // pageHits loads the stored blobs (or, for summary, the summaries) of a
