@@ -164,6 +164,7 @@ func FuzzDecodeSummary(f *testing.F) {
 func TestSearchSummary(t *testing.T) {
 	ctx := context.Background()
 	evs := summaryEvents(t)
+	t.Cleanup(func() { writeSummaries = true })
 	for _, withSummaries := range []bool{true, false} {
 		writeSummaries = withSummaries
 		s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.PartitionMaxEvents = 200 })
