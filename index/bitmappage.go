@@ -133,37 +133,11 @@ func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int,
 		}
 		hits, err = loadHits(len(cands), func(i int) (Hit, bool, error) {
 			c := cands[i]
-			if summary {
-				var h Hit
-				var ok bool
-				if err := c.seg.seg.VisitStoredFields(uint64(c.doc), func(field string, _ byte, value []byte, _ []uint64) bool {
-					if field == fieldSum {
-						// Decoded before the segment's reading
-						// buffer moves on.
-						h, ok = s.summaryHit(value, 0)
-						return false
-					}
-					return true
-				}); err != nil {
-					return Hit{}, false, fmt.Errorf("read hit: %w", err)
-				}
-				if ok {
-					return h, true, nil
-				}
-			}
-			var blob []byte
-			if err := c.seg.seg.VisitStoredFields(uint64(c.doc), func(field string, _ byte, value []byte, _ []uint64) bool {
-				if field == fieldBlob {
-					// The value is the segment's reading buffer,
-					// and a Hit keeps its record.
-					blob = slices.Clone(value)
-					return false
-				}
-				return true
-			}); err != nil {
-				return Hit{}, false, fmt.Errorf("read hit: %w", err)
-			}
-			h, err := s.hit(blob, 0)
+			h, err := s.storedHit(func(fn func(field string, value []byte) bool) error {
+				return c.seg.seg.VisitStoredFields(uint64(c.doc), func(field string, _ byte, value []byte, _ []uint64) bool {
+					return fn(field, value)
+				})
+			}, summary, 0)
 			if err != nil {
 				return Hit{}, false, fmt.Errorf("read hit: %w", err)
 			}

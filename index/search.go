@@ -452,10 +452,10 @@ func and(q, filter bquery.Query) bquery.Query {
 // summary.
 const hitsPerWorker = 16
 
-// pageHits loads the stored blobs (or, for summary, the summaries) of a
-// page's hits and rebuilds them (loadHits). Searches load no stored fields themselves because through
-// the alias every shard would load its own top page, most of which the
-// merge then drops. A hit whose shard or document is gone since the search
+// pageHits loads the stored fields of a page's hits and rebuilds them
+// (loadHits, storedHit). Searches load no stored fields themselves because
+// through the alias every shard would load its own top page, most of which
+// the merge then drops. A hit whose shard or document is gone since the search
 // (retention dropped its partition) is left out.
 func (s *Store) pageHits(matches search.DocumentMatchCollection, summary bool) ([]Hit, error) {
 	shards := map[string]bleve.Index{}
@@ -477,21 +477,15 @@ func (s *Store) pageHits(matches search.DocumentMatchCollection, summary bool) (
 		case err != nil:
 			return Hit{}, false, fmt.Errorf("read hit %s: %w", m.ID, err)
 		}
-		var blob, sum []byte
-		doc.VisitFields(func(f bindex.Field) {
-			switch f.Name() {
-			case fieldBlob:
-				blob = f.Value()
-			case fieldSum:
-				sum = f.Value()
-			}
-		})
-		if summary {
-			if h, ok := s.summaryHit(sum, m.Score); ok {
-				return h, true, nil
-			}
-		}
-		h, err := s.hit(blob, m.Score)
+		h, err := s.storedHit(func(fn func(field string, value []byte) bool) error {
+			more := true
+			doc.VisitFields(func(f bindex.Field) {
+				if more {
+					more = fn(f.Name(), f.Value())
+				}
+			})
+			return nil
+		}, summary, m.Score)
 		if err != nil {
 			return Hit{}, false, fmt.Errorf("read hit %s: %w", m.ID, err)
 		}
@@ -533,6 +527,40 @@ func loadHits(n int, load func(i int) (h Hit, found bool, err error)) ([]Hit, er
 		}
 	}
 	return out, nil
+}
+
+// storedHit rebuilds a hit from a document's stored fields, which visit
+// walks until fn returns false (a value may be a reading buffer, good only
+// during fn): from its summary when summary is set and the document has
+// one that decodes, else from its record.
+func (s *Store) storedHit(visit func(fn func(field string, value []byte) bool) error, summary bool, score float64) (Hit, error) {
+	if summary {
+		var h Hit
+		var ok bool
+		if err := visit(func(field string, value []byte) bool {
+			if field != fieldSum {
+				return true
+			}
+			h, ok = s.summaryHit(value, score)
+			return false
+		}); err != nil {
+			return Hit{}, err
+		}
+		if ok {
+			return h, nil
+		}
+	}
+	var blob []byte
+	if err := visit(func(field string, value []byte) bool {
+		if field != fieldBlob {
+			return true
+		}
+		blob = slices.Clone(value) // a Hit keeps its record
+		return false
+	}); err != nil {
+		return Hit{}, err
+	}
+	return s.hit(blob, score)
 }
 
 // summaryHit rebuilds the typed fields of an event from its stored
