@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/codetrail/codetrail/client"
 	"github.com/codetrail/codetrail/index"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
@@ -120,7 +121,7 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 	if !ok {
 		return c.proto.Marshal(v)
 	}
-	// As gRPC's proto codec, but with BufferPool's buffers.
+	// As gRPC's proto codec, but with the buffers of client.BufferPool.
 	size := proto.Size(m)
 	opts := proto.MarshalOptions{UseCachedSize: true}
 	if mem.IsBelowBufferPoolingThreshold(size) {
@@ -130,27 +131,13 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 		}
 		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
 	}
-	buf := BufferPool.Get(size)
+	buf := client.BufferPool.Get(size)
 	if _, err := opts.MarshalAppend((*buf)[:0], m); err != nil {
-		BufferPool.Put(buf)
+		client.BufferPool.Put(buf)
 		return nil, err
 	}
-	return mem.BufferSlice{mem.NewBuffer(buf, BufferPool)}, nil
+	return mem.BufferSlice{mem.NewBuffer(buf, client.BufferPool)}, nil
 }
-
-// BufferPool holds the buffers of the messages the server sends and
-// receives (serve passes it to gRPC as well). gRPC's default pool goes from
-// 32 KiB straight to 1 MiB and clears the whole buffer on each Get: every
-// Search page of 50 summaries (about 35 KB) cleared 1 MiB, 6% of the
-// server's CPU on such searches. A tier at every power of two bounds the
-// clearing to twice the message.
-var BufferPool = func() mem.BufferPool {
-	p, err := mem.NewBinaryTieredBufferPool(8, 12, 14, 15, 16, 17, 18, 19, 20)
-	if err != nil {
-		panic(err) // constant exponents, all valid
-	}
-	return p
-}()
 
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error { return c.proto.Unmarshal(data, v) }
 

@@ -194,7 +194,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		in.Close()
 		return fmt.Errorf("listen %s: %w", c.listen, err)
 	}
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(client.MaxMessageBytes), grpc.MaxSendMsgSize(client.MaxMessageBytes), experimental.BufferPool(server.BufferPool),
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(client.MaxMessageBytes), grpc.MaxSendMsgSize(client.MaxMessageBytes), experimental.BufferPool(client.BufferPool),
 		grpc.Creds(gateway.Creds(tlsCfg)), grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
 	srv.Register(g)
 	grpcMetrics.InitializeMetrics(g)
