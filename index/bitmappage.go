@@ -131,17 +131,17 @@ func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int,
 		if len(cands) > 0 {
 			last = cands[len(cands)-1].key
 		}
-		hits, err = loadHits(len(cands), func(i int) (Hit, bool, error) {
+		hits, err = loadHits(len(cands), func(i int, h *Hit) (bool, error) {
 			c := cands[i]
-			h, err := s.storedHit(func(fn func(field string, value []byte) bool) error {
+			err := s.storedHit(h, func(fn func(field string, value []byte) bool) error {
 				return c.seg.seg.VisitStoredFields(uint64(c.doc), func(field string, _ byte, value []byte, _ []uint64) bool {
 					return fn(field, value)
 				})
 			}, summary, 0)
 			if err != nil {
-				return Hit{}, false, fmt.Errorf("read hit: %w", err)
+				return false, fmt.Errorf("read hit: %w", err)
 			}
-			return h, true, nil
+			return true, nil
 		})
 		return err
 	})

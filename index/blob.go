@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/codetrail/codetrail/index/record"
@@ -34,9 +35,9 @@ var blobDictV1 []byte
 const maxBlobRecord = 64 << 20
 
 type blobCodec struct {
-	enc    *zstd.Encoder
-	sumEnc *zstd.Encoder // summaries (summary.go)
-	dec    *zstd.Decoder
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+	sum *s2.Dict // summaries (summary.go)
 }
 
 // codec returns the shared encoder and decoder; both are safe for
@@ -48,18 +49,21 @@ var codec = sync.OnceValues(func() (*blobCodec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: blob encoder: %w", err)
 	}
-	// Summaries: the default level took 75 µs a summary, against 25 at
-	// this one (most of it resetting the dictionary's tables), for 3%
-	// more bytes.
-	sumEnc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithNoEntropyCompression(true), zstd.WithEncoderDict(blobDictV1))
-	if err != nil {
-		return nil, fmt.Errorf("index: summary encoder: %w", err)
-	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderDicts(blobDictV1), zstd.WithDecoderMaxMemory(maxBlobRecord))
 	if err != nil {
 		return nil, fmt.Errorf("index: blob decoder: %w", err)
 	}
-	return &blobCodec{enc: enc, sumEnc: sumEnc, dec: dec}, nil
+	// Summaries use the dictionary's content (its strings, without zstd's
+	// tables) as an s2 dictionary.
+	d, err := zstd.InspectDictionary(blobDictV1)
+	if err != nil {
+		return nil, fmt.Errorf("index: blob dictionary: %w", err)
+	}
+	sum := s2.MakeDict(d.Content(), nil)
+	if sum == nil {
+		return nil, fmt.Errorf("index: summary dictionary: %d bytes of content", len(d.Content()))
+	}
+	return &blobCodec{enc: enc, dec: dec, sum: sum}, nil
 })
 
 // encodeBlob packs what a hit needs to rebuild its Event: kind, sequence and

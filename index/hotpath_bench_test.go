@@ -556,7 +556,8 @@ func BenchmarkHit(b *testing.B) {
 	b.Run("summary", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if h, ok := s.summaryHit(sums[i%len(sums)], 0); !ok || h.Event.ID != events[i%len(events)].ID {
+			var h Hit
+			if ok := s.summaryHit(&h, sums[i%len(sums)], 0); !ok || h.Event.ID != events[i%len(events)].ID {
 				b.Fatalf("summary %d: %v, id %q", i, ok, h.Event.ID)
 			}
 		}

@@ -464,20 +464,20 @@ func (s *Store) pageHits(matches search.DocumentMatchCollection, summary bool) (
 			shards[sh.idx.Name()] = sh.idx
 		}
 	}
-	return loadHits(len(matches), func(i int) (Hit, bool, error) {
+	return loadHits(len(matches), func(i int, h *Hit) (bool, error) {
 		m := matches[i]
 		sh := shards[m.Index]
 		if sh == nil {
-			return Hit{}, false, nil
+			return false, nil
 		}
 		doc, err := sh.Document(m.ID)
 		switch {
 		case errors.Is(err, bleve.ErrorIndexClosed) || (err == nil && doc == nil):
-			return Hit{}, false, nil
+			return false, nil
 		case err != nil:
-			return Hit{}, false, fmt.Errorf("read hit %s: %w", m.ID, err)
+			return false, fmt.Errorf("read hit %s: %w", m.ID, err)
 		}
-		h, err := s.storedHit(func(fn func(field string, value []byte) bool) error {
+		err = s.storedHit(h, func(fn func(field string, value []byte) bool) error {
 			more := true
 			doc.VisitFields(func(f bindex.Field) {
 				if more {
@@ -487,20 +487,21 @@ func (s *Store) pageHits(matches search.DocumentMatchCollection, summary bool) (
 			return nil
 		}, summary, m.Score)
 		if err != nil {
-			return Hit{}, false, fmt.Errorf("read hit %s: %w", m.ID, err)
+			return false, fmt.Errorf("read hit %s: %w", m.ID, err)
 		}
-		return h, true, nil
+		return true, nil
 	})
 }
 
 // loadHits returns the hits load rebuilds for 0..n-1, leaving out those
 // not found, on up to one goroutine per core: decompressing and parsing
-// are most of what a page costs once the matches are found.
-func loadHits(n int, load func(i int) (h Hit, found bool, err error)) ([]Hit, error) {
+// are most of what a page costs once the matches are found. load fills
+// the hit in place (a Hit is over 500 bytes: no copies).
+func loadHits(n int, load func(i int, h *Hit) (found bool, err error)) ([]Hit, error) {
 	hits := make([]Hit, n)
 	found := make([]bool, n)
 	errs := make([]error, n)
-	one := func(i int) { hits[i], found[i], errs[i] = load(i) }
+	one := func(i int) { found[i], errs[i] = load(i, &hits[i]) }
 	workers := min(runtime.GOMAXPROCS(0), (n+hitsPerWorker-1)/hitsPerWorker)
 	if workers <= 1 {
 		for i := range n {
@@ -529,25 +530,24 @@ func loadHits(n int, load func(i int) (h Hit, found bool, err error)) ([]Hit, er
 	return out, nil
 }
 
-// storedHit rebuilds a hit from a document's stored fields, which visit
-// walks until fn returns false (a value may be a reading buffer, good only
-// during fn): from its summary when summary is set and the document has
-// one that decodes, else from its record.
-func (s *Store) storedHit(visit func(fn func(field string, value []byte) bool) error, summary bool, score float64) (Hit, error) {
+// storedHit rebuilds a hit into h from a document's stored fields, which
+// visit walks until fn returns false (a value may be a reading buffer,
+// good only during fn): from its summary when summary is set and the
+// document has one that decodes, else from its record.
+func (s *Store) storedHit(h *Hit, visit func(fn func(field string, value []byte) bool) error, summary bool, score float64) error {
 	if summary {
-		var h Hit
 		var ok bool
 		if err := visit(func(field string, value []byte) bool {
 			if field != fieldSum {
 				return true
 			}
-			h, ok = s.summaryHit(value, score)
+			ok = s.summaryHit(h, value, score)
 			return false
 		}); err != nil {
-			return Hit{}, err
+			return err
 		}
 		if ok {
-			return h, nil
+			return nil
 		}
 	}
 	var blob []byte
@@ -558,24 +558,27 @@ func (s *Store) storedHit(visit func(fn func(field string, value []byte) bool) e
 		blob = slices.Clone(value) // a Hit keeps its record
 		return false
 	}); err != nil {
-		return Hit{}, err
+		return err
 	}
-	return s.hit(blob, score)
+	hit, err := s.hit(blob, score)
+	*h = hit
+	return err
 }
 
-// summaryHit rebuilds the typed fields of an event from its stored
+// summaryHit rebuilds into h the typed fields of an event from its stored
 // summary; false when there is none (stored before summaries) or it does
 // not decode, and the hit is to be read from its record.
-func (s *Store) summaryHit(sum []byte, score float64) (Hit, bool) {
+func (s *Store) summaryHit(h *Hit, sum []byte, score float64) bool {
 	if sum == nil {
-		return Hit{}, false
+		return false
 	}
 	ev, err := decodeSummary(sum)
 	if err != nil {
 		metricSummaryFallbacks.Inc()
-		return Hit{}, false
+		return false
 	}
-	return Hit{Event: ev, Cursor: s.Cursor(ev.Seq), Score: score}, true
+	*h = Hit{Event: ev, Cursor: s.Cursor(ev.Seq), Score: score}
+	return true
 }
 
 // hit rebuilds an Event from its stored blob.

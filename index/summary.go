@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -15,16 +18,23 @@ import (
 // record.Parse gives at ingest, which is what the index holds for the
 // event, so a summary hit and a full hit show the same fields.
 //
-// Layout: a version byte, then zstd (the blob dictionary, no entropy
-// coding: these short values decode faster without it and take about 3%
-// more) of: kind, uvarint seq, the eventTime as
-// time.MarshalBinary (length first; empty when unset), the strings of
-// summaryStrings, then the resources and the problems, each a count and
-// its strings. Every string is a uvarint length and its bytes.
+// Layout: a version byte, then the payload compressed: version 1 with zstd
+// (the blob dictionary, no entropy coding), version 2 with s2 and the blob
+// dictionary's content. Version 2 is what is written: on generated events
+// it takes 277 bytes against 266, decodes in 0.85 µs against 2.5 and
+// encodes in 3.6 µs against 22. Both are read.
+//
+// The payload: kind, uvarint seq, the eventTime as time.MarshalBinary
+// (length first; empty when unset), the strings of summaryStrings, then
+// the resources and the problems, each a count and its strings. Every
+// string is a uvarint length and its bytes.
 //
 // Events stored before summaries existed have none, and a summary of an
 // unknown version is ignored: those hits are read from the record.
-const summaryV1 = 1
+const (
+	summaryV1 = 1
+	summaryV2 = 2
+)
 
 // errSummary reports a summary that does not decode; the record is read
 // instead.
@@ -48,6 +58,14 @@ func encodeSummary(ev *record.Event) []byte {
 	if err != nil {
 		return nil
 	}
+	payload := summaryPayload(ev)
+	out := make([]byte, 1, 1+s2.MaxEncodedLen(len(payload)))
+	out[0] = summaryV2
+	return append(out, c.sum.Encode(out[1:cap(out)], payload)...)
+}
+
+// summaryPayload is the uncompressed content of ev's summary.
+func summaryPayload(ev *record.Event) []byte {
 	b := make([]byte, 0, 512)
 	b = append(b, byte(ev.Kind))
 	b = binary.AppendUvarint(b, ev.Seq)
@@ -66,7 +84,7 @@ func encodeSummary(ev *record.Event) []byte {
 			b = appendString(b, s)
 		}
 	}
-	return c.sumEnc.EncodeAll(b, []byte{summaryV1})
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -77,19 +95,34 @@ func appendString(b []byte, s string) []byte {
 // decodeSummary rebuilds the typed fields of an event from its summary:
 // Raw and Leaves stay empty. Any damage is errSummary.
 func decodeSummary(b []byte) (record.Event, error) {
-	if len(b) < 2 || b[0] != summaryV1 {
-		return record.Event{}, fmt.Errorf("%w: unknown version", errSummary)
+	if len(b) < 2 {
+		return record.Event{}, fmt.Errorf("%w: %d bytes", errSummary, len(b))
 	}
 	c, err := codec()
 	if err != nil {
 		return record.Event{}, err
 	}
-	raw, err := c.dec.DecodeAll(b[1:], nil)
+	var raw []byte
+	switch b[0] {
+	case summaryV1:
+		raw, err = c.dec.DecodeAll(b[1:], nil)
+	case summaryV2:
+		// A summary holds parts of its record: no larger than a record
+		// may be, which bounds what damage could make it allocate.
+		if n, lerr := s2.DecodedLen(b[1:]); lerr != nil || n > maxBlobRecord {
+			return record.Event{}, fmt.Errorf("%w: decoded length %d (%v)", errSummary, n, lerr)
+		}
+		raw, err = c.sum.Decode(nil, b[1:])
+	default:
+		return record.Event{}, fmt.Errorf("%w: unknown version %d", errSummary, b[0])
+	}
 	if err != nil {
 		return record.Event{}, fmt.Errorf("%w: %w", errSummary, err)
 	}
-	// One string for all the values: each field is a slice of it.
-	r := summaryReader{s: string(raw)}
+	// One string for all the values, each field a slice of it. raw is
+	// this call's own and never written again, so the string can share
+	// its bytes instead of copying them (a third of a hit's allocations).
+	r := summaryReader{s: unsafe.String(unsafe.SliceData(raw), len(raw))}
 	var ev record.Event
 	ev.Kind = record.Kind(r.byte())
 	ev.Seq = r.uvarint()

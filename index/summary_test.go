@@ -3,12 +3,17 @@ package index
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -72,17 +77,88 @@ func sameSummary(t *testing.T, got, want record.Event) {
 	}
 }
 
+// packSummary compresses a summary payload as version v writes it:
+// version 1 is no longer written, but the summaries of stores written
+// before version 2 are still read.
+func packSummary(t testing.TB, v byte, payload []byte) []byte {
+	t.Helper()
+	switch v {
+	case summaryV1:
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithNoEntropyCompression(true), zstd.WithEncoderDict(blobDictV1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer enc.Close()
+		return enc.EncodeAll(payload, []byte{summaryV1})
+	case summaryV2:
+		c, err := codec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]byte{summaryV2}, c.sum.Encode(nil, payload)...)
+	}
+	t.Fatalf("no summary version %d", v)
+	return nil
+}
+
 func TestSummaryRoundTrip(t *testing.T) {
 	for _, ev := range summaryEvents(t) {
 		sum := encodeSummary(&ev)
-		if sum == nil {
-			t.Fatal("no summary")
+		if sum == nil || sum[0] != summaryV2 {
+			t.Fatalf("summary %x: want version %d", sum[:min(len(sum), 1)], summaryV2)
 		}
 		got, err := decodeSummary(sum)
 		if err != nil {
 			t.Fatalf("%s: %v", ev.ID, err)
 		}
 		sameSummary(t, got, ev)
+		// What stores hold from before version 2 reads the same.
+		if got, err = decodeSummary(packSummary(t, summaryV1, summaryPayload(&ev))); err != nil {
+			t.Fatalf("%s, version 1: %v", ev.ID, err)
+		}
+		sameSummary(t, got, ev)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/summary-v2.bin")
+
+// TestSummaryGolden: summaries of each version, written by the build that
+// introduced it, still decode, whatever the compression libraries do now.
+// -update writes the current version's file again.
+func TestSummaryGolden(t *testing.T) {
+	want, err := os.ReadFile("testdata/summary.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []byte{summaryV1, summaryV2} {
+		path := fmt.Sprintf("testdata/summary-v%d.bin", v)
+		if *update && v == summaryV2 {
+			var ev record.Event
+			if err := json.Unmarshal(want, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, encodeSummary(&ev), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != v {
+			t.Fatalf("%s: version %d", path, b[0])
+		}
+		ev, err := decodeSummary(b)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		got, err := json.MarshalIndent(ev, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got)+"\n" != string(want) {
+			t.Fatalf("%s decodes to\n%s\nwant\n%s", path, got, want)
+		}
 	}
 }
 
@@ -90,19 +166,23 @@ func TestSummaryRoundTrip(t *testing.T) {
 // content is inconsistent is refused as errSummary, never half read.
 func TestSummaryDamage(t *testing.T) {
 	evs := summaryEvents(t)
-	sum := encodeSummary(&evs[len(evs)/2])
-	for n := range len(sum) {
-		if _, err := decodeSummary(sum[:n]); err == nil {
-			t.Fatalf("summary cut to %d of %d bytes decoded", n, len(sum))
+	for _, v := range []byte{summaryV1, summaryV2} {
+		sum := packSummary(t, v, summaryPayload(&evs[len(evs)/2]))
+		for n := range len(sum) {
+			if _, err := decodeSummary(sum[:n]); err == nil {
+				t.Fatalf("version %d summary cut to %d of %d bytes decoded", v, n, len(sum))
+			}
 		}
 	}
-	other := append([]byte{summaryV1 + 1}, sum[1:]...)
+	sum := encodeSummary(&evs[len(evs)/2])
+	other := append([]byte{summaryV2 + 1}, sum[1:]...)
 	if _, err := decodeSummary(other); !errors.Is(err, errSummary) {
 		t.Fatalf("version %d: %v", other[0], err)
 	}
-	c, err := codec()
-	if err != nil {
-		t.Fatal(err)
+	// An s2 block whose header claims more than a record may hold.
+	huge := append([]byte{summaryV2}, binary.AppendUvarint(nil, maxBlobRecord+1)...)
+	if _, err := decodeSummary(append(huge, 0, 0, 0, 0)); !errors.Is(err, errSummary) {
+		t.Fatalf("oversized: %v", err)
 	}
 	strings := func(n int) []byte {
 		var b []byte
@@ -123,14 +203,16 @@ func TestSummaryDamage(t *testing.T) {
 		{"bad time", append(append([]byte{byte(record.KindCloudTrail), 5, 3}, "abc"...), strings(22)...)},
 		{"endless number", append([]byte{byte(record.KindCloudTrail)}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := decodeSummary(c.sumEnc.EncodeAll(valid, []byte{summaryV1})); err != nil {
-				t.Fatalf("the valid payload: %v", err)
-			}
-			if _, err := decodeSummary(c.sumEnc.EncodeAll(tc.payload, []byte{summaryV1})); !errors.Is(err, errSummary) {
-				t.Fatalf("got %v, want errSummary", err)
-			}
-		})
+		for _, v := range []byte{summaryV1, summaryV2} {
+			t.Run(fmt.Sprintf("%s/v%d", tc.name, v), func(t *testing.T) {
+				if _, err := decodeSummary(packSummary(t, v, valid)); err != nil {
+					t.Fatalf("the valid payload: %v", err)
+				}
+				if _, err := decodeSummary(packSummary(t, v, tc.payload)); !errors.Is(err, errSummary) {
+					t.Fatalf("got %v, want errSummary", err)
+				}
+			})
+		}
 	}
 }
 
@@ -138,8 +220,10 @@ func FuzzDecodeSummary(f *testing.F) {
 	evs := summaryEvents(f)
 	for i := 0; i < len(evs); i += 50 {
 		f.Add(encodeSummary(&evs[i]))
+		f.Add(packSummary(f, summaryV1, summaryPayload(&evs[i])))
 	}
 	f.Add([]byte{summaryV1})
+	f.Add([]byte{summaryV2})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := decodeSummary(b)
 		if err != nil {
