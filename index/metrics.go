@@ -20,6 +20,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "newest_pages_total",
 		Help: "Newest-first pages, by how they were answered: bitmaps (a query of exact terms: the sort keys of a recent window's matches, found on postings bitmaps), page (from a recent eventTime window, sorting only its matches) or all (sorting every match).",
 	}, []string{"from"})
+	metricNewestWindowSearches = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "newest_window_searches_total",
+		Help: "Searches of an eventTime window for newest-first pages answered from one (from=\"page\"): a window that misses the page is widened and searched again, so these over those pages are the searches a page took.",
+	})
 	metricDictAggregations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "dictionary_aggregations_total",
 		Help: "Facets and histograms over all events, and totals of one-term queries, read from term dictionaries, by what: facets, histogram, count, or not_exact (a shard holds deleted events or predates the hour field, so the search counted them instead).",
@@ -81,7 +85,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricDictAggregations, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks}
 }
 
 var (

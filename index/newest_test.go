@@ -219,3 +219,53 @@ func TestNewestPagesUnindexedFutureTime(t *testing.T) {
 		}
 	}
 }
+
+// TestNewestWindowLocalDensity: the window of a newest-first page is sized
+// from how dense events are around its end, not on average. Here ten hours
+// of 100 events an hour are followed by ten of 5 an hour; at the average
+// density the first window of a page in the sparse hours held one event,
+// and the page took three searches.
+func TestNewestWindowLocalDensity(t *testing.T) {
+	s := openStoreCfg(t, func(*Config) {})
+	s.noBitmaps.Store(true)
+	ctx := context.Background()
+	end := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	var evs []record.Event
+	add := func(from time.Time, hours, perHour int) {
+		for i := range hours * perHour {
+			at := from.Add(time.Duration(i) * time.Hour / time.Duration(perHour))
+			evs = append(evs, parseRecord(t, fmt.Sprintf(`{"eventVersion":"1.08","eventID":"d-%05d","eventTime":%q,"eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","awsRegion":"us-east-1","recipientAccountId":"111122223333"}`, len(evs), at.Format(time.RFC3339))))
+		}
+	}
+	add(end.Add(-20*time.Hour), 10, 100)
+	add(end.Add(-10*time.Hour), 10, 5)
+	if _, err := s.Put(ctx, evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	searches := func() float64 {
+		var m dto.Metric
+		if err := metricNewestWindowSearches.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetCounter().GetValue()
+	}
+	want := slices.Clone(evs)
+	slices.Reverse(want)
+	tok := ""
+	for page := range 3 {
+		before := searches()
+		res, err := s.Search(ctx, SearchRequest{PageSize: 5, PageToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := searches() - before; n != 1 {
+			t.Errorf("page %d took %v window searches, want 1", page+1, n)
+		}
+		for i, h := range res.Hits {
+			if h.Event.ID != want[page*5+i].ID {
+				t.Fatalf("page %d hit %d: %s, want %s", page+1, i, h.Event.ID, want[page*5+i].ID)
+			}
+		}
+		tok = res.NextPageToken
+	}
+}

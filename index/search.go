@@ -398,8 +398,12 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 	}
 	size := req.Size
 	if total > uint64(4*size) && !lo.IsZero() && hi.After(lo) {
-		// Twice the span that holds size matches, were they spread evenly.
-		w := time.Duration(float64(hi.Sub(lo)) * float64(2*size) / float64(total))
+		// Twice the span that holds size matches, were they spread evenly
+		// and as dense as all events are around hi (events come by day
+		// and night: at the average density the first window missed the
+		// page and a second search followed, for page 1 and page 100 of
+		// all events alike).
+		w := time.Duration(float64(hi.Sub(lo)) * float64(2*size) / float64(total) / s.localDensity(ctx, st, hi))
 		w = max(w, time.Minute)
 		// Sub saturates and Bleve refuses bounds before 1677-12: events
 		// may span centuries, and the window then becomes the whole.
@@ -419,6 +423,7 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 				end = bquery.MaxRFC3339CompatibleTime
 			}
 			wreq.Query = and(req.Query, dateRange(hi.Add(-w), end, true, true))
+			metricNewestWindowSearches.Inc()
 			res, err := s.search(ctx, &wreq)
 			if err != nil {
 				return nil, err
@@ -491,6 +496,25 @@ func (s *Store) pageHits(matches search.DocumentMatchCollection, summary bool) (
 		}
 		return true, nil
 	})
+}
+
+// localDensity is how many times denser events are in the two whole hours
+// before t's than on average over the store, between 1/16 and 16; 1 when
+// the hours' counts are not known.
+func (s *Store) localDensity(ctx context.Context, st Stats, t time.Time) float64 {
+	v := s.shardsView.Load()
+	if v == nil || !s.allHourly() || st.Events == 0 || !st.Newest.After(st.Oldest) {
+		return 1
+	}
+	var n uint64
+	if err := eachShardReader(*v, func(r bindex.IndexReader) error {
+		return eachDictEntry(ctx, r, fieldHour, []byte(hourKey(t.Add(-2*time.Hour))), []byte(hourKey(t.Add(-time.Hour))), func(_ string, c uint64) { n += c })
+	}); err != nil || n == 0 {
+		// Only an estimate: the window widens when it is short.
+		return 1
+	}
+	avg := float64(st.Events) / st.Newest.Sub(st.Oldest).Hours()
+	return min(max(float64(n)/2/avg, 1.0/16), 16)
 }
 
 // loadHits returns the hits load rebuilds for 0..n-1, leaving out those
