@@ -53,6 +53,7 @@ func main() {
 	engines := flag.String("engines", "codetrail,sqlite", "search benchmark: the engines to measure, in order; each one's figures are saved in -dir, so engines can be run one at a time on the same trail")
 	repeat := flag.Int("repeat", 1, "search benchmark: measure each engine this many times, each from an empty index, and save the per-field medians (each run is also saved as measure-<engine>-<n>-run<i>.json)")
 	queriesAt := flag.String("queries-at", "", "instead of benchmarking: time the benchmark queries against the codetrail server already running at this address (as it is: ingest may still be running), and save them in -dir when given")
+	flag.StringVar(&keepData, "keep-data", "", "search benchmark: move codetrail's data directory here when done (replacing what is there) instead of removing it, for later -queries-at runs against the same index")
 	flag.DurationVar(&settleMax, "settle", 0, "search benchmark: after ingest, wait up to this long for codetrail serve to go quiet (under a tenth of a core over 5 s: Bleve's background merges done) and to have no compaction running or due before timing queries; 0 times them at once, while merges still run")
 	growth := flag.String("growth", "", "instead of benchmarking: comma-separated -dir directories of earlier search benchmarks; print how each engine's costs grow with the number of events")
 	sqliteChildFlags()
@@ -253,6 +254,21 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 		return m, err
 	}
 	defer stop()
+	if keepData != "" {
+		// Runs before the removal above, after the server has stopped.
+		defer func() {
+			stop()
+			if err := os.RemoveAll(keepData); err != nil {
+				fmt.Fprintf(os.Stderr, "keep data: %v\n", err)
+				return
+			}
+			if err := os.Rename(data, keepData); err != nil {
+				fmt.Fprintf(os.Stderr, "keep data: %v\n", err)
+				return
+			}
+			fmt.Printf("codetrail: data directory kept in %s\n", keepData)
+		}()
+	}
 	c, err := client.Dial(a)
 	if err != nil {
 		return m, err
@@ -435,6 +451,9 @@ var profileOut string
 
 // subConns and subBatch shape the subscriber benchmark's streams.
 var subConns, subBatch int
+
+// keepData is the -keep-data flag.
+var keepData string
 
 // settleMax is the -settle flag.
 var settleMax time.Duration
