@@ -58,10 +58,7 @@ func encodeSummary(ev *record.Event) []byte {
 	if err != nil {
 		return nil
 	}
-	payload := summaryPayload(ev)
-	out := make([]byte, 1, 1+s2.MaxEncodedLen(len(payload)))
-	out[0] = summaryV2
-	return append(out, c.sum.Encode(out[1:cap(out)], payload)...)
+	return append([]byte{summaryV2}, c.sum.Encode(nil, summaryPayload(ev))...)
 }
 
 // summaryPayload is the uncompressed content of ev's summary.
