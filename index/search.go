@@ -453,8 +453,8 @@ func and(q, filter bquery.Query) bquery.Query {
 }
 
 // hitsPerWorker is the fewest hits worth a goroutine of their own in
-// loadHits: a hit costs about 30 µs to rebuild from its record, 5 from its
-// summary.
+// loadHits: a hit costs about 30 µs to rebuild from its record, 2.5 from
+// its summary.
 const hitsPerWorker = 16
 
 // pageHits loads the stored fields of a page's hits and rebuilds them

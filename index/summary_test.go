@@ -91,11 +91,7 @@ func packSummary(t testing.TB, v byte, payload []byte) []byte {
 		defer enc.Close()
 		return enc.EncodeAll(payload, []byte{summaryV1})
 	case summaryV2:
-		c, err := codec()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append([]byte{summaryV2}, c.sum.Encode(nil, payload)...)
+		return compressSummary(payload)
 	}
 	t.Fatalf("no summary version %d", v)
 	return nil
