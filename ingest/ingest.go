@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -25,11 +26,13 @@ type Config struct {
 	BatchSize int
 	// Linger is how long the committer waits for more events to fill a batch.
 	Linger time.Duration
-	// Workers is how many files are in flight at once (read, decoded,
-	// waiting for their group commit). Most of that time is waiting, so far
-	// more files than cores make larger batches out of many small trail files.
+	// Workers is how many files are in flight at once (waiting to be
+	// admitted to DecodeBytes, decoded, waiting for their group commit).
+	// Most of that time is waiting, so far more files than cores make larger
+	// batches out of many small trail files.
 	Workers int
-	// InFlightBytes bounds the bytes of the files in flight, as read.
+	// InFlightBytes bounds the sizes of the files in flight. A file is read
+	// only once DecodeBytes admits it, so most of them hold nothing yet.
 	InFlightBytes int64
 	// DecodeBytes bounds the decompressed bytes of all inputs being decoded
 	// or waiting for their commit, whatever their source: a gzip trail
@@ -198,28 +201,53 @@ func (in *Ingester) Input(ctx context.Context, source, name string, data []byte,
 		}
 		return Result{LastSeq: cr.lastSeq}, nil
 	}
-	metricBytes.Add(float64(len(data)))
-	// One input takes at most the whole budget, so a large one waits for
-	// the others to finish instead of never starting.
-	cost := min(decodedSize(data), in.cfg.DecodeBytes)
-	if err := in.decoding.Acquire(ctx, cost); err != nil {
+	held := int64(len(data))
+	metricHeldBytes.Add(float64(held))
+	defer metricHeldBytes.Sub(float64(held))
+	release, err := in.admit(ctx, decodedSize(bytes.NewReader(data), held))
+	if err != nil {
 		return Result{}, err
 	}
-	defer in.decoding.Release(cost)
+	defer release()
+	return in.decodeInput(ctx, source, name, data, checkpoints)
+}
+
+// admit waits for decoded bytes of the decode budget. One input takes at
+// most the whole budget, so a large one waits for the others to finish
+// instead of never starting.
+func (in *Ingester) admit(ctx context.Context, decoded int64) (release func(), err error) {
+	cost := min(decoded, in.cfg.DecodeBytes)
+	if err := in.decoding.Acquire(ctx, cost); err != nil {
+		return nil, err
+	}
+	return func() { in.decoding.Release(cost) }, nil
+}
+
+// decodeInput is Input once admitted to the decode budget.
+func (in *Ingester) decodeInput(ctx context.Context, source, name string, data []byte, checkpoints map[string][]byte) (Result, error) {
+	metricBytes.Add(float64(len(data)))
 	return in.ingest(ctx, source, name, checkpoints, func(fn func(decode.Record) error, pb func(decode.Problem)) (decode.Summary, error) {
 		return decode.Decode(name, data, in.cfg.Decode, fn, pb)
 	})
 }
 
-// decodedSize estimates the bytes data holds once decompressed: for gzip,
-// the size its trailer records (modulo 4 GiB, of the last member only, so
-// never less than the compressed size).
-func decodedSize(data []byte) int64 {
-	n := int64(max(len(data), 1))
-	if len(data) >= 18 && data[0] == 0x1f && data[1] == 0x8b {
-		n = max(n, int64(binary.LittleEndian.Uint32(data[len(data)-4:])))
+// decodedSize estimates the bytes the n bytes of r hold once decompressed:
+// for gzip, the size its trailer records (modulo 4 GiB, of the last member
+// only, so never less than the compressed size). It reads 6 bytes, so a
+// file's cost is known before the file is read.
+func decodedSize(r io.ReaderAt, n int64) int64 {
+	size := max(n, 1)
+	var magic, trailer [4]byte
+	if n < 18 {
+		return size
 	}
-	return n
+	if _, err := r.ReadAt(magic[:2], 0); err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
+		return size
+	}
+	if _, err := r.ReadAt(trailer[:], n-4); err != nil {
+		return size
+	}
+	return max(size, int64(binary.LittleEndian.Uint32(trailer[:])))
 }
 
 // Reader is Input for a stream (standard input, a large file): JSON lines

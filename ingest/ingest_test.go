@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
 	"github.com/codetrail/codetrail/index"
@@ -294,7 +296,7 @@ func TestDecodedSize(t *testing.T) {
 		{"empty", nil, 1},
 		{"gzip magic, too short for a trailer", []byte{0x1f, 0x8b, 8}, 3},
 	} {
-		if got := decodedSize(tc.data); got != tc.want {
+		if got := decodedSize(bytes.NewReader(tc.data), int64(len(tc.data))); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
@@ -341,4 +343,89 @@ func TestDecodeBudget(t *testing.T) {
 	if got := st.Stats().Events; got != 8*10+8*100 {
 		t.Fatalf("stored %d events, want %d", got, 8*10+8*100)
 	}
+}
+
+// Paths reads a file only once it is admitted to the decode budget, so the
+// files waiting for it hold no memory; then every one of them is stored.
+func TestPathsReadOnceAdmitted(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "trail")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const files, per = 40, 25
+	for i := range files {
+		if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("f%02d.json.gz", i)), gz(trailFile(i*per, (i+1)*per)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, st := newIngester(t, filepath.Join(dir, "data"))
+	ctx := context.Background()
+	if err := in.decoding.Acquire(ctx, in.cfg.DecodeBytes); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var res Result
+	go func() {
+		var err error
+		res, err = in.Paths(ctx, "files", []string{src})
+		done <- err
+	}()
+	// Every file is listed and waiting within this time; none may be read.
+	for range 30 {
+		if held := gaugeValue(metricHeldBytes); held != 0 {
+			t.Fatalf("%v bytes of files held while the decode budget is taken", held)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	in.decoding.Release(in.cfg.DecodeBytes)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Files != files || res.Counts.Stored != files*per || st.Stats().Events != files*per {
+		t.Fatalf("stored %+v, index has %d events, want %d", res.Counts, st.Stats().Events, files*per)
+	}
+	if held := gaugeValue(metricHeldBytes); held != 0 {
+		t.Fatalf("%v bytes still held after Paths returned", held)
+	}
+}
+
+// An input handed to Input is held (counted in the gauge) while it waits
+// for the decode budget: the caller has already read it.
+func TestInputHeldWhileWaiting(t *testing.T) {
+	in, _ := newIngester(t, t.TempDir())
+	ctx := context.Background()
+	if err := in.decoding.Acquire(ctx, in.cfg.DecodeBytes); err != nil {
+		t.Fatal(err)
+	}
+	data := gz(trailFile(0, 10))
+	short, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := in.Input(short, "test", "waits", data, nil)
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for gaugeValue(metricHeldBytes) != float64(len(data)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("held %v bytes, want %d", gaugeValue(metricHeldBytes), len(data))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Input: %v, want it cancelled", err)
+	}
+	in.decoding.Release(in.cfg.DecodeBytes)
+	if held := gaugeValue(metricHeldBytes); held != 0 {
+		t.Fatalf("%v bytes still held after Input returned", held)
+	}
+}
+
+func gaugeValue(g prometheus.Gauge) float64 {
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetGauge().GetValue()
 }

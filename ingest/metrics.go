@@ -24,6 +24,10 @@ var (
 		Namespace: "codetrail", Subsystem: "ingest", Name: "bytes_total",
 		Help: "Bytes of inputs given to Input (as received: gzip stays compressed).",
 	})
+	metricHeldBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "codetrail", Subsystem: "ingest", Name: "held_bytes",
+		Help: "Bytes of inputs held in memory (as received: gzip stays compressed), waiting for the decode budget, being decoded or waiting for their commit.",
+	})
 	metricBatchEvents = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "codetrail", Subsystem: "ingest", Name: "batch_events",
 		Help:    "Events per committed batch.",
@@ -33,7 +37,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricRecords, metricProblems, metricBatchSeconds, metricBatchEvents, metricBytes}
+	return []prometheus.Collector{metricRecords, metricProblems, metricBatchSeconds, metricBatchEvents, metricBytes, metricHeldBytes}
 }
 
 var (
