@@ -190,8 +190,7 @@ func (in *Ingester) file(ctx context.Context, source, path string) (Result, erro
 	if err != nil {
 		return Result{Counts: Counts{Files: 1, InvalidFiles: 1}, Problems: []Problem{in.problem(source, path, "", err.Error())}}, nil
 	}
-	metricHeldBytes.Add(float64(len(data)))
-	defer metricHeldBytes.Sub(float64(len(data)))
+	defer holding(data)()
 	return in.decodeInput(ctx, source, path, data, map[string][]byte{key: cp})
 }
 

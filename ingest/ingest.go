@@ -201,10 +201,8 @@ func (in *Ingester) Input(ctx context.Context, source, name string, data []byte,
 		}
 		return Result{LastSeq: cr.lastSeq}, nil
 	}
-	held := int64(len(data))
-	metricHeldBytes.Add(float64(held))
-	defer metricHeldBytes.Sub(float64(held))
-	release, err := in.admit(ctx, decodedSize(bytes.NewReader(data), held))
+	defer holding(data)()
+	release, err := in.admit(ctx, decodedSize(bytes.NewReader(data), int64(len(data))))
 	if err != nil {
 		return Result{}, err
 	}
@@ -221,6 +219,13 @@ func (in *Ingester) admit(ctx context.Context, decoded int64) (release func(), e
 		return nil, err
 	}
 	return func() { in.decoding.Release(cost) }, nil
+}
+
+// holding counts data in codetrail_ingest_held_bytes until the returned
+// func is called.
+func holding(data []byte) (done func()) {
+	metricHeldBytes.Add(float64(len(data)))
+	return func() { metricHeldBytes.Sub(float64(len(data))) }
 }
 
 // decodeInput is Input once admitted to the decode budget.
