@@ -115,28 +115,20 @@ func (in *Ingester) paths(ctx context.Context, source string, paths []string, li
 		mu       sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
-		budget   = semaphore.NewWeighted(in.cfg.InFlightBytes)
 		slots    = semaphore.NewWeighted(int64(in.cfg.Workers))
 	)
 	for _, p := range list {
 		// Small files are many and cheap: keep lots of them in flight so the
-		// committer can merge them into large batches; bound the bytes held.
-		cost := int64(1)
-		if fi, err := os.Stat(p); err == nil {
-			cost = min(max(fi.Size(), 1), in.cfg.InFlightBytes)
-		}
+		// committer can merge them into large batches. The bytes they hold
+		// are bounded by the decode budget, which admits them before they
+		// are read.
 		if err := slots.Acquire(ctx, 1); err != nil {
-			break
-		}
-		if err := budget.Acquire(ctx, cost); err != nil {
-			slots.Release(1)
 			break
 		}
 		wg.Add(1)
 		go func(path string) {
 			defer wg.Done()
 			defer slots.Release(1)
-			defer budget.Release(cost)
 			r, err := in.file(ctx, source, path)
 			mu.Lock()
 			defer mu.Unlock()

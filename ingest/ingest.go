@@ -31,9 +31,6 @@ type Config struct {
 	// Most of that time is waiting, so far more files than cores make larger
 	// batches out of many small trail files.
 	Workers int
-	// InFlightBytes bounds the sizes of the files in flight. A file is read
-	// only once DecodeBytes admits it, so most of them hold nothing yet.
-	InFlightBytes int64
 	// DecodeBytes bounds the decompressed bytes of all inputs being decoded
 	// or waiting for their commit, whatever their source: a gzip trail
 	// file holds about ten times its size in JSON, and its parsed events
@@ -51,7 +48,6 @@ func DefaultConfig() Config {
 		BatchSize:      5000,
 		Linger:         20 * time.Millisecond,
 		Workers:        512,
-		InFlightBytes:  256 << 20,
 		DecodeBytes:    32 << 20,
 		RecentProblems: 100,
 		Decode:         decode.DefaultOptions(),
@@ -65,8 +61,8 @@ func (c Config) Validate() error {
 		return errors.New("ingest: batch size must be positive")
 	case c.Linger < 0:
 		return errors.New("ingest: linger must not be negative")
-	case c.Workers < 1, c.InFlightBytes < 1, c.DecodeBytes < 1:
-		return errors.New("ingest: workers, in-flight bytes and decode bytes must be positive")
+	case c.Workers < 1, c.DecodeBytes < 1:
+		return errors.New("ingest: workers and decode bytes must be positive")
 	case c.RecentProblems < 0:
 		return errors.New("ingest: recent problems must not be negative")
 	}
