@@ -157,7 +157,7 @@ func (in *Ingester) file(ctx context.Context, source, path string) (Result, erro
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return Result{Counts: Counts{Files: 1, InvalidFiles: 1}, Problems: []Problem{in.problem(source, path, "", err.Error())}}, nil
+		return in.unreadable(source, path, err), nil
 	}
 	cp := fileCheckpoint(fi)
 	key := fileCheckpointKey(abs)
@@ -171,7 +171,7 @@ func (in *Ingester) file(ctx context.Context, source, path string) (Result, erro
 	// kept open while it waits: that would be hundreds of descriptors.
 	cost, err := fileDecodedSize(path, fi.Size())
 	if err != nil {
-		return Result{Counts: Counts{Files: 1, InvalidFiles: 1}, Problems: []Problem{in.problem(source, path, "", err.Error())}}, nil
+		return in.unreadable(source, path, err), nil
 	}
 	release, err := in.admit(ctx, cost)
 	if err != nil {
@@ -180,10 +180,16 @@ func (in *Ingester) file(ctx context.Context, source, path string) (Result, erro
 	defer release()
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Result{Counts: Counts{Files: 1, InvalidFiles: 1}, Problems: []Problem{in.problem(source, path, "", err.Error())}}, nil
+		return in.unreadable(source, path, err), nil
 	}
 	defer holding(data)()
 	return in.decodeInput(ctx, source, path, data, map[string][]byte{key: cp})
+}
+
+// unreadable is the result of a file that could not be read: one bad
+// input, reported, which does not stop the others.
+func (in *Ingester) unreadable(source, path string, err error) Result {
+	return Result{Counts: Counts{Files: 1, InvalidFiles: 1}, Problems: []Problem{in.problem(source, path, "", err.Error())}}
 }
 
 // fileDecodedSize is decodedSize of the file at path, of size bytes,

@@ -399,10 +399,10 @@ func TestInputHeldWhileWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := gz(trailFile(0, 10))
-	short, cancel := context.WithCancel(ctx)
+	waiting, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, err := in.Input(short, "test", "waits", data, nil)
+		_, err := in.Input(waiting, "test", "waits", data, nil)
 		done <- err
 	}()
 	deadline := time.Now().Add(5 * time.Second)
