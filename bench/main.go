@@ -54,6 +54,7 @@ func main() {
 	repeat := flag.Int("repeat", 1, "search benchmark: measure each engine this many times, each from an empty index, and save the per-field medians (each run is also saved as measure-<engine>-<n>-run<i>.json)")
 	queriesAt := flag.String("queries-at", "", "instead of benchmarking: time the benchmark queries against the codetrail server already running at this address (as it is: ingest may still be running), and save them in -dir when given")
 	flag.StringVar(&keepData, "keep-data", "", "search benchmark: move codetrail's data directory here when done (replacing what is there) instead of removing it, for later -queries-at runs against the same index")
+	flag.StringVar(&serveCgroup, "serve-cgroup", "", "search benchmark: run codetrail serve in this memory cgroup (its directory, v1 or v2, made beforehand with a memory limit), so that it must fit in that limit, mapped index files included; the cgroup's limit and peak use are reported")
 	flag.DurationVar(&settleMax, "settle", 0, "search benchmark: after ingest, wait up to this long for codetrail serve to go quiet (under a tenth of a core over 5 s: Bleve's background merges done) and to have no compaction running or due before timing queries; 0 times them at once, while merges still run")
 	growth := flag.String("growth", "", "instead of benchmarking: comma-separated -dir directories of earlier search benchmarks; print how each engine's costs grow with the number of events")
 	sqliteChildFlags()
@@ -284,6 +285,9 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 			break
 		}
 		m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
+		if !alive(pid) {
+			return m, fmt.Errorf("codetrail serve exited during ingest%s", oomNote())
+		}
 		if time.Since(start) > 6*time.Hour {
 			return m, fmt.Errorf("not all events searchable after 6h")
 		}
@@ -306,6 +310,11 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 	}
 	m.Disk = st.GetIndexSizeBytes()
 	m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
+	if serveCgroup != "" {
+		m.MemLimit, m.CgroupPeak = cgroupMemory(serveCgroup)
+		fmt.Printf("codetrail: memory cgroup %s: limit %.0f MB, peak use %.0f MB (anonymous and page cache, mapped index files included)\n",
+			serveCgroup, float64(m.MemLimit)/1e6, float64(m.CgroupPeak)/1e6)
+	}
 	fmt.Printf("\nindex on disk: %.1f MB = %.0f B/event; peak RSS: %.0f MB, of which anonymous %.0f MB\n",
 		float64(m.Disk)/1e6, float64(m.Disk)/float64(n), float64(m.PeakRSS)/1e6, float64(m.PeakAnon)/1e6)
 	return m, nil
@@ -431,6 +440,41 @@ func rss(pid int) int64 { return procStatus(pid, "VmRSS:") }
 // anonRSS reads the anonymous part of the resident set of pid, in bytes.
 func anonRSS(pid int) int64 { return procStatus(pid, "RssAnon:") }
 
+// alive reports whether process pid is running (not gone, not a zombie).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// oomNote says, for -serve-cgroup, whether the cgroup hit its limit.
+func oomNote() string {
+	if serveCgroup == "" {
+		return ""
+	}
+	limit, peak := cgroupMemory(serveCgroup)
+	return fmt.Sprintf(" (memory cgroup %s: limit %d, peak %d bytes: killed for memory if they are equal)", serveCgroup, limit, peak)
+}
+
+// cgroupMemory reads a memory cgroup's limit and peak use in bytes, from
+// the v1 files or the v2 ones; zero for what it cannot read.
+func cgroupMemory(dir string) (limit, peak int64) {
+	read := func(names ...string) int64 {
+		for _, n := range names {
+			if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil {
+				v, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+				return v
+			}
+		}
+		return 0
+	}
+	return read("memory.limit_in_bytes", "memory.max"), read("memory.max_usage_in_bytes", "memory.peak")
+}
+
 // procStatus reads a field in kB of /proc/pid/status, in bytes.
 func procStatus(pid int, key string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -454,6 +498,9 @@ var subConns, subBatch int
 
 // keepData is the -keep-data flag.
 var keepData string
+
+// serveCgroup is the -serve-cgroup flag.
+var serveCgroup string
 
 // settleMax is the -settle flag.
 var settleMax time.Duration
@@ -516,6 +563,11 @@ func startServeSources(bin, data string, sources ...string) (string, func(), int
 		args = append(args, "--source", s)
 	}
 	cmd := exec.Command(bin, args...)
+	if serveCgroup != "" {
+		// The shell joins the cgroup and becomes the server, so that the
+		// server is charged from its first page.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `echo $$ > "$0/cgroup.procs" && exec "$@"`, serveCgroup, bin}, args...)...)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return "", nil, 0, err

@@ -29,6 +29,11 @@ type measure struct {
 	// less the files mapped into memory (Bleve maps its segments), which
 	// the kernel drops under memory pressure. Zero when not measured.
 	PeakAnon int64 `json:"peak_anon,omitempty"`
+	// MemLimit and CgroupPeak are the memory limit of the cgroup the
+	// engine ran in (-serve-cgroup) and its peak use, page cache and mapped
+	// files included; zero when it ran in none.
+	MemLimit   int64 `json:"mem_limit,omitempty"`
+	CgroupPeak int64 `json:"cgroup_peak,omitempty"`
 	// Settle is how long the engine took to go quiet after ingest, before
 	// the queries were timed (-settle); zero when they were timed at once.
 	Settle time.Duration `json:"settle,omitempty"`
@@ -90,6 +95,8 @@ func medianMeasure(runs []measure) (measure, error) {
 	m.Disk = field(func(r measure) int64 { return r.Disk })
 	m.PeakRSS = field(func(r measure) int64 { return r.PeakRSS })
 	m.PeakAnon = field(func(r measure) int64 { return r.PeakAnon })
+	m.MemLimit = field(func(r measure) int64 { return r.MemLimit })
+	m.CgroupPeak = field(func(r measure) int64 { return r.CgroupPeak })
 	for _, q := range first.Queries {
 		ts := make([]timing, len(runs))
 		for i, r := range runs {

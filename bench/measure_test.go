@@ -17,6 +17,7 @@ func TestMedianMeasure(t *testing.T) {
 			Queries: qs,
 			Page1:   time.Duration(k) * ms, Page100: time.Duration(2*k) * ms,
 			Disk: 100 * k, PeakRSS: 1000 * k, PeakAnon: 10 * k,
+			MemLimit: 1e4 * k, CgroupPeak: 1e5 * k,
 		}
 	}
 	q := func(name string, p50, p99, max time.Duration, hits int64) timing {

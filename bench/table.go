@@ -43,6 +43,12 @@ func printTable(w io.Writer, a, b measure) {
 		aa, ab := tableMB(a.PeakAnon), tableMB(b.PeakAnon)
 		add("peak anonymous MB (RSS less mapped files)", aa, ab, "", "")
 	}
+	if a.MemLimit > 0 || b.MemLimit > 0 {
+		// -serve-cgroup: the kernel kept the process, page cache included,
+		// within the cgroup's limit.
+		add("memory cgroup limit MB", tableMB(a.MemLimit), tableMB(b.MemLimit), "", "")
+		add("memory cgroup peak use MB", tableMB(a.CgroupPeak), tableMB(b.CgroupPeak), "", "")
+	}
 
 	fmt.Fprintf(w, "%d events%s; ratio > 1 means %s is better (%s/%s for the ingest rate, %s/%s for times, disk and memory)\n",
 		max(a.Events, b.Events), tableRuns(a, b), nameA, nameA, nameB, nameB, nameA)

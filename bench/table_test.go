@@ -120,3 +120,28 @@ func TestPrintTableSettle(t *testing.T) {
 		t.Errorf("no row for the quiet wait of 95 s:\n%s", buf.String())
 	}
 }
+
+// TestPrintTableCgroup: the memory cgroup's rows show only for a run in one.
+func TestPrintTableCgroup(t *testing.T) {
+	a := measure{Engine: "codetrail", Events: 10, Ingest: time.Second}
+	b := measure{Engine: "SQLite FTS5", Events: 10, Ingest: time.Second}
+	var buf strings.Builder
+	printTable(&buf, a, b)
+	if strings.Contains(buf.String(), "cgroup") {
+		t.Errorf("memory cgroup rows without a cgroup:\n%s", buf.String())
+	}
+	a.MemLimit, a.CgroupPeak = 1<<30, 1_000_000_000
+	buf.Reset()
+	printTable(&buf, a, b)
+	for _, want := range []string{"memory cgroup limit MB  1074  -", "memory cgroup peak use MB  1000  -"} {
+		found := false
+		for line := range strings.SplitSeq(buf.String(), "\n") {
+			if strings.Join(strings.Fields(line), " ") == strings.Join(strings.Fields(want), " ") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no row %q in\n%s", want, buf.String())
+		}
+	}
+}
