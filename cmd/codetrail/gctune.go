@@ -16,7 +16,7 @@ import (
 // collections took a quarter of each search's time. tuneGC keeps the
 // collector's target at least minHeap, raising GOGC while the live heap is
 // small and giving it back as the live heap grows (under ingest about
-// 600 MiB are live and GOGC stays at 100), the approach of Uber's GC tuner.
+// 250 to 400 MiB are live and GOGC stays at 100), the approach of Uber's GC tuner.
 
 // gcPercent returns the GOGC that makes the heap target, live*(1+GOGC/100),
 // at least minHeap, and never under base.
