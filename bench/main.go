@@ -84,6 +84,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -repeat must be at least 1")
 		os.Exit(2)
 	}
+	if serveCgroup != "" {
+		// Checked here: the server's shell would fail to join it with its
+		// message unread, and the run would only say it did not start.
+		if limit, _ := cgroupMemory(serveCgroup); limit <= 0 {
+			fmt.Fprintf(os.Stderr, "bench: -serve-cgroup %s: not a memory cgroup with a limit (no memory.limit_in_bytes or memory.max with a number)\n", serveCgroup)
+			os.Exit(2)
+		}
+	}
 	temp := *work == ""
 	if temp {
 		d, err := os.MkdirTemp("", "codetrail-bench")
