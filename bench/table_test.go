@@ -104,44 +104,44 @@ func TestTableRuns(t *testing.T) {
 	}
 }
 
+// optionalRows prints the table of a beside a plain SQLite run of the same
+// size, for the rows that show only when a's run had something to say.
+func optionalRows(a measure) string {
+	b := measure{Engine: "SQLite FTS5", Events: a.Events, Ingest: time.Second}
+	var buf strings.Builder
+	printTable(&buf, a, b)
+	return buf.String()
+}
+
 // TestPrintTableSettle: the wait for quiet shows only when there was one.
 func TestPrintTableSettle(t *testing.T) {
 	a := measure{Engine: "codetrail", Events: 10, Ingest: time.Second}
-	b := measure{Engine: "SQLite FTS5", Events: 10, Ingest: time.Second}
-	var buf strings.Builder
-	printTable(&buf, a, b)
-	if strings.Contains(buf.String(), "quiet") {
-		t.Errorf("a row for the quiet wait without one:\n%s", buf.String())
+	if out := optionalRows(a); strings.Contains(out, "quiet") {
+		t.Errorf("a row for the quiet wait without one:\n%s", out)
 	}
 	a.Settle = 95 * time.Second
-	buf.Reset()
-	printTable(&buf, a, b)
-	if !strings.Contains(buf.String(), "wait for quiet before the queries") || !strings.Contains(buf.String(), "95.00 s") {
-		t.Errorf("no row for the quiet wait of 95 s:\n%s", buf.String())
+	if out := optionalRows(a); !strings.Contains(out, "wait for quiet before the queries") || !strings.Contains(out, "95.00 s") {
+		t.Errorf("no row for the quiet wait of 95 s:\n%s", out)
 	}
 }
 
 // TestPrintTableCgroup: the memory cgroup's rows show only for a run in one.
 func TestPrintTableCgroup(t *testing.T) {
 	a := measure{Engine: "codetrail", Events: 10, Ingest: time.Second}
-	b := measure{Engine: "SQLite FTS5", Events: 10, Ingest: time.Second}
-	var buf strings.Builder
-	printTable(&buf, a, b)
-	if strings.Contains(buf.String(), "cgroup") {
-		t.Errorf("memory cgroup rows without a cgroup:\n%s", buf.String())
+	if out := optionalRows(a); strings.Contains(out, "cgroup") {
+		t.Errorf("memory cgroup rows without a cgroup:\n%s", out)
 	}
 	a.MemLimit, a.CgroupPeak = 1<<30, 1_000_000_000
-	buf.Reset()
-	printTable(&buf, a, b)
+	out := optionalRows(a)
 	for _, want := range []string{"memory cgroup limit MB  1074  -", "memory cgroup peak use MB  1000  -"} {
 		found := false
-		for line := range strings.SplitSeq(buf.String(), "\n") {
+		for line := range strings.SplitSeq(out, "\n") {
 			if strings.Join(strings.Fields(line), " ") == strings.Join(strings.Fields(want), " ") {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("no row %q in\n%s", want, buf.String())
+			t.Errorf("no row %q in\n%s", want, out)
 		}
 	}
 }
