@@ -36,6 +36,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "id_lookups_total",
 		Help: "Event ids checked for duplicates before a batch is stored, by result: skipped (no partition's id filter may hold it) or looked_up (in the index).",
 	}, []string{"result"})
+	metricRandomReadMaps = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "random_read_maps",
+		Help: "Memory maps of index files advised for random reads (no read-ahead on a page fault), as of the last look, about a second ago.",
+	})
 	metricDiskFull = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "disk_full_total",
 		Help: "Puts refused because the disk was nearly full (see --min-free-disk).",
@@ -85,7 +89,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks, metricRandomReadMaps}
 }
 
 var (

@@ -114,6 +114,11 @@ type Config struct {
 	// zero turns compaction off.
 	CompactIdle     time.Duration
 	CompactSegments int
+
+	// RandomReads advises the kernel that the index files Bleve maps into
+	// memory are read at random (Linux madvise MADV_RANDOM), so that a page
+	// fault does not read ahead (readadvice.go).
+	RandomReads bool
 }
 
 // DefaultConfig returns the defaults for a store in dir.
@@ -123,6 +128,7 @@ func DefaultConfig(dir string) Config {
 		Shards:              min(max(runtime.GOMAXPROCS(0), 1), 8),
 		PartitionSpan:       24 * time.Hour,
 		PartitionMaxEvents:  2_000_000,
+		RandomReads:         true,
 		MinFreeBytes:        64 << 20,
 		DefaultPageSize:     50,
 		MaxPageSize:         1000,
@@ -225,6 +231,8 @@ type Store struct {
 	compactDue   atomic.Bool
 	stopCompact  context.CancelFunc
 	compactDone  chan struct{}
+	stopAdvice   context.CancelFunc
+	adviceDone   chan struct{}
 	stopDispatch func()
 	dispatchDone chan struct{}
 }
@@ -299,6 +307,11 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopCompact, s.compactDone = cancel, make(chan struct{})
 		go s.compactLoop(ctx)
+	}
+	if cfg.RandomReads {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopAdvice, s.adviceDone = cancel, make(chan struct{})
+		go s.readAdviceLoop(ctx)
 	}
 	s.head.Store(s.seq)
 	s.hub.disp.pos.Store(s.seq)
@@ -1028,6 +1041,10 @@ func (s *Store) Close() error {
 	if s.stopCompact != nil {
 		s.stopCompact()
 		<-s.compactDone
+	}
+	if s.stopAdvice != nil {
+		s.stopAdvice()
+		<-s.adviceDone
 	}
 	s.stopDispatch()
 	<-s.dispatchDone

@@ -92,6 +92,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.index.PartitionMaxEvents, "partition-max-events", c.index.PartitionMaxEvents, "a new partition also starts once the current one holds this many events, which bounds segment merges (0: no bound)")
 	fs.DurationVar(&c.index.CompactIdle, "compact-idle", c.index.CompactIdle, "once ingest has stored nothing for this long, merge the segments of every shard that has more than --compact-segments (searches read each segment; merging costs about 90µs of CPU per event rewritten); 0 turns compaction off")
 	fs.IntVar(&c.index.CompactSegments, "compact-segments", c.index.CompactSegments, "segments a shard may have before an idle compaction merges it into one")
+	fs.BoolVar(&c.index.RandomReads, "random-reads", c.index.RandomReads, "advise the kernel that index files are read at random (Linux madvise), so that a page fault reads its page and not the disk's whole read-ahead; false leaves the kernel's default")
 	fs.Int64Var(&c.index.MinFreeBytes, "min-free-disk", c.index.MinFreeBytes, "bytes kept free on the data directory's disk: below it ingest pauses (ResourceExhausted) and resumes once space returns; searches go on")
 	c.security.registerFlags(fs)
 }
