@@ -29,15 +29,23 @@ type shardView struct {
 	idx    bleve.Index
 	exact  func() bool
 	hourly bool
+	// newest bounds the eventTimes of the shard's partition from above;
+	// zero for the current partition, whose events are still coming, and
+	// for one without a time (see shardsFrom).
+	newest time.Time
 }
 
 // publishShards publishes the shards of every partition for readers that
 // take no lock; mu held (or the store not yet shared).
 func (s *Store) publishShards() {
 	var v []shardView
-	for _, p := range s.parts {
+	for j, p := range s.parts {
+		newest := p.maxTime
+		if j == len(s.parts)-1 {
+			newest = time.Time{}
+		}
 		for i, sh := range p.shards {
-			v = append(v, shardView{idx: sh, exact: p.exact[i].Load, hourly: p.hourly[i]})
+			v = append(v, shardView{idx: sh, exact: p.exact[i].Load, hourly: p.hourly[i], newest: newest})
 		}
 	}
 	s.shardsView.Store(&v)

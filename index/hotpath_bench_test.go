@@ -144,8 +144,13 @@ const searchEvents = 20000
 // ingest group commit, and returns them with their sequence numbers set.
 func searchStore(b *testing.B) (*Store, []record.Event) {
 	b.Helper()
+	return searchStoreCfg(b, func(*Config) {})
+}
+
+func searchStoreCfg(b *testing.B, mod func(*Config)) (*Store, []record.Event) {
+	b.Helper()
 	events := generated(b, searchEvents)
-	s := openStoreCfg(b, func(*Config) {})
+	s := openStoreCfg(b, mod)
 	start := time.Now()
 	for i := 0; i < len(events); i += 5000 {
 		res, err := s.Put(context.Background(), events[i:min(i+5000, len(events))], nil)
@@ -270,6 +275,45 @@ func BenchmarkSearch(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(want)), "matches")
 		})
+	}
+}
+
+// BenchmarkSearchPartitions measures newest-first pages over the same
+// events kept in one partition or in four (partitions=N; the store's
+// batches are of 5,000). A page is looked for in a recent window, and only
+// the partitions that may hold events in it are searched (shardsFrom).
+func BenchmarkSearchPartitions(b *testing.B) {
+	for _, parts := range []int{1, 4} {
+		s, events := searchStoreCfg(b, func(c *Config) { c.PartitionMaxEvents = uint64(searchEvents / parts) })
+		if got := len(s.parts); got != parts {
+			b.Fatalf("%d partitions, want %d", got, parts)
+		}
+		var last time.Time
+		for i := range events {
+			last = maxTime(last, events[i].Time)
+		}
+		for _, tc := range []struct {
+			name string
+			req  SearchRequest
+		}{
+			{"page=1", SearchRequest{}},
+			{"term", SearchRequest{Query: "eventName:GetPipelineState"}},
+			{"source+name+7d", SearchRequest{Query: "eventSource:codebuild.amazonaws.com AND eventName:StartBuild", Start: last.Add(-7 * 24 * time.Hour), End: last.Add(time.Second)}},
+		} {
+			b.Run(fmt.Sprintf("partitions=%d/%s", parts, tc.name), func(b *testing.B) {
+				tc.req.PageSize = 50
+				b.ReportAllocs()
+				for b.Loop() {
+					res, err := s.Search(context.Background(), tc.req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(res.Hits) != 50 {
+						b.Fatalf("%d hits, want 50", len(res.Hits))
+					}
+				}
+			})
+		}
 	}
 }
 

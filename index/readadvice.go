@@ -11,11 +11,12 @@ import (
 // while searches and duplicate checks read a few pages of term
 // dictionaries and postings here and there. With the page cache short
 // (the index larger than memory), every such read then evicted megabytes
-// of what other reads needed: a 1M-event index in a 1 GiB cgroup read
-// 1.0-1.3 GB/s from disk, at 2.6 MB a fault, and ingest slowed to a
-// third. Advised random, a fault reads only its page. readAdviceLoop
-// advises every map of a segment file under the data directory, new
-// segments within a second of being opened.
+// of what other reads needed: in a 1 GiB cgroup, partitions of 500k
+// events, an index of 1.1M to 1.7M events read 1.0 to 1.3 GB/s from disk,
+// 2.6 MB a fault, and took events at half the speed. Advised random, a
+// fault reads only its page. readAdviceLoop advises every map of a segment
+// file under the data directory, new segments within a second of being
+// opened.
 
 // readAdviceEvery is how often the maps are looked over for new segments.
 const readAdviceEvery = time.Second

@@ -424,7 +424,7 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 			}
 			wreq.Query = and(req.Query, dateRange(hi.Add(-w), end, true, true))
 			metricNewestWindowSearches.Inc()
-			res, err := s.search(ctx, &wreq)
+			res, err := s.searchShards(ctx, &wreq, s.shardsFrom(hi.Add(-w)))
 			if err != nil {
 				return nil, err
 			}
@@ -441,6 +441,30 @@ func (s *Store) newestPage(ctx context.Context, req *bleve.SearchRequest, r Sear
 	}
 	metricNewestWindows.WithLabelValues("all").Inc()
 	return s.search(ctx, req)
+}
+
+// shardsFrom returns the shards that may hold events with an eventTime at
+// or after t, or nil when that is every shard. A newest-first window is
+// recent, and older partitions hold no event in it: without this a window
+// searched every segment of every partition (a date range looks its terms
+// up in each segment's dictionary), a cost that grew with the partitions
+// kept. A partition's newest time is an upper bound (see publish), so
+// none is left out that may hold such an event.
+func (s *Store) shardsFrom(t time.Time) []bleve.Index {
+	v := s.shardsView.Load()
+	if v == nil {
+		return nil
+	}
+	out := make([]bleve.Index, 0, len(*v))
+	for _, sh := range *v {
+		if sh.newest.IsZero() || !sh.newest.Before(t) {
+			out = append(out, sh.idx)
+		}
+	}
+	if len(out) == len(*v) {
+		return nil
+	}
+	return out
 }
 
 // and is the conjunction of q and filter, or filter alone when q matches

@@ -824,6 +824,8 @@ func (s *Store) publish(events []record.Event, idx []int, entries []*ringEntry, 
 	s.seq = stored[len(stored)-1].Seq
 	s.count += uint64(len(stored))
 	p.count += uint64(len(stored))
+	// The store's newest, so at least the partition's: shardsFrom needs
+	// an upper bound, not the exact time.
 	p.maxTime = maxTime(p.maxTime, hi)
 	// Into the ring first, then the head, then the wake-up: a subscriber
 	// that sees the new head finds the events in the ring (and in the index,
@@ -1065,7 +1067,16 @@ func (s *Store) Close() error {
 // a failing shard in the result's status, not as an error: any failure
 // fails the search, since partial results would pass for complete ones.
 func (s *Store) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
-	res, err := s.idx.SearchInContext(ctx, req)
+	return s.searchShards(ctx, req, nil)
+}
+
+// searchShards is search over some shards only; nil means every shard.
+func (s *Store) searchShards(ctx context.Context, req *bleve.SearchRequest, shards []bleve.Index) (*bleve.SearchResult, error) {
+	var idx bleve.Index = s.idx
+	if shards != nil {
+		idx = bleve.NewIndexAlias(shards...)
+	}
+	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, err
 	}
