@@ -24,14 +24,15 @@ const readAdviceEvery = time.Second
 func (s *Store) readAdviceLoop(ctx context.Context) {
 	defer close(s.adviceDone)
 	a := newReadAdviser(s.cfg.Dir)
+	warned := false
 	t := time.NewTicker(readAdviceEvery)
 	defer t.Stop()
 	for {
 		n, err := a.pass()
 		metricRandomReadMaps.Set(float64(n))
-		if err != nil && !a.warned {
+		if err != nil && !warned {
 			// Once: the same failure would repeat every second.
-			a.warned = true
+			warned = true
 			s.log.Warn("index files cannot be advised for random reads; page faults will read ahead", "err", err)
 		}
 		select {

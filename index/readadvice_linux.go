@@ -20,7 +20,6 @@ import (
 type readAdviser struct {
 	prefix  string              // the directory, cleaned, with a trailing separator
 	advised map[uintptr]uintptr // start -> end of the maps advised, as of the last pass
-	warned  bool
 }
 
 func newReadAdviser(dir string) *readAdviser {

@@ -3,7 +3,7 @@
 package index
 
 // readAdviser does nothing where madvise(MADV_RANDOM) is not available.
-type readAdviser struct{ warned bool }
+type readAdviser struct{}
 
 func newReadAdviser(string) *readAdviser { return &readAdviser{} }
 
