@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ func fileCheckpoint(fi fs.FileInfo) []byte {
 func fileCheckpointKey(path string) string { return "file:" + path }
 
 // listFiles expands paths into regular files, directories recursively (see
-// DirFiles), all in name order, so that trail files go in roughly time order.
+// DirFiles), all in trail order (see sortTrailOrder).
 func listFiles(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -42,12 +43,12 @@ func listFiles(paths []string) ([]string, error) {
 		}
 		out = append(out, sub...)
 	}
-	sort.Strings(out)
+	sortTrailOrder(out)
 	return out, nil
 }
 
-// DirFiles lists the regular files under dir, recursively and in name
-// order, leaving hidden entries out. dir itself may be a symbolic link (a
+// DirFiles lists the regular files under dir, recursively and in trail
+// order (see sortTrailOrder), leaving hidden entries out. dir itself may be a symbolic link (a
 // trail mounted or linked elsewhere); links below it are not followed, so a
 // link loop cannot make the walk endless.
 func DirFiles(dir string) ([]string, error) {
@@ -77,8 +78,45 @@ func DirFiles(dir string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("walk %s: %w", dir, err)
 	}
-	sort.Strings(out)
+	sortTrailOrder(out)
 	return out, nil
+}
+
+// sortTrailOrder sorts paths by name, except that CloudTrail log files go
+// by the delivery time in their names, after the other files. A trail's
+// names sort by account and region before the date, so in name order a
+// first read of a trail of many accounts and regions went through the
+// whole time range once per account and region: every index partition
+// then spanned all of it, and neither newest-first searches nor retention
+// could leave any partition out.
+func sortTrailOrder(paths []string) {
+	sort.Strings(paths)
+	slices.SortStableFunc(paths, func(a, b string) int {
+		ta, _ := trailFileTime(filepath.Base(a))
+		tb, _ := trailFileTime(filepath.Base(b))
+		return strings.Compare(ta, tb)
+	})
+}
+
+// trailFileTime returns the delivery time (YYYYMMDDTHHmmZ, which sorts as
+// time does) in the name of a CloudTrail log or Insights file,
+// <account>_CloudTrail[-Insight]_<region>_<time>_<unique>.json.gz, and
+// false (with "") for any other name.
+func trailFileTime(name string) (string, bool) {
+	parts := strings.SplitN(name, "_", 5)
+	if len(parts) != 5 || (parts[1] != "CloudTrail" && parts[1] != "CloudTrail-Insight") {
+		return "", false
+	}
+	t := parts[3]
+	if len(t) != len("20060102T1504Z") || t[8] != 'T' || t[13] != 'Z' {
+		return "", false
+	}
+	for i, c := range t {
+		if i != 8 && i != 13 && (c < '0' || c > '9') {
+			return "", false
+		}
+	}
+	return t, true
 }
 
 // Paths ingests files and directories (recursively) once, with Workers files

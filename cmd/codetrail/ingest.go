@@ -107,7 +107,7 @@ func ingestSummary(res *pb.IngestResponse, took time.Duration) string {
 }
 
 // expandPaths lists files of the arguments; directories recursively, in
-// name order; "-" stays as is.
+// trail order (log files by delivery time); "-" stays as is.
 func expandPaths(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
