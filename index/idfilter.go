@@ -168,15 +168,42 @@ func (s *Store) buildIDFilters(ctx context.Context) {
 // beforeIDFilterBuild lets tests hold the building of a partition's filter.
 var beforeIDFilterBuild = func(*partition) {}
 
-// mayHold reports whether a stored event may have the id: a partition's
-// filter may hold it, or a partition has none yet; mu held.
-func (s *Store) mayHold(id string) bool {
+// idLookup is the ids one partition's filter may hold.
+type idLookup struct {
+	p   *partition
+	ids []string
+}
+
+// idLookups returns, partition by partition, the ids that partition may
+// hold: its filter may hold them, or it has none yet. Each id is looked up
+// only where it may be: looked up in every partition, an id that one
+// filter let through (about 1% of ids per partition kept, and every
+// duplicate) read every segment of every partition, which took 6% of
+// ingest's CPU at 5M events in 10 partitions. n is the number of ids
+// looked up at least once. mu held.
+func (s *Store) idLookups(ids []string) (out []idLookup, n int) {
 	for _, p := range s.parts {
-		if p.ids == nil || p.ids.has(id) {
-			return true
+		var l idLookup
+		for _, id := range ids {
+			if p.ids == nil || p.ids.has(id) {
+				l.ids = append(l.ids, id)
+			}
+		}
+		if len(l.ids) > 0 {
+			l.p = p
+			out = append(out, l)
 		}
 	}
-	return false
+	if len(out) == 1 {
+		return out, len(out[0].ids)
+	}
+	seen := make(map[string]struct{})
+	for _, l := range out {
+		for _, id := range l.ids {
+			seen[id] = struct{}{}
+		}
+	}
+	return out, len(seen)
 }
 
 // noteID adds the id of a newly stored event to the partition's filter,

@@ -101,6 +101,33 @@ func TestIDFilterDuplicates(t *testing.T) {
 		t.Fatalf("%d partitions, want 5", len(s.parts))
 	}
 
+	// An id is looked up only in the partitions whose filter may hold it:
+	// the second partition's ids in the second partition, and a few false
+	// positives (about 1% a partition) elsewhere.
+	var ids []string
+	for _, ev := range synthetic(t, 100, 100) {
+		ids = append(ids, ev.ID)
+	}
+	s.mu.Lock()
+	look, n := s.idLookups(ids)
+	s.mu.Unlock()
+	if n != 100 {
+		t.Fatalf("%d of 100 stored ids to look up", n)
+	}
+	others := 0
+	for _, l := range look {
+		if l.p.firstSeq == 101 {
+			if len(l.ids) != 100 {
+				t.Fatalf("%d of its 100 ids looked up in the second partition", len(l.ids))
+			}
+			continue
+		}
+		others += len(l.ids)
+	}
+	if others > 15 {
+		t.Fatalf("%d lookups of 100 ids in 4 partitions that do not hold them", others)
+	}
+
 	skipped, looked := idLookups(t, "skipped"), idLookups(t, "looked_up")
 	res, err = s.Put(ctx, synthetic(t, 450, 0), nil)
 	if err != nil || res.Stored != 0 || res.Duplicates != 450 {

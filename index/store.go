@@ -856,25 +856,22 @@ func (s *Store) unseen(ctx context.Context, events []record.Event) ([]int, error
 		first[id] = i
 		ids = append(ids, id)
 	}
-	// Only the ids a partition may hold are looked up (see idFilter).
-	look := ids[:0]
-	for _, id := range ids {
-		if s.mayHold(id) {
-			look = append(look, id)
-		}
-	}
-	metricIDLookups.WithLabelValues("skipped").Add(float64(len(ids) - len(look)))
-	metricIDLookups.WithLabelValues("looked_up").Add(float64(len(look)))
-	ids = look
-	if len(ids) > 0 && s.count > 0 {
-		req := bleve.NewSearchRequestOptions(bquery.NewDocIDQuery(ids), len(ids), 0, false)
-		req.Score = "none"
-		res, err := s.search(ctx, req)
-		if err != nil {
-			return nil, fmt.Errorf("look up %d ids: %w", len(ids), err)
-		}
-		for _, h := range res.Hits {
-			delete(first, h.ID)
+	// Only the ids a partition may hold are looked up, and only in that
+	// partition (see idFilter).
+	look, n := s.idLookups(ids)
+	metricIDLookups.WithLabelValues("skipped").Add(float64(len(ids) - n))
+	metricIDLookups.WithLabelValues("looked_up").Add(float64(n))
+	if s.count > 0 {
+		for _, l := range look {
+			req := bleve.NewSearchRequestOptions(bquery.NewDocIDQuery(l.ids), len(l.ids), 0, false)
+			req.Score = "none"
+			res, err := s.searchShards(ctx, req, l.p.shards)
+			if err != nil {
+				return nil, fmt.Errorf("look up %d ids: %w", len(l.ids), err)
+			}
+			for _, h := range res.Hits {
+				delete(first, h.ID)
+			}
 		}
 	}
 	fresh := make([]int, 0, len(first))
