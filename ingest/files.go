@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,12 +89,23 @@ func DirFiles(dir string) ([]string, error) {
 // then spanned all of it, and neither newest-first searches nor retention
 // could leave any partition out.
 func sortTrailOrder(paths []string) {
-	sort.Strings(paths)
-	slices.SortStableFunc(paths, func(a, b string) int {
-		ta, _ := trailFileTime(filepath.Base(a))
-		tb, _ := trailFileTime(filepath.Base(b))
-		return strings.Compare(ta, tb)
+	// Each name is parsed once: a watched trail is listed again every
+	// --watch-interval, tens of thousands of files.
+	type keyed struct{ time, path string }
+	ks := make([]keyed, len(paths))
+	for i, p := range paths {
+		t, _ := trailFileTime(filepath.Base(p))
+		ks[i] = keyed{t, p}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if c := strings.Compare(a.time, b.time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.path, b.path)
 	})
+	for i, k := range ks {
+		paths[i] = k.path
+	}
 }
 
 // trailFileTime returns the delivery time (YYYYMMDDTHHmmZ, which sorts as
