@@ -36,7 +36,7 @@ func listFiles(paths []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
-		sub, err := DirFiles(p)
+		sub, err := walkFiles(p)
 		if err != nil {
 			return nil, err
 		}
@@ -47,10 +47,21 @@ func listFiles(paths []string) ([]string, error) {
 }
 
 // DirFiles lists the regular files under dir, recursively and in trail
-// order (see sortTrailOrder), leaving hidden entries out. dir itself may be a symbolic link (a
-// trail mounted or linked elsewhere); links below it are not followed, so a
-// link loop cannot make the walk endless.
+// order (see sortTrailOrder), leaving hidden entries out. dir itself may be
+// a symbolic link (a trail mounted or linked elsewhere); links below it are
+// not followed, so a link loop cannot make the walk endless.
 func DirFiles(dir string) ([]string, error) {
+	out, err := walkFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	sortTrailOrder(out)
+	return out, nil
+}
+
+// walkFiles is DirFiles in walk order: listFiles sorts its files once,
+// all directories together.
+func walkFiles(dir string) ([]string, error) {
 	root := dir
 	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		// WalkDir does not follow a root that is a link; with a trailing
@@ -77,7 +88,6 @@ func DirFiles(dir string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("walk %s: %w", dir, err)
 	}
-	sortTrailOrder(out)
 	return out, nil
 }
 
