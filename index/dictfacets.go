@@ -3,9 +3,12 @@ package index
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 )
@@ -169,37 +172,34 @@ func eachShardReader(shards []shardView, fn func(r bindex.IndexReader) error) er
 // term with its count (finishFacet cuts them to size). Every facet field
 // is single-valued (singleValued), so the events missing it are those not
 // counted under any term.
-func dictFacets(ctx context.Context, shards []shardView, r SearchRequest) ([]FacetResult, error) {
+func dictFacets(ctx context.Context, counts *segCounts, shards []shardView, r SearchRequest) ([]FacetResult, error) {
 	out := make([]FacetResult, len(r.Facets))
-	counts := make([]map[string]int, len(r.Facets))
+	byTerm := make([]map[string]int, len(r.Facets))
+	fields := make([]string, len(r.Facets))
 	for i, f := range r.Facets {
-		out[i].Field = f.Field
-		counts[i] = map[string]int{}
+		field, err := facetField(f.Field)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Field, byTerm[i], fields[i] = f.Field, map[string]int{}, field
 	}
 	var docs uint64
-	err := eachShardReader(shards, func(rd bindex.IndexReader) error {
-		n, err := rd.DocCount()
-		if err != nil {
-			return fmt.Errorf("count documents: %w", err)
+	seen := map[*scorch.SegmentSnapshot]bool{}
+	err := counts.eachSegmentCount(ctx, shards, fields, func(ss *scorch.SegmentSnapshot, i int, tc []termCount) {
+		if !seen[ss] {
+			seen[ss] = true
+			docs += ss.Count()
 		}
-		docs += n
-		for i, f := range r.Facets {
-			field, err := facetField(f.Field)
-			if err != nil {
-				return err
-			}
-			if err := eachDictEntry(ctx, rd, field, nil, nil, func(t string, n uint64) { counts[i][t] += int(n) }); err != nil {
-				return err
-			}
+		for _, c := range tc {
+			byTerm[i][c.term] += int(c.n)
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	for i, f := range r.Facets {
 		with := 0
-		for t, n := range counts[i] {
+		for t, n := range byTerm[i] {
 			out[i].Values = append(out[i].Values, FacetValue{Value: t, Count: n})
 			with += n
 		}
@@ -223,7 +223,7 @@ func singleValued(r SearchRequest) bool {
 // dictHistogram counts the events per bucket from the fieldHour
 // dictionaries; every bucket is whole hours (hourlyHistogram). Only hours
 // from start (inclusive) to end (exclusive) count, when set.
-func dictHistogram(ctx context.Context, shards []shardView, starts []time.Time, iv time.Duration, start, end time.Time) ([]Bucket, error) {
+func dictHistogram(ctx context.Context, counts *segCounts, shards []shardView, starts []time.Time, iv time.Duration, start, end time.Time) ([]Bucket, error) {
 	out := make([]Bucket, len(starts))
 	for i, t := range starts {
 		out[i].Start = t
@@ -241,17 +241,22 @@ func dictHistogram(ctx context.Context, shards []shardView, starts []time.Time, 
 	if !hi.After(lo) {
 		return out, nil
 	}
-	from, to := []byte(hourKey(lo)), []byte(hourKey(hi.Add(-time.Hour)))
-	err := eachShardReader(shards, func(rd bindex.IndexReader) error {
-		return eachDictEntry(ctx, rd, fieldHour, from, to, func(t string, n uint64) {
-			h, ok := parseHourKey(t)
+	from, to := hourKey(lo), hourKey(hi.Add(-time.Hour))
+	err := counts.eachSegmentCount(ctx, shards, []string{fieldHour}, func(_ *scorch.SegmentSnapshot, _ int, tc []termCount) {
+		// tc is in term order, and hour keys sort as their hours do.
+		i, _ := slices.BinarySearchFunc(tc, from, func(c termCount, k string) int { return strings.Compare(c.term, k) })
+		for _, c := range tc[i:] {
+			if c.term > to {
+				break
+			}
+			h, ok := parseHourKey(c.term)
 			if !ok || h.Before(lo) || !h.Before(hi) {
-				return
+				continue
 			}
 			if b := int(h.Sub(starts[0]) / iv); b >= 0 && b < len(out) {
-				out[b].Count += int(n)
+				out[b].Count += int(c.n)
 			}
-		})
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -288,7 +293,7 @@ func (s *Store) fromDictionaries(ctx context.Context, req *bleve.SearchRequest, 
 	var buckets []Bucket
 	var err error
 	if facets {
-		if fr, err = dictFacets(ctx, shards, r); err != nil {
+		if fr, err = dictFacets(ctx, s.segCounts, shards, r); err != nil {
 			return nil, nil, err
 		}
 		for i := range r.Facets {
@@ -297,7 +302,7 @@ func (s *Store) fromDictionaries(ctx context.Context, req *bleve.SearchRequest, 
 		metricDictAggregations.WithLabelValues("facets").Inc()
 	}
 	if hist {
-		if buckets, err = dictHistogram(ctx, shards, starts, iv, r.Start, r.End); err != nil {
+		if buckets, err = dictHistogram(ctx, s.segCounts, shards, starts, iv, r.Start, r.End); err != nil {
 			return nil, nil, err
 		}
 		delete(req.Facets, histogramFacet)

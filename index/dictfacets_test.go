@@ -385,3 +385,75 @@ func TestDictCountsAfterMerge(t *testing.T) {
 		t.Fatalf("facet %+v: the test proves nothing", v)
 	}
 }
+
+// TestSegCounts: facets and histograms over all events keep each
+// segment's counts, read them again from there, count new segments as
+// they come, and drop the counts of segments merged away.
+func TestSegCounts(t *testing.T) {
+	ctx := context.Background()
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 1 })
+	evs := variedEvents(t, 3000)
+	put := func(evs []record.Event) {
+		t.Helper()
+		for i := 0; i < len(evs); i += 500 {
+			if _, err := s.Put(ctx, evs[i:min(i+500, len(evs))], nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	req := SearchRequest{PageSize: 1, Facets: []FacetRequest{{Field: "eventName", Size: 20}, {Field: "user", Size: 20}}, HistogramInterval: "1h"}
+	search := func(wantMisses bool) {
+		t.Helper()
+		hits, misses := counter(metricSegCounts.WithLabelValues("hit")), counter(metricSegCounts.WithLabelValues("miss"))
+		got, err := s.Search(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits = counter(metricSegCounts.WithLabelValues("hit")) - hits
+		misses = counter(metricSegCounts.WithLabelValues("miss")) - misses
+		if (misses > 0) != wantMisses || hits+misses == 0 {
+			t.Fatalf("%v counts kept, %v read; want reads: %v", hits, misses, wantMisses)
+		}
+		want := countedBySearch(t, s, req)
+		if !reflect.DeepEqual(got.Facets, want.Facets) || !reflect.DeepEqual(got.Histogram, want.Histogram) {
+			t.Fatalf("from the kept counts\n%+v\n%+v\nwant\n%+v\n%+v", got.Facets, got.Histogram, want.Facets, want.Histogram)
+		}
+		if got.Facets[0].Values[0].Count < 100 {
+			t.Fatalf("facet %+v: the test proves nothing", got.Facets[0].Values)
+		}
+	}
+	kept := func() (segs, terms int) {
+		s.segCounts.mu.Lock()
+		defer s.segCounts.mu.Unlock()
+		n := 0
+		for _, fields := range s.segCounts.m {
+			for _, tc := range fields {
+				n += len(tc)
+			}
+		}
+		if n != s.segCounts.entries {
+			t.Fatalf("%d terms kept, entries says %d", n, s.segCounts.entries)
+		}
+		return len(s.segCounts.m), n
+	}
+
+	put(evs[:2000])
+	search(true)
+	search(false)
+	put(evs[2000:])
+	search(true) // the new segments
+	search(false)
+
+	adv, err := s.cur().shards[0].Advanced()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := adv.(*scorch.Scorch).ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+		t.Fatal(err)
+	}
+	search(true) // the merged segment
+	if segs, terms := kept(); segs != 1 || terms == 0 {
+		t.Fatalf("counts of %d segments (%d terms) kept after merging into one", segs, terms)
+	}
+	search(false)
+}

@@ -28,6 +28,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "dictionary_aggregations_total",
 		Help: "Facets and histograms over all events, and totals of one-term queries, read from term dictionaries, by what: facets, histogram, count, or not_exact (a shard holds deleted events or predates the hour field, so the search counted them instead).",
 	}, []string{"what"})
+	metricSegCounts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "segment_counts_total",
+		Help: "Term counts of one field in one segment wanted by a facet or histogram over all events, by result: hit (kept from an earlier search; segments never change) or miss (read from the segment's postings).",
+	}, []string{"result"})
 	metricBitmapAggregations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "bitmap_aggregations_total",
 		Help: "Facets, histograms and totals of queries made of exact terms, counted on postings bitmaps instead of per match, by what: facets, histogram, count.",
@@ -89,7 +93,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks, metricRandomReadMaps}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks, metricRandomReadMaps}
 }
 
 var (

@@ -190,6 +190,9 @@ type Store struct {
 	replays chan struct{}
 	// pages are the stored events lagging live subscribers catch up from.
 	pages *pageCache
+	// segCounts keeps the term counts of segments for facets and histograms
+	// over all events.
+	segCounts *segCounts
 	// head is the newest sequence number whose event is searchable and in
 	// the hub; readers use it without taking mu.
 	head atomic.Uint64
@@ -286,7 +289,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		alias.Add(p.shards...)
 	}
 	s := &Store{cfg: cfg, log: log, idx: alias, parts: parts, cps: cps,
-		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache()}
+		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache(), segCounts: newSegCounts()}
 	if err := s.load(); err != nil {
 		for _, p := range parts {
 			_ = p.close()
