@@ -53,6 +53,7 @@ func main() {
 	engines := flag.String("engines", "codetrail,sqlite", "search benchmark: the engines to measure, in order; each one's figures are saved in -dir, so engines can be run one at a time on the same trail")
 	repeat := flag.Int("repeat", 1, "search benchmark: measure each engine this many times, each from an empty index, and save the per-field medians (each run is also saved as measure-<engine>-<n>-run<i>.json)")
 	queriesAt := flag.String("queries-at", "", "instead of benchmarking: time the benchmark queries against the codetrail server already running at this address (as it is: ingest may still be running), and save them in -dir when given")
+	flag.IntVar(&queriesPid, "queries-pid", 0, "with -queries-at: the server's process id, whose major page faults and bytes read from storage are counted for each query")
 	flag.StringVar(&keepData, "keep-data", "", "search benchmark: move codetrail's data directory here when done (replacing what is there) instead of removing it, for later -queries-at runs against the same index")
 	flag.StringVar(&serveCgroup, "serve-cgroup", "", "search benchmark: run codetrail serve in this memory cgroup (its directory, v1 or v2, made beforehand with a memory limit), so that it must fit in that limit, mapped index files included; the cgroup's limit and peak use are reported")
 	flag.DurationVar(&settleMax, "settle", 0, "search benchmark: after ingest, wait up to this long for codetrail serve to go quiet (under a tenth of a core over 5 s: Bleve's background merges done) and to have no compaction running or due before timing queries; 0 times them at once, while merges still run")
@@ -344,7 +345,7 @@ func runQueriesAt(addr string, runs int, work string) error {
 	}
 	m := measure{Engine: "codetrail", Events: int(st.GetEvents())}
 	fmt.Printf("codetrail at %s: %d events stored\n", addr, m.Events)
-	if err := measureQueries(ctx, c, runs, &m, 0); err != nil {
+	if err := measureQueries(ctx, c, runs, &m, queriesPid); err != nil {
 		return err
 	}
 	if st, err = c.Stats(ctx); err != nil {
@@ -362,11 +363,12 @@ func runQueriesAt(addr string, runs int, work string) error {
 // server c talks to, into m; pid, when not 0, is the server's process, whose
 // peak memory is sampled between queries.
 func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure, pid int) error {
-	fmt.Printf("\n%-38s %10s %10s %10s %8s\n", "query (view SUMMARY)", "p50", "p99", "max", "hits")
+	fmt.Printf("\n%-38s %10s %10s %10s %8s %10s %10s\n", "query (view SUMMARY)", "p50", "p99", "max", "hits", "faults/run", "read/run")
 	for _, q := range benchQueries() {
 		q.req.View = pb.EventView_EVENT_VIEW_SUMMARY
 		var lat []time.Duration
 		var hits int64
+		faults0, read0 := diskWaits(pid)
 		for range runs {
 			t := time.Now()
 			res, err := c.Search(ctx, q.req)
@@ -378,8 +380,13 @@ func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure,
 			m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
 		}
 		tm := timing{Name: q.name, P50: pct(lat, 50), P99: pct(lat, 99), Max: lat[len(lat)-1], Hits: hits}
+		if pid != 0 {
+			faults, read := diskWaits(pid)
+			tm.MajFaults = float64(faults-faults0) / float64(runs)
+			tm.ReadBytes = float64(read-read0) / float64(runs)
+		}
 		m.Queries = append(m.Queries, tm)
-		fmt.Printf("%-38s %10s %10s %10s %8d\n", tm.Name, tm.P50.Round(10*time.Microsecond), tm.P99.Round(10*time.Microsecond), tm.Max.Round(10*time.Microsecond), hits)
+		fmt.Printf("%-38s %10s %10s %10s %8d %10.1f %9.0fK\n", tm.Name, tm.P50.Round(10*time.Microsecond), tm.P99.Round(10*time.Microsecond), tm.Max.Round(10*time.Microsecond), hits, tm.MajFaults, tm.ReadBytes/1024)
 	}
 	// Deep paging: page 1 and page 100 of 50 (the last page, with fewer
 	// events), the median of runs of each, alternated, once the token of
@@ -483,6 +490,44 @@ func cgroupMemory(dir string) (limit, peak int64) {
 	return read("memory.limit_in_bytes", "memory.max"), read("memory.max_usage_in_bytes", "memory.peak")
 }
 
+// diskWaits reads the major page faults of pid (field 12 of
+// /proc/pid/stat) and the bytes it caused to be read from storage
+// (read_bytes of /proc/pid/io); zero for what it cannot read. Bleve maps
+// its segments, so a search that reads index files not in the page cache
+// shows as major faults, not as read calls.
+func diskWaits(pid int) (faults, read int64) {
+	if pid == 0 {
+		return 0, 0
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		faults = statField(string(b), 12)
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "read_bytes: "); ok {
+				read, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			}
+		}
+	}
+	return faults, read
+}
+
+// statField returns field n (1-based, as proc(5) numbers them) of a
+// /proc/pid/stat line, or 0. The command name (field 2) is in parentheses
+// and may hold spaces, so fields are counted from its closing one.
+func statField(stat string, n int) int64 {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 || n < 3 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:])
+	if n-3 >= len(f) {
+		return 0
+	}
+	v, _ := strconv.ParseInt(f[n-3], 10, 64)
+	return v
+}
+
 // procStatus reads a field in kB of /proc/pid/status, in bytes.
 func procStatus(pid int, key string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -503,6 +548,9 @@ var profileOut string
 
 // subConns and subBatch shape the subscriber benchmark's streams.
 var subConns, subBatch int
+
+// queriesPid is the -queries-pid flag.
+var queriesPid int
 
 // keepData is the -keep-data flag.
 var keepData string

@@ -49,6 +49,13 @@ type timing struct {
 	P99  time.Duration `json:"p99"`
 	Max  time.Duration `json:"max"`
 	Hits int64         `json:"hits"`
+	// MajFaults and ReadBytes are the server's major page faults and the
+	// bytes it read from storage (/proc/<pid>/stat, /proc/<pid>/io) over
+	// all runs of the query, divided by the runs: how often a query waited
+	// for the disk because the index was not in the page cache. Zero when
+	// the server's process is not known.
+	MajFaults float64 `json:"maj_faults,omitempty"`
+	ReadBytes float64 `json:"read_bytes,omitempty"`
 }
 
 // rate is the ingest rate in events per second.

@@ -58,3 +58,43 @@ func TestAlive(t *testing.T) {
 		t.Errorf("process %d reaped and is still alive", pid)
 	}
 }
+
+func TestStatField(t *testing.T) {
+	// The command name may hold spaces and parentheses.
+	const stat = "4242 (co) de) S 1 4242 4242 0 -1 4194560 1500 0 7 0 12 3"
+	tests := []struct {
+		n    int
+		want int64
+	}{{3, 0}, {4, 1}, {10, 1500}, {12, 7}, {14, 12}, {15, 3}, {16, 0}, {2, 0}}
+	for _, tt := range tests {
+		if got := statField(stat, tt.n); got != tt.want {
+			t.Errorf("statField(%d) = %d, want %d", tt.n, got, tt.want)
+		}
+	}
+	if got := statField("no parenthesis", 12); got != 0 {
+		t.Errorf("statField without a command = %d, want 0", got)
+	}
+}
+
+func TestDiskWaits(t *testing.T) {
+	if _, err := os.Stat("/proc/self/io"); err != nil {
+		t.Skip("no /proc/self/io:", err)
+	}
+	if f, r := diskWaits(0); f != 0 || r != 0 {
+		t.Errorf("diskWaits(0) = %d, %d; want zeros", f, r)
+	}
+	// A process that has run has faulted in at least its own pages; its
+	// counters never go back.
+	f1, r1 := diskWaits(os.Getpid())
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if minflt := statField(string(b), 10); minflt <= 0 {
+		t.Errorf("minor faults of this process = %d, want > 0", minflt)
+	}
+	f2, r2 := diskWaits(os.Getpid())
+	if f1 < 0 || r1 < 0 || f2 < f1 || r2 < r1 {
+		t.Errorf("diskWaits went %d, %d then %d, %d", f1, r1, f2, r2)
+	}
+}
