@@ -123,12 +123,25 @@ func medianMeasure(runs []measure) (measure, error) {
 			}
 			return time.Duration(median(v))
 		}
+		mid := func(get func(timing) float64) float64 {
+			v := make([]float64, len(ts))
+			for i, t := range ts {
+				v[i] = get(t)
+			}
+			slices.Sort(v)
+			if h := len(v) / 2; len(v)%2 == 0 {
+				return (v[h-1] + v[h]) / 2
+			}
+			return v[len(v)/2]
+		}
 		m.Queries = append(m.Queries, timing{
-			Name: q.Name,
-			P50:  dur(func(t timing) time.Duration { return t.P50 }),
-			P99:  dur(func(t timing) time.Duration { return t.P99 }),
-			Max:  dur(func(t timing) time.Duration { return t.Max }),
-			Hits: q.Hits,
+			Name:      q.Name,
+			P50:       dur(func(t timing) time.Duration { return t.P50 }),
+			P99:       dur(func(t timing) time.Duration { return t.P99 }),
+			Max:       dur(func(t timing) time.Duration { return t.Max }),
+			Hits:      q.Hits,
+			MajFaults: mid(func(t timing) float64 { return t.MajFaults }),
+			ReadBytes: mid(func(t timing) float64 { return t.ReadBytes }),
 		})
 	}
 	if len(runs) > 1 {

@@ -35,6 +35,20 @@ func TestMedianMeasure(t *testing.T) {
 			want: run(3, q("a", ms, 2*ms, 3*ms, 7)),
 		},
 		{
+			name: "faults and bytes read are medians too, the mean of the middle two for an even count",
+			runs: []measure{
+				run(1, timing{Name: "a", P50: ms, P99: ms, Max: ms, Hits: 7, MajFaults: 4, ReadBytes: 100}),
+				run(1, timing{Name: "a", P50: ms, P99: ms, Max: ms, Hits: 7, MajFaults: 0.5, ReadBytes: 0}),
+				run(1, timing{Name: "a", P50: ms, P99: ms, Max: ms, Hits: 7, MajFaults: 1, ReadBytes: 4096}),
+				run(1, timing{Name: "a", P50: ms, P99: ms, Max: ms, Hits: 7, MajFaults: 30, ReadBytes: 50}),
+			},
+			want: func() measure {
+				m := run(1, timing{Name: "a", P50: ms, P99: ms, Max: ms, Hits: 7, MajFaults: 2.5, ReadBytes: 75})
+				m.Runs = 4
+				return m
+			}(),
+		},
+		{
 			// Each field on its own: P99's median comes from another run
 			// than P50's.
 			name: "odd count takes the middle of each field",
