@@ -61,42 +61,99 @@ func BenchmarkBlockDocuments(b *testing.B) {
 			name += "+bloom"
 		}
 		b.Run(name, func(b *testing.B) {
-			var bytes int64
-			var took, cpu time.Duration
-			runs := 0
-			for b.Loop() {
-				dir := filepath.Join(b.TempDir(), "shard")
-				idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				start, cpu0 := time.Now(), processCPU(b)
-				for lo := 0; lo < len(events); lo += batch {
-					bt := idx.NewBatch()
-					for i := lo; i < lo+batch && i < len(events); i += size {
-						if err := bt.IndexAdvanced(build(events[i:min(i+size, lo+batch, len(events))])); err != nil {
-							b.Fatal(err)
-						}
-					}
-					if err := idx.Batch(bt); err != nil {
-						b.Fatal(err)
-					}
-				}
-				took += time.Since(start)
-				cpu += processCPU(b) - cpu0
-				if runs == 0 {
-					checkBlocks(b, idx, events, size, batch)
-				}
-				if err := idx.Close(); err != nil {
-					b.Fatal(err)
-				}
-				bytes += dirSize(dir)
-				runs++
-			}
-			b.ReportMetric(float64(len(events)*runs)/took.Seconds(), "events/s")
-			b.ReportMetric(float64(bytes)/float64(len(events)*runs), "disk-B/event")
-			b.ReportMetric(float64(cpu.Microseconds())/float64(len(events)*runs), "cpu-µs/event")
+			writeShard(b, events, batch, size, build, func(idx bleve.Index) { checkBlocks(b, idx, events, size, batch) })
 		})
+	}
+}
+
+// writeShard is the loop of BenchmarkBlockDocuments and
+// BenchmarkDocumentParts: each run writes events into a new one-shard
+// index on one goroutine, in Bleve batches of batch events, as one shard of
+// Put does, with one document from build for each size consecutive events
+// (never across a batch). check is called on the first run's index. It
+// reports events/s, the process's CPU per event (Bleve analyses and merges
+// on goroutines of its own) and bytes of disk per event after the index is
+// closed.
+func writeShard(b *testing.B, events []record.Event, batch, size int, build func([]record.Event) *document.Document, check func(bleve.Index)) {
+	var bytes int64
+	var took, cpu time.Duration
+	runs := 0
+	for b.Loop() {
+		dir := filepath.Join(b.TempDir(), "shard")
+		idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start, cpu0 := time.Now(), processCPU(b)
+		for lo := 0; lo < len(events); lo += batch {
+			bt := idx.NewBatch()
+			for i := lo; i < lo+batch && i < len(events); i += size {
+				if err := bt.IndexAdvanced(build(events[i:min(i+size, lo+batch, len(events))])); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := idx.Batch(bt); err != nil {
+				b.Fatal(err)
+			}
+		}
+		took += time.Since(start)
+		cpu += processCPU(b) - cpu0
+		if runs == 0 && check != nil {
+			check(idx)
+		}
+		if err := idx.Close(); err != nil {
+			b.Fatal(err)
+		}
+		bytes += dirSize(dir)
+		runs++
+	}
+	b.ReportMetric(float64(len(events)*runs)/took.Seconds(), "events/s")
+	b.ReportMetric(float64(bytes)/float64(len(events)*runs), "disk-B/event")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(events)*runs), "cpu-µs/event")
+}
+
+// BenchmarkDocumentParts is an experiment for issue #5, like
+// BenchmarkBlockDocuments: it writes today's one document per event with
+// some of its fields left out, to measure what each part costs and what
+// Bleve costs for a document with almost nothing in it. If even the
+// smallest document cannot be indexed at 20,000 events/s on 2 cores (about
+// 100 µs of CPU an event, decoding included), no trimming of the fields of
+// one document per event reaches that target.
+//
+// Leaving fields out breaks searches on them; no query is checked here.
+func BenchmarkDocumentParts(b *testing.B) {
+	events := generated(b, 20000)
+	for i := range events {
+		events[i].Seq = uint64(i + 1)
+	}
+	without := func(names ...string) func([]record.Event) *document.Document {
+		return func(evs []record.Event) *document.Document {
+			doc := buildDocument(&evs[0])
+			doc.Fields = slices.DeleteFunc(doc.Fields, func(f document.Field) bool { return slices.Contains(names, f.Name()) })
+			return doc
+		}
+	}
+	var keywords []string
+	for i := range keywordFields {
+		keywords = append(keywords, keywordFields[i].name)
+	}
+	for _, tc := range []struct {
+		name  string
+		build func([]record.Event) *document.Document
+	}{
+		{"all", without()},
+		{"no-time", without(fieldTime)},
+		{"no-summary", without(fieldSum)},
+		{"no-text", without(fieldText)},
+		{"no-text-kv-exists", without(fieldText, fieldKV, fieldExists)},
+		{"no-text-kv-exists-keywords", without(append([]string{fieldText, fieldKV, fieldExists, multiResource}, keywords...)...)},
+		{"id-and-blob-only", func(evs []record.Event) *document.Document {
+			doc := document.NewDocument(evs[0].ID)
+			doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(evs[0].Kind, evs[0].Seq, evs[0].Raw), optStoreOnly, keywordAnalyzer))
+			return doc
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) { writeShard(b, events, 5000, 1, tc.build, nil) })
 	}
 }
 
