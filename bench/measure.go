@@ -128,11 +128,7 @@ func medianMeasure(runs []measure) (measure, error) {
 			for i, t := range ts {
 				v[i] = get(t)
 			}
-			slices.Sort(v)
-			if h := len(v) / 2; len(v)%2 == 0 {
-				return (v[h-1] + v[h]) / 2
-			}
-			return v[len(v)/2]
+			return median(v)
 		}
 		m.Queries = append(m.Queries, timing{
 			Name:      q.Name,
@@ -152,7 +148,7 @@ func medianMeasure(runs []measure) (measure, error) {
 
 // median is the middle of v, or the mean of the two middle values when v
 // has an even length. v must not be empty; it is left as it was.
-func median(v []int64) int64 {
+func median[T int64 | float64](v []T) T {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	h := len(s) / 2
