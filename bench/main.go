@@ -380,11 +380,9 @@ func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure,
 			m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
 		}
 		tm := timing{Name: q.name, P50: pct(lat, 50), P99: pct(lat, 99), Max: lat[len(lat)-1], Hits: hits}
-		if pid != 0 {
-			faults, read := diskWaits(pid)
-			tm.MajFaults = float64(faults-faults0) / float64(runs)
-			tm.ReadBytes = float64(read-read0) / float64(runs)
-		}
+		faults, read := diskWaits(pid) // zeros when pid is 0
+		tm.MajFaults = float64(faults-faults0) / float64(runs)
+		tm.ReadBytes = float64(read-read0) / float64(runs)
 		m.Queries = append(m.Queries, tm)
 		fmt.Printf("%-38s %10s %10s %10s %8d %10.1f %9.0fK\n", tm.Name, tm.P50.Round(10*time.Microsecond), tm.P99.Round(10*time.Microsecond), tm.Max.Round(10*time.Microsecond), hits, tm.MajFaults, tm.ReadBytes/1024)
 	}
@@ -461,9 +459,8 @@ func alive(pid int) bool {
 	if err != nil {
 		return false
 	}
-	// The state follows the command name, which is in parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
+	f := statFields(string(b))
+	return len(f) > 0 && f[0] != "Z"
 }
 
 // oomNote says, for -serve-cgroup, whether the cgroup hit its limit.
@@ -512,16 +509,23 @@ func diskWaits(pid int) (faults, read int64) {
 	return faults, read
 }
 
-// statField returns field n (1-based, as proc(5) numbers them) of a
-// /proc/pid/stat line, or 0. The command name (field 2) is in parentheses
-// and may hold spaces, so fields are counted from its closing one.
-func statField(stat string, n int) int64 {
+// statFields returns the fields of a /proc/pid/stat line from the third
+// (the state) on, or nil. The command name (the second) is in parentheses
+// and may hold spaces and parentheses, so fields are counted from its last
+// closing one.
+func statFields(stat string) []string {
 	i := strings.LastIndexByte(stat, ')')
-	if i < 0 || n < 3 {
-		return 0
+	if i < 0 {
+		return nil
 	}
-	f := strings.Fields(stat[i+1:])
-	if n-3 >= len(f) {
+	return strings.Fields(stat[i+1:])
+}
+
+// statField returns field n (1-based, as proc(5) numbers them, from 3 on)
+// of a /proc/pid/stat line as a number, or 0.
+func statField(stat string, n int) int64 {
+	f := statFields(stat)
+	if n < 3 || n-3 >= len(f) {
 		return 0
 	}
 	v, _ := strconv.ParseInt(f[n-3], 10, 64)

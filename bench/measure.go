@@ -88,22 +88,15 @@ func medianMeasure(runs []measure) (measure, error) {
 		}
 	}
 	m := measure{Engine: first.Engine, Events: first.Events}
-	field := func(get func(measure) int64) int64 {
-		v := make([]int64, len(runs))
-		for i, r := range runs {
-			v[i] = get(r)
-		}
-		return median(v)
-	}
-	m.Ingest = time.Duration(field(func(r measure) int64 { return int64(r.Ingest) }))
-	m.Settle = time.Duration(field(func(r measure) int64 { return int64(r.Settle) }))
-	m.Page1 = time.Duration(field(func(r measure) int64 { return int64(r.Page1) }))
-	m.Page100 = time.Duration(field(func(r measure) int64 { return int64(r.Page100) }))
-	m.Disk = field(func(r measure) int64 { return r.Disk })
-	m.PeakRSS = field(func(r measure) int64 { return r.PeakRSS })
-	m.PeakAnon = field(func(r measure) int64 { return r.PeakAnon })
-	m.MemLimit = field(func(r measure) int64 { return r.MemLimit })
-	m.CgroupPeak = field(func(r measure) int64 { return r.CgroupPeak })
+	m.Ingest = medianBy(runs, func(r measure) time.Duration { return r.Ingest })
+	m.Settle = medianBy(runs, func(r measure) time.Duration { return r.Settle })
+	m.Page1 = medianBy(runs, func(r measure) time.Duration { return r.Page1 })
+	m.Page100 = medianBy(runs, func(r measure) time.Duration { return r.Page100 })
+	m.Disk = medianBy(runs, func(r measure) int64 { return r.Disk })
+	m.PeakRSS = medianBy(runs, func(r measure) int64 { return r.PeakRSS })
+	m.PeakAnon = medianBy(runs, func(r measure) int64 { return r.PeakAnon })
+	m.MemLimit = medianBy(runs, func(r measure) int64 { return r.MemLimit })
+	m.CgroupPeak = medianBy(runs, func(r measure) int64 { return r.CgroupPeak })
 	for _, q := range first.Queries {
 		ts := make([]timing, len(runs))
 		for i, r := range runs {
@@ -116,28 +109,14 @@ func medianMeasure(runs []measure) (measure, error) {
 			}
 			ts[i] = t
 		}
-		dur := func(get func(timing) time.Duration) time.Duration {
-			v := make([]int64, len(ts))
-			for i, t := range ts {
-				v[i] = int64(get(t))
-			}
-			return time.Duration(median(v))
-		}
-		mid := func(get func(timing) float64) float64 {
-			v := make([]float64, len(ts))
-			for i, t := range ts {
-				v[i] = get(t)
-			}
-			return median(v)
-		}
 		m.Queries = append(m.Queries, timing{
 			Name:      q.Name,
-			P50:       dur(func(t timing) time.Duration { return t.P50 }),
-			P99:       dur(func(t timing) time.Duration { return t.P99 }),
-			Max:       dur(func(t timing) time.Duration { return t.Max }),
+			P50:       medianBy(ts, func(t timing) time.Duration { return t.P50 }),
+			P99:       medianBy(ts, func(t timing) time.Duration { return t.P99 }),
+			Max:       medianBy(ts, func(t timing) time.Duration { return t.Max }),
 			Hits:      q.Hits,
-			MajFaults: mid(func(t timing) float64 { return t.MajFaults }),
-			ReadBytes: mid(func(t timing) float64 { return t.ReadBytes }),
+			MajFaults: medianBy(ts, func(t timing) float64 { return t.MajFaults }),
+			ReadBytes: medianBy(ts, func(t timing) float64 { return t.ReadBytes }),
 		})
 	}
 	if len(runs) > 1 {
@@ -146,9 +125,18 @@ func medianMeasure(runs []measure) (measure, error) {
 	return m, nil
 }
 
+// medianBy is the median of get over xs.
+func medianBy[E any, T ~int64 | ~float64](xs []E, get func(E) T) T {
+	v := make([]T, len(xs))
+	for i, x := range xs {
+		v[i] = get(x)
+	}
+	return median(v)
+}
+
 // median is the middle of v, or the mean of the two middle values when v
 // has an even length. v must not be empty; it is left as it was.
-func median[T int64 | float64](v []T) T {
+func median[T ~int64 | ~float64](v []T) T {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	h := len(s) / 2
