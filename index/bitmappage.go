@@ -50,10 +50,8 @@ func rangeOf(q bquery.Query) (lo, hi time.Time) {
 				hi = h
 			}
 		}
-	case *bquery.DateRangeQuery:
-		if q.FieldVal == fieldTime {
-			return q.Start.Time, q.End.Time
-		}
+	case *timeRangeQuery:
+		return q.date.Start.Time, q.date.End.Time
 	}
 	return lo, hi
 }

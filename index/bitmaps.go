@@ -101,8 +101,8 @@ func bitmapPlan(q bquery.Query, hourly bool) (n *bmNode, ok bool) {
 			return nil, false
 		}
 		return &bmNode{op: bmAndNot, kids: []*bmNode{must, not}}, true
-	case *bquery.DateRangeQuery:
-		return hoursPlan(q, hourly)
+	case *timeRangeQuery:
+		return hoursPlan(q.date, hourly)
 	}
 	return nil, false
 }

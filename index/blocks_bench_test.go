@@ -15,6 +15,7 @@ import (
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
+	bindex "github.com/blevesearch/bleve_index_api"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -52,7 +53,7 @@ func BenchmarkBlockDocuments(b *testing.B) {
 		size := tc.size
 		build := func(evs []record.Event) *document.Document {
 			if size == 1 {
-				return buildDocument(&evs[0])
+				return buildDocument(&evs[0], false)
 			}
 			return blockDocument(evs, tc.bloom)
 		}
@@ -128,7 +129,7 @@ func BenchmarkDocumentParts(b *testing.B) {
 	}
 	without := func(names ...string) func([]record.Event) *document.Document {
 		return func(evs []record.Event) *document.Document {
-			doc := buildDocument(&evs[0])
+			doc := buildDocument(&evs[0], false)
 			doc.Fields = slices.DeleteFunc(doc.Fields, func(f document.Field) bool { return slices.Contains(names, f.Name()) })
 			return doc
 		}
@@ -142,7 +143,22 @@ func BenchmarkDocumentParts(b *testing.B) {
 		build func([]record.Event) *document.Document
 	}{
 		{"all", without()},
+		// As written before timeRangeQuery, and still to shards made
+		// before fieldHour.
+		{"numeric-time", func(evs []record.Event) *document.Document { return buildDocument(&evs[0], true) }},
 		{"no-time", without(fieldTime)},
+		// Phrases need the positions: without them they would have to be
+		// tested on the events' records.
+		{"text-no-positions", func(evs []record.Event) *document.Document {
+			doc := buildDocument(&evs[0], false)
+			for i, f := range doc.Fields {
+				if f.Name() == fieldText {
+					tf := f.(*document.TextField)
+					doc.Fields[i] = document.NewTextFieldCustom(fieldText, nil, tf.Value(), bindex.IndexField, textAnalyzer)
+				}
+			}
+			return doc
+		}},
 		{"no-summary", without(fieldSum)},
 		{"no-text", without(fieldText)},
 		{"no-text-kv-exists", without(fieldText, fieldKV, fieldExists)},

@@ -190,7 +190,7 @@ func wildcardToRegexp(p string) string {
 func dateRange(lo, hi time.Time, loIncl, hiIncl bool) bquery.Query {
 	q := bquery.NewDateRangeInclusiveQuery(lo, hi, &loIncl, &hiIncl)
 	q.SetField(fieldTime)
-	return q
+	return &timeRangeQuery{date: q}
 }
 
 func (c *compiler) rangeQuery(n query.Range) (bquery.Query, error) {

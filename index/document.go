@@ -13,6 +13,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/numeric"
 	bindex "github.com/blevesearch/bleve_index_api"
 
 	"github.com/codetrail/codetrail/index/record"
@@ -300,14 +301,24 @@ func parseTimeKey(k string) (time.Time, bool) {
 // before summaries (summary.go).
 var writeSummaries = true
 
-func buildDocument(ev *record.Event) *document.Document {
+// numericTime writes eventTime as Bleve's numeric date field, 16
+// prefix-coded terms and their doc values, which Bleve's date range search
+// reads. Only shards made before fieldHour need it (timeRangeQuery); the
+// others get only the full-precision term (shift 0) with its doc values,
+// which is what Bleve's date range facets read for histograms finer than
+// an hour, at a sixteenth of the terms.
+func buildDocument(ev *record.Event, numericTime bool) *document.Document {
 	doc := document.NewDocument(ev.ID)
 	for _, f := range documentFields(ev) {
 		doc.AddField(document.NewTextFieldCustom(f.name, nil, f.value, f.opts, f.analyzer))
 	}
 	if t, ok := indexedTime(ev); ok {
-		f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optFacet)
-		doc.AddField(f)
+		if numericTime {
+			f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optFacet)
+			doc.AddField(f)
+		} else {
+			doc.AddField(document.NewTextFieldCustom(fieldTime, nil, numeric.MustNewPrefixCodedInt64(t.UnixNano(), 0), optFacet, keywordAnalyzer))
+		}
 		// Doc values too: a histogram of any query counts one term per
 		// match instead of testing its time against every bucket.
 		doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(hourKey(t)), sortKeyOpts, keywordAnalyzer))

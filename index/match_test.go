@@ -206,8 +206,12 @@ func TestMatchPropertyAgainstSearch(t *testing.T) {
 	ctx := context.Background()
 	events, _ := loadTestEvents(t)
 	events = append(events, genEvents(t, rand.New(rand.NewPCG(seed+1, 7)), 400)...)
-	if _, err := s.Put(ctx, events, nil); err != nil {
-		t.Fatal(err)
+	// Several Puts: several segments a shard, which searchers step across
+	// (bitmapSearcher.Advance).
+	for lo := 0; lo < len(events); lo += 150 {
+		if _, err := s.Put(ctx, events[lo:min(lo+150, len(events))], nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Put drops duplicate ids; keep what it stored.
 	stored := events[:0:0]

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	bquery "github.com/blevesearch/bleve/v2/search/query"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/codetrail/codetrail/index/record"
@@ -171,7 +170,7 @@ func TestHoursPlanBounds(t *testing.T) {
 		{lo, time.Time{}, [2]bool{true, false}, false,
 			[]time.Time{lo, time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)}, []time.Time{lo.Add(-ns), time.Date(2262, 3, 1, 0, 0, 0, 0, time.UTC)}},
 	} {
-		n, ok := hoursPlan(dateRange(tc.lo, tc.hi, tc.incl[0], tc.incl[1]).(*bquery.DateRangeQuery), true)
+		n, ok := hoursPlan(dateRange(tc.lo, tc.hi, tc.incl[0], tc.incl[1]).(*timeRangeQuery).date, true)
 		if !ok || n.op != bmHours {
 			t.Fatalf("%v..%v: no hours", tc.lo, tc.hi)
 		}

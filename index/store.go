@@ -712,7 +712,8 @@ func setSeq(b *bleve.Batch, seq uint64) {
 // notes that sequence number beside the shard (see checkShard). mu held;
 // chunks of one Put run in parallel.
 func (s *Store) writeChunk(i int, events []record.Event, idx []int) error {
-	if err := writeBatch(s.cur().shards[i], events, idx); err != nil {
+	p := s.cur()
+	if err := writeBatch(p.shards[i], !p.hourly[i], events, idx); err != nil {
 		return err
 	}
 	return s.writeChunkMark(i, events, idx)
@@ -741,11 +742,12 @@ func (s *Store) storedOf(ctx context.Context, sh bleve.Index, events []record.Ev
 	return int(res.Total)
 }
 
-func writeBatch(sh bleve.Index, events []record.Event, idx []int) error {
+// numericTime is set for a shard made before fieldHour (buildDocument).
+func writeBatch(sh bleve.Index, numericTime bool, events []record.Event, idx []int) error {
 	b := sh.NewBatch()
 	for _, i := range idx {
 		ev := &events[i]
-		if err := b.IndexAdvanced(buildDocument(ev)); err != nil {
+		if err := b.IndexAdvanced(buildDocument(ev, numericTime)); err != nil {
 			return fmt.Errorf("build document %s: %w", ev.ID, err)
 		}
 	}
