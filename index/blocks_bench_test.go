@@ -159,6 +159,13 @@ func BenchmarkDocumentParts(b *testing.B) {
 			}
 			return doc
 		}},
+		// Unique ids are most of the terms new to the index: an event's
+		// id and request id, about 10 tokens of its text, 8 of them new.
+		{"text-no-ids", func(evs []record.Event) *document.Document {
+			ev := evs[0]
+			ev.Leaves = slices.DeleteFunc(slices.Clone(ev.Leaves), func(l record.Leaf) bool { return l.Path == "eventID" || l.Path == "requestID" })
+			return buildDocument(&ev, false)
+		}},
 		{"no-summary", without(fieldSum)},
 		{"no-text", without(fieldText)},
 		{"no-text-kv-exists", without(fieldText, fieldKV, fieldExists)},

@@ -14,7 +14,7 @@ const (
 	fieldText   = "text"    // analysed: every string leaf
 	fieldKV     = "kv"      // keyword: "path=value" for every leaf not typed
 	fieldExists = "_exists" // keyword: every present path, its ancestors and typed field names
-	fieldTime   = "eventTime"
+	fieldTime   = "eventTime" // its full-precision numeric term, with doc values (buildDocument)
 	fieldSeq    = "_seq"   // keyword: seqKey, for store order
 	fieldOrder  = "_order" // keyword: timeKey + seqKey, the sort key of time orders
 	fieldBlob   = "_blob"  // stored only: header + original record

@@ -245,6 +245,8 @@ func BenchmarkSearch(b *testing.B) {
 		{"phrase", SearchRequest{Query: `"arn:aws:codepipeline"`}, 0},
 		// Vetting a pattern builds its automaton (see BenchmarkCompile).
 		{"wildcard", SearchRequest{Query: "userIdentity.arn:*JaneDoe*"}, 0},
+		// Not on postings bitmaps: the time range is searched Bleve's way.
+		{"wildcard+7d", SearchRequest{Query: "userIdentity.arn:*JaneDoe*", Start: week.Start, End: week.End}, 0},
 		{"page=1", SearchRequest{}, 0},
 		{fmt.Sprintf("page=%d", page), all, (page - 1) * 50},
 	} {
@@ -358,11 +360,11 @@ func BenchmarkFacet(b *testing.B) {
 			b.Fatalf("facet %+v (sums to %d), want values %+v summing to %d", f, sum, values, total)
 		}
 	}
-	checkHistogram := func(b *testing.B, res *SearchResult, keep func(*record.Event) bool) {
+	checkHistogram := func(b *testing.B, res *SearchResult, keep func(*record.Event) bool, iv time.Duration) {
 		want := map[time.Time]int{}
 		for i := range events {
 			if keep(&events[i]) {
-				want[events[i].Time.UTC().Truncate(24*time.Hour)]++
+				want[events[i].Time.UTC().Truncate(iv)]++
 			}
 		}
 		got := map[time.Time]int{}
@@ -376,13 +378,24 @@ func BenchmarkFacet(b *testing.B) {
 		}
 		for day, n := range want {
 			if got[day] != n {
-				b.Fatalf("histogram %s: %d, want %d", day.Format(time.DateOnly), got[day], n)
+				b.Fatalf("histogram %s: %d, want %d", day, got[day], n)
 			}
 		}
 	}
 	everything := func(*record.Event) bool { return true }
 	codedeploy := func(ev *record.Event) bool { return ev.Service == "codedeploy" } // ~10%
 	hasError := func(ev *record.Event) bool { return ev.ErrorCode != "" }
+	// A day in 10-minute buckets: finer than the hour terms, so counted on
+	// each match's eventTime (Bleve's date range facet).
+	var last time.Time
+	for i := range events {
+		last = maxTime(last, events[i].Time)
+	}
+	dayEnd := last.UTC().Truncate(time.Hour)
+	inDay := func(ev *record.Event) bool {
+		return codedeploy(ev) && !ev.Time.Before(dayEnd.Add(-24*time.Hour)) && ev.Time.Before(dayEnd)
+	}
+	const day = 24 * time.Hour
 	for _, tc := range []struct {
 		name  string
 		req   SearchRequest
@@ -391,13 +404,15 @@ func BenchmarkFacet(b *testing.B) {
 		{"eventName/all", SearchRequest{Facets: []FacetRequest{{Field: "eventName"}}},
 			func(b *testing.B, res *SearchResult) { checkFacet(b, res, everything) }},
 		{"histogram=1d/all", SearchRequest{HistogramInterval: "1d"},
-			func(b *testing.B, res *SearchResult) { checkHistogram(b, res, everything) }},
+			func(b *testing.B, res *SearchResult) { checkHistogram(b, res, everything, day) }},
 		{"eventName/service:codedeploy", SearchRequest{Query: "service:codedeploy", Facets: []FacetRequest{{Field: "eventName"}}},
 			func(b *testing.B, res *SearchResult) { checkFacet(b, res, codedeploy) }},
 		{"histogram=1d/service:codedeploy", SearchRequest{Query: "service:codedeploy", HistogramInterval: "1d"},
-			func(b *testing.B, res *SearchResult) { checkHistogram(b, res, codedeploy) }},
+			func(b *testing.B, res *SearchResult) { checkHistogram(b, res, codedeploy, day) }},
 		{"eventName/errorCode:*", SearchRequest{Query: "errorCode:*", Facets: []FacetRequest{{Field: "eventName"}}},
 			func(b *testing.B, res *SearchResult) { checkFacet(b, res, hasError) }},
+		{"histogram=10m/service:codedeploy/24h", SearchRequest{Query: "service:codedeploy", HistogramInterval: "10m", Start: dayEnd.Add(-24 * time.Hour), End: dayEnd},
+			func(b *testing.B, res *SearchResult) { checkHistogram(b, res, inDay, 10*time.Minute) }},
 	} {
 		// Counted on postings bitmaps (bitmaps.go) and, for comparison,
 		// match by match.

@@ -39,6 +39,9 @@ func (q *timeRangeQuery) Searcher(ctx context.Context, i bindex.IndexReader, m m
 		// A bound Bleve refuses: its search says which.
 		return q.date.Searcher(ctx, i, m, options)
 	}
+	if n.op == bmNone {
+		return searcher.NewMatchNoneSearcher(i)
+	}
 	s := &bitmapSearcher{scorer: scorer.NewConstantScorer(1.0, q.date.Boost(), options)}
 	var offset uint64
 	for _, ss := range snap.Segments() {
@@ -46,13 +49,14 @@ func (q *timeRangeQuery) Searcher(ctx context.Context, i bindex.IndexReader, m m
 		if err != nil {
 			return nil, fmt.Errorf("time range: %w", err)
 		}
-		bm, err := c.matches(ctx, n)
+		seg, err := c.hourSeg(ctx, n)
 		if err != nil {
 			return nil, fmt.Errorf("time range: %w", err)
 		}
-		if !bm.IsEmpty() {
-			s.segs = append(s.segs, bitmapSeg{offset: offset, bm: bm})
-			s.count += bm.GetCardinality()
+		if !seg.bm.IsEmpty() {
+			seg.offset = offset
+			s.segs = append(s.segs, seg)
+			s.count += seg.bm.GetCardinality()
 		}
 		offset += ss.Segment().Count()
 	}
@@ -60,6 +64,53 @@ func (q *timeRangeQuery) Searcher(ctx context.Context, i bindex.IndexReader, m m
 		return searcher.NewMatchNoneSearcher(i)
 	}
 	return s, nil
+}
+
+// hourSeg returns the events of the hours of n (a bmHours node) less the
+// deleted ones, and the test that takes out those of its first and last
+// hour outside its exact bounds. The test runs on the events a search
+// reaches: with a narrower clause beside the range, a few of the edge
+// hours' events, where hours (for counting) reads every one's sort key.
+func (c *bmSegment) hourSeg(ctx context.Context, n *bmNode) (bitmapSeg, error) {
+	bm, err := c.hourTerms(ctx, n, nil)
+	if err != nil || bm.IsEmpty() {
+		return bitmapSeg{bm: bm}, err
+	}
+	if c.deleted != nil && !c.deleted.IsEmpty() {
+		bm = roaring.AndNot(bm, c.deleted)
+	}
+	var first, last *roaring.Bitmap
+	if n.lo != "" {
+		if first, err = c.bitmap(fieldHour, n.from); err != nil {
+			return bitmapSeg{}, err
+		}
+	}
+	if n.hi != "" {
+		if last, err = c.bitmap(fieldHour, n.to); err != nil {
+			return bitmapSeg{}, err
+		}
+	}
+	if first == nil && last == nil {
+		return bitmapSeg{bm: bm}, nil
+	}
+	var key []byte
+	visit := func(_ string, term []byte) { key = term }
+	return bitmapSeg{bm: bm, test: func(doc uint32) (bool, error) {
+		lo := first != nil && first.Contains(doc)
+		hi := last != nil && last.Contains(doc)
+		if !lo && !hi {
+			return true, nil
+		}
+		key = nil
+		var err error
+		if c.dvs, err = c.dv.VisitDocValues(uint64(doc), orderFields, visit, c.dvs); err != nil {
+			return false, fmt.Errorf("read sort key: %w", err)
+		}
+		if key == nil {
+			return false, fmt.Errorf("read sort key: event %d of a segment has none", doc)
+		}
+		return (!lo || string(key) >= n.lo) && (!hi || string(key) < n.hi), nil
+	}}, nil
 }
 
 // hourlyReader says whether a shard snapshot was made by a version that
@@ -76,6 +127,10 @@ func hourlyReader(r bindex.IndexReader) bool {
 type bitmapSeg struct {
 	offset uint64
 	bm     *roaring.Bitmap
+	// test, when set, says whether an event of bm matches; bm then holds
+	// more than the matches, and Count is an upper bound (Bleve orders a
+	// conjunction's searchers by it).
+	test func(doc uint32) (bool, error)
 }
 
 // bitmapSearcher is a Bleve searcher over matches computed up front, one
@@ -93,33 +148,44 @@ var reflectStaticSizeBitmapSearcher = int(reflect.TypeFor[bitmapSearcher]().Size
 
 // next returns the first match from segment s.cur on at or after local
 // doc (0 for its first), and ok false after the last.
-func (s *bitmapSearcher) next(doc uint32) (uint64, bool) {
+func (s *bitmapSearcher) next(doc uint32) (uint64, bool, error) {
 	for s.cur < len(s.segs) {
+		sg := &s.segs[s.cur]
 		if s.it == nil {
-			s.it = s.segs[s.cur].bm.Iterator()
+			s.it = sg.bm.Iterator()
 		}
 		s.it.AdvanceIfNeeded(doc)
-		if s.it.HasNext() {
-			return s.segs[s.cur].offset + uint64(s.it.Next()), true
+		for s.it.HasNext() {
+			d := s.it.Next()
+			if sg.test != nil {
+				ok, err := sg.test(d)
+				if err != nil {
+					return 0, false, err
+				}
+				if !ok {
+					continue
+				}
+			}
+			return sg.offset + uint64(d), true, nil
 		}
 		s.cur++
 		s.it = nil
 		doc = 0
 	}
-	return 0, false
+	return 0, false, nil
 }
 
-func (s *bitmapSearcher) match(ctx *search.SearchContext, n uint64, ok bool) (*search.DocumentMatch, error) {
-	if !ok {
-		return nil, nil
+func (s *bitmapSearcher) match(ctx *search.SearchContext, n uint64, ok bool, err error) (*search.DocumentMatch, error) {
+	if err != nil || !ok {
+		return nil, err
 	}
 	s.id = bindex.NewIndexInternalID(s.id, n)
 	return s.scorer.Score(ctx, s.id), nil
 }
 
 func (s *bitmapSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
-	n, ok := s.next(0)
-	return s.match(ctx, n, ok)
+	n, ok, err := s.next(0)
+	return s.match(ctx, n, ok, err)
 }
 
 func (s *bitmapSearcher) Advance(ctx *search.SearchContext, id bindex.IndexInternalID) (*search.DocumentMatch, error) {
@@ -142,8 +208,8 @@ func (s *bitmapSearcher) Advance(ctx *search.SearchContext, id bindex.IndexInter
 			doc = uint32(d)
 		}
 	}
-	n, ok := s.next(doc)
-	return s.match(ctx, n, ok)
+	n, ok, err := s.next(doc)
+	return s.match(ctx, n, ok, err)
 }
 
 func (s *bitmapSearcher) Close() error               { return nil }

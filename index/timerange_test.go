@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -151,14 +152,17 @@ func TestTimeRangeQuery(t *testing.T) {
 
 // TestBitmapSearcher: Next and Advance visit exactly the matches at or
 // after their target, across segments, skipping targets inside segments
-// and in the gaps between them.
+// and in the gaps between them, and the events a segment's test refuses.
 func TestBitmapSearcher(t *testing.T) {
+	not := func(refused ...uint32) func(uint32) (bool, error) {
+		return func(doc uint32) (bool, error) { return !slices.Contains(refused, doc), nil }
+	}
 	segs := []bitmapSeg{
 		{offset: 0, bm: roaring.BitmapOf(1, 5, 9)},
-		{offset: 25, bm: roaring.BitmapOf(0, 3)},
-		{offset: 40, bm: roaring.BitmapOf(7, 70000)},
+		{offset: 25, bm: roaring.BitmapOf(0, 2, 3), test: not(0, 2)},
+		{offset: 40, bm: roaring.BitmapOf(7, 8, 70000), test: not(8)},
 	}
-	all := []uint64{1, 5, 9, 25, 28, 47, 70040}
+	all := []uint64{1, 5, 9, 28, 47, 70040}
 	newSearcher := func() *bitmapSearcher {
 		return &bitmapSearcher{segs: segs, count: uint64(len(all)), scorer: scorer.NewConstantScorer(1, 1, search.SearcherOptions{})}
 	}
@@ -207,6 +211,12 @@ func TestBitmapSearcher(t *testing.T) {
 				ctx.DocumentMatchPool.Put(d)
 			}
 		}
+	}
+	// A test that fails fails the search.
+	failing := &bitmapSearcher{segs: []bitmapSeg{{bm: roaring.BitmapOf(3), test: func(uint32) (bool, error) { return false, errors.New("no sort key") }}},
+		scorer: scorer.NewConstantScorer(1, 1, search.SearcherOptions{})}
+	if d, err := failing.Next(ctx); d != nil || err == nil {
+		t.Fatalf("Next with a failing test = %v, %v; want the error", d, err)
 	}
 }
 
