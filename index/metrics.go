@@ -36,6 +36,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "bitmap_aggregations_total",
 		Help: "Facets, histograms and totals of queries made of exact terms, counted on postings bitmaps instead of per match, by what: facets, histogram, count.",
 	}, []string{"what"})
+	metricTimeRanges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "time_range_searches_total",
+		Help: "eventTime ranges searched in one shard, by way: hours (on the hour terms and sort keys) or numeric (Bleve's date range search, in shards made before the hour terms).",
+	}, []string{"way"})
 	metricIDLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "id_lookups_total",
 		Help: "Event ids checked for duplicates before a batch is stored, by result: skipped (no partition's id filter may hold it) or looked_up (in the index).",
@@ -93,7 +97,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks, metricRandomReadMaps}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks, metricRandomReadMaps}
 }
 
 var (

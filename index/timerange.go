@@ -32,6 +32,7 @@ type timeRangeQuery struct {
 func (q *timeRangeQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mapping.IndexMapping, options search.SearcherOptions) (search.Searcher, error) {
 	snap, ok := i.(*scorch.IndexSnapshot)
 	if !ok || !hourlyReader(i) {
+		metricTimeRanges.WithLabelValues("numeric").Inc()
 		return q.date.Searcher(ctx, i, m, options)
 	}
 	n, ok := hoursPlan(q.date, true)
@@ -39,6 +40,7 @@ func (q *timeRangeQuery) Searcher(ctx context.Context, i bindex.IndexReader, m m
 		// A bound Bleve refuses: its search says which.
 		return q.date.Searcher(ctx, i, m, options)
 	}
+	metricTimeRanges.WithLabelValues("hours").Inc()
 	if n.op == bmNone {
 		return searcher.NewMatchNoneSearcher(i)
 	}

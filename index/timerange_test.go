@@ -131,6 +131,7 @@ func TestTimeRangeQuery(t *testing.T) {
 	// Bleve merges small segments in the background: how many are left
 	// varies (TestBitmapSearcher steps across segments for certain).
 	t.Logf("%d segments", segs)
+	hours := counter(metricTimeRanges.WithLabelValues("hours"))
 	for i, rc := range rangeCases(base) {
 		for _, word := range []string{"", "odd"} {
 			t.Run(fmt.Sprintf("%d/%s", i, word), func(t *testing.T) {
@@ -147,6 +148,9 @@ func TestTimeRangeQuery(t *testing.T) {
 				}
 			})
 		}
+	}
+	if counter(metricTimeRanges.WithLabelValues("hours")) == hours {
+		t.Error("no time range was searched on the hour terms")
 	}
 }
 
@@ -259,12 +263,16 @@ func TestTimeRangeLegacyShard(t *testing.T) {
 		t.Fatalf("the legacy shard holds %d eventTime terms, want the numeric field's (at least %d)", got, min)
 	}
 	lo, hi := base.Add(24*time.Hour+30*time.Minute), base.Add(26*time.Hour)
+	numeric := counter(metricTimeRanges.WithLabelValues("numeric"))
 	got, err := indexIDs(ctx, s, dateRange(lo, hi, true, false), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := wantInRange(legacy, nil, "", lo, hi, true, false); len(want) == 0 || !slices.Equal(got, want) {
 		t.Fatalf("range over the legacy shard:\n got %v\nwant %v", got, want)
+	}
+	if counter(metricTimeRanges.WithLabelValues("numeric")) == numeric {
+		t.Error("the legacy shard's range was not searched Bleve's way")
 	}
 }
 
