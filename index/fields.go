@@ -11,15 +11,15 @@ import (
 // Names of the Bleve fields. Typed keyword fields use the CloudTrail name so
 // that facets and errors read naturally.
 const (
-	fieldText   = "text"    // analysed: every string leaf
-	fieldKV     = "kv"      // keyword: "path=value" for every leaf not typed
-	fieldExists = "_exists" // keyword: every present path, its ancestors and typed field names
+	fieldText   = "text"      // analysed: every string leaf
+	fieldKV     = "kv"        // keyword: "path=value" for every leaf not typed
+	fieldExists = "_exists"   // keyword: every present path, its ancestors and typed field names
 	fieldTime   = "eventTime" // its full-precision numeric term, with doc values (buildDocument)
-	fieldSeq    = "_seq"   // keyword: seqKey, for store order
-	fieldOrder  = "_order" // keyword: timeKey + seqKey, the sort key of time orders
-	fieldBlob   = "_blob"  // stored only: header + original record
-	fieldSum    = "_sum"   // stored only: the typed fields (summary.go)
-	fieldHour   = "_hour"  // keyword: hourKey of eventTime, whose dictionary counts answer histograms over all events
+	fieldSeq    = "_seq"      // keyword: seqKey, for store order
+	fieldOrder  = "_order"    // keyword: timeKey + seqKey, the sort key of time orders
+	fieldBlob   = "_blob"     // stored only: header + original record
+	fieldSum    = "_sum"      // stored only: the typed fields (summary.go)
+	fieldHour   = "_hour"     // keyword: hourKey of eventTime, whose dictionary counts answer histograms over all events
 	kvSep       = "="
 )
 
