@@ -178,16 +178,7 @@ func TestDictExact(t *testing.T) {
 		t.Fatalf("exact = %v %v, want true false", s.cur().exact[0].Load(), s.cur().exact[1].Load())
 	}
 	// A shard without the mark, as made by an earlier version.
-	if err := s.cur().shards[0].DeleteInternal(keyDictExact); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(cfg, nil); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
+	s = reopenUnmarked(t, s, cfg)
 	if s.cur().exact[0].Load() {
 		t.Fatal("a shard without the mark counts as exact")
 	}
@@ -456,4 +447,23 @@ func TestSegCounts(t *testing.T) {
 		t.Fatalf("counts of %d segments (%d terms) kept after merging into one", segs, terms)
 	}
 	search(false)
+}
+
+// reopenUnmarked takes the ct:dictexact mark off s's first shard, as a
+// shard made by a version before the hour field has none, and returns the
+// store reopened (closed when the test ends).
+func reopenUnmarked(t *testing.T, s *Store, cfg Config) *Store {
+	t.Helper()
+	if err := s.cur().shards[0].DeleteInternal(keyDictExact); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }

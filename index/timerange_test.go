@@ -244,16 +244,7 @@ func TestTimeRangeLegacyShard(t *testing.T) {
 	}
 	// As made by an earlier version: without the mark, and (the test's
 	// events aside) with events that have no fieldHour.
-	if err := s.cur().shards[0].DeleteInternal(keyDictExact); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(cfg, nil); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
+	s = reopenUnmarked(t, s, cfg)
 	if s.cur().hourly[0] {
 		t.Fatal("a shard without the mark counts as hourly")
 	}
