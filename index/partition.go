@@ -220,12 +220,21 @@ var (
 // count its events exactly (exact: no deletes), so that facets and
 // histograms over all events can be read from them (see dictfacets.go).
 func dictExact(sh bleve.Index) (hourly, exact bool) {
-	v, err := sh.GetInternal(keyDictExact)
-	if err != nil || len(v) == 0 {
+	if !hourlyMarked(sh) {
 		return false, false
 	}
 	u, err := sh.GetInternal(keyUndone)
 	return true, err == nil && len(u) == 0
+}
+
+// hourlyMarked says whether r, a shard or a snapshot of one, holds the
+// keyDictExact mark: whether every event of it with an eventTime has
+// fieldHour.
+func hourlyMarked(r interface {
+	GetInternal(key []byte) ([]byte, error)
+}) bool {
+	v, err := r.GetInternal(keyDictExact)
+	return err == nil && len(v) > 0
 }
 
 // seqMarkFile is written beside a shard's Bleve files after each batch

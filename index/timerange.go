@@ -31,7 +31,7 @@ type timeRangeQuery struct {
 
 func (q *timeRangeQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mapping.IndexMapping, options search.SearcherOptions) (search.Searcher, error) {
 	snap, ok := i.(*scorch.IndexSnapshot)
-	if !ok || !hourlyReader(i) {
+	if !ok || !hourlyMarked(i) {
 		metricTimeRanges.WithLabelValues("numeric").Inc()
 		return q.date.Searcher(ctx, i, m, options)
 	}
@@ -113,13 +113,6 @@ func (c *bmSegment) hourSeg(ctx context.Context, n *bmNode) (bitmapSeg, error) {
 		}
 		return (!lo || string(key) >= n.lo) && (!hi || string(key) < n.hi), nil
 	}}, nil
-}
-
-// hourlyReader says whether a shard snapshot was made by a version that
-// gives every event with an eventTime its fieldHour (see dictExact).
-func hourlyReader(r bindex.IndexReader) bool {
-	v, err := r.GetInternal(keyDictExact)
-	return err == nil && len(v) > 0
 }
 
 // bitmapSeg is a segment's matches and the number of its first event in
