@@ -656,7 +656,7 @@ func snapshotMatches(ctx context.Context, snap *scorch.IndexSnapshot, n *bmNode,
 // the histogram (hour buckets from starts, every iv; none when starts is
 // nil) over them. Facets must be single-valued (singleValued): the events
 // missing a field are those counted under none of its terms.
-func bitmapAggregate(ctx context.Context, shards []shardView, n *bmNode, r SearchRequest, starts []time.Time, iv time.Duration) (uint64, []FacetResult, []Bucket, error) {
+func bitmapAggregate(ctx context.Context, cols *columns, shards []shardView, n *bmNode, r SearchRequest, starts []time.Time, iv time.Duration) (uint64, []FacetResult, []Bucket, error) {
 	counts := make([]map[string]int, len(r.Facets))
 	fields := make([]string, len(r.Facets))
 	for i, f := range r.Facets {
@@ -679,7 +679,10 @@ func bitmapAggregate(ctx context.Context, shards []shardView, n *bmNode, r Searc
 		}
 	}
 	var total uint64
+	live := map[segment.Segment]struct{}{}
+	var buf []uint32
 	err := eachSegment(ctx, shards, n, func(c *bmSegment, match *roaring.Bitmap) error {
+		live[c.seg] = struct{}{}
 		total += match.GetCardinality()
 		if match.IsEmpty() {
 			return nil
@@ -696,36 +699,65 @@ func bitmapAggregate(ctx context.Context, shards []shardView, n *bmNode, r Searc
 			}
 			terms += d.Cardinality()
 		}
-		k := newCounter(match, c.seg.Count(), terms)
-		for i, field := range fields {
-			err := c.eachTerm(ctx, field, nil, nil, func(t string, _ uint64) error {
-				n, err := c.countIn(k, field, []byte(t))
-				if n > 0 {
-					counts[i][t] += int(n)
-				}
-				return err
-			})
+		// Building a column reads every posting of the field once, which
+		// counting without one does too when it counts by bitset.
+		build := uint64(terms)*match.GetCardinality() > c.seg.Count()
+		var k *matchCounter
+		counter := func() *matchCounter {
+			if k == nil {
+				k = newCounter(match, c.seg.Count(), terms)
+			}
+			return k
+		}
+		// each calls fn with every term of counted[i] from..to and how
+		// many matches hold it.
+		each := func(i int, from, to []byte, fn func(t string, n uint64)) error {
+			col, err := cols.get(ctx, c, counted[i], build)
 			if err != nil {
+				return err
+			}
+			if col == nil {
+				return c.eachTerm(ctx, counted[i], from, to, func(t string, _ uint64) error {
+					n, err := c.countIn(counter(), counted[i], []byte(t))
+					if n > 0 {
+						fn(t, n)
+					}
+					return err
+				})
+			}
+			if buf == nil {
+				buf = make([]uint32, 512)
+			}
+			ords := make([]int, len(col.terms)+1)
+			col.count(match, ords, buf)
+			for j, n := range ords[1:] {
+				if n > 0 {
+					fn(col.terms[j], uint64(n))
+				}
+			}
+			return nil
+		}
+		for i := range fields {
+			if err := each(i, nil, nil, func(t string, n uint64) { counts[i][t] += int(n) }); err != nil {
 				return err
 			}
 		}
 		if len(buckets) == 0 {
 			return nil
 		}
-		return c.eachTerm(ctx, fieldHour, from, to, func(t string, _ uint64) error {
+		return each(len(fields), from, to, func(t string, n uint64) {
 			h, ok := parseHourKey(t)
 			if !ok || h.Before(starts[0]) {
-				return nil
+				return
 			}
-			b := int(h.Sub(starts[0]) / iv)
-			if b >= len(buckets) {
-				return nil
+			if b := int(h.Sub(starts[0]) / iv); b < len(buckets) {
+				buckets[b].Count += int(n)
 			}
-			n, err := c.countIn(k, fieldHour, []byte(t))
-			buckets[b].Count += int(n)
-			return err
 		})
 	})
+	if err == nil {
+		cols.sweep(live)
+	}
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -769,7 +801,7 @@ func (s *Store) fromBitmaps(ctx context.Context, req *bleve.SearchRequest, q bqu
 	if !ok {
 		return 0, nil, nil, false, nil
 	}
-	total, fr, buckets, err = bitmapAggregate(ctx, shards, n, r, starts, iv)
+	total, fr, buckets, err = bitmapAggregate(ctx, s.columns, shards, n, r, starts, iv)
 	if errors.Is(err, errNoBitmaps) {
 		return 0, nil, nil, false, nil
 	}
@@ -793,7 +825,7 @@ func (s *Store) bitmapTotal(ctx context.Context, q bquery.Query) (uint64, bool, 
 	if !ok {
 		return 0, false, nil
 	}
-	total, _, _, err := bitmapAggregate(ctx, shards, n, SearchRequest{}, nil, 0)
+	total, _, _, err := bitmapAggregate(ctx, nil, shards, n, SearchRequest{}, nil, 0)
 	if errors.Is(err, errNoBitmaps) {
 		return 0, false, nil
 	}

@@ -34,6 +34,9 @@ func TestBitmapAggregations(t *testing.T) {
 			facets = append(facets, FacetRequest{Field: f, Size: 4})
 		}
 	}
+	allColumns := newColumns(1 << 30)
+	allColumns.minDocs = 0
+	s.columns = allColumns
 	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
@@ -87,8 +90,16 @@ func TestBitmapAggregations(t *testing.T) {
 			for _, order := range []Order{OrderNewest, OrderOldest} {
 				req := tc.req
 				req.Facets, req.HistogramInterval, req.Order, req.PageSize = agg.facets, agg.iv, order, 3
+				// Counted with columns (for segments of any size, so
+				// that these small ones have them) and without.
+				cols := s.columns
+				if order == OrderOldest {
+					cols = nil
+				}
 				t.Run(fmt.Sprintf("%s/%s/%d", tc.name, agg.name, order), func(t *testing.T) {
-					before := bitmapCounts()
+					s.columns = cols
+					defer func() { s.columns = allColumns }()
+					before, colsBefore := bitmapCounts(), columnUses()
 					got, err := s.Search(ctx, req)
 					if err != nil {
 						t.Fatal(err)
@@ -96,8 +107,14 @@ func TestBitmapAggregations(t *testing.T) {
 					want := countedBySearch(t, s, req)
 					// Hour buckets need bounds on whole hours.
 					whole := tc.req.Start.Equal(tc.req.Start.Truncate(time.Hour)) && tc.req.End.Equal(tc.req.End.Truncate(time.Hour))
-					if used, wantUsed := bitmapCounts() > before, tc.bitmaps && agg.bitmaps && (agg.iv == "" || whole); used != wantUsed {
-						t.Errorf("counted on bitmaps: %v, want %v", used, wantUsed)
+					used := tc.bitmaps && agg.bitmaps && (agg.iv == "" || whole)
+					if got := bitmapCounts() > before; got != used {
+						t.Errorf("counted on bitmaps: %v, want %v", got, used)
+					}
+					// Queries that match nothing in any segment
+					// read no column.
+					if got, want := columnUses() > colsBefore, used && cols != nil && got.Total > 0; got != want {
+						t.Errorf("counted on columns: %v, want %v", got, want)
 					}
 					if !reflect.DeepEqual(got.Facets, want.Facets) {
 						t.Errorf("facets\n%+v\nwant\n%+v", got.Facets, want.Facets)
@@ -221,6 +238,11 @@ func sumCounts(f FacetResult) int {
 
 func bitmapCounts() float64 {
 	return counter(metricBitmapAggregations.WithLabelValues("facets")) + counter(metricBitmapAggregations.WithLabelValues("histogram"))
+}
+
+// columnUses is how many columns searches have counted on so far.
+func columnUses() float64 {
+	return counter(metricColumns.WithLabelValues("hit")) + counter(metricColumns.WithLabelValues("built"))
 }
 
 func hitIDs(res *SearchResult) []string {

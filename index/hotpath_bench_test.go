@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 
@@ -153,7 +156,13 @@ func searchStore(b *testing.B) (*Store, []record.Event) {
 
 func searchStoreCfg(b *testing.B, mod func(*Config)) (*Store, []record.Event) {
 	b.Helper()
-	events := generated(b, searchEvents)
+	return searchStoreN(b, searchEvents, mod)
+}
+
+// searchStoreN is searchStoreCfg with n events.
+func searchStoreN(b *testing.B, n int, mod func(*Config)) (*Store, []record.Event) {
+	b.Helper()
+	events := generated(b, n)
 	s := openStoreCfg(b, mod)
 	start := time.Now()
 	for i := 0; i < len(events); i += 5000 {
@@ -325,9 +334,28 @@ func BenchmarkSearchPartitions(b *testing.B) {
 
 // BenchmarkFacet measures facets and the date histogram over the same kind
 // of store as BenchmarkSearch, with a page of one hit beside them.
+//
+// CODETRAIL_FACET_EVENTS sets another number of events, and then the
+// store's shards are merged to one segment each, as compaction leaves
+// them once ingest is idle: counting costs grow with the events of the
+// index or with the matches, which 20,000 events hide.
 func BenchmarkFacet(b *testing.B) {
-	s, events := searchStore(b)
+	n := searchEvents
+	if v := os.Getenv("CODETRAIL_FACET_EVENTS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("CODETRAIL_FACET_EVENTS: %v", err)
+		}
+	}
+	s, events := searchStoreN(b, n, func(*Config) {})
 	ctx := context.Background()
+	if n != searchEvents {
+		for _, sv := range *s.shardsView.Load() {
+			if err := scorchOf(sv.idx).ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	// facetWant counts event names (the 10 most frequent, then by name)
 	// over the events keep accepts, as FacetResult lists them.
 	facetWant := func(keep func(*record.Event) bool) (values []FacetValue, total int) {
@@ -414,11 +442,18 @@ func BenchmarkFacet(b *testing.B) {
 		{"histogram=10m/service:codedeploy/24h", SearchRequest{Query: "service:codedeploy", HistogramInterval: "10m", Start: dayEnd.Add(-24 * time.Hour), End: dayEnd},
 			func(b *testing.B, res *SearchResult) { checkHistogram(b, res, inDay, 10*time.Minute) }},
 	} {
-		// Counted on postings bitmaps (bitmaps.go) and, for comparison,
-		// match by match.
-		for _, counted := range []string{"bitmaps", "matches"} {
+		// Counted on postings bitmaps with columns (columns.go, for
+		// segments of any size here), without them (bitmaps.go) and, for
+		// comparison, match by match.
+		cols := newColumns(1 << 30)
+		cols.minDocs = 0
+		for _, counted := range []string{"columns", "bitmaps", "matches"} {
 			b.Run(tc.name+"/counted="+counted, func(b *testing.B) {
 				s.noBitmaps.Store(counted == "matches")
+				s.columns = nil
+				if counted == "columns" {
+					s.columns = cols
+				}
 				defer s.noBitmaps.Store(false)
 				tc.req.PageSize = 1
 				var res *SearchResult

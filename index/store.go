@@ -119,6 +119,12 @@ type Config struct {
 	// memory are read at random (Linux madvise MADV_RANDOM), so that a page
 	// fault does not read ahead (readadvice.go).
 	RandomReads bool
+
+	// ColumnBytes bounds the memory kept for columns, which count facets
+	// and histograms over a query's matches in time growing with the
+	// matches, not with the index (columns.go): two bytes an event for
+	// each field counted. Zero turns them off.
+	ColumnBytes int64
 }
 
 // DefaultConfig returns the defaults for a store in dir.
@@ -148,6 +154,8 @@ func DefaultConfig(dir string) Config {
 		MaxConcurrentReplays: 4,
 		CompactIdle:          10 * time.Second,
 		CompactSegments:      2,
+		// Event names and hours of 16M events.
+		ColumnBytes: 64 << 20,
 	}
 }
 
@@ -166,6 +174,8 @@ func (c Config) Validate() error {
 		c.RingSize < 1, c.MaxSubscribers < 1, c.MaxLagEvents < 1, c.MaxLagTime <= 0, c.ReplayPageSize < 1,
 		c.MaxConcurrentReplays < 1:
 		return errors.New("index: limits must be positive")
+	case c.ColumnBytes < 0:
+		return errors.New("index: column memory must not be negative")
 	case c.CompactIdle < 0, c.CompactSegments < 1:
 		return errors.New("index: compaction idle time must not be negative and its segment bound must be positive")
 	case c.ProgressInterval < 10*time.Millisecond:
@@ -193,6 +203,9 @@ type Store struct {
 	// segCounts keeps the term counts of segments for facets and histograms
 	// over all events.
 	segCounts *segCounts
+	// columns keeps the columns of segments for facets and histograms over
+	// a query's matches (columns.go).
+	columns *columns
 	// head is the newest sequence number whose event is searchable and in
 	// the hub; readers use it without taking mu.
 	head atomic.Uint64
@@ -289,7 +302,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		alias.Add(p.shards...)
 	}
 	s := &Store{cfg: cfg, log: log, idx: alias, parts: parts, cps: cps,
-		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache(), segCounts: newSegCounts()}
+		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache(), segCounts: newSegCounts(), columns: newColumns(cfg.ColumnBytes)}
 	if err := s.load(); err != nil {
 		for _, p := range parts {
 			_ = p.close()
