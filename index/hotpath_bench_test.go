@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -159,6 +160,39 @@ func searchStoreCfg(b *testing.B, mod func(*Config)) (*Store, []record.Event) {
 	return searchStoreN(b, searchEvents, mod)
 }
 
+// reportCPU reports the process's CPU time per op since start (from
+// processCPU): on a shared host it moves less than the elapsed time, and
+// it includes what the store does in the background meanwhile.
+func reportCPU(b *testing.B, start time.Duration) {
+	if start > 0 && b.N > 0 {
+		b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// benchStore is searchStore for BenchmarkSearch and BenchmarkFacet.
+// CODETRAIL_BENCH_EVENTS sets another number of events, and then the
+// store's shards are merged to one segment each, as compaction leaves
+// them once ingest is idle: some costs grow with the events of the index
+// and others with the matches, which 20,000 events hide.
+func benchStore(b *testing.B) (*Store, []record.Event) {
+	b.Helper()
+	v := os.Getenv("CODETRAIL_BENCH_EVENTS")
+	if v == "" {
+		return searchStore(b)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		b.Fatalf("CODETRAIL_BENCH_EVENTS: %v", err)
+	}
+	s, events := searchStoreN(b, n, func(*Config) {})
+	for _, sv := range *s.shardsView.Load() {
+		if err := scorchOf(sv.idx).ForceMerge(context.Background(), &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, events
+}
+
 // searchStoreN is searchStoreCfg with n events.
 func searchStoreN(b *testing.B, n int, mod func(*Config)) (*Store, []record.Event) {
 	b.Helper()
@@ -218,7 +252,7 @@ func expectMatches(b *testing.B, events []record.Event, terms []*eventTerms, r S
 // BenchmarkSearch measures Store.Search over a store of generated events,
 // one page of 50 newest first, by query shape, and deep paging.
 func BenchmarkSearch(b *testing.B) {
-	s, events := searchStore(b)
+	s, events := benchStore(b)
 	terms := allTerms(events)
 	ctx := context.Background()
 	var last time.Time
@@ -249,6 +283,9 @@ func BenchmarkSearch(b *testing.B) {
 	}{
 		{"term", SearchRequest{Query: "eventName:GetPipelineState"}, 0},
 		{"source+name+7d", week, 0},
+		// The hours of the matches read from their column (columns.go)
+		// instead of from the lists of the week's hours.
+		{"source+name+7d/columns", week, 0},
 		{"word", SearchRequest{Query: "checkout"}, 0},
 		{"resource", SearchRequest{Query: "resource:MyFirstPipeline"}, 0},
 		{"phrase", SearchRequest{Query: `"arn:aws:codepipeline"`}, 0},
@@ -260,6 +297,12 @@ func BenchmarkSearch(b *testing.B) {
 		{fmt.Sprintf("page=%d", page), all, (page - 1) * 50},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
+			s.columns = nil
+			if strings.HasSuffix(tc.name, "/columns") {
+				s.columns = newColumns(1 << 30)
+				s.columns.minDocs = 0
+			}
+			defer func() { s.columns = nil }()
 			tc.req.PageSize = 50
 			want := expectMatches(b, events, terms, tc.req)
 			wantPage := want[min(tc.skip, len(want)):min(tc.skip+50, len(want))]
@@ -279,6 +322,7 @@ func BenchmarkSearch(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
+			cpu := processCPU(b)
 			for b.Loop() {
 				res, err := s.Search(ctx, tc.req)
 				if err != nil {
@@ -288,6 +332,7 @@ func BenchmarkSearch(b *testing.B) {
 					b.Fatalf("%d hits, want %d", len(res.Hits), len(wantPage))
 				}
 			}
+			reportCPU(b, cpu)
 			b.ReportMetric(float64(len(want)), "matches")
 		})
 	}
@@ -334,28 +379,9 @@ func BenchmarkSearchPartitions(b *testing.B) {
 
 // BenchmarkFacet measures facets and the date histogram over the same kind
 // of store as BenchmarkSearch, with a page of one hit beside them.
-//
-// CODETRAIL_FACET_EVENTS sets another number of events, and then the
-// store's shards are merged to one segment each, as compaction leaves
-// them once ingest is idle: counting costs grow with the events of the
-// index or with the matches, which 20,000 events hide.
 func BenchmarkFacet(b *testing.B) {
-	n := searchEvents
-	if v := os.Getenv("CODETRAIL_FACET_EVENTS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatalf("CODETRAIL_FACET_EVENTS: %v", err)
-		}
-	}
-	s, events := searchStoreN(b, n, func(*Config) {})
+	s, events := benchStore(b)
 	ctx := context.Background()
-	if n != searchEvents {
-		for _, sv := range *s.shardsView.Load() {
-			if err := scorchOf(sv.idx).ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
 	// facetWant counts event names (the 10 most frequent, then by name)
 	// over the events keep accepts, as FacetResult lists them.
 	facetWant := func(keep func(*record.Event) bool) (values []FacetValue, total int) {
@@ -458,12 +484,14 @@ func BenchmarkFacet(b *testing.B) {
 				tc.req.PageSize = 1
 				var res *SearchResult
 				b.ReportAllocs()
+				cpu := processCPU(b)
 				for b.Loop() {
 					var err error
 					if res, err = s.Search(ctx, tc.req); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, cpu)
 				tc.check(b, res)
 			})
 		}
