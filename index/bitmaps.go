@@ -185,7 +185,7 @@ var errNoBitmaps = errors.New("segment postings have no bitmaps")
 // bmSegment evaluates bitmap plans on one segment of a shard snapshot.
 type bmSegment struct {
 	seg     segment.Segment
-	cols    *columns // nil: none
+	cols    *columns        // nil: none
 	deleted *roaring.Bitmap // nil or empty when none
 	dv      segment.DocValueVisitable
 	dvs     segment.DocVisitState
