@@ -83,7 +83,7 @@ func (s *Store) newestFromBitmaps(ctx context.Context, q bquery.Query, size int,
 	err = withSnapshots(shards, func(snaps []*scorch.IndexSnapshot) error {
 		var segs []*pageSeg
 		for _, snap := range snaps {
-			if err := snapshotMatches(ctx, s.columns, snap, n, func(c *bmSegment, m *roaring.Bitmap) error {
+			if err := snapshotMatches(ctx, snap, n, func(c *bmSegment, m *roaring.Bitmap) error {
 				if !m.IsEmpty() {
 					total += m.GetCardinality()
 					segs = append(segs, &pageSeg{bmSegment: c, match: m})

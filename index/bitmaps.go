@@ -185,7 +185,6 @@ var errNoBitmaps = errors.New("segment postings have no bitmaps")
 // bmSegment evaluates bitmap plans on one segment of a shard snapshot.
 type bmSegment struct {
 	seg     segment.Segment
-	cols    *columns        // nil: none
 	deleted *roaring.Bitmap // nil or empty when none
 	dv      segment.DocValueVisitable
 	dvs     segment.DocVisitState
@@ -464,17 +463,6 @@ func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bi
 		return nil, err
 	}
 	insideEvents := hourly
-	if within != nil && within.GetCardinality() < insideEvents {
-		// Fewer matches than events in the hours: with the column of
-		// hours, each match's hour is read instead of every hour's list.
-		col, err := c.cols.get(ctx, c, fieldHour, true)
-		if err != nil {
-			return nil, err
-		}
-		if col != nil {
-			return col.within(within, n.from, n.to), nil
-		}
-	}
 	union := func(terms []string) (*roaring.Bitmap, error) {
 		bms := make([]*roaring.Bitmap, 0, len(terms))
 		for _, t := range terms {
@@ -632,19 +620,19 @@ func (c *bmSegment) matches(ctx context.Context, n *bmNode) (*roaring.Bitmap, er
 
 // eachSegment calls fn with every segment of every shard's current
 // snapshot and the events n matches in it.
-func eachSegment(ctx context.Context, cols *columns, shards []shardView, n *bmNode, fn func(c *bmSegment, match *roaring.Bitmap) error) error {
+func eachSegment(ctx context.Context, shards []shardView, n *bmNode, fn func(c *bmSegment, match *roaring.Bitmap) error) error {
 	return eachShardReader(shards, func(r bindex.IndexReader) error {
 		snap, ok := r.(*scorch.IndexSnapshot)
 		if !ok {
 			return errNoBitmaps
 		}
-		return snapshotMatches(ctx, cols, snap, n, fn)
+		return snapshotMatches(ctx, snap, n, fn)
 	})
 }
 
 // snapshotMatches calls fn with every segment of snap and the events n
 // matches in it, until the search's time is up.
-func snapshotMatches(ctx context.Context, cols *columns, snap *scorch.IndexSnapshot, n *bmNode, fn func(c *bmSegment, match *roaring.Bitmap) error) error {
+func snapshotMatches(ctx context.Context, snap *scorch.IndexSnapshot, n *bmNode, fn func(c *bmSegment, match *roaring.Bitmap) error) error {
 	for _, ss := range snap.Segments() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -653,7 +641,6 @@ func snapshotMatches(ctx context.Context, cols *columns, snap *scorch.IndexSnaps
 		if err != nil {
 			return err
 		}
-		c.cols = cols
 		match, err := c.matches(ctx, n)
 		if err != nil {
 			return err
@@ -694,7 +681,7 @@ func bitmapAggregate(ctx context.Context, cols *columns, shards []shardView, n *
 	var total uint64
 	live := map[segment.Segment]struct{}{}
 	var buf []uint32
-	err := eachSegment(ctx, cols, shards, n, func(c *bmSegment, match *roaring.Bitmap) error {
+	err := eachSegment(ctx, shards, n, func(c *bmSegment, match *roaring.Bitmap) error {
 		live[c.seg] = struct{}{}
 		total += match.GetCardinality()
 		if match.IsEmpty() {

@@ -168,14 +168,6 @@ func TestBitmapPages(t *testing.T) {
 	} {
 		for _, size := range []int{7, 500} {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, size), func(t *testing.T) {
-				// The large pages with columns (for segments of any
-				// size, so that these small ones have them), the
-				// small ones without.
-				s.columns = nil
-				if size == 500 {
-					s.columns = newColumns(1 << 30)
-					s.columns.minDocs = 0
-				}
 				req := tc.req
 				req.PageSize = size
 				before := pages()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -59,38 +58,6 @@ func (c *column) count(match *roaring.Bitmap, counts []int, buf []uint32) {
 			}
 		}
 	}
-}
-
-// within returns the events of match whose term is from from to to
-// (inclusive; nil for no bound), which must be of match's segment.
-func (c *column) within(match *roaring.Bitmap, from, to []byte) *roaring.Bitmap {
-	// Terms are in dictionary order, so the wanted ones are ords lo+1 to
-	// hi.
-	lo, hi := 0, len(c.terms)
-	if from != nil {
-		lo = sort.SearchStrings(c.terms, string(from))
-	}
-	if to != nil {
-		hi = sort.Search(len(c.terms), func(i int) bool { return c.terms[i] > string(to) })
-	}
-	out := roaring.New()
-	if lo >= hi {
-		return out
-	}
-	var kept []uint32
-	buf := make([]uint32, 512)
-	it := match.ManyIterator()
-	for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
-		for _, d := range buf[:n] {
-			if int(d) < len(c.ords) {
-				if o := int(c.ords[d]); o > lo && o <= hi {
-					kept = append(kept, d)
-				}
-			}
-		}
-	}
-	out.AddMany(kept)
-	return out
 }
 
 // columnKey names a column.

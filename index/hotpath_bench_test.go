@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -283,9 +282,6 @@ func BenchmarkSearch(b *testing.B) {
 	}{
 		{"term", SearchRequest{Query: "eventName:GetPipelineState"}, 0},
 		{"source+name+7d", week, 0},
-		// The hours of the matches read from their column (columns.go)
-		// instead of from the lists of the week's hours.
-		{"source+name+7d/columns", week, 0},
 		{"word", SearchRequest{Query: "checkout"}, 0},
 		{"resource", SearchRequest{Query: "resource:MyFirstPipeline"}, 0},
 		{"phrase", SearchRequest{Query: `"arn:aws:codepipeline"`}, 0},
@@ -297,12 +293,6 @@ func BenchmarkSearch(b *testing.B) {
 		{fmt.Sprintf("page=%d", page), all, (page - 1) * 50},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s.columns = nil
-			if strings.HasSuffix(tc.name, "/columns") {
-				s.columns = newColumns(1 << 30)
-				s.columns.minDocs = 0
-			}
-			defer func() { s.columns = nil }()
 			tc.req.PageSize = 50
 			want := expectMatches(b, events, terms, tc.req)
 			wantPage := want[min(tc.skip, len(want)):min(tc.skip+50, len(want))]
