@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"testing"
@@ -307,4 +308,34 @@ func distinctTimes(events []record.Event) int {
 		}
 	}
 	return len(seen)
+}
+
+// TestMemberOf: memberOf answers as Contains does, for docs asked in
+// increasing order (with repeats and jumps across containers) and out of
+// order, and for no bitmap.
+func TestMemberOf(t *testing.T) {
+	bm := roaring.New()
+	rng := rand.New(rand.NewPCG(5, 7))
+	for range 5000 {
+		bm.Add(rng.Uint32N(300_000))
+	}
+	bm.AddRange(100_000, 170_000) // a run container
+	in := memberOf(bm)
+	for doc := uint32(0); doc < 310_000; doc += 1 + rng.Uint32N(40) {
+		for range 1 + rng.IntN(2) {
+			if got, want := in(doc), bm.Contains(doc); got != want {
+				t.Fatalf("in order: doc %d: %v, want %v", doc, got, want)
+			}
+		}
+	}
+	in = memberOf(bm)
+	for range 20000 {
+		doc := rng.Uint32N(310_000)
+		if got, want := in(doc), bm.Contains(doc); got != want {
+			t.Fatalf("any order: doc %d: %v, want %v", doc, got, want)
+		}
+	}
+	if memberOf(nil)(3) {
+		t.Error("no bitmap holds 3")
+	}
 }
