@@ -755,12 +755,10 @@ func bitmapAggregate(ctx context.Context, cols *columns, shards []shardView, n *
 			}
 		})
 	})
-	if err == nil {
-		cols.sweep(live)
-	}
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	cols.sweep(live)
 	var out []FacetResult
 	for i, f := range r.Facets {
 		fr := FacetResult{Field: f.Field}
