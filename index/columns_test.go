@@ -49,6 +49,17 @@ func checkColumnBytes(t *testing.T, s *Store) {
 	}
 }
 
+// mergeShards merges every shard of s into one segment, as compaction
+// leaves them once ingest is idle.
+func mergeShards(tb testing.TB, s *Store) {
+	tb.Helper()
+	for _, sv := range *s.shardsView.Load() {
+		if err := scorchOf(sv.idx).ForceMerge(context.Background(), &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 func columnMetric(result string) float64 { return counter(metricColumns.WithLabelValues(result)) }
 
 // TestColumns: which searches build, reuse, skip and drop columns, and
@@ -87,15 +98,7 @@ func TestColumns(t *testing.T) {
 	}
 	// One segment a shard, so that no merge replaces segments while the
 	// test looks at them.
-	mergeAll := func(t *testing.T) {
-		t.Helper()
-		for _, sv := range *s.shardsView.Load() {
-			if err := scorchOf(sv.idx).ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	mergeAll(t)
+	mergeShards(t, s)
 	segs := len(liveSegments(t, s))
 	if segs < 4 {
 		t.Fatalf("%d segments, want several", segs)
@@ -166,7 +169,7 @@ func TestColumns(t *testing.T) {
 		if _, err := s.Put(ctx, evs[5000:], nil); err != nil {
 			t.Fatal(err)
 		}
-		mergeAll(t)
+		mergeShards(t, s)
 		gone := 0
 		for seg := range before {
 			if _, ok := liveSegments(t, s)[seg]; !ok {

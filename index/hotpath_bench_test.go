@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 
@@ -184,11 +183,7 @@ func benchStore(b *testing.B) (*Store, []record.Event) {
 		b.Fatalf("CODETRAIL_BENCH_EVENTS: %v", err)
 	}
 	s, events := searchStoreN(b, n, func(*Config) {})
-	for _, sv := range *s.shardsView.Load() {
-		if err := scorchOf(sv.idx).ForceMerge(context.Background(), &mergeplan.SingleSegmentMergePlanOptions); err != nil {
-			b.Fatal(err)
-		}
-	}
+	mergeShards(b, s)
 	return s, events
 }
 
