@@ -731,8 +731,9 @@ func bitmapAggregate(ctx context.Context, cols *columns, shards []shardView, n *
 			ords := make([]int, len(col.terms)+1)
 			col.count(match, ords, buf)
 			for j, n := range ords[1:] {
-				if n > 0 {
-					fn(col.terms[j], uint64(n))
+				t := col.terms[j]
+				if n > 0 && (from == nil || t >= string(from)) && (to == nil || t <= string(to)) {
+					fn(t, uint64(n))
 				}
 			}
 			return nil
