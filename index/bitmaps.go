@@ -412,23 +412,25 @@ func (c *bmSegment) hours(ctx context.Context, n *bmNode, within *roaring.Bitmap
 	}
 	// The events of the first and last hour outside the exact bounds.
 	var out *roaring.Bitmap
+	lo, _ := keyTime([]byte(n.lo))
+	hi, _ := keyTime([]byte(n.hi))
 	for _, e := range []struct {
 		hour  []byte
 		bound string
-		keep  func(key []byte) bool
+		keep  func(t uint64) bool
 	}{
-		{n.from, n.lo, func(k []byte) bool { return string(k) >= n.lo }},
-		{n.to, n.hi, func(k []byte) bool { return string(k) < n.hi }},
+		{n.from, n.lo, func(t uint64) bool { return t >= lo }},
+		{n.to, n.hi, func(t uint64) bool { return t < hi }},
 	} {
 		if e.bound == "" {
 			continue
 		}
-		edge, err := c.bitmap(fieldHour, e.hour)
+		edge, err := c.edge(ctx, e.hour, bm)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.keys(roaring.And(bm, edge), func(doc uint32, key []byte) {
-			if !e.keep(key) {
+		if err := edge.each(bm, func(doc uint32, t uint64) {
+			if !e.keep(t) {
 				if out == nil {
 					out = bm.Clone() // bm may be shared
 				}
@@ -760,6 +762,7 @@ func bitmapAggregate(ctx context.Context, cols *columns, shards []shardView, n *
 		return 0, nil, nil, err
 	}
 	cols.sweep(live)
+	edgeTimesFrom(ctx).sweep(live)
 	var out []FacetResult
 	for i, f := range r.Facets {
 		fr := FacetResult{Field: f.Field}

@@ -40,6 +40,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "columns_total",
 		Help: "Columns of one field in one segment wanted by a facet or histogram over a query's matches, by result: hit (kept from an earlier search), built (read from the segment's postings), none (the field has no column there: several values an event, or too many values), over_budget (counted without one: the column memory is full).",
 	}, []string{"result"})
+	metricEdgeTimes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "edge_hour_times_total",
+		Help: "Times of the events of a time range's first or last hour in one segment, by result: hit (kept from an earlier search, no sort key read), kept (read by a search that tested every one, and kept).",
+	}, []string{"result"})
 	metricTimeRanges = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "time_range_searches_total",
 		Help: "eventTime ranges searched in one shard, by way: hours (on the hour terms and sort keys) or numeric (Bleve's date range search, in shards made before the hour terms).",
@@ -101,7 +105,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks, metricRandomReadMaps}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricEdgeTimes, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks, metricRandomReadMaps}
 }
 
 var (
@@ -110,6 +114,7 @@ var (
 	descLastSeq   = prometheus.NewDesc("codetrail_index_last_sequence", "Sequence number of the newest stored event.", nil, nil)
 	descSegments  = prometheus.NewDesc("codetrail_index_segments", "Bleve segments searches read, over all shards (fewer is faster; compaction merges them when ingest is idle).", nil, nil)
 	descColumns   = prometheus.NewDesc("codetrail_index_column_bytes", "Memory taken by the columns kept for facets and histograms over a query's matches (at most the configured column memory).", nil, nil)
+	descEdgeTimes = prometheus.NewDesc("codetrail_index_edge_hour_times_bytes", "Memory taken by the times kept of the events of time ranges' first and last hours (at most a quarter of the configured column memory).", nil, nil)
 )
 
 // storeCollector reports a Store's size when scraped.
@@ -124,6 +129,7 @@ func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descLastSeq
 	ch <- descSegments
 	ch <- descColumns
+	ch <- descEdgeTimes
 }
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -133,4 +139,5 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLastSeq, prometheus.GaugeValue, float64(st.LastSeq))
 	ch <- prometheus.MustNewConstMetric(descSegments, prometheus.GaugeValue, float64(st.Segments))
 	ch <- prometheus.MustNewConstMetric(descColumns, prometheus.GaugeValue, float64(c.s.columns.size()))
+	ch <- prometheus.MustNewConstMetric(descEdgeTimes, prometheus.GaugeValue, float64(c.s.edges.size()))
 }

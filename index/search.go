@@ -172,6 +172,7 @@ func timeSort(desc bool) search.SortOrder {
 // Search runs a search and returns one page.
 func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
 	start := time.Now()
+	ctx = withEdgeTimes(ctx, s.edges)
 	kind := "hits"
 	switch {
 	case r.HistogramInterval != "":

@@ -123,7 +123,8 @@ type Config struct {
 	// ColumnBytes bounds the memory kept for columns, which count facets
 	// and histograms over a query's matches in time growing with the
 	// matches, not with the index (columns.go): two bytes an event for
-	// each field counted. Zero turns them off.
+	// each field counted. Zero turns them off. A quarter of it more keeps
+	// the times of the events of time ranges' edge hours (edgetimes.go).
 	ColumnBytes int64
 }
 
@@ -206,6 +207,9 @@ type Store struct {
 	// columns keeps the columns of segments for facets and histograms over
 	// a query's matches (columns.go).
 	columns *columns
+	// edges keeps the times of the events of time ranges' edge hours
+	// (edgetimes.go).
+	edges *edgeTimes
 	// head is the newest sequence number whose event is searchable and in
 	// the hub; readers use it without taking mu.
 	head atomic.Uint64
@@ -302,7 +306,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		alias.Add(p.shards...)
 	}
 	s := &Store{cfg: cfg, log: log, idx: alias, parts: parts, cps: cps,
-		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache(), segCounts: newSegCounts(), columns: newColumns(cfg.ColumnBytes)}
+		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache(), segCounts: newSegCounts(), columns: newColumns(cfg.ColumnBytes), edges: newEdgeTimes(cfg.ColumnBytes / 4)}
 	if err := s.load(); err != nil {
 		for _, p := range parts {
 			_ = p.close()
@@ -1087,6 +1091,7 @@ func (s *Store) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.Se
 
 // searchShards is search over some shards only; nil means every shard.
 func (s *Store) searchShards(ctx context.Context, req *bleve.SearchRequest, shards []bleve.Index) (*bleve.SearchResult, error) {
+	ctx = withEdgeTimes(ctx, s.edges)
 	var idx bleve.Index = s.idx
 	if shards != nil {
 		idx = bleve.NewIndexAlias(shards...)

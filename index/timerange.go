@@ -81,37 +81,38 @@ func (c *bmSegment) hourSeg(ctx context.Context, n *bmNode) (bitmapSeg, error) {
 	if c.deleted != nil && !c.deleted.IsEmpty() {
 		bm = roaring.AndNot(bm, c.deleted)
 	}
-	var first, last *roaring.Bitmap
+	var first, last *edgeHour
 	if n.lo != "" {
-		if first, err = c.bitmap(fieldHour, n.from); err != nil {
+		if first, err = c.edge(ctx, n.from, bm); err != nil {
 			return bitmapSeg{}, err
 		}
 	}
 	if n.hi != "" {
-		if last, err = c.bitmap(fieldHour, n.to); err != nil {
+		if string(n.to) == string(n.from) && first != nil {
+			last = first // one hour: one time read for both bounds
+		} else if last, err = c.edge(ctx, n.to, bm); err != nil {
 			return bitmapSeg{}, err
 		}
 	}
 	if first == nil && last == nil {
 		return bitmapSeg{bm: bm}, nil
 	}
-	var key []byte
-	visit := func(_ string, term []byte) { key = term }
-	inFirst, inLast := memberOf(first), memberOf(last)
+	lo, _ := keyTime([]byte(n.lo))
+	hi, _ := keyTime([]byte(n.hi))
 	return bitmapSeg{bm: bm, test: func(doc uint32) (bool, error) {
-		lo, hi := inFirst(doc), inLast(doc)
-		if !lo && !hi {
-			return true, nil
+		if first != nil {
+			t, in, err := first.time(doc)
+			if err != nil || in {
+				return err == nil && t >= lo && (last != first || t < hi), err
+			}
 		}
-		key = nil
-		var err error
-		if c.dvs, err = c.dv.VisitDocValues(uint64(doc), orderFields, visit, c.dvs); err != nil {
-			return false, fmt.Errorf("read sort key: %w", err)
+		if last != nil && last != first {
+			t, in, err := last.time(doc)
+			if err != nil || in {
+				return err == nil && t < hi, err
+			}
 		}
-		if key == nil {
-			return false, fmt.Errorf("read sort key: event %d of a segment has none", doc)
-		}
-		return (!lo || string(key) >= n.lo) && (!hi || string(key) < n.hi), nil
+		return true, nil
 	}}, nil
 }
 

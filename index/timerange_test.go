@@ -133,6 +133,7 @@ func TestTimeRangeQuery(t *testing.T) {
 	// varies (TestBitmapSearcher steps across segments for certain).
 	t.Logf("%d segments", segs)
 	hours := counter(metricTimeRanges.WithLabelValues("hours"))
+	keptHits := 0 // searches that used kept times
 	for i, rc := range rangeCases(base) {
 		for _, word := range []string{"", "odd"} {
 			t.Run(fmt.Sprintf("%d/%s", i, word), func(t *testing.T) {
@@ -140,18 +141,31 @@ func TestTimeRangeQuery(t *testing.T) {
 				if word != "" {
 					q = bquery.NewConjunctionQuery([]bquery.Query{termOn(fieldKV, "requestParameters.w="+word), q})
 				}
-				got, err := indexIDs(ctx, s, q, len(events))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want := wantInRange(events, gone, word, rc.lo, rc.hi, rc.loIn, rc.hiIncl); !slices.Equal(got, want) {
-					t.Fatalf("[%v %v] (incl %v %v) %q:\n got %v\nwant %v", rc.lo, rc.hi, rc.loIn, rc.hiIncl, word, got, want)
+				want := wantInRange(events, gone, word, rc.lo, rc.hi, rc.loIn, rc.hiIncl)
+				// Each range first with no edge hour's times kept, then
+				// again with those the first search kept (edgetimes.go).
+				s.edges = newEdgeTimes(1 << 20)
+				for _, pass := range []string{"read", "kept"} {
+					hits := counter(metricEdgeTimes.WithLabelValues("hit"))
+					got, err := indexIDs(ctx, s, q, len(events))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("%s: [%v %v] (incl %v %v) %q:\n got %v\nwant %v", pass, rc.lo, rc.hi, rc.loIn, rc.hiIncl, word, got, want)
+					}
+					if counter(metricEdgeTimes.WithLabelValues("hit")) > hits {
+						keptHits++
+					}
 				}
 			})
 		}
 	}
 	if counter(metricTimeRanges.WithLabelValues("hours")) == hours {
 		t.Error("no time range was searched on the hour terms")
+	}
+	if keptHits < 8 {
+		t.Errorf("%d searches used kept edge hour times; want most of those with a bound inside an hour", keptHits)
 	}
 }
 

@@ -93,7 +93,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.index.CompactIdle, "compact-idle", c.index.CompactIdle, "once ingest has stored nothing for this long, merge the segments of every shard that has more than --compact-segments (searches read each segment; merging costs about 90µs of CPU per event rewritten); 0 turns compaction off")
 	fs.IntVar(&c.index.CompactSegments, "compact-segments", c.index.CompactSegments, "segments a shard may have before an idle compaction merges it into one")
 	fs.BoolVar(&c.index.RandomReads, "random-reads", c.index.RandomReads, "advise the kernel that index files are read at random (Linux madvise), so that a page fault reads its page and not the disk's whole read-ahead; false leaves the kernel's default")
-	fs.Var((*byteSize)(&c.index.ColumnBytes), "column-memory", "memory (`SIZE`) for the columns that count facets and histograms over a query's matches in time growing with the matches, not the index: two bytes an event per field counted (event names and hours of 16M events in the default); 0 turns them off")
+	fs.Var((*byteSize)(&c.index.ColumnBytes), "column-memory", "memory (`SIZE`) for the columns that count facets and histograms over a query's matches in time growing with the matches, not the index: two bytes an event per field counted (event names and hours of 16M events in the default), and a quarter of it more for the times of time ranges' edge hours that deep pages test; 0 turns them off")
 	fs.Int64Var(&c.index.MinFreeBytes, "min-free-disk", c.index.MinFreeBytes, "bytes kept free on the data directory's disk: below it ingest pauses (ResourceExhausted) and resumes once space returns; searches go on")
 	c.security.registerFlags(fs)
 }
