@@ -97,6 +97,10 @@ var (
 		Namespace: "codetrail", Subsystem: "subscribe", Name: "lag_pages_read_total",
 		Help: "Pages of stored events read from the index for live subscribers that fell out of the ring (each shared by all of them).",
 	})
+	metricHitReads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "hit_reads_total",
+		Help: "Hits of pages searched Bleve's way read from the index, by way: number (by the search's document number, checked against the id) or id (looked up by id: a merge renumbered the shard in between, or the shard is gone).",
+	}, []string{"by"})
 	metricSummaryFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "summary_fallbacks_total",
 		Help: "Summary-view hits whose stored summary did not decode, read from their record instead.",
@@ -105,7 +109,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricEdgeTimes, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricSummaryFallbacks, metricRandomReadMaps}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricEdgeTimes, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps}
 }
 
 var (
