@@ -290,6 +290,8 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		}
 		if ok {
 			res, hits, found, lastSort = &bleve.SearchResult{Total: n}, h, len(h), []string{last}
+		} else if n > 0 {
+			total = int64(n) // too dense, but counted
 		}
 	}
 	if res == nil {
