@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -619,9 +620,16 @@ func (s *Store) localDensity(ctx context.Context, st Stats, t time.Time) float64
 	if v == nil || !s.allHourly() || st.Events == 0 || !st.Newest.After(st.Oldest) {
 		return 1
 	}
+	// From the hour counts kept per segment: reading the two hours from
+	// every segment's dictionary was a tenth of the CPU of the newest page
+	// of a term on 10M events.
 	var n uint64
-	if err := eachShardReader(*v, func(r bindex.IndexReader) error {
-		return eachDictEntry(ctx, r, fieldHour, []byte(hourKey(t.Add(-2*time.Hour))), []byte(hourKey(t.Add(-time.Hour))), func(_ string, c uint64) { n += c })
+	from, to := hourKey(t.Add(-2*time.Hour)), hourKey(t.Add(-time.Hour))
+	if err := s.segCounts.eachSegmentCount(ctx, *v, []string{fieldHour}, func(_ *scorch.SegmentSnapshot, _ int, tc []termCount) {
+		i, _ := slices.BinarySearchFunc(tc, from, func(c termCount, t string) int { return strings.Compare(c.term, t) })
+		for ; i < len(tc) && tc[i].term <= to; i++ {
+			n += tc[i].n
+		}
 	}); err != nil || n == 0 {
 		// Only an estimate: the window widens when it is short.
 		return 1
