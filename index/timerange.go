@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -73,6 +74,8 @@ func (q *timeRangeQuery) Searcher(ctx context.Context, i bindex.IndexReader, m m
 // hour outside its exact bounds. The test runs on the events a search
 // reaches: with a narrower clause beside the range, a few of the edge
 // hours' events, where hours (for counting) reads every one's sort key.
+// When the times of the edge hours are kept (edgetimes.go), the events
+// are exact and there is no test.
 func (c *bmSegment) hourSeg(ctx context.Context, n *bmNode) (bitmapSeg, error) {
 	bm, err := c.hourTerms(ctx, n, nil)
 	if err != nil || bm.IsEmpty() {
@@ -99,6 +102,15 @@ func (c *bmSegment) hourSeg(ctx context.Context, n *bmNode) (bitmapSeg, error) {
 	}
 	lo, _ := keyTime([]byte(n.lo))
 	hi, _ := keyTime([]byte(n.hi))
+	if (first == nil || first.kept != nil) && (last == nil || last.kept != nil) {
+		// Every edge's times kept: the exact events, without a test.
+		hiFirst := uint64(math.MaxUint64)
+		if last == first {
+			hiFirst = hi
+		}
+		exact, err := c.exactEdges(bm, n, first, last, lo, hiFirst, hi)
+		return bitmapSeg{bm: exact}, err
+	}
 	return bitmapSeg{bm: bm, test: func(doc uint32) (bool, error) {
 		if first != nil {
 			t, in, err := first.time(doc)
@@ -114,6 +126,38 @@ func (c *bmSegment) hourSeg(ctx context.Context, n *bmNode) (bitmapSeg, error) {
 		}
 		return true, nil
 	}}, nil
+}
+
+// exactEdges returns bm, the events of n's hours, with those of its first
+// hour (first) replaced by the ones in [lo, hiFirst) and those of its last
+// (last, when another hour) by the ones before hi, from the kept times.
+// Where a page's window lies within an hour or two, this is a few events
+// found by binary search, where the test read every event of the hours.
+func (c *bmSegment) exactEdges(bm *roaring.Bitmap, n *bmNode, first, last *edgeHour, lo, hiFirst, hi uint64) (*roaring.Bitmap, error) {
+	out := bm
+	replace := func(e *edgeHour, hour []byte, lo, hi uint64) error {
+		all, err := c.bitmap(fieldHour, hour)
+		if err != nil {
+			return err
+		}
+		out = roaring.AndNot(out, all)
+		out.Or(e.kept.between(lo, hi))
+		return nil
+	}
+	if first != nil {
+		if err := replace(first, n.from, lo, hiFirst); err != nil {
+			return nil, err
+		}
+	}
+	if last != nil && last != first {
+		if err := replace(last, n.to, 0, hi); err != nil {
+			return nil, err
+		}
+	}
+	if c.deleted != nil && !c.deleted.IsEmpty() {
+		out.AndNot(c.deleted) // deleted since the times were kept
+	}
+	return out, nil
 }
 
 // memberOf returns a test of whether a doc is in bm (false for nil bm).

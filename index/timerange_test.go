@@ -167,6 +167,29 @@ func TestTimeRangeQuery(t *testing.T) {
 	if keptHits < 8 {
 		t.Errorf("%d searches used kept edge hour times; want most of those with a bound inside an hour", keptHits)
 	}
+
+	// An event deleted after its hour's times were kept stays out.
+	ev := events[101]
+	lo, hi := ev.Time.Add(-time.Minute), ev.Time.Add(20*time.Minute)
+	q := dateRange(lo, hi, true, false)
+	s.edges = newEdgeTimes(1 << 20)
+	for pass := range 2 {
+		if pass == 1 {
+			for _, sh := range s.cur().shards {
+				if err := sh.Delete(ev.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gone[ev.ID] = true
+		}
+		got, err := indexIDs(ctx, s, q, len(events))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := wantInRange(events, gone, "", lo, hi, true, false); !slices.Equal(got, want) || len(want) == 0 {
+			t.Fatalf("pass %d: got %v, want %v", pass, got, want)
+		}
+	}
 }
 
 // TestBitmapSearcher: Next and Advance visit exactly the matches at or
