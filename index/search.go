@@ -595,10 +595,14 @@ func (s *Store) hitByNumber(h *Hit, snap *scorch.IndexSnapshot, m *search.Docume
 		err := s.storedHit(h, func(fn func(field string, value []byte) bool) error {
 			return ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
 				if field == "_id" {
+					// Never stop at the id: zapx (v17.2.5) then puts its
+					// decoding buffer back in its pool twice, and two
+					// later reads can share it and see each other's
+					// fields. Stop at the next field instead.
 					checked, other = true, string(value) != m.ID
-					return !other
+					return true
 				}
-				return checked && fn(field, value)
+				return checked && !other && fn(field, value)
 			})
 		}, summary, m.Score)
 		if !checked || other {
