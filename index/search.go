@@ -175,6 +175,7 @@ func timeSort(desc bool) search.SortOrder {
 func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
 	start := time.Now()
 	ctx = withEdgeTimes(ctx, s.edges)
+	s.sweepSegmentCaches()
 	kind := "hits"
 	switch {
 	case r.HistogramInterval != "":

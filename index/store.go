@@ -26,6 +26,7 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
 
 	"github.com/codetrail/codetrail/index/query"
 	"github.com/codetrail/codetrail/index/record"
@@ -210,6 +211,8 @@ type Store struct {
 	// edges keeps the times of the events of time ranges' edge hours
 	// (edgetimes.go).
 	edges *edgeTimes
+	// lastSweep is when sweepSegmentCaches last ran (unix nanoseconds).
+	lastSweep atomic.Int64
 	// head is the newest sequence number whose event is searchable and in
 	// the hub; readers use it without taking mu.
 	head atomic.Uint64
@@ -1087,6 +1090,39 @@ func (s *Store) Close() error {
 // fails the search, since partial results would pass for complete ones.
 func (s *Store) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
 	return s.searchShards(ctx, req, nil)
+}
+
+// sweepEvery is how often searches drop what the columns and edge times
+// keep of segments merged away (sweepSegmentCaches).
+const sweepEvery = 10 * time.Second
+
+// sweepSegmentCaches drops, at most every sweepEvery, the columns and edge
+// times of segments no longer in any shard. Both hold their segment: kept
+// past a merge, they would keep its memory too. (Facets sweep columns as
+// they count; pages of events may go on without any facet.)
+func (s *Store) sweepSegmentCaches() {
+	now := time.Now().UnixNano()
+	last := s.lastSweep.Load()
+	if now-last < int64(sweepEvery) || !s.lastSweep.CompareAndSwap(last, now) {
+		return
+	}
+	v := s.shardsView.Load()
+	if v == nil {
+		return
+	}
+	live := map[segment.Segment]struct{}{}
+	if err := withSnapshots(*v, func(snaps []*scorch.IndexSnapshot) error {
+		for _, snap := range snaps {
+			for _, ss := range snap.Segments() {
+				live[ss.Segment()] = struct{}{}
+			}
+		}
+		return nil
+	}); err != nil {
+		return // a shard closing: the next sweep
+	}
+	s.columns.sweep(live)
+	s.edges.sweep(live)
 }
 
 // searchShards is search over some shards only; nil means every shard.

@@ -17,6 +17,7 @@ import (
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 	"github.com/blevesearch/bleve/v2/search/scorer"
 	bindex "github.com/blevesearch/bleve_index_api"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -145,6 +146,7 @@ func TestTimeRangeQuery(t *testing.T) {
 				// Each range first with no edge hour's times kept, then
 				// again with those the first search kept (edgetimes.go).
 				s.edges = newEdgeTimes(1 << 20)
+				s.edges.minDocs = 0 // a small store's segments
 				for _, pass := range []string{"read", "kept"} {
 					hits := counter(metricEdgeTimes.WithLabelValues("hit"))
 					got, err := indexIDs(ctx, s, q, len(events))
@@ -168,11 +170,39 @@ func TestTimeRangeQuery(t *testing.T) {
 		t.Errorf("%d searches used kept edge hour times; want most of those with a bound inside an hour", keptHits)
 	}
 
+	// The sweep drops the times of a segment no longer in the index
+	// (as after a merge) and keeps those of the live ones.
+	s.edges = newEdgeTimes(1 << 20)
+	var seg segment.Segment
+	for k := range liveSegments(t, s) {
+		seg = k
+	}
+	dead := &fakeSeg{n: 1}
+	s.edges.put(edgeKey{seg, "h"}, &hourTimes{docs: []uint32{1}, times: []uint64{1}})
+	s.edges.put(edgeKey{dead, "h"}, &hourTimes{docs: []uint32{1}, times: []uint64{1}})
+	s.lastSweep.Store(0)
+	s.sweepSegmentCaches()
+	if s.edges.get(edgeKey{dead, "h"}) != nil || s.edges.get(edgeKey{seg, "h"}) == nil {
+		t.Error("the sweep kept a gone segment's times or dropped a live one's")
+	}
+
+	// Segments under minDocs (this store's) keep nothing: see edgeTimes.
+	s.edges = newEdgeTimes(1 << 20)
+	for range 2 {
+		if _, err := indexIDs(ctx, s, dateRange(base.Add(90*time.Minute), base.Add(5*time.Hour+10*time.Minute), true, false), len(events)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.edges.size(); n != 0 {
+		t.Errorf("%d bytes of edge times kept for segments under %d events", n, s.edges.minDocs)
+	}
+
 	// An event deleted after its hour's times were kept stays out.
 	ev := events[101]
 	lo, hi := ev.Time.Add(-time.Minute), ev.Time.Add(20*time.Minute)
 	q := dateRange(lo, hi, true, false)
 	s.edges = newEdgeTimes(1 << 20)
+	s.edges.minDocs = 0
 	for pass := range 2 {
 		if pass == 1 {
 			for _, sh := range s.cur().shards {
