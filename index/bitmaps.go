@@ -477,6 +477,24 @@ func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bi
 		return roaring.FastOr(bms...), nil
 	}
 	if d.Cardinality()-len(inside) < len(inside) {
+		timed, err := c.bitmap(fieldExists, []byte(fieldTime))
+		if err != nil {
+			return nil, err
+		}
+		if insideEvents == timed.GetCardinality() {
+			// Every event with a time is inside (a week of a week of
+			// events): no hour outside to walk to. (Counts from the
+			// dictionary may be too low, never too high: equal means
+			// inside holds them all.) And when every event has a
+			// time, within needs no narrowing.
+			switch {
+			case within == nil:
+				return timed, nil
+			case timed.GetCardinality() == c.seg.Count():
+				return within, nil
+			}
+			return roaring.And(within, timed), nil
+		}
 		if n.from != nil {
 			if err := c.eachTermBefore(ctx, fieldHour, nil, n.from, collect(&outside)); err != nil {
 				return nil, err
@@ -493,10 +511,6 @@ func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bi
 		// EventTime"), which have no hour: when the segment holds
 		// any, the hours' events are fewer than those with an
 		// eventTime, and the hours inside are read instead.
-		timed, err := c.bitmap(fieldExists, []byte(fieldTime))
-		if err != nil {
-			return nil, err
-		}
 		if timed.GetCardinality() == hourly {
 			if within != nil {
 				timed = roaring.And(within, timed)

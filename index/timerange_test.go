@@ -406,3 +406,36 @@ func TestMemberOf(t *testing.T) {
 		t.Error("no bitmap holds 3")
 	}
 }
+
+// TestRangeOverEveryEvent: a range holding every event of a segment, all
+// of them with a time, is answered without walking the hours outside it
+// (hourTerms), alone and beside a term, with the same events as Bleve's
+// way.
+func TestRangeOverEveryEvent(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.CompactIdle = 0 })
+	base := time.Date(2025, 3, 4, 5, 0, 0, 0, time.UTC)
+	var events []record.Event
+	for i := range 400 {
+		name := []string{"StartBuild", "StopBuild"}[i%2]
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"all%04d","eventSource":"codebuild.amazonaws.com","eventName":%q,"eventTime":%q}`, i, name, base.Add(time.Duration(i)*47*time.Second).Format(time.RFC3339))
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	putInChunks(t, s, events, 400)
+	mergeShards(t, s)
+	for _, q := range []string{"", "eventName:StopBuild", "eventName:StartBuild AND NOT eventID:all0002"} {
+		for _, start := range []time.Time{base.Add(-time.Hour), base.Add(30 * time.Minute)} {
+			req := SearchRequest{Query: q, Start: start, PageSize: 7}
+			got, total := walkPages(t, s, req)
+			s.noBitmaps.Store(true)
+			want, wantTotal := walkPages(t, s, req)
+			s.noBitmaps.Store(false)
+			if total != wantTotal || !slices.Equal(got, want) || len(want) == 0 {
+				t.Errorf("%q from %s: %d events (total %d), want %d (total %d)", q, start.Format(time.TimeOnly), len(got), total, len(want), wantTotal)
+			}
+		}
+	}
+}
