@@ -205,8 +205,9 @@ func keyTime(k []byte) (uint64, bool) {
 // keeps them when it has read every event of the hour left in within.
 type edgeHour struct {
 	c       *bmSegment
-	kept    *hourTimes // nil: read from doc values
-	pos     int        // in kept: the first event not before the last asked
+	kept    *hourTimes      // nil: read from doc values
+	pos     int             // in kept: the first event not before the last asked
+	hour    *roaring.Bitmap // the hour's events, when not kept
 	in      func(doc uint32) bool
 	key     edgeKey
 	cache   *edgeTimes
@@ -236,7 +237,7 @@ func (c *bmSegment) edge(ctx context.Context, hour []byte, within *roaring.Bitma
 		e.kept = &hourTimes{} // nothing to read or keep
 		return e, nil
 	}
-	e.in = memberOf(bm)
+	e.hour, e.in = bm, memberOf(bm)
 	if cache != nil {
 		// Deleted events are left out of what is kept; the times kept
 		// stay right, as a segment's deletions only grow.
@@ -265,11 +266,7 @@ func (e *edgeHour) each(within *roaring.Bitmap, fn func(doc uint32, t uint64)) e
 		}
 		return nil
 	}
-	bm, err := e.c.bitmap(fieldHour, []byte(e.key.hour))
-	if err != nil {
-		return err
-	}
-	it := roaring.And(bm, within).Iterator()
+	it := roaring.And(e.hour, within).Iterator()
 	for it.HasNext() {
 		doc := it.Next()
 		t, _, err := e.time(doc)
