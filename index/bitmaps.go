@@ -776,7 +776,6 @@ func bitmapAggregate(ctx context.Context, cols *columns, shards []shardView, n *
 		return 0, nil, nil, err
 	}
 	cols.sweep(live)
-	edgeTimesFrom(ctx).sweep(live)
 	var out []FacetResult
 	for i, f := range r.Facets {
 		fr := FacetResult{Field: f.Field}

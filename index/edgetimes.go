@@ -30,7 +30,7 @@ import (
 // hour, is then a few hundred events instead of every event of the hour
 // tested. They are kept least recently used first within a budget (a
 // quarter of Config.ColumnBytes; 16 bytes an event), and dropped with
-// their segment (sweep).
+// their segment (Store.sweepSegmentCaches).
 
 // hourTimes is the events of one hour in one segment and their eventTime
 // (the time part of the sort key, nanosKey's number), by event number.
