@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -206,4 +208,29 @@ func TestByteSize(t *testing.T) {
 			t.Errorf("Set(%q) accepted: %d", bad, int64(b))
 		}
 	}
+}
+
+// FuzzCgroupMemoryLimit: any /proc/self/cgroup text and limit file gives a
+// limit of zero or more, or an error, and never panics.
+func FuzzCgroupMemoryLimit(f *testing.F) {
+	f.Add("0::/a\n", "1073741824\n")
+	f.Add("4:memory:/a/b\n0::/\n", "max")
+	f.Add("5:cpu,memory:/\n", "9223372036854771712")
+	f.Add(":::\n0::../../x", "-1")
+	f.Fuzz(func(t *testing.T, proc, limit string) {
+		root := t.TempDir()
+		for _, p := range []string{"memory.max", "memory/memory.limit_in_bytes"} {
+			f := filepath.Join(root, filepath.FromSlash(p))
+			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f, []byte(limit), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := cgroupMemoryLimit(proc, root)
+		if err == nil && n < 0 {
+			t.Errorf("limit %d", n)
+		}
+	})
 }
