@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"runtime/debug"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
