@@ -188,7 +188,10 @@ type bmSegment struct {
 	deleted *roaring.Bitmap // nil or empty when none
 	dv      segment.DocValueVisitable
 	dvs     segment.DocVisitState
-	dicts   map[string]segment.TermDictionary
+	// The sort key sortKey's visitor read, and that visitor, made once.
+	key      []byte
+	visitKey func(field string, term []byte)
+	dicts    map[string]segment.TermDictionary
 	// Reused by postings for the terms it counts, which saves two
 	// allocations a term.
 	pl segment.PostingsList
@@ -206,22 +209,33 @@ func newBMSegment(ss *scorch.SegmentSnapshot) (*bmSegment, error) {
 
 // keys calls fn with the sort key (fieldOrder) of every event of bm.
 func (c *bmSegment) keys(bm *roaring.Bitmap, fn func(doc uint32, key []byte)) error {
-	var key []byte
-	visit := func(_ string, term []byte) { key = term }
 	it := bm.Iterator()
 	for it.HasNext() {
 		doc := it.Next()
-		key = nil
-		var err error
-		if c.dvs, err = c.dv.VisitDocValues(uint64(doc), orderFields, visit, c.dvs); err != nil {
-			return fmt.Errorf("read sort key: %w", err)
-		}
-		if key == nil {
-			return fmt.Errorf("read sort key: event %d of a segment has none", doc)
+		key, err := c.sortKey(doc)
+		if err != nil {
+			return err
 		}
 		fn(doc, key)
 	}
 	return nil
+}
+
+// sortKey reads the sort key (fieldOrder) of event doc. The key is valid
+// until the next read.
+func (c *bmSegment) sortKey(doc uint32) ([]byte, error) {
+	if c.visitKey == nil {
+		c.visitKey = func(_ string, term []byte) { c.key = term }
+	}
+	c.key = nil
+	var err error
+	if c.dvs, err = c.dv.VisitDocValues(uint64(doc), orderFields, c.visitKey, c.dvs); err != nil {
+		return nil, fmt.Errorf("read sort key: %w", err)
+	}
+	if c.key == nil {
+		return nil, fmt.Errorf("read sort key: event %d of a segment has none", doc)
+	}
+	return c.key, nil
 }
 
 var orderFields = []string{fieldOrder}

@@ -204,17 +204,15 @@ func keyTime(k []byte) (uint64, bool) {
 // and its time. Without kept times it reads them from the doc values, and
 // keeps them when it has read every event of the hour left in within.
 type edgeHour struct {
-	c       *bmSegment
-	kept    *hourTimes      // nil: read from doc values
-	pos     int             // in kept: the first event not before the last asked
-	hour    *roaring.Bitmap // the hour's events, when not kept
-	in      func(doc uint32) bool
-	key     edgeKey
-	cache   *edgeTimes
-	want    uint64    // events of the hour in within: all read, keep them
-	read    hourTimes // read so far, in increasing event order
-	sortKey []byte    // the sort key visit read
-	visit   func(field string, term []byte)
+	c     *bmSegment
+	kept  *hourTimes      // nil: read from doc values
+	pos   int             // in kept: the first event not before the last asked
+	hour  *roaring.Bitmap // the hour's events, when not kept
+	in    func(doc uint32) bool
+	key   edgeKey
+	cache *edgeTimes
+	want  uint64    // events of the hour in within: all read, keep them
+	read  hourTimes // read so far, in increasing event order
 }
 
 // edge returns the edgeHour of hour in c, for a search over within (the
@@ -225,7 +223,6 @@ func (c *bmSegment) edge(ctx context.Context, hour []byte, within *roaring.Bitma
 		cache = nil
 	}
 	e := &edgeHour{c: c, key: edgeKey{c.seg, string(hour)}, cache: cache}
-	e.visit = func(_ string, term []byte) { e.sortKey = term }
 	if e.kept = cache.get(e.key); e.kept != nil {
 		return e, nil
 	}
@@ -315,15 +312,13 @@ func (e *edgeHour) time(doc uint32) (t uint64, in bool, err error) {
 
 // readTime reads the time of event doc from its sort key.
 func (e *edgeHour) readTime(doc uint32) (uint64, error) {
-	c := e.c
-	e.sortKey = nil
-	var err error
-	if c.dvs, err = c.dv.VisitDocValues(uint64(doc), orderFields, e.visit, c.dvs); err != nil {
-		return 0, fmt.Errorf("read sort key: %w", err)
+	key, err := e.c.sortKey(doc)
+	if err != nil {
+		return 0, err
 	}
-	t, ok := keyTime(e.sortKey)
+	t, ok := keyTime(key)
 	if !ok {
-		return 0, fmt.Errorf("read sort key: event %d of a segment has none", doc)
+		return 0, fmt.Errorf("read sort key: event %d has %q, no time", doc, key)
 	}
 	return t, nil
 }
