@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -218,16 +216,7 @@ func FuzzCgroupMemoryLimit(f *testing.F) {
 	f.Add("5:cpu,memory:/\n", "9223372036854771712")
 	f.Add(":::\n0::../../x", "-1")
 	f.Fuzz(func(t *testing.T, proc, limit string) {
-		root := t.TempDir()
-		for _, p := range []string{"memory.max", "memory/memory.limit_in_bytes"} {
-			f := filepath.Join(root, filepath.FromSlash(p))
-			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(f, []byte(limit), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		root := writeTree(t, map[string]string{"memory.max": limit, "memory/memory.limit_in_bytes": limit})
 		n, err := cgroupMemoryLimit(proc, root)
 		if err == nil && n < 0 {
 			t.Errorf("limit %d", n)

@@ -24,16 +24,7 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		{"nothing mounted", "0::/\n", nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			root := t.TempDir()
-			for p, v := range tc.files {
-				f := filepath.Join(root, filepath.FromSlash(p))
-				if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(f, []byte(v), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			root := writeTree(t, tc.files)
 			got, err := cgroupMemoryLimit(tc.proc, root)
 			if err != nil || got != tc.want {
 				t.Errorf("limit %d, %v; want %d", got, err, tc.want)
@@ -41,12 +32,26 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		})
 	}
 	t.Run("garbage in a limit file", func(t *testing.T) {
-		root := t.TempDir()
-		if err := os.WriteFile(filepath.Join(root, "memory.max"), []byte("lots\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		root := writeTree(t, map[string]string{"memory.max": "lots\n"})
 		if _, err := cgroupMemoryLimit("0::/\n", root); err == nil {
 			t.Error("no error for a limit that is no number")
 		}
 	})
+}
+
+// writeTree writes files (slash paths to contents) under a new temporary
+// directory, and returns it.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, v := range files {
+		f := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
 }
