@@ -44,6 +44,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "edge_hour_times_total",
 		Help: "Times of the events of a time range's first or last hour in one segment, by result: hit (kept from an earlier search, no sort key read), kept (read by a search that tested every one, and kept).",
 	}, []string{"result"})
+	metricHourSpans = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "hour_spans_total",
+		Help: "Hours of a time range found in one segment, by where from: counts (the hour counts kept for the segment) or dictionary (its hour terms walked).",
+	}, []string{"from"})
 	metricTimeRanges = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "time_range_searches_total",
 		Help: "eventTime ranges searched in one shard, by way: hours (on the hour terms and sort keys) or numeric (Bleve's date range search, in shards made before the hour terms).",
@@ -109,7 +113,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricEdgeTimes, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps}
 }
 
 var (

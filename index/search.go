@@ -174,7 +174,7 @@ func timeSort(desc bool) search.SortOrder {
 // Search runs a search and returns one page.
 func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
 	start := time.Now()
-	ctx = withEdgeTimes(ctx, s.edges)
+	ctx = s.searchContext(ctx)
 	s.sweepSegmentCaches()
 	kind := "hits"
 	switch {

@@ -24,6 +24,10 @@ type segCounts struct {
 	mu      sync.Mutex
 	m       map[segment.Segment]map[string][]termCount
 	entries int // terms kept, over all segments and fields
+	// unkept holds the fields of segments whose counts were read for
+	// keptTerms and not kept (too many terms, or no room left), so that
+	// it does not read them again on every search.
+	unkept map[segment.Segment]map[string]struct{}
 }
 
 // termCount is a term and the number of events holding it.
@@ -42,7 +46,51 @@ const (
 )
 
 func newSegCounts() *segCounts {
-	return &segCounts{m: map[segment.Segment]map[string][]termCount{}}
+	return &segCounts{m: map[segment.Segment]map[string][]termCount{}, unkept: map[segment.Segment]map[string]struct{}{}}
+}
+
+// keptTerms is terms for a search that has another way to the same
+// answer (the dictionary): the kept counts, or read and kept now, and
+// false when they could not be kept. The caller must know that ss has no
+// deleted events, whose counts are never kept.
+func (c *segCounts) keptTerms(ctx context.Context, ss *scorch.SegmentSnapshot, field string) ([]termCount, bool, error) {
+	seg := ss.Segment()
+	c.mu.Lock()
+	_, unkept := c.unkept[seg][field]
+	full := c.entries >= segCountsMaxTerms
+	c.mu.Unlock()
+	if unkept || full {
+		return nil, false, nil
+	}
+	tc, err := c.terms(ctx, ss, field)
+	if err != nil {
+		return nil, false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, kept := c.m[seg][field]; !kept {
+		if c.unkept[seg] == nil {
+			c.unkept[seg] = map[string]struct{}{}
+		}
+		c.unkept[seg][field] = struct{}{}
+	}
+	return tc, true, nil
+}
+
+type segCountsCtx struct{}
+
+// withSegCounts carries c to the searches run with the context, as
+// withEdgeTimes does the edge times.
+func withSegCounts(ctx context.Context, c *segCounts) context.Context {
+	if c == nil || ctx.Value(segCountsCtx{}) == c {
+		return ctx
+	}
+	return context.WithValue(ctx, segCountsCtx{}, c)
+}
+
+func segCountsFrom(ctx context.Context) *segCounts {
+	c, _ := ctx.Value(segCountsCtx{}).(*segCounts)
+	return c
 }
 
 // terms returns every term of field in ss with its count of events,
@@ -128,6 +176,11 @@ func (c *segCounts) sweep(live map[segment.Segment]struct{}) {
 			c.entries -= len(tc)
 		}
 		delete(c.m, seg)
+	}
+	for seg := range c.unkept {
+		if _, ok := live[seg]; !ok {
+			delete(c.unkept, seg)
+		}
 	}
 }
 

@@ -1092,14 +1092,15 @@ func (s *Store) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.Se
 	return s.searchShards(ctx, req, nil)
 }
 
-// sweepEvery is how often searches drop what the columns and edge times
-// keep of segments merged away (sweepSegmentCaches).
+// sweepEvery is how often searches drop what the columns, edge times and
+// segment counts keep of segments merged away (sweepSegmentCaches).
 const sweepEvery = 10 * time.Second
 
-// sweepSegmentCaches drops, at most every sweepEvery, the columns and edge
-// times of segments no longer in any shard. Both hold their segment: kept
-// past a merge, they would keep its memory too. (Facets sweep columns as
-// they count; pages of events may go on without any facet.)
+// sweepSegmentCaches drops, at most every sweepEvery, the columns, edge
+// times and counts of segments no longer in any shard. Each holds its
+// segment: kept past a merge, they would keep its memory too. (Facets
+// sweep columns and counts as they count; pages of events may go on
+// without any facet.)
 func (s *Store) sweepSegmentCaches() {
 	now := time.Now().UnixNano()
 	last := s.lastSweep.Load()
@@ -1123,11 +1124,18 @@ func (s *Store) sweepSegmentCaches() {
 	}
 	s.columns.sweep(live)
 	s.edges.sweep(live)
+	s.segCounts.sweep(live)
+}
+
+// searchContext carries to Bleve's searchers what the store keeps of its
+// segments for them: the edge hours' times and the per-segment counts.
+func (s *Store) searchContext(ctx context.Context) context.Context {
+	return withSegCounts(withEdgeTimes(ctx, s.edges), s.segCounts)
 }
 
 // searchShards is search over some shards only; nil means every shard.
 func (s *Store) searchShards(ctx context.Context, req *bleve.SearchRequest, shards []bleve.Index) (*bleve.SearchResult, error) {
-	ctx = withEdgeTimes(ctx, s.edges)
+	ctx = s.searchContext(ctx)
 	var idx bleve.Index = s.idx
 	if shards != nil {
 		idx = bleve.NewIndexAlias(shards...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -143,21 +144,26 @@ func TestTimeRangeQuery(t *testing.T) {
 					q = bquery.NewConjunctionQuery([]bquery.Query{termOn(fieldKV, "requestParameters.w="+word), q})
 				}
 				want := wantInRange(events, gone, word, rc.lo, rc.hi, rc.loIn, rc.hiIncl)
-				// Each range first with no edge hour's times kept, then
-				// again with those the first search kept (edgetimes.go).
-				s.edges = newEdgeTimes(1 << 20)
-				s.edges.minDocs = 0 // a small store's segments
-				for _, pass := range []string{"read", "kept"} {
-					hits := counter(metricEdgeTimes.WithLabelValues("hit"))
-					got, err := indexIDs(ctx, s, q, len(events))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !slices.Equal(got, want) {
-						t.Fatalf("%s: [%v %v] (incl %v %v) %q:\n got %v\nwant %v", pass, rc.lo, rc.hi, rc.loIn, rc.hiIncl, word, got, want)
-					}
-					if counter(metricEdgeTimes.WithLabelValues("hit")) > hits {
-						keptHits++
+				// Each range with the hours walked in the dictionaries,
+				// then counted from segCounts (hourSpan); each first with
+				// no edge hour's times kept, then again with those the
+				// first search kept (edgetimes.go).
+				for _, hours := range []string{"walked", "counted"} {
+					hourCountsFor(t, hours == "counted")
+					s.edges = newEdgeTimes(1 << 20)
+					s.edges.minDocs = 0 // a small store's segments
+					for _, pass := range []string{"read", "kept"} {
+						hits := counter(metricEdgeTimes.WithLabelValues("hit"))
+						got, err := indexIDs(ctx, s, q, len(events))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !slices.Equal(got, want) {
+							t.Fatalf("%s, %s: [%v %v] (incl %v %v) %q:\n got %v\nwant %v", hours, pass, rc.lo, rc.hi, rc.loIn, rc.hiIncl, word, got, want)
+						}
+						if counter(metricEdgeTimes.WithLabelValues("hit")) > hits {
+							keptHits++
+						}
 					}
 				}
 			})
@@ -166,7 +172,7 @@ func TestTimeRangeQuery(t *testing.T) {
 	if counter(metricTimeRanges.WithLabelValues("hours")) == hours {
 		t.Error("no time range was searched on the hour terms")
 	}
-	if keptHits < 8 {
+	if keptHits < 16 {
 		t.Errorf("%d searches used kept edge hour times; want most of those with a bound inside an hour", keptHits)
 	}
 
@@ -426,16 +432,83 @@ func TestRangeOverEveryEvent(t *testing.T) {
 	}
 	putInChunks(t, s, events, 400)
 	mergeShards(t, s)
-	for _, q := range []string{"", "eventName:StopBuild", "eventName:StartBuild AND NOT eventID:all0002"} {
-		for _, start := range []time.Time{base.Add(-time.Hour), base.Add(30 * time.Minute)} {
-			req := SearchRequest{Query: q, Start: start, PageSize: 7}
-			got, total := walkPages(t, s, req)
-			s.noBitmaps.Store(true)
-			want, wantTotal := walkPages(t, s, req)
-			s.noBitmaps.Store(false)
-			if total != wantTotal || !slices.Equal(got, want) || len(want) == 0 {
-				t.Errorf("%q from %s: %d events (total %d), want %d (total %d)", q, start.Format(time.TimeOnly), len(got), total, len(want), wantTotal)
+	for _, hours := range []string{"walked", "counted"} {
+		hourCountsFor(t, hours == "counted")
+		s.segCounts = newSegCounts()
+		counted := counter(metricHourSpans.WithLabelValues("counts"))
+		for _, q := range []string{"", "eventName:StopBuild", "eventName:StartBuild AND NOT eventID:all0002"} {
+			for _, start := range []time.Time{base.Add(-time.Hour), base.Add(30 * time.Minute), base.Add(90 * time.Minute), base.Add(3 * time.Hour)} {
+				req := SearchRequest{Query: q, Start: start, PageSize: 7}
+				got, total := walkPages(t, s, req)
+				s.noBitmaps.Store(true)
+				want, wantTotal := walkPages(t, s, req)
+				s.noBitmaps.Store(false)
+				if total != wantTotal || !slices.Equal(got, want) || len(want) == 0 {
+					t.Errorf("%s: %q from %s: %d events (total %d), want %d (total %d)", hours, q, start.Format(time.TimeOnly), len(got), total, len(want), wantTotal)
+				}
 			}
 		}
+		if used := counter(metricHourSpans.WithLabelValues("counts")) > counted; used != (hours == "counted") {
+			t.Errorf("%s: hour counts read from segCounts: %v", hours, used)
+		}
+	}
+}
+
+// hourCountsFor makes hourSpan read the hour terms of every segment from
+// segCounts (on), or of none (walking the dictionaries), until t ends.
+func hourCountsFor(t *testing.T, on bool) {
+	old := hourCountsMinDocs
+	hourCountsMinDocs = math.MaxUint64
+	if on {
+		hourCountsMinDocs = 0
+	}
+	t.Cleanup(func() { hourCountsMinDocs = old })
+}
+
+// TestHourCountsUnkept: a segment whose hour counts segCounts does not
+// keep (more hours than it keeps for a field) is read once for hourSpan,
+// then walked in its dictionary, not read again on every search, until
+// the sweep finds it gone.
+func TestHourCountsUnkept(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 1; c.CompactIdle = 0 })
+	base := time.Date(2025, 3, 4, 5, 30, 0, 0, time.UTC)
+	var events []record.Event
+	for i := range segCountsFieldTerms + 10 {
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"h%05d","eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","eventTime":%q}`, i, base.Add(time.Duration(i)*time.Hour).Format(time.RFC3339))
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	putInChunks(t, s, events, len(events))
+	mergeShards(t, s)
+	hourCountsFor(t, true)
+	s.segCounts = newSegCounts()
+	req := SearchRequest{Query: "eventName:StartBuild", Start: base.Add(100 * time.Hour), End: base.Add(4000 * time.Hour), PageSize: 10}
+	spans := func(from string) float64 { return counter(metricHourSpans.WithLabelValues(from)) }
+	for pass := range 3 {
+		counts, walked, misses := spans("counts"), spans("dictionary"), counter(metricSegCounts.WithLabelValues("miss"))
+		res, err := s.Search(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != 3900 {
+			t.Fatalf("pass %d: total %d, want 3900", pass, res.Total)
+		}
+		read := counter(metricSegCounts.WithLabelValues("miss")) - misses
+		switch {
+		case pass == 0 && (spans("counts") == counts || read == 0):
+			t.Errorf("first search: the hour counts were not read (%v read)", read)
+		case pass > 0 && (spans("counts") != counts || spans("dictionary") == walked || read != 0):
+			t.Errorf("pass %d: counts read again (%v) instead of walking the dictionary", pass, read)
+		}
+	}
+	if len(s.segCounts.unkept) == 0 {
+		t.Fatal("no segment marked unkept")
+	}
+	s.segCounts.sweep(map[segment.Segment]struct{}{})
+	if len(s.segCounts.unkept) != 0 {
+		t.Error("the sweep kept the unkept mark of a gone segment")
 	}
 }
