@@ -471,6 +471,9 @@ type hourSpan struct {
 	insideEvents uint64
 	terms        int
 	outside      func(ctx context.Context) ([]string, uint64, error)
+	// exact says the counts are the events of each term, where those of a
+	// dictionary may be too low (blevesearch/zapx#445).
+	exact bool
 }
 
 // hourCountsMinDocs is the smallest segment whose hour counts hourSpan
@@ -545,7 +548,7 @@ func spanOfCounts(tc []termCount, n *bmNode) hourSpan {
 		j = sort.Search(len(tc), func(k int) bool { return tc[k].term > string(n.to) })
 	}
 	j = max(i, j)
-	sp := hourSpan{terms: len(tc), inside: make([]string, 0, j-i)}
+	sp := hourSpan{terms: len(tc), inside: make([]string, 0, j-i), exact: true}
 	for _, e := range tc[i:j] {
 		sp.inside = append(sp.inside, e.term)
 		sp.insideEvents += e.n
@@ -569,6 +572,16 @@ func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bi
 		return nil, err
 	}
 	inside, insideEvents := sp.inside, sp.insideEvents
+	if sp.exact && insideEvents == c.seg.Count() {
+		// Every event of the segment is in an hour inside (an event has
+		// one hour term): nothing to read.
+		if within != nil {
+			return within, nil
+		}
+		all := roaring.New()
+		all.AddRange(0, c.seg.Count())
+		return all, nil
+	}
 	union := func(terms []string) (*roaring.Bitmap, error) {
 		bms := make([]*roaring.Bitmap, 0, len(terms))
 		for _, t := range terms {
