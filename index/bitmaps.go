@@ -529,7 +529,7 @@ func (c *bmSegment) hourSpan(ctx context.Context, n *bmNode) (hourSpan, error) {
 // hourCounts returns the segment's hour terms with their events from
 // segCounts, and false when it keeps none for this segment.
 func (c *bmSegment) hourCounts(ctx context.Context) ([]termCount, bool, error) {
-	counts := segCountsFrom(ctx)
+	counts := searchValue[segCounts](ctx)
 	if counts == nil || c.ss == nil || c.seg.Count() < hourCountsMinDocs || (c.deleted != nil && !c.deleted.IsEmpty()) {
 		return nil, false, nil
 	}

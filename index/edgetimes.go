@@ -163,22 +163,6 @@ func (e *edgeTimes) size() int64 {
 	return e.bytes
 }
 
-type edgeTimesCtx struct{}
-
-// withEdgeTimes carries e to the searches run with the context: Bleve
-// builds their searchers (timeRangeQuery) knowing nothing of the store.
-func withEdgeTimes(ctx context.Context, e *edgeTimes) context.Context {
-	if e == nil || ctx.Value(edgeTimesCtx{}) == e {
-		return ctx
-	}
-	return context.WithValue(ctx, edgeTimesCtx{}, e)
-}
-
-func edgeTimesFrom(ctx context.Context) *edgeTimes {
-	e, _ := ctx.Value(edgeTimesCtx{}).(*edgeTimes)
-	return e
-}
-
 // keyTime is the time part of a sort key (fieldOrder) or of nanosKey as a
 // number in the same order; ok is false for a key that has none.
 func keyTime(k []byte) (uint64, bool) {
@@ -218,7 +202,7 @@ type edgeHour struct {
 // edge returns the edgeHour of hour in c, for a search over within (the
 // events it may ask about; deleted ones left out).
 func (c *bmSegment) edge(ctx context.Context, hour []byte, within *roaring.Bitmap) (*edgeHour, error) {
-	cache := edgeTimesFrom(ctx)
+	cache := searchValue[edgeTimes](ctx)
 	if cache != nil && c.seg.Count() < cache.minDocs {
 		cache = nil
 	}

@@ -77,22 +77,6 @@ func (c *segCounts) keptTerms(ctx context.Context, ss *scorch.SegmentSnapshot, f
 	return tc, true, nil
 }
 
-type segCountsCtx struct{}
-
-// withSegCounts carries c to the searches run with the context, as
-// withEdgeTimes does the edge times.
-func withSegCounts(ctx context.Context, c *segCounts) context.Context {
-	if c == nil || ctx.Value(segCountsCtx{}) == c {
-		return ctx
-	}
-	return context.WithValue(ctx, segCountsCtx{}, c)
-}
-
-func segCountsFrom(ctx context.Context) *segCounts {
-	c, _ := ctx.Value(segCountsCtx{}).(*segCounts)
-	return c
-}
-
 // terms returns every term of field in ss with its count of events,
 // deleted ones left out, in term order. The slice is shared: never modify
 // it.

@@ -1129,8 +1129,27 @@ func (s *Store) sweepSegmentCaches() {
 
 // searchContext carries to Bleve's searchers what the store keeps of its
 // segments for them: the edge hours' times and the per-segment counts.
+// Bleve builds the searchers (timeRangeQuery) knowing nothing of the store.
 func (s *Store) searchContext(ctx context.Context) context.Context {
-	return withSegCounts(withEdgeTimes(ctx, s.edges), s.segCounts)
+	return withSearchValue(withSearchValue(ctx, s.edges), s.segCounts)
+}
+
+// searchKey is the context key of the *T searchContext carries.
+type searchKey[T any] struct{}
+
+// withSearchValue carries v to the searches run with the context (once:
+// a context that already holds v is returned as it is).
+func withSearchValue[T any](ctx context.Context, v *T) context.Context {
+	if v == nil || ctx.Value(searchKey[T]{}) == v {
+		return ctx
+	}
+	return context.WithValue(ctx, searchKey[T]{}, v)
+}
+
+// searchValue is the *T the context carries, or nil.
+func searchValue[T any](ctx context.Context) *T {
+	v, _ := ctx.Value(searchKey[T]{}).(*T)
+	return v
 }
 
 // searchShards is search over some shards only; nil means every shard.
