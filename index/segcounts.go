@@ -56,10 +56,15 @@ func newSegCounts() *segCounts {
 func (c *segCounts) keptTerms(ctx context.Context, ss *scorch.SegmentSnapshot, field string) ([]termCount, bool, error) {
 	seg := ss.Segment()
 	c.mu.Lock()
+	tc, ok := c.m[seg][field]
 	_, unkept := c.unkept[seg][field]
 	full := c.entries >= segCountsMaxTerms
 	c.mu.Unlock()
-	if unkept || full {
+	switch {
+	case ok:
+		metricSegCounts.WithLabelValues("hit").Inc()
+		return tc, true, nil
+	case unkept || full:
 		return nil, false, nil
 	}
 	tc, err := c.terms(ctx, ss, field)

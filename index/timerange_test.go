@@ -451,6 +451,15 @@ func TestRangeOverEveryEvent(t *testing.T) {
 		if used := counter(metricHourSpans.WithLabelValues("counts")) > counted; used != (hours == "counted") {
 			t.Errorf("%s: hour counts read from segCounts: %v", hours, used)
 		}
+		if hours == "counted" {
+			// Counts already kept are used when there is no room for more.
+			s.segCounts.entries = segCountsMaxTerms
+			counted := counter(metricHourSpans.WithLabelValues("counts"))
+			walkPages(t, s, SearchRequest{Start: base.Add(90 * time.Minute), PageSize: 7})
+			if counter(metricHourSpans.WithLabelValues("counts")) == counted {
+				t.Error("the kept hour counts went unused once segCounts was full")
+			}
+		}
 	}
 }
 
