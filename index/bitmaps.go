@@ -467,10 +467,10 @@ func (c *bmSegment) hours(ctx context.Context, n *bmNode, within *roaring.Bitmap
 // and (outside) the terms before and after it with the events of every
 // hour, inside or out.
 type hourSpan struct {
-	inside       []string
+	inside       []termCount // may be shared with segCounts: never modify
 	insideEvents uint64
 	terms        int
-	outside      func(ctx context.Context) ([]string, uint64, error)
+	outside      func(ctx context.Context) ([]termCount, uint64, error)
 	// exact says the counts are the events of each term, where those of a
 	// dictionary may be too low (blevesearch/zapx#445).
 	exact bool
@@ -499,15 +499,15 @@ func (c *bmSegment) hourSpan(ctx context.Context, n *bmNode) (hourSpan, error) {
 	}
 	sp := hourSpan{terms: d.Cardinality()}
 	err = c.eachTerm(ctx, fieldHour, n.from, n.to, func(t string, events uint64) error {
-		sp.inside = append(sp.inside, t)
+		sp.inside = append(sp.inside, termCount{term: t, n: events})
 		sp.insideEvents += events
 		return nil
 	})
-	sp.outside = func(ctx context.Context) ([]string, uint64, error) {
-		var outside []string
+	sp.outside = func(ctx context.Context) ([]termCount, uint64, error) {
+		var outside []termCount
 		hourly := sp.insideEvents
 		collect := func(t string, events uint64) error {
-			outside = append(outside, t)
+			outside = append(outside, termCount{term: t, n: events})
 			hourly += events
 			return nil
 		}
@@ -530,7 +530,7 @@ func (c *bmSegment) hourSpan(ctx context.Context, n *bmNode) (hourSpan, error) {
 // segCounts, and false when it keeps none for this segment.
 func (c *bmSegment) hourCounts(ctx context.Context) ([]termCount, bool, error) {
 	counts := searchValue[segCounts](ctx)
-	if counts == nil || c.ss == nil || c.seg.Count() < hourCountsMinDocs || (c.deleted != nil && !c.deleted.IsEmpty()) {
+	if counts == nil || c.seg.Count() < hourCountsMinDocs || (c.deleted != nil && !c.deleted.IsEmpty()) {
 		return nil, false, nil
 	}
 	return counts.keptTerms(ctx, c.ss, fieldHour)
@@ -548,16 +548,14 @@ func spanOfCounts(tc []termCount, n *bmNode) hourSpan {
 		j = sort.Search(len(tc), func(k int) bool { return tc[k].term > string(n.to) })
 	}
 	j = max(i, j)
-	sp := hourSpan{terms: len(tc), inside: make([]string, 0, j-i), exact: true}
-	for _, e := range tc[i:j] {
-		sp.inside = append(sp.inside, e.term)
+	sp := hourSpan{terms: len(tc), inside: tc[i:j], exact: true}
+	for _, e := range sp.inside {
 		sp.insideEvents += e.n
 	}
-	sp.outside = func(context.Context) ([]string, uint64, error) {
-		outside := make([]string, 0, len(tc)-(j-i))
+	sp.outside = func(context.Context) ([]termCount, uint64, error) {
+		outside := slices.Concat(tc[:i], tc[j:])
 		hourly := sp.insideEvents
-		for _, e := range slices.Concat(tc[:i], tc[j:]) {
-			outside = append(outside, e.term)
+		for _, e := range outside {
 			hourly += e.n
 		}
 		return outside, hourly, nil
@@ -582,10 +580,10 @@ func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bi
 		all.AddRange(0, c.seg.Count())
 		return all, nil
 	}
-	union := func(terms []string) (*roaring.Bitmap, error) {
+	union := func(terms []termCount) (*roaring.Bitmap, error) {
 		bms := make([]*roaring.Bitmap, 0, len(terms))
 		for _, t := range terms {
-			bm, err := c.bitmap(fieldHour, []byte(t))
+			bm, err := c.bitmap(fieldHour, []byte(t.term))
 			if err != nil {
 				return nil, err
 			}
@@ -643,7 +641,7 @@ func (c *bmSegment) hourTerms(ctx context.Context, n *bmNode, within *roaring.Bi
 		// over.
 		bms := make([]*roaring.Bitmap, 0, len(inside))
 		for _, t := range inside {
-			bm, err := c.bitmap(fieldHour, []byte(t))
+			bm, err := c.bitmap(fieldHour, []byte(t.term))
 			if err != nil {
 				return nil, err
 			}
