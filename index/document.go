@@ -5,13 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/blevesearch/bleve/v2/analysis"
-	"github.com/blevesearch/bleve/v2/analysis/token/length"
-	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/numeric"
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -27,59 +22,19 @@ const maxTokenLen = 100
 // the kv field; they stay searchable as text.
 const maxKVValueLen = 1024
 
+// The analyzers of the index's fields as Bleve analyzers (analyze.go):
 // textAnalyzer splits on anything that is not a letter or digit, so ARNs,
 // paths and hosts break into their parts (the standard Unicode tokenizer
-// keeps "arn:aws:codepipeline" whole), and lowercases.
-var textAnalyzer analysis.Analyzer = &analysis.DefaultAnalyzer{
-	Tokenizer: character.NewCharacterTokenizer(func(r rune) bool {
-		return unicode.IsLetter(r) || unicode.IsDigit(r)
-	}),
-	TokenFilters: []analysis.TokenFilter{
-		lowercase.NewLowerCaseFilter(),
-		length.NewLengthFilter(1, maxTokenLen),
-		dropOffsets{},
-	},
-}
-
-// dropOffsets zeroes each token's byte offsets. Bleve stores them beside
-// the position of every token of a field with term vectors, but only
-// positions are ever read (phrases); zeros take a byte where offsets took
-// up to three: 6% less disk per event (210 bytes on generated events).
-type dropOffsets struct{}
-
-func (dropOffsets) Filter(in analysis.TokenStream) analysis.TokenStream {
-	for _, t := range in {
-		t.Start, t.End = 0, 0
-	}
-	return in
-}
-
-// keywordAnalyzer indexes a value as one exact term.
-var keywordAnalyzer analysis.Analyzer = &analysis.DefaultAnalyzer{Tokenizer: single.NewSingleTokenTokenizer()}
-
-// listAnalyzer indexes each line of its input as one exact term. Many terms
-// of one field go into the document as a single field instance: Bleve's cost
-// per field instance is far higher than per token.
-var listAnalyzer analysis.Analyzer = &analysis.DefaultAnalyzer{Tokenizer: lineTokenizer{}}
-
-// lineTokenizer splits on '\n'; values holding a newline are not put in lists.
-type lineTokenizer struct{}
-
-func (lineTokenizer) Tokenize(input []byte) analysis.TokenStream {
-	var out analysis.TokenStream
-	start, pos := 0, 1
-	for i := 0; i <= len(input); i++ {
-		if i < len(input) && input[i] != '\n' {
-			continue
-		}
-		if i > start {
-			out = append(out, &analysis.Token{Term: input[start:i], Start: start, End: i, Position: pos, Type: analysis.AlphaNumeric})
-			pos++
-		}
-		start = i + 1
-	}
-	return out
-}
+// keeps "arn:aws:codepipeline" whole), and lowercases; keywordAnalyzer
+// indexes a value as one exact term; listAnalyzer indexes each line of its
+// input as one exact term. Many terms of one field go into the document as
+// a single field instance: Bleve's cost per field instance is far higher
+// than per token. Values holding a newline are not put in lists.
+var (
+	textAnalyzer    analysis.Analyzer = tokenAnalyzer(words)
+	keywordAnalyzer analysis.Analyzer = tokenAnalyzer(wholeValue)
+	listAnalyzer    analysis.Analyzer = tokenAnalyzer(eachLine)
+)
 
 const (
 	optKeyword = bindex.IndexField
@@ -104,20 +59,20 @@ var sortKeyOpts = optSortKey
 
 // analyzeText returns the lowercased tokens of s as the text field indexes them.
 func analyzeText(s string) []string {
-	ts := textAnalyzer.Analyze([]byte(s))
-	out := make([]string, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, string(t.Term))
+	toks := wordTokens([]byte(s), nil)
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = string(t.term)
 	}
 	return out
 }
 
 // docField is one keyword or analysed field value of a document.
 type docField struct {
-	name     string
-	value    []byte
-	opts     bindex.FieldIndexingOptions
-	analyzer analysis.Analyzer
+	name  string
+	value []byte
+	opts  bindex.FieldIndexingOptions
+	tok   tokenizer
 }
 
 // documentFields lists the text fields of the document of ev: everything
@@ -129,7 +84,7 @@ func documentFields(ev *record.Event) []docField {
 	fields := keywordDocFields(ev, make([]docField, 0, len(keywordFields)+len(ev.Resources)+3))
 	fields = leafDocFields(ev, fields)
 	exists := existsPaths(ev)
-	return append(fields, docField{fieldExists, []byte(joinLines(exists)), optKeyword, listAnalyzer})
+	return append(fields, docField{fieldExists, []byte(joinLines(exists)), optKeyword, eachLine})
 }
 
 // joinLines joins a set of values, one per line, as listAnalyzer reads them.
@@ -155,10 +110,10 @@ func keywordDocFields(ev *record.Event, fields []docField) []docField {
 		if f.facetable {
 			opt = optFacet
 		}
-		fields = append(fields, docField{f.name, []byte(v), opt, keywordAnalyzer})
+		fields = append(fields, docField{f.name, []byte(v), opt, wholeValue})
 	}
 	for _, r := range ev.Resources {
-		fields = append(fields, docField{multiResource, []byte(r), optFacet, keywordAnalyzer})
+		fields = append(fields, docField{multiResource, []byte(r), optFacet, wholeValue})
 	}
 	return fields
 }
@@ -189,9 +144,9 @@ func leafDocFields(ev *record.Event, fields []docField) []docField {
 	if ev.Service != "" {
 		text.WriteString(ev.Service)
 	}
-	fields = append(fields, docField{fieldText, []byte(text.String()), optText, textAnalyzer})
+	fields = append(fields, docField{fieldText, []byte(text.String()), optText, words})
 	if kv.Len() > 0 {
-		fields = append(fields, docField{fieldKV, []byte(kv.String()), optKeyword, listAnalyzer})
+		fields = append(fields, docField{fieldKV, []byte(kv.String()), optKeyword, eachLine})
 	}
 	return fields
 }
@@ -310,25 +265,25 @@ var writeSummaries = true
 func buildDocument(ev *record.Event, numericTime bool) *document.Document {
 	doc := document.NewDocument(ev.ID)
 	for _, f := range documentFields(ev) {
-		doc.AddField(document.NewTextFieldCustom(f.name, nil, f.value, f.opts, f.analyzer))
+		doc.AddField(newIndexedField(f.name, f.value, f.opts, f.tok))
 	}
 	if t, ok := indexedTime(ev); ok {
 		if numericTime {
 			f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optFacet)
 			doc.AddField(f)
 		} else {
-			doc.AddField(document.NewTextFieldCustom(fieldTime, nil, numeric.MustNewPrefixCodedInt64(t.UnixNano(), 0), optFacet, keywordAnalyzer))
+			doc.AddField(newIndexedField(fieldTime, numeric.MustNewPrefixCodedInt64(t.UnixNano(), 0), optFacet, wholeValue))
 		}
 		// Doc values too: a histogram of any query counts one term per
 		// match instead of testing its time against every bucket.
-		doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(hourKey(t)), sortKeyOpts, keywordAnalyzer))
+		doc.AddField(newIndexedField(fieldHour, []byte(hourKey(t)), sortKeyOpts, wholeValue))
 	}
 	// Sorting reads doc values of every match; one fixed-width term per
 	// document costs a fraction of a numeric or date field's doc values,
 	// which hold every prefix-coded precision step.
 	sk := seqKey(ev.Seq)
-	doc.AddField(document.NewTextFieldCustom(fieldSeq, nil, []byte(sk), sortKeyOpts, keywordAnalyzer))
-	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(timeKey(ev)+sk), sortKeyOpts, keywordAnalyzer))
+	doc.AddField(newIndexedField(fieldSeq, []byte(sk), sortKeyOpts, wholeValue))
+	doc.AddField(newIndexedField(fieldOrder, []byte(timeKey(ev)+sk), sortKeyOpts, wholeValue))
 	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly, keywordAnalyzer))
 	if writeSummaries {
 		if sum := encodeSummary(ev); sum != nil {

@@ -205,9 +205,9 @@ func analyzeFields(fs []docField) termSet {
 	vectors := false
 	for _, f := range fs {
 		vectors = vectors || f.opts.IncludeTermVectors()
-		for _, tok := range f.analyzer.Analyze(f.value) {
-			t := string(tok.Term)
-			pos[t] = append(pos[t], int32(tok.Position))
+		for _, tok := range f.tok.tokens(f.value, nil) {
+			t := string(tok.term)
+			pos[t] = append(pos[t], int32(tok.pos))
 		}
 	}
 	s := termSet{sorted: make([]string, 0, len(pos))}
