@@ -129,9 +129,9 @@ func lowerWord(term []byte) []byte {
 	return lowerCase.Filter(analysis.TokenStream{{Term: term}})[0].Term
 }
 
-// frequencies counts toks as Bleve's analysis.TokenFrequency does, with the
-// positions (and zero byte offsets) when opts keeps term vectors, from one
-// slice of counts and one of positions instead of an allocation each.
+// frequencies counts toks as Bleve's analysis.TokenFrequency does, with
+// their positions and offsets when opts keeps term vectors, from one slice
+// of counts and one of locations instead of an allocation each.
 func frequencies(toks []token, opts bindex.FieldIndexingOptions) bindex.TokenFrequencies {
 	freqs := make(bindex.TokenFrequencies, len(toks))
 	tfs := make([]bindex.TokenFreq, 0, len(toks)) // never grows: freqs points into it

@@ -2,11 +2,13 @@ package index
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,6 +19,9 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/document"
 	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/codetrail/codetrail/index/query"
+	"github.com/codetrail/codetrail/index/record"
 )
 
 // bleveAnalyzers are the Bleve pipelines the index used before it analysed
@@ -201,4 +206,46 @@ func FuzzFieldAnalysis(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSearchPastReplacementCharacter: the words after a value holding a
+// replacement character (or a byte that is not UTF-8) are found by a
+// search, by a phrase at their positions, and by the live matcher.
+func TestSearchPastReplacementCharacter(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	var events []record.Event
+	for i, note := range []string{"bad \uFFFD here", "bad \xff here"} {
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"r%d","eventTime":"2024-03-01T00:00:0%dZ","eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","requestParameters":{"note":"%s","after":"zanzibar quay"}}`, i, i, note)
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	if _, err := s.Put(context.Background(), events, nil); err != nil {
+		t.Fatal(err)
+	}
+	terms := allTerms(events)
+	for _, q := range []string{"zanzibar", `"here zanzibar quay"`, "here AND bad", "codebuild"} {
+		res, err := s.Search(context.Background(), SearchRequest{Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != 2 {
+			t.Errorf("search %q: %d events, want 2", q, res.Total)
+		}
+		ast, err := query.Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := compiler{now: time.Now()}
+		m, err := c.matcher(ast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := matchIDs(m, terms); !slices.Equal(got, []string{"r0", "r1"}) {
+			t.Errorf("live match %q: %v, want both", q, got)
+		}
+	}
 }
