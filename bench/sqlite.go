@@ -297,6 +297,9 @@ func sqliteBench(ctx context.Context, trail, path string, n, runs int) (measure,
 	m.Ingest = time.Since(start)
 	m.Events = int(stored)
 	fmt.Fprintf(os.Stderr, "sqlite: ingested %d events in %s = %.0f events/s\n", stored, m.Ingest.Round(time.Millisecond), m.rate())
+	if stored == 0 {
+		return m, fmt.Errorf("sqlite: no events stored from %s", trail)
+	}
 	if int(stored) != n {
 		fmt.Fprintf(os.Stderr, "sqlite: warning: stored %d events, the trail was generated with %d\n", stored, n)
 	}
@@ -340,7 +343,13 @@ func sqliteIngest(ctx context.Context, db *sql.DB, trail string) (int64, error) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var files []string
-	err := filepath.WalkDir(trail, func(p string, d fs.DirEntry, err error) error {
+	// A trail kept elsewhere and linked into -dir: WalkDir does not follow
+	// a link, even as its root.
+	root, err := filepath.EvalSymlinks(trail)
+	if err != nil {
+		return 0, fmt.Errorf("list trail: %w", err)
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
