@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/blevesearch/bleve/v2/document"
 	bindex "github.com/blevesearch/bleve_index_api"
 
-	"github.com/codetrail/codetrail/index/query"
 	"github.com/codetrail/codetrail/index/record"
 )
 
@@ -235,15 +233,7 @@ func TestSearchPastReplacementCharacter(t *testing.T) {
 		if res.Total != 2 {
 			t.Errorf("search %q: %d events, want 2", q, res.Total)
 		}
-		ast, err := query.Parse(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := compiler{now: time.Now()}
-		m, err := c.matcher(ast)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, m := mustMatcher(t, q)
 		if got := matchIDs(m, terms); !slices.Equal(got, []string{"r0", "r1"}) {
 			t.Errorf("live match %q: %v, want both", q, got)
 		}
