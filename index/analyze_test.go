@@ -22,6 +22,26 @@ import (
 	"github.com/codetrail/codetrail/index/record"
 )
 
+// tokenAnalyzer is a tokenizer as a Bleve analyzer, for tests and the
+// experiments that build Bleve's own fields; the index itself analyses with
+// indexedField.
+type tokenAnalyzer tokenizer
+
+func (a tokenAnalyzer) Analyze(input []byte) analysis.TokenStream {
+	toks := tokenizer(a).tokens(input, nil)
+	out := make(analysis.TokenStream, len(toks))
+	for i, t := range toks {
+		out[i] = &analysis.Token{Term: t.term, Start: t.start, End: t.end, Position: t.pos, Type: analysis.AlphaNumeric}
+	}
+	return out
+}
+
+var (
+	textAnalyzer    analysis.Analyzer = tokenAnalyzer(words)
+	keywordAnalyzer analysis.Analyzer = tokenAnalyzer(wholeValue)
+	listAnalyzer    analysis.Analyzer = tokenAnalyzer(eachLine)
+)
+
 // bleveAnalyzers are the Bleve pipelines the index used before it analysed
 // its fields itself (analyze.go); its terms, counts and positions must stay
 // what they gave, or a search on older segments would mean something else.

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/numeric"
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -21,20 +20,6 @@ const maxTokenLen = 100
 // maxKVValueLen leaves longer values (policy documents, certificates) out of
 // the kv field; they stay searchable as text.
 const maxKVValueLen = 1024
-
-// The analyzers of the index's fields as Bleve analyzers (analyze.go):
-// textAnalyzer splits on anything that is not a letter or digit, so ARNs,
-// paths and hosts break into their parts (the standard Unicode tokenizer
-// keeps "arn:aws:codepipeline" whole), and lowercases; keywordAnalyzer
-// indexes a value as one exact term; listAnalyzer indexes each line of its
-// input as one exact term. Many terms of one field go into the document as
-// a single field instance: Bleve's cost per field instance is far higher
-// than per token. Values holding a newline are not put in lists.
-var (
-	textAnalyzer    analysis.Analyzer = tokenAnalyzer(words)
-	keywordAnalyzer analysis.Analyzer = tokenAnalyzer(wholeValue)
-	listAnalyzer    analysis.Analyzer = tokenAnalyzer(eachLine)
-)
 
 const (
 	optKeyword = bindex.IndexField
@@ -87,7 +72,7 @@ func documentFields(ev *record.Event) []docField {
 	return append(fields, docField{fieldExists, []byte(joinLines(exists)), optKeyword, eachLine})
 }
 
-// joinLines joins a set of values, one per line, as listAnalyzer reads them.
+// joinLines joins a set of values, one per line, as the eachLine tokenizer reads them.
 func joinLines(set map[string]struct{}) string {
 	var sb strings.Builder
 	for v := range set {
@@ -284,10 +269,10 @@ func buildDocument(ev *record.Event, numericTime bool) *document.Document {
 	sk := seqKey(ev.Seq)
 	doc.AddField(newIndexedField(fieldSeq, []byte(sk), sortKeyOpts, wholeValue))
 	doc.AddField(newIndexedField(fieldOrder, []byte(timeKey(ev)+sk), sortKeyOpts, wholeValue))
-	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly, keywordAnalyzer))
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBlob, nil, encodeBlob(ev.Kind, ev.Seq, ev.Raw), optStoreOnly))
 	if writeSummaries {
 		if sum := encodeSummary(ev); sum != nil {
-			doc.AddField(document.NewTextFieldCustom(fieldSum, nil, sum, optStoreOnly, keywordAnalyzer))
+			doc.AddField(document.NewTextFieldWithIndexingOptions(fieldSum, nil, sum, optStoreOnly))
 		}
 	}
 	return doc
