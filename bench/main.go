@@ -345,6 +345,7 @@ func runQueriesAt(addr string, runs int, work string) error {
 	}
 	m := measure{Engine: "codetrail", Events: int(st.GetEvents())}
 	fmt.Printf("codetrail at %s: %d events stored\n", addr, m.Events)
+	fmt.Println("(the slowest runs cannot say which ran in a collection of this server, which the harness did not start; -queries-pid gives its CPU time)")
 	if err := measureQueries(ctx, c, runs, &m, queriesPid); err != nil {
 		return err
 	}
@@ -367,17 +368,26 @@ func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure,
 	for _, q := range benchQueries() {
 		q.req.View = pb.EventView_EVENT_VIEW_SUMMARY
 		var lat []time.Duration
+		var timed []timedRun
 		var hits int64
 		faults0, read0 := diskWaits(pid)
-		for range runs {
+		for i := range runs {
+			before := schedTimes(pid)
 			t := time.Now()
 			res, err := c.Search(ctx, q.req)
 			if err != nil {
 				return fmt.Errorf("%s: %w", q.name, err)
 			}
-			lat = append(lat, time.Since(t))
+			took := time.Since(t)
+			lat = append(lat, took)
+			timed = append(timed, timedRun{i: i, start: t, took: took, server: schedTimes(pid).minus(before)})
 			hits = res.GetTotalHits()
 			m.PeakRSS, m.PeakAnon = max(m.PeakRSS, rss(pid)), max(m.PeakAnon, anonRSS(pid))
+		}
+		// A cycle's trace line comes when it ends: wait for the last run's.
+		time.Sleep(50 * time.Millisecond)
+		for i := range timed {
+			timed[i].gc = serverGC.during(timed[i].start, timed[i].start.Add(timed[i].took))
 		}
 		tm := timing{Name: q.name, P50: pct(lat, 50), P99: pct(lat, 99), Max: lat[len(lat)-1], Hits: hits}
 		faults, read := diskWaits(pid) // zeros when pid is 0
@@ -385,6 +395,7 @@ func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure,
 		tm.ReadBytes = float64(read-read0) / float64(runs)
 		m.Queries = append(m.Queries, tm)
 		fmt.Printf("%-38s %10s %10s %10s %8d %10.1f %9.0fK\n", tm.Name, tm.P50.Round(10*time.Microsecond), tm.P99.Round(10*time.Microsecond), tm.Max.Round(10*time.Microsecond), hits, tm.MajFaults, tm.ReadBytes/1024)
+		fmt.Printf("    slowest: %s\n", explainSlowest(timed, 3))
 	}
 	// Deep paging: page 1 and page 100 of 50 (the last page, with fewer
 	// events), the median of runs of each, alternated, once the token of
@@ -628,6 +639,9 @@ func startServeSources(bin, data string, sources ...string) (string, func(), int
 		// server is charged from its first page.
 		cmd = exec.Command("/bin/sh", append([]string{"-c", `echo $$ > "$0/cgroup.procs" && exec "$@"`, serveCgroup, bin}, args...)...)
 	}
+	// The GC trace tells the queries' slow runs in a collection from others
+	// (slowruns.go).
+	cmd.Env = gcEnv(os.Environ())
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return "", nil, 0, err
@@ -641,6 +655,7 @@ func startServeSources(bin, data string, sources ...string) (string, func(), int
 		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			serverGC.note(sc.Text(), time.Now())
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
