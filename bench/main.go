@@ -387,7 +387,9 @@ func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure,
 		// A cycle's trace line comes when it ends: wait for the last run's.
 		time.Sleep(50 * time.Millisecond)
 		for i := range timed {
-			timed[i].gc = serverGC.during(timed[i].start, timed[i].start.Add(timed[i].took))
+			r := &timed[i]
+			r.gc = serverGC.during(r.start, r.start.Add(r.took))
+			r.sinceGC, r.afterGC = serverGC.sinceLast(r.start)
 		}
 		tm := timing{Name: q.name, P50: pct(lat, 50), P99: pct(lat, 99), Max: lat[len(lat)-1], Hits: hits}
 		faults, read := diskWaits(pid) // zeros when pid is 0

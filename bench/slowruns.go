@@ -79,6 +79,19 @@ func (g *gcCycles) during(start, end time.Time) bool {
 	return false
 }
 
+// sinceLast returns how long before t the last cycle that ended by t
+// ended; false when none did.
+func (g *gcCycles) sinceLast(t time.Time) (time.Duration, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, s := range slices.Backward(g.spans) {
+		if !s[1].After(t) {
+			return t.Sub(s[1]), true
+		}
+	}
+	return 0, false
+}
+
 // gcEnv returns the server's environment with the GC trace turned on,
 // keeping any GODEBUG settings already given.
 func gcEnv(env []string) []string {
@@ -152,7 +165,17 @@ type timedRun struct {
 	took   time.Duration
 	server threadTimes
 	gc     bool // a server collection ran during it
+	// sinceGC is how long before the run the server's last collection
+	// ended, when afterGC: a collection leaves work for after it (sweeping
+	// what it freed).
+	sinceGC time.Duration
+	afterGC bool
 }
+
+// sweepWindow is how soon after a collection a run is said to follow it:
+// the runtime sweeps the heap a collection freed in the next few
+// milliseconds, while collections come about a second apart.
+const sweepWindow = 100 * time.Millisecond
 
 // explainSlowest describes the n slowest of runs, slowest first, next to
 // the server's median CPU time a run: e.g. "6.7ms (run 38: server GC;
@@ -177,6 +200,8 @@ func explainSlowest(runs []timedRun, n int) string {
 		}
 		if r.gc {
 			why = append(why, "server GC")
+		} else if r.afterGC && r.sinceGC < sweepWindow {
+			why = append(why, ms(r.sinceGC)+" after a server GC")
 		}
 		if r.server != (threadTimes{}) {
 			why = append(why, fmt.Sprintf("server CPU %s (median %s), waited %s for a core", ms(r.server.run), ms(median), ms(r.server.wait)))

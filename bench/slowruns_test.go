@@ -166,11 +166,16 @@ func TestExplainSlowest(t *testing.T) {
 		run(2, 6700*us, 2100*us, 3000*us, true),
 		run(3, 950*us, 900*us, 50*us, false),
 		run(4, 5300*us, 700*us, 4600*us, false),
+		run(5, 3000*us, 5200*us, 100*us, false),
+		run(6, 800*us, 800*us, 100*us, false),
 	}
-	got := explainSlowest(runs, 3)
+	runs[5].sinceGC, runs[5].afterGC = 4*time.Millisecond, true
+	runs[4].sinceGC, runs[4].afterGC = 200*time.Millisecond, true // too long ago to say
+	got := explainSlowest(runs, 4)
 	want := "6.70ms (run 3: server GC; server CPU 2.10ms (median 0.90ms), waited 3.00ms for a core), " +
 		"5.30ms (run 5: server CPU 0.70ms (median 0.90ms), waited 4.60ms for a core), " +
-		"4.20ms (run 1: first run; server CPU 3.50ms (median 0.90ms), waited 0.10ms for a core)"
+		"4.20ms (run 1: first run; server CPU 3.50ms (median 0.90ms), waited 0.10ms for a core), " +
+		"3.00ms (run 6: 4.00ms after a server GC; server CPU 5.20ms (median 0.90ms), waited 0.10ms for a core)"
 	if got != want {
 		t.Errorf("explainSlowest =\n%s\nwant\n%s", got, want)
 	}
@@ -184,5 +189,31 @@ func TestExplainSlowest(t *testing.T) {
 	}
 	if strings.Contains(explainSlowest(runs, 1), "run 5") {
 		t.Error("explainSlowest(runs, 1) lists more than the slowest run")
+	}
+}
+
+func TestGCCyclesSinceLast(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC)
+	var g gcCycles
+	if _, ok := g.sinceLast(t0); ok {
+		t.Error("sinceLast with no cycles reports one")
+	}
+	g.note("gc 1 @1.0s 1%: 0+20+0 ms clock, x", t0.Add(100*time.Millisecond))
+	g.note("gc 2 @2.0s 1%: 0+20+0 ms clock, x", t0.Add(time.Second))
+	tests := []struct {
+		at   time.Duration
+		want time.Duration
+		ok   bool
+	}{
+		{50 * time.Millisecond, 0, false},
+		{100 * time.Millisecond, 0, true},
+		{130 * time.Millisecond, 30 * time.Millisecond, true},
+		{990 * time.Millisecond, 890 * time.Millisecond, true}, // the second is still marking
+		{1500 * time.Millisecond, 500 * time.Millisecond, true},
+	}
+	for _, tt := range tests {
+		if got, ok := g.sinceLast(t0.Add(tt.at)); got != tt.want || ok != tt.ok {
+			t.Errorf("sinceLast(+%s) = %s, %v; want %s, %v", tt.at, got, ok, tt.want, tt.ok)
+		}
 	}
 }
