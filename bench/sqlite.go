@@ -253,7 +253,7 @@ func newSQLiteRow(ev *record.Event) sqliteRow {
 		}
 	}
 	// The words of the request: every scalar under requestParameters.
-	for _, l := range ev.Leaves {
+	for l := range ev.Leaves.All() {
 		if l.Path == "requestParameters" || strings.HasPrefix(l.Path, "requestParameters.") {
 			b.WriteString(l.Value)
 			b.WriteByte('\n')

@@ -161,7 +161,7 @@ func expectedHits(t *testing.T, trail string) map[string]int64 {
 		if split(ev.Service) {
 			return true
 		}
-		for _, l := range ev.Leaves {
+		for l := range ev.Leaves.All() {
 			if split(l.Value) {
 				return true
 			}
@@ -169,7 +169,7 @@ func expectedHits(t *testing.T, trail string) map[string]int64 {
 		return false
 	}
 	hasError := func(ev *record.Event) bool {
-		return ev.ErrorCode != "" || slices.ContainsFunc(ev.Leaves, func(l record.Leaf) bool { return l.Path == "errorCode" })
+		return ev.ErrorCode != "" || slices.ContainsFunc(ev.Leaves.Slice(), func(l record.Leaf) bool { return l.Path == "errorCode" })
 	}
 	count := func(f func(ev *record.Event) bool) int64 {
 		var c int64

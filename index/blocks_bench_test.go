@@ -163,7 +163,7 @@ func BenchmarkDocumentParts(b *testing.B) {
 		// id and request id, about 10 tokens of its text, 8 of them new.
 		{"text-no-ids", func(evs []record.Event) *document.Document {
 			ev := evs[0]
-			ev.Leaves = slices.DeleteFunc(slices.Clone(ev.Leaves), func(l record.Leaf) bool { return l.Path == "eventID" || l.Path == "requestID" })
+			ev.Leaves = record.MakeLeaves(slices.DeleteFunc(ev.Leaves.Slice(), func(l record.Leaf) bool { return l.Path == "eventID" || l.Path == "requestID" })...)
 			return buildDocument(&ev, false)
 		}},
 		{"no-summary", without(fieldSum)},
@@ -233,7 +233,7 @@ func blockDocument(evs []record.Event, bloom bool) *document.Document {
 		for p := range existsPaths(ev) {
 			add(fieldExists, p)
 		}
-		for _, l := range ev.Leaves {
+		for l := range ev.Leaves.All() {
 			if _, dup := seen[l.Value]; !dup {
 				seen[l.Value] = struct{}{}
 				text.WriteString(l.Value)

@@ -108,8 +108,8 @@ func keywordDocFields(ev *record.Event, fields []docField) []docField {
 // document, which a live matcher builds only when a query asks for it.
 func leafDocFields(ev *record.Event, fields []docField) []docField {
 	var text, kv strings.Builder
-	seen := make(map[string]struct{}, len(ev.Leaves))
-	for _, l := range ev.Leaves {
+	seen := make(map[string]struct{}, ev.Leaves.Len())
+	for l := range ev.Leaves.All() {
 		if _, dup := seen[l.Value]; !dup {
 			seen[l.Value] = struct{}{}
 			text.WriteString(l.Value)
@@ -139,7 +139,7 @@ func leafDocFields(ev *record.Event, fields []docField) []docField {
 // existsPaths returns what the _exists field of ev lists: the names of its
 // typed fields that have a value, and every leaf path with its ancestors.
 func existsPaths(ev *record.Event) map[string]struct{} {
-	exists := make(map[string]struct{}, len(ev.Leaves)+8)
+	exists := make(map[string]struct{}, ev.Leaves.Len()+8)
 	addExists := func(p string) {
 		for p != "" {
 			if _, ok := exists[p]; ok {
@@ -164,7 +164,7 @@ func existsPaths(ev *record.Event) map[string]struct{} {
 	if _, ok := indexedTime(ev); ok {
 		addExists(fieldTime)
 	}
-	for _, l := range ev.Leaves {
+	for l := range ev.Leaves.All() {
 		addExists(l.Path)
 	}
 	return exists

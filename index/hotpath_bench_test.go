@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -728,4 +729,40 @@ func BenchmarkSummary(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCollectRing measures a full garbage collection while the hub's
+// ring holds its default 8,192 parsed generated events, as a server does
+// once it has ingested that many: what each collection has to mark. The
+// "leaves-as-strings" case also keeps each event's leaves as a slice of
+// string pairs, the layout before they became offsets (record.Leaves).
+func BenchmarkCollectRing(b *testing.B) {
+	evs := generated(b, DefaultConfig("").RingSize)
+	for _, tc := range []struct {
+		name    string
+		strings bool
+	}{{"parsed", false}, {"leaves-as-strings", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := newHub(len(evs))
+			var keep [][]record.Leaf
+			entries := make([]*ringEntry, len(evs))
+			for i, ev := range evs {
+				ev.Seq = uint64(i + 1)
+				entries[i] = newRingEntry(ev, strconv.Itoa(i))
+				if tc.strings {
+					keep = append(keep, ev.Leaves.Slice())
+				}
+			}
+			h.append(entries)
+			if got := h.last - h.first + 1; got != uint64(len(evs)) {
+				b.Fatalf("ring holds %d events, want %d", got, len(evs))
+			}
+			runtime.GC()
+			for b.Loop() {
+				runtime.GC()
+			}
+			runtime.KeepAlive(h)
+			runtime.KeepAlive(keep)
+		})
+	}
 }

@@ -507,7 +507,7 @@ func newQueryGen(rng *rand.Rand, events []record.Event) *queryGen {
 			add("resource", r)
 			add("resources", r)
 		}
-		for _, l := range ev.Leaves {
+		for l := range ev.Leaves.All() {
 			add(l.Path, l.Value)
 			if !seen["\x00"+l.Value] {
 				seen["\x00"+l.Value] = true

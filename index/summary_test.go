@@ -71,7 +71,7 @@ func sameSummary(t *testing.T, got, want record.Event) {
 		t.Fatalf("%s: time %v (%v), want %v", want.ID, got.Time, got.Time.Location(), want.Time)
 	}
 	got.Time, want.Time = time.Time{}, time.Time{}
-	want.Raw, want.Leaves = nil, nil
+	want.Raw, want.Leaves = nil, record.Leaves{}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("summary of %s:\n got %+v\nwant %+v", want.ID, got, want)
 	}

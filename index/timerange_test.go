@@ -89,7 +89,7 @@ func rangeCases(base time.Time) []struct {
 func wantInRange(events []record.Event, gone map[string]bool, word string, lo, hi time.Time, loIn, hiIncl bool) []string {
 	out := []string{}
 	for _, ev := range events {
-		if gone[ev.ID] || ev.Time.IsZero() || (word != "" && !slices.ContainsFunc(ev.Leaves, func(l record.Leaf) bool { return l.Value == word })) {
+		if gone[ev.ID] || ev.Time.IsZero() || (word != "" && !slices.ContainsFunc(ev.Leaves.Slice(), func(l record.Leaf) bool { return l.Value == word })) {
 			continue
 		}
 		if !lo.IsZero() && (ev.Time.Before(lo) || (!loIn && ev.Time.Equal(lo))) {

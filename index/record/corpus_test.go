@@ -78,7 +78,7 @@ func TestCorpusInvictus(t *testing.T) {
 		if ev.UserName == "" {
 			noUserName[ev.UserType]++
 		}
-		if len(ev.Leaves) == 0 {
+		if ev.Leaves.Len() == 0 {
 			t.Errorf("record %s has no leaves", ev.ID)
 		}
 		problems += len(ev.Problems)

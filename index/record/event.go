@@ -67,7 +67,7 @@ type Event struct {
 	// in first-seen order.
 	Resources []string
 	// Leaves lists every non-null scalar of the record in document order.
-	Leaves []Leaf
+	Leaves Leaves
 	// Problems lists what was odd but not fatal ("eventTime: cannot parse ...").
 	Problems []string
 

@@ -74,7 +74,7 @@ func FuzzParse(f *testing.F) {
 				}
 				seen[r] = true
 			}
-			for _, l := range ev.Leaves {
+			for l := range ev.Leaves.All() {
 				if !l.String && !utf8.ValidString(l.Value) {
 					t.Fatalf("non-string leaf %q is not text", l.Value)
 				}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -179,10 +180,7 @@ func (p *Parser) Parse(kind Kind, raw []byte) (Event, error) {
 	text := string(p.arena)
 	ev := Event{Kind: kind, Raw: append([]byte(nil), raw...)}
 	if len(p.leaves) > 0 {
-		ev.Leaves = make([]Leaf, len(p.leaves))
-		for i, r := range p.leaves {
-			ev.Leaves[i] = Leaf{Path: text[r.ps:r.pe], Value: text[r.vs:r.ve], String: r.str}
-		}
+		ev.Leaves = Leaves{text: text, refs: slices.Clone(p.leaves)}
 	}
 	p.fill(&ev)
 	ev.Problems = p.problems
@@ -557,7 +555,7 @@ func (p *Parser) addBuild(i int, cond resCond) {
 func (p *Parser) fill(ev *Event) {
 	get := func(s slot) string {
 		if i := p.slots[s]; i > 0 {
-			return ev.Leaves[i-1].Value
+			return ev.Leaves.At(int(i) - 1).Value
 		}
 		return ""
 	}
@@ -606,7 +604,7 @@ func (p *Parser) fill(ev *Event) {
 		ev.UserName = userName(ev.UserType, ev.UserARN, get(sUserName), get(sIssuerName), ev.InvokedBy)
 		ev.Service = ServiceOf(ev.Source, ev.InvokedBy, ev.SourceIP, ev.UserAgent)
 		if i := p.slots[sReadOnly]; i > 0 {
-			switch l := ev.Leaves[i-1]; {
+			switch l := ev.Leaves.At(int(i) - 1); {
 			case l.Value == "true" || l.Value == "false":
 				ev.ReadOnly = l.Value
 			case l.String && strings.EqualFold(l.Value, "true"):
@@ -642,7 +640,7 @@ func (p *Parser) fillTime(ev *Event) {
 		}
 		return
 	}
-	l := ev.Leaves[i-1]
+	l := ev.Leaves.At(int(i) - 1)
 	t, ok := parseTime(l.Value, l.String)
 	if !ok {
 		p.problems = append(p.problems, fmt.Sprintf("%s: cannot parse %q", name, l.Value))
@@ -670,7 +668,7 @@ func (p *Parser) fillResources(ev *Event) {
 				continue
 			}
 		}
-		v := ev.Leaves[r.leaf].Value[r.a:r.b]
+		v := ev.Leaves.At(int(r.leaf)).Value[r.a:r.b]
 		if seen != nil {
 			if _, dup := seen[v]; dup {
 				continue
@@ -733,9 +731,10 @@ func userName(typ, arn, name, issuer, invokedBy string) string {
 // contentID derives an id from the record's content: its leaves (path, value,
 // type) in sorted order, so pretty-printed, compact and key-reordered copies
 // of one record get the same id. Only records without an id pay for this.
-func (p *Parser) contentID(leaves []Leaf) string {
-	keys := make([]string, len(leaves))
-	for i, l := range leaves {
+func (p *Parser) contentID(leaves Leaves) string {
+	keys := make([]string, leaves.Len())
+	for i := range keys {
+		l := leaves.At(i)
 		t := "n"
 		if l.String {
 			t = "s"

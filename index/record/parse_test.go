@@ -138,7 +138,7 @@ func TestParseFields(t *testing.T) {
 				t.Fatalf("Parse: %v", err)
 			}
 			got := ev
-			got.Kind, got.ID, got.Time, got.Leaves, got.Raw = 0, "", time.Time{}, nil, nil
+			got.Kind, got.ID, got.Time, got.Leaves, got.Raw = 0, "", time.Time{}, Leaves{}, nil
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Parse(%s)\n got %+v\nwant %+v", tt.raw, got, tt.want)
 			}
@@ -546,8 +546,8 @@ func TestLeaves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(ev.Leaves, tt.want) {
-				t.Errorf("Leaves\n got %+v\nwant %+v", ev.Leaves, tt.want)
+			if !slices.Equal(ev.Leaves.Slice(), tt.want) {
+				t.Errorf("Leaves\n got %+v\nwant %+v", ev.Leaves.Slice(), tt.want)
 			}
 		})
 	}
