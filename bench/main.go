@@ -364,6 +364,7 @@ func runQueriesAt(addr string, runs int, work string) error {
 // server c talks to, into m; pid, when not 0, is the server's process, whose
 // peak memory is sampled between queries.
 func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure, pid int) error {
+	queriesStart := time.Now()
 	fmt.Printf("\n%-38s %10s %10s %10s %8s %10s %10s\n", "query (view SUMMARY)", "p50", "p99", "max", "hits", "faults/run", "read/run")
 	for _, q := range benchQueries() {
 		q.req.View = pb.EventView_EVENT_VIEW_SUMMARY
@@ -429,6 +430,9 @@ func measureQueries(ctx context.Context, c *client.Client, runs int, m *measure,
 	}
 	m.Page1, m.Page100 = pct(first, 50), pct(hundredth, 50)
 	fmt.Printf("%-38s %10s\n%-38s %10s\n", "page 1 of 50, all events (p50)", m.Page1.Round(10*time.Microsecond), "page 100 of 50, all events (p50)", m.Page100.Round(10*time.Microsecond))
+	if n, median, most := serverGC.between(queriesStart, time.Now()); n > 0 {
+		fmt.Printf("server collections while the queries ran: %d, each %s from start to mark termination (median; longest %s)\n", n, ms(median), ms(most))
+	}
 	return nil
 }
 

@@ -92,6 +92,24 @@ func (g *gcCycles) sinceLast(t time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
+// between returns how many cycles ended between start and end, and the
+// median and longest of their durations.
+func (g *gcCycles) between(start, end time.Time) (n int, median, longest time.Duration) {
+	g.mu.Lock()
+	var ds []time.Duration
+	for _, s := range g.spans {
+		if s[1].After(start) && !s[1].After(end) {
+			ds = append(ds, s[1].Sub(s[0]))
+		}
+	}
+	g.mu.Unlock()
+	if len(ds) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(ds)
+	return len(ds), ds[len(ds)/2], ds[len(ds)-1]
+}
+
 // gcEnv returns the server's environment with the GC trace turned on,
 // keeping any GODEBUG settings already given.
 func gcEnv(env []string) []string {

@@ -217,3 +217,23 @@ func TestGCCyclesSinceLast(t *testing.T) {
 		}
 	}
 }
+
+func TestGCCyclesBetween(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC)
+	var g gcCycles
+	if n, _, _ := g.between(t0, t0.Add(time.Hour)); n != 0 {
+		t.Errorf("%d cycles with none noted", n)
+	}
+	g.note("gc 1 @1.0s 1%: 0+20+0 ms clock, x", t0.Add(100*time.Millisecond))
+	g.note("gc 2 @2.0s 1%: 0+5+0 ms clock, x", t0.Add(time.Second))
+	g.note("gc 3 @3.0s 1%: 0+30+0 ms clock, x", t0.Add(2*time.Second))
+	g.note("gc 4 @4.0s 1%: 0+2+0 ms clock, x", t0.Add(3*time.Second))
+	n, median, longest := g.between(t0.Add(500*time.Millisecond), t0.Add(2*time.Second))
+	if n != 2 || median != 30*time.Millisecond || longest != 30*time.Millisecond {
+		t.Errorf("between = %d, %s, %s; want 2, 30ms, 30ms", n, median, longest)
+	}
+	n, median, longest = g.between(t0, t0.Add(time.Hour))
+	if n != 4 || median != 20*time.Millisecond || longest != 30*time.Millisecond {
+		t.Errorf("between = %d, %s, %s; want 4, 20ms, 30ms", n, median, longest)
+	}
+}
