@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// A query's p99 over 200 runs is its third slowest run, so two or three
-// runs decide it. On two cores the server, this client and anything else
+// A query's p99 over 200 runs is its second slowest run (pct), so two runs
+// decide it. On two cores the server, this client and anything else
 // on the machine share the CPU, and a slow run may have been slowed by the
 // server's garbage collector, by more work in the server than the query
 // (a first run filling caches, a merge), or by a wait for a core. For its
@@ -27,7 +27,8 @@ type gcCycles struct {
 	spans [][2]time.Time
 }
 
-// serverGC is the GC trace of the server the harness started last.
+// serverGC holds the cycles of the servers the harness started, one after
+// another: an earlier server's end before a later one's queries start.
 var serverGC gcCycles
 
 // gcTraceLine matches a GODEBUG=gctrace=1 line and its wall-clock phases
