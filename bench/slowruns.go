@@ -203,12 +203,7 @@ func explainSlowest(runs []timedRun, n int) string {
 	if len(runs) == 0 {
 		return ""
 	}
-	cpu := make([]time.Duration, len(runs))
-	for i, r := range runs {
-		cpu[i] = r.server.run
-	}
-	slices.Sort(cpu)
-	median := cpu[len(cpu)/2]
+	median := medianBy(runs, func(r timedRun) time.Duration { return r.server.run })
 	slow := slices.Clone(runs)
 	slices.SortStableFunc(slow, func(a, b timedRun) int { return int(b.took - a.took) })
 	var parts []string
