@@ -16,6 +16,7 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
+	"github.com/klauspost/compress/s2"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -37,9 +38,12 @@ import (
 // first that a term query finds exactly the blocks holding an event with
 // that eventName.
 //
-// What it leaves out: the search side (candidate blocks, then matching,
-// sorting and counting their events) and merges beyond those during the
-// run.
+// The +events rows also store each block's event index (which of its
+// events hold which term), which a search needs to find the events of a
+// candidate block without parsing its records; BenchmarkBlockEventIndex
+// and BenchmarkBlockCandidates measure the search side of it. What is
+// left out: merges beyond those during the run, and the in-memory
+// matching, sorting and counting of a candidate block's events.
 func BenchmarkBlockDocuments(b *testing.B) {
 	events := generated(b, 20000)
 	for i := range events {
@@ -47,19 +51,27 @@ func BenchmarkBlockDocuments(b *testing.B) {
 	}
 	const batch = 5000
 	for _, tc := range []struct {
-		size  int
-		bloom bool
-	}{{1, false}, {16, false}, {64, false}, {256, false}, {64, true}, {256, true}} {
+		size          int
+		bloom, events bool
+	}{{1, false, false}, {16, false, false}, {64, false, false}, {256, false, false}, {64, true, false}, {256, true, false},
+		{64, true, true}, {256, true, true}, {256, false, true}} {
 		size := tc.size
+		var ib *eventIndexBuilder
+		if tc.events {
+			ib = new(eventIndexBuilder)
+		}
 		build := func(evs []record.Event) *document.Document {
 			if size == 1 {
 				return buildDocument(&evs[0], false)
 			}
-			return blockDocument(evs, tc.bloom)
+			return blockDocument(evs, tc.bloom, ib)
 		}
 		name := fmt.Sprintf("block=%d", size)
 		if tc.bloom {
 			name += "+bloom"
+		}
+		if tc.events {
+			name += "+events"
 		}
 		b.Run(name, func(b *testing.B) {
 			writeShard(b, events, batch, size, build, func(idx bleve.Index) { checkBlocks(b, idx, events, size, batch) })
@@ -202,12 +214,14 @@ func checkBlocks(b *testing.B, idx bleve.Index, events []record.Event, size, bat
 }
 
 // blockDocument is the block document of evs (see BenchmarkBlockDocuments).
+// With ib, it also stores the block's event index (BenchmarkBlockEventIndex),
+// compressed with s2, which a search would read for each candidate block.
 // With bloom, the text tokens, path=value terms and requestIDs, most of them
 // values seen once (ids, times, hashes) whose dictionary entries are most of
 // Bleve's cost, go into a Bloom filter stored with the block instead of the index:
 // a word or kv query would test every block's filter (a few thousand
 // blocks per million events), then match the events of those that pass.
-func blockDocument(evs []record.Event, bloom bool) *document.Document {
+func blockDocument(evs []record.Event, bloom bool, ib *eventIndexBuilder) *document.Document {
 	doc := document.NewDocument("b" + seqKey(evs[0].Seq))
 	lists := map[string]map[string]struct{}{}
 	add := func(name, v string) {
@@ -291,6 +305,9 @@ func blockDocument(evs []record.Event, bloom bool) *document.Document {
 	doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(joinLines(hours)), optKeyword, listAnalyzer))
 	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(order), optFacet, keywordAnalyzer))
 	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(evs[0].Kind, evs[0].Seq, raws), optStoreOnly, keywordAnalyzer))
+	if ib != nil {
+		doc.AddField(document.NewTextFieldCustom("_events", nil, s2.Encode(nil, ib.build(evs)), optStoreOnly, keywordAnalyzer))
+	}
 	return doc
 }
 

@@ -1,0 +1,463 @@
+package index
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math/bits"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/codetrail/codetrail/index/record"
+	"github.com/codetrail/codetrail/ingest/gen"
+)
+
+// The block layout of BenchmarkBlockDocuments finds candidate blocks; a
+// search then needs, inside each candidate block, which of its events hold
+// a term, without decoding and parsing the block's records for every
+// candidate. BenchmarkBlockEventIndex is the experiment for that part (issue
+// #5): a block's event index, built for every term any of its events'
+// documents would hold (the same terms as buildDocument, from
+// documentFields), and each event's sort key. It measures what building
+// it costs an event, what it takes on disk, and what reading it costs a
+// candidate block against decoding the block's records, so that what a
+// block store would cost at search time is measured, not guessed.
+
+// blockEventIndex layout, little-endian:
+//
+//	n uint32, events uint32
+//	events sort keys: eventTime in Unix nanoseconds (int64) and sequence
+//	  number (uint64) of each event, in block order
+//	n term hashes (uint32, ascending), n+1 posting offsets (uint32)
+//	postings: a posting of 32 bytes is a bitset of the block's events,
+//	  a shorter one lists their ordinals (ascending)
+//
+// A term is hashed with its field's name (CRC-32C): two terms of one block
+// with the same hash share a posting, so a lookup may return events that
+// hold the other term. A search would test its candidates with the
+// in-memory matcher, as it must for phrases and wildcards anyway.
+const eventIndexBitset = 32
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// termHash is the hash of term in the field name.
+func termHash(name string, term []byte) uint32 {
+	h := crc32.Update(0, crcTable, []byte(name))
+	h = crc32.Update(h, crcTable, []byte{0})
+	return crc32.Update(h, crcTable, term)
+}
+
+// eventIndexBuilder keeps its buffers from one block to the next.
+type eventIndexBuilder struct {
+	pairs []uint64 // hash<<8 | ordinal
+	toks  []token
+	out   []byte
+}
+
+// build returns the event index of evs (at most 256 events); the result is
+// valid until the next call.
+func (b *eventIndexBuilder) build(evs []record.Event) []byte {
+	if len(evs) > 256 {
+		panic("eventIndexBuilder: more than 256 events")
+	}
+	b.pairs = b.pairs[:0]
+	for i := range evs {
+		ev := &evs[i]
+		ord := uint64(i)
+		for _, f := range documentFields(ev) {
+			// documentFields' values are new slices: words may lowercase in place.
+			b.toks = f.tok.tokens(f.value, b.toks[:0])
+			seed := crc32.Update(crc32.Update(0, crcTable, []byte(f.name)), crcTable, []byte{0})
+			for _, t := range b.toks {
+				b.pairs = append(b.pairs, uint64(crc32.Update(seed, crcTable, t.term))<<8|ord)
+			}
+		}
+		b.pairs = append(b.pairs, uint64(termHash("eventID", []byte(ev.ID)))<<8|ord)
+	}
+	slices.Sort(b.pairs)
+	b.pairs = slices.Compact(b.pairs)
+	n := 0
+	for i := range b.pairs {
+		if i == 0 || b.pairs[i]>>8 != b.pairs[i-1]>>8 {
+			n++
+		}
+	}
+	out := b.out[:0]
+	out = binary.LittleEndian.AppendUint32(out, uint32(n))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(evs)))
+	for i := range evs {
+		t, _ := indexedTime(&evs[i])
+		out = binary.LittleEndian.AppendUint64(out, uint64(t.UnixNano()))
+		out = binary.LittleEndian.AppendUint64(out, evs[i].Seq)
+	}
+	hashes := len(out)
+	offsets := hashes + 4*n
+	postings := offsets + 4*(n+1)
+	out = slices.Grow(out, 8*n+4)[:postings]
+	k := 0
+	for i := 0; i < len(b.pairs); {
+		h := b.pairs[i] >> 8
+		j := i
+		for j < len(b.pairs) && b.pairs[j]>>8 == h {
+			j++
+		}
+		binary.LittleEndian.PutUint32(out[hashes+4*k:], uint32(h))
+		binary.LittleEndian.PutUint32(out[offsets+4*k:], uint32(len(out)-postings))
+		if j-i >= eventIndexBitset {
+			var set [eventIndexBitset]byte
+			for _, p := range b.pairs[i:j] {
+				set[p&0xff/8] |= 1 << (p & 7)
+			}
+			out = append(out, set[:]...)
+		} else {
+			for _, p := range b.pairs[i:j] {
+				out = append(out, byte(p))
+			}
+		}
+		k++
+		i = j
+	}
+	binary.LittleEndian.PutUint32(out[offsets+4*n:], uint32(len(out)-postings))
+	b.out = out
+	return out
+}
+
+// eventIndexLookup appends the ordinals of the events of the block whose
+// index is ix that hold the term with hash h.
+func eventIndexLookup(ix []byte, h uint32, out []uint8) []uint8 {
+	n := int(binary.LittleEndian.Uint32(ix))
+	events := int(binary.LittleEndian.Uint32(ix[4:]))
+	hashes := 8 + 16*events
+	offsets := hashes + 4*n
+	postings := offsets + 4*(n+1)
+	i, found := 0, false
+	for lo, hi := 0, n; lo < hi; {
+		m := int(uint(lo+hi) >> 1)
+		switch v := binary.LittleEndian.Uint32(ix[hashes+4*m:]); {
+		case v < h:
+			lo = m + 1
+		case v > h:
+			hi = m
+		default:
+			i, found = m, true
+			lo = hi
+		}
+	}
+	if !found {
+		return out
+	}
+	p := ix[postings+int(binary.LittleEndian.Uint32(ix[offsets+4*i:])) : postings+int(binary.LittleEndian.Uint32(ix[offsets+4*i+4:]))]
+	if len(p) < eventIndexBitset {
+		return append(out, p...)
+	}
+	for w := range 4 {
+		for v := binary.LittleEndian.Uint64(p[8*w:]); v != 0; v &= v - 1 {
+			out = append(out, uint8(64*w+bits.TrailingZeros64(v)))
+		}
+	}
+	return out
+}
+
+// BenchmarkBlockEventIndex measures a block's event index (see
+// eventIndexBuilder) for blocks of 64 and 256 generated events:
+//   - build: the CPU of building it, an event; its bytes an event raw, with
+//     s2 and with zstd (fastest), as a block store would keep it;
+//   - lookup: finding one term's events in an index already in memory;
+//   - s2-decode, zstd-decode: decompressing one block's index, which a
+//     search pays for each candidate block it reads from disk;
+//   - records-decode, records-parse: what testing a block's events
+//     without the index would cost: decompressing the block's records
+//     compressed together (zstd, fastest), and parsing them all.
+//
+// It first checks, for a sample of every kind of term, that a lookup
+// returns at least the events whose document holds the term and, but for
+// hash collisions, no other.
+func BenchmarkBlockEventIndex(b *testing.B) {
+	events := generated(b, 20000)
+	for i := range events {
+		events[i].Seq = uint64(i + 1)
+	}
+	zenc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	if err != nil {
+		b.Fatal(err)
+	}
+	zdec, err := zstd.NewReader(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer zdec.Close()
+	for _, size := range []int{64, 256} {
+		var blocks [][]record.Event
+		for lo := 0; lo < len(events); lo += size {
+			blocks = append(blocks, events[lo:min(lo+size, len(events))])
+		}
+		var ib eventIndexBuilder
+		checkEventIndex(b, &ib, blocks[len(blocks)/2])
+		var raw, zs, ss [][]byte
+		var recs [][]byte
+		for _, blk := range blocks {
+			ix := ib.build(blk)
+			raw = append(raw, slices.Clone(ix))
+			ss = append(ss, s2.Encode(nil, ix))
+			zs = append(zs, zenc.EncodeAll(ix, nil))
+			var r []byte
+			for i := range blk {
+				r = append(r, blk[i].Raw...)
+				r = append(r, '\n')
+			}
+			recs = append(recs, zenc.EncodeAll(r, nil))
+		}
+		perEvent := func(bs [][]byte) float64 {
+			n := 0
+			for _, x := range bs {
+				n += len(x)
+			}
+			return float64(n) / float64(len(events))
+		}
+		b.Run(fmt.Sprintf("block=%d/build", size), func(b *testing.B) {
+			start, n := time.Now(), 0
+			for i := 0; b.Loop(); i++ {
+				blk := blocks[i%len(blocks)]
+				ib.build(blk)
+				n += len(blk)
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/event")
+			b.ReportMetric(perEvent(raw), "raw-B/event")
+			b.ReportMetric(perEvent(ss), "s2-B/event")
+			b.ReportMetric(perEvent(zs), "zstd-B/event")
+			b.ReportMetric(perEvent(recs), "records-zstd-B/event")
+		})
+		// A term in about a third of the blocks' events: eventName of
+		// the middle event.
+		h := termHash("eventName", []byte(events[len(events)/2].Name))
+		b.Run(fmt.Sprintf("block=%d/lookup", size), func(b *testing.B) {
+			var out []uint8
+			for i := 0; b.Loop(); i++ {
+				out = eventIndexLookup(raw[i%len(raw)], h, out[:0])
+			}
+		})
+		b.Run(fmt.Sprintf("block=%d/s2-decode", size), func(b *testing.B) {
+			var buf []byte
+			for i := 0; b.Loop(); i++ {
+				if buf, err = s2.Decode(buf[:cap(buf)], ss[i%len(ss)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("block=%d/zstd-decode", size), func(b *testing.B) {
+			var buf []byte
+			for i := 0; b.Loop(); i++ {
+				if buf, err = zdec.DecodeAll(zs[i%len(zs)], buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("block=%d/records-decode", size), func(b *testing.B) {
+			var buf []byte
+			for i := 0; b.Loop(); i++ {
+				if buf, err = zdec.DecodeAll(recs[i%len(recs)], buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// What a search pays for each candidate block of a real index: the
+		// block document's stored fields read from its Bleve segment (zap
+		// decompresses them together, records included), its event index
+		// decoded, one term looked up.
+		b.Run(fmt.Sprintf("block=%d/candidate", size), func(b *testing.B) {
+			segs, done := blockSegments(b, events, size)
+			defer done()
+			var buf []byte
+			var out []uint8
+			found, runs := 0, 0
+			for i := 0; b.Loop(); i++ {
+				runs++
+				ss := segs[i%len(segs)]
+				local := uint64(i/len(segs)) % ss.Count()
+				err := ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
+					if field != "_events" {
+						return true
+					}
+					var derr error
+					if buf, derr = s2.Decode(buf[:cap(buf)], value); derr != nil {
+						b.Fatal(derr)
+					}
+					out = eventIndexLookup(buf, h, out[:0])
+					found += len(out)
+					return false
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if found == 0 && runs >= len(blocks) {
+				b.Fatalf("none of %d candidate blocks read held the term", runs)
+			}
+		})
+		b.Run(fmt.Sprintf("block=%d/records-parse", size), func(b *testing.B) {
+			var p record.Parser
+			for i := 0; b.Loop(); i++ {
+				for j := range blocks[i%len(blocks)] {
+					if _, err := p.Parse(record.KindCloudTrail, blocks[i%len(blocks)][j].Raw); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// checkEventIndex tests the event index of blk: for every term of a sample
+// of its events' documents (every field, every tenth event), a lookup
+// returns the events holding it; it may return others only on a hash
+// collision, which are counted and reported.
+func checkEventIndex(b *testing.B, ib *eventIndexBuilder, blk []record.Event) {
+	b.Helper()
+	type key struct{ name, term string }
+	holders := map[key][]uint8{}
+	for i := range blk {
+		for _, f := range documentFields(&blk[i]) {
+			for _, t := range f.tok.tokens(f.value, nil) {
+				k := key{f.name, string(t.term)}
+				if l := holders[k]; len(l) == 0 || l[len(l)-1] != uint8(i) {
+					holders[k] = append(l, uint8(i))
+				}
+			}
+		}
+	}
+	ix := ib.build(blk)
+	checked, extra := 0, 0
+	for k, want := range holders {
+		if int(want[0])%10 != 0 {
+			continue
+		}
+		got := eventIndexLookup(ix, termHash(k.name, []byte(k.term)), nil)
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				b.Fatalf("%s:%q: lookup found events %v, want at least %v", k.name, k.term, got, want)
+			}
+		}
+		if len(got) != len(want) {
+			extra++
+		}
+		checked++
+	}
+	if checked < 100 {
+		b.Fatalf("checked only %d terms", checked)
+	}
+	b.Logf("block of %d events: %d terms checked, %d with another term's events (hash collisions)", len(blk), checked, extra)
+}
+
+// BenchmarkBlockCandidates counts, for the harness's queries (bench/), what
+// a block store would read: on 100,000 generated events (the default
+// stream, as the harness writes it, in its order) in blocks of 256, the
+// blocks holding a match (every one of them must be read for an exact
+// total, or a facet or histogram over the matches, unless counts are kept
+// per block), and the fewest blocks a search for the 50 newest must read
+// (those holding a match at least as new as the 50th newest). The queries
+// run on the in-memory matcher; each b.Loop run counts once more, so its
+// time is that of matching 100,000 events, not a search's.
+func BenchmarkBlockCandidates(b *testing.B) {
+	const size = 256
+	events := generated(b, 100000)
+	terms := make([]*eventTerms, len(events))
+	for i := range events {
+		terms[i] = newEventTerms(&events[i])
+	}
+	week := gen.DefaultEnd.Add(-7 * 24 * time.Hour)
+	for _, q := range []struct {
+		name, query string
+		start       time.Time
+	}{
+		{"term", "eventName:StartBuild", time.Time{}},
+		{"source+name+7d", "eventSource:codepipeline.amazonaws.com AND eventName:StartPipelineExecution", week},
+		{"word", "AccessDenied", time.Time{}},
+		{"resource", "resource:MyFirstPipeline", time.Time{}},
+		{"errors", "errorCode:*", time.Time{}},
+		{"one-service", "service:codedeploy", time.Time{}},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			_, m := mustMatcher(b, q.query)
+			var matches, holding, newest int
+			for b.Loop() {
+				var times []time.Time
+				newestIn := map[int]time.Time{} // block: its newest match
+				for i := range events {
+					if ev := &events[i]; (q.start.IsZero() || !ev.Time.Before(q.start)) && m(terms[i]) {
+						times = append(times, ev.Time)
+						if t, ok := newestIn[i/size]; !ok || ev.Time.After(t) {
+							newestIn[i/size] = ev.Time
+						}
+					}
+				}
+				slices.SortFunc(times, func(x, y time.Time) int { return y.Compare(x) })
+				matches, holding, newest = len(times), len(newestIn), 0
+				if len(times) == 0 {
+					b.Fatalf("%s matched nothing", q.query)
+				}
+				cut := times[min(49, len(times)-1)]
+				for _, t := range newestIn {
+					if !t.Before(cut) {
+						newest++
+					}
+				}
+			}
+			blocks := (len(events) + size - 1) / size
+			b.ReportMetric(float64(matches)/float64(len(events)), "matched/event")
+			b.ReportMetric(float64(holding)/float64(blocks), "blocks-holding/block")
+			b.ReportMetric(float64(newest), "blocks-for-50-newest")
+		})
+	}
+}
+
+// blockSegments writes events into a one-shard index of block documents
+// (blocks of size, near-unique terms in a Bloom filter, event index
+// stored) as BenchmarkBlockDocuments does, and returns its segments; done
+// closes the index.
+func blockSegments(b *testing.B, events []record.Event, size int) (segs []*scorch.SegmentSnapshot, done func()) {
+	b.Helper()
+	idx, err := bleve.NewUsing(filepath.Join(b.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ib := new(eventIndexBuilder)
+	const batch = 5000
+	for lo := 0; lo < len(events); lo += batch {
+		bt := idx.NewBatch()
+		for i := lo; i < lo+batch && i < len(events); i += size {
+			if err := bt.IndexAdvanced(blockDocument(events[i:min(i+size, lo+batch, len(events))], true, ib)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := idx.Batch(bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ai, err := idx.Advanced()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := ai.Reader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		b.Fatalf("reader is a %T", r)
+	}
+	return snap.Segments(), func() {
+		if err := r.Close(); err != nil {
+			b.Error(err)
+		}
+		if err := idx.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
