@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -50,19 +51,26 @@ func BenchmarkBlockDocuments(b *testing.B) {
 		events[i].Seq = uint64(i + 1)
 	}
 	const batch = 5000
+	checkOnePass(b, events)
 	for _, tc := range []struct {
-		size          int
-		bloom, events bool
-	}{{1, false, false}, {16, false, false}, {64, false, false}, {256, false, false}, {64, true, false}, {256, true, false},
-		{64, true, true}, {256, true, true}, {256, false, true}} {
+		size                   int
+		bloom, events, onePass bool
+	}{{1, false, false, false}, {16, false, false, false}, {64, false, false, false}, {256, false, false, false},
+		{64, true, false, false}, {256, true, false, false},
+		{64, true, true, false}, {256, true, true, false}, {256, false, true, false},
+		{64, true, true, true}, {256, true, true, true}} {
 		size := tc.size
 		var ib *eventIndexBuilder
 		if tc.events {
 			ib = new(eventIndexBuilder)
 		}
+		var one onePassBlock
 		build := func(evs []record.Event) *document.Document {
-			if size == 1 {
+			switch {
+			case size == 1:
 				return buildDocument(&evs[0], false)
+			case tc.onePass:
+				return one.document(evs)
 			}
 			return blockDocument(evs, tc.bloom, ib)
 		}
@@ -72,6 +80,9 @@ func BenchmarkBlockDocuments(b *testing.B) {
 		}
 		if tc.events {
 			name += "+events"
+		}
+		if tc.onePass {
+			name += "-onepass"
 		}
 		b.Run(name, func(b *testing.B) {
 			writeShard(b, events, batch, size, build, func(idx bleve.Index) { checkBlocks(b, idx, events, size, batch) })
@@ -213,6 +224,43 @@ func checkBlocks(b *testing.B, idx bleve.Index, events []record.Event, size, bat
 	}
 }
 
+// checkOnePass tests that onePassBlock stores the same event index as
+// blockDocument and lists the same terms in its keyword fields, on blocks of
+// 256 of events.
+func checkOnePass(b *testing.B, events []record.Event) {
+	b.Helper()
+	var one onePassBlock
+	ib := new(eventIndexBuilder)
+	stored := func(doc *document.Document) map[string]string {
+		out := map[string]string{}
+		for _, f := range doc.Fields {
+			if f.Name() == "_bloom" || f.Name() == fieldBlob {
+				continue
+			}
+			v := string(f.Value())
+			if f.Name() != "_events" && f.Name() != fieldTime {
+				lines := strings.Split(strings.TrimSuffix(v, "\n"), "\n")
+				slices.Sort(lines)
+				v = strings.Join(lines, "\n")
+			}
+			out[f.Name()] += v
+		}
+		return out
+	}
+	for lo := 0; lo+256 <= len(events); lo += 256 * 16 {
+		blk := events[lo : lo+256]
+		want, got := stored(blockDocument(blk, true, ib)), stored(one.document(blk))
+		if len(got) != len(want) {
+			b.Fatalf("block at %d: one pass wrote fields %v, two passes %v", lo, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+		}
+		for name, v := range want {
+			if got[name] != v {
+				b.Fatalf("block at %d: field %s differs between one pass and two (%d and %d bytes)", lo, name, len(got[name]), len(v))
+			}
+		}
+	}
+}
+
 // blockDocument is the block document of evs (see BenchmarkBlockDocuments).
 // With ib, it also stores the block's event index (BenchmarkBlockEventIndex),
 // compressed with s2, which a search would read for each candidate block.
@@ -319,8 +367,13 @@ var bloomSeed = maphash.MakeSeed()
 
 func newBloom(n int) *blockBloom { return &blockBloom{bits: make([]byte, max(8, (10*n+7)/8))} }
 
-func (f *blockBloom) add(v string) {
-	h := maphash.String(bloomSeed, v)
+func (f *blockBloom) add(v string) { f.set(maphash.String(bloomSeed, v)) }
+
+// addHash adds a value by its 32-bit term hash (onePassBlock), spread to
+// 64 bits for the probes.
+func (f *blockBloom) addHash(h uint32) { f.set(uint64(h) * 0x9e3779b97f4a7c15) }
+
+func (f *blockBloom) set(h uint64) {
 	m := uint64(len(f.bits) * 8)
 	for i := range uint64(4) {
 		bit := (h + i*(h>>32|1)) % m
