@@ -283,10 +283,7 @@ func blockDocument(evs []record.Event, bloom bool, ib *eventIndexBuilder) *docum
 	}
 	var text strings.Builder
 	seen := map[string]struct{}{}
-	var lo, hi time.Time
-	var order string
-	hours := map[string]struct{}{}
-	var raws []byte
+	var span blockSpan
 	for i := range evs {
 		ev := &evs[i]
 		for _, f := range keywordDocFields(ev, nil) {
@@ -305,16 +302,7 @@ func blockDocument(evs []record.Event, bloom bool, ib *eventIndexBuilder) *docum
 				add(fieldKV, l.Path+kvSep+l.Value)
 			}
 		}
-		if t, ok := indexedTime(ev); ok {
-			if lo.IsZero() || t.Before(lo) {
-				lo = t
-			}
-			hi = maxTime(hi, t)
-			hours[hourKey(t)] = struct{}{}
-		}
-		order = max(order, timeKey(ev)+seqKey(ev.Seq))
-		raws = append(raws, ev.Raw...)
-		raws = append(raws, '\n')
+		span.add(ev)
 	}
 	if bloom {
 		// requestID and eventID (the document id of an event, not of a
@@ -344,19 +332,51 @@ func blockDocument(evs []record.Event, bloom bool, ib *eventIndexBuilder) *docum
 	if !bloom {
 		doc.AddField(document.NewTextFieldCustom(fieldText, nil, []byte(text.String()), optKeyword, textAnalyzer))
 	}
-	for _, t := range []time.Time{lo, hi} {
+	span.addFields(doc, &evs[0])
+	if ib != nil {
+		doc.AddField(document.NewTextFieldCustom("_events", nil, s2.Encode(nil, ib.build(evs)), optStoreOnly, keywordAnalyzer))
+	}
+	return doc
+}
+
+// blockSpan is what a block document keeps of its events beside their
+// terms: the oldest and newest eventTime, the hours they fall in, the
+// newest sort key, and the records.
+type blockSpan struct {
+	lo, hi time.Time
+	hours  map[string]struct{}
+	order  string
+	raws   []byte
+}
+
+func (s *blockSpan) add(ev *record.Event) {
+	if t, ok := indexedTime(ev); ok {
+		if s.lo.IsZero() || t.Before(s.lo) {
+			s.lo = t
+		}
+		s.hi = maxTime(s.hi, t)
+		if s.hours == nil {
+			s.hours = map[string]struct{}{}
+		}
+		s.hours[hourKey(t)] = struct{}{}
+	}
+	s.order = max(s.order, timeKey(ev)+seqKey(ev.Seq))
+	s.raws = append(s.raws, ev.Raw...)
+	s.raws = append(s.raws, '\n')
+}
+
+// addFields adds the span's fields to doc; the records are stored as one
+// blob with first's kind and sequence number.
+func (s *blockSpan) addFields(doc *document.Document, first *record.Event) {
+	for _, t := range []time.Time{s.lo, s.hi} {
 		if !t.IsZero() {
 			f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optKeyword)
 			doc.AddField(f)
 		}
 	}
-	doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(joinLines(hours)), optKeyword, listAnalyzer))
-	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(order), optFacet, keywordAnalyzer))
-	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(evs[0].Kind, evs[0].Seq, raws), optStoreOnly, keywordAnalyzer))
-	if ib != nil {
-		doc.AddField(document.NewTextFieldCustom("_events", nil, s2.Encode(nil, ib.build(evs)), optStoreOnly, keywordAnalyzer))
-	}
-	return doc
+	doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(joinLines(s.hours)), optKeyword, listAnalyzer))
+	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(s.order), optFacet, keywordAnalyzer))
+	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(first.Kind, first.Seq, s.raws), optStoreOnly, keywordAnalyzer))
 }
 
 // blockBloom is a Bloom filter of 10 bits a value and 4 probes (about 1%

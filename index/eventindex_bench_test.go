@@ -511,10 +511,7 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 		p.lists[name][v] = struct{}{}
 	}
 	p.pairs, p.bloomH = p.pairs[:0], p.bloomH[:0]
-	var lo, hi time.Time
-	var order string
-	hours := map[string]struct{}{}
-	var raws []byte
+	var span blockSpan
 	for i := range evs {
 		ev, ord := &evs[i], uint64(i)
 		p.fields = keywordDocFields(ev, p.fields[:0])
@@ -560,16 +557,7 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 		h := termHash("eventID", []byte(ev.ID))
 		p.pairs = append(p.pairs, uint64(h)<<8|ord)
 		p.bloomH = append(p.bloomH, uint64(h))
-		if t, ok := indexedTime(ev); ok {
-			if lo.IsZero() || t.Before(lo) {
-				lo = t
-			}
-			hi = maxTime(hi, t)
-			hours[hourKey(t)] = struct{}{}
-		}
-		order = max(order, timeKey(ev)+seqKey(ev.Seq))
-		raws = append(raws, ev.Raw...)
-		raws = append(raws, '\n')
+		span.add(ev)
 	}
 	p.bloomH, p.bloomSpare = radixSort(p.bloomH, p.bloomSpare, 32)
 	p.bloomH = slices.Compact(p.bloomH)
@@ -584,15 +572,7 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 			doc.AddField(document.NewTextFieldCustom(name, nil, []byte(joinLines(vs)), optKeyword, listAnalyzer))
 		}
 	}
-	for _, t := range []time.Time{lo, hi} {
-		if !t.IsZero() {
-			tf, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optKeyword)
-			doc.AddField(tf)
-		}
-	}
-	doc.AddField(document.NewTextFieldCustom(fieldHour, nil, []byte(joinLines(hours)), optKeyword, listAnalyzer))
-	doc.AddField(document.NewTextFieldCustom(fieldOrder, nil, []byte(order), optFacet, keywordAnalyzer))
-	doc.AddField(document.NewTextFieldCustom(fieldBlob, nil, encodeBlob(evs[0].Kind, evs[0].Seq, raws), optStoreOnly, keywordAnalyzer))
+	span.addFields(doc, &evs[0])
 	doc.AddField(document.NewTextFieldCustom("_events", nil, s2.Encode(nil, p.encode(evs)), optStoreOnly, keywordAnalyzer))
 	return doc
 }
