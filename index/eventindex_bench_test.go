@@ -55,9 +55,12 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // termHash is the hash of term in the field name.
 func termHash(name string, term []byte) uint32 {
-	h := crc32.Update(0, crcTable, []byte(name))
-	h = crc32.Update(h, crcTable, []byte{0})
-	return crc32.Update(h, crcTable, term)
+	return crc32.Update(fieldSeed(name), crcTable, term)
+}
+
+// fieldSeed is where termHash starts for the terms of the field name.
+func fieldSeed(name string) uint32 {
+	return crc32.Update(crc32.Update(0, crcTable, []byte(name)), crcTable, []byte{0})
 }
 
 // eventIndexBuilder keeps its buffers from one block to the next.
@@ -81,7 +84,7 @@ func (b *eventIndexBuilder) build(evs []record.Event) []byte {
 		for _, f := range documentFields(ev) {
 			// documentFields' values are new slices: words may lowercase in place.
 			b.toks = f.tok.tokens(f.value, b.toks[:0])
-			seed := crc32.Update(crc32.Update(0, crcTable, []byte(f.name)), crcTable, []byte{0})
+			seed := fieldSeed(f.name)
 			for _, t := range b.toks {
 				b.pairs = append(b.pairs, uint64(crc32.Update(seed, crcTable, t.term))<<8|ord)
 			}
@@ -491,11 +494,8 @@ type onePassBlock struct {
 	buf                []byte
 }
 
-// Field-name seeds of termHash, for hashing a term in pieces.
-var (
-	seedText = crc32.Update(crc32.Update(0, crcTable, []byte(fieldText)), crcTable, []byte{0})
-	seedKV   = crc32.Update(crc32.Update(0, crcTable, []byte(fieldKV)), crcTable, []byte{0})
-)
+// Field seeds of termHash, for hashing a term in pieces.
+var seedText, seedKV = fieldSeed(fieldText), fieldSeed(fieldKV)
 
 func (p *onePassBlock) document(evs []record.Event) *document.Document {
 	if p.lists == nil {
