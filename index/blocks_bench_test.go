@@ -53,18 +53,21 @@ func BenchmarkBlockDocuments(b *testing.B) {
 	const batch = 5000
 	checkOnePass(b, events)
 	for _, tc := range []struct {
-		size                   int
-		bloom, events, onePass bool
-	}{{1, false, false, false}, {16, false, false, false}, {64, false, false, false}, {256, false, false, false},
-		{64, true, false, false}, {256, true, false, false},
-		{64, true, true, false}, {256, true, true, false}, {256, false, true, false},
-		{64, true, true, true}, {256, true, true, true}} {
+		size                          int
+		bloom, events, onePass, words bool
+	}{{1, false, false, false, false}, {16, false, false, false, false}, {64, false, false, false, false}, {256, false, false, false, false},
+		{64, true, false, false, false}, {256, true, false, false, false},
+		{64, true, true, false, false}, {256, true, true, false, false}, {256, false, true, false, false},
+		{64, true, true, true, false}, {256, true, true, true, false}, {256, true, true, true, true}} {
 		size := tc.size
 		var ib *eventIndexBuilder
 		if tc.events {
 			ib = new(eventIndexBuilder)
 		}
-		var one onePassBlock
+		one := new(onePassBlock)
+		if tc.words {
+			one = newOnePassWords()
+		}
 		build := func(evs []record.Event) *document.Document {
 			switch {
 			case size == 1:
@@ -84,8 +87,16 @@ func BenchmarkBlockDocuments(b *testing.B) {
 		if tc.onePass {
 			name += "-onepass"
 		}
+		if tc.words {
+			name += "+words"
+		}
 		b.Run(name, func(b *testing.B) {
-			writeShard(b, events, batch, size, build, func(idx bleve.Index) { checkBlocks(b, idx, events, size, batch) })
+			writeShard(b, events, batch, size, build, func(idx bleve.Index) {
+				checkBlocks(b, idx, events, size, batch)
+				if tc.words {
+					checkCommonWord(b, idx, events, size, batch, "accessdenied")
+				}
+			})
 		})
 	}
 }
@@ -222,6 +233,73 @@ func checkBlocks(b *testing.B, idx bleve.Index, events []record.Event, size, bat
 	if err != nil || int(res.Total) != want {
 		b.Fatalf("eventName:%s found %v documents (%v), want %d", name, res, err, want)
 	}
+}
+
+// checkCommonWord tests the text field of onePassBlock's documents with
+// common words: from the first block whose document holds word on, each
+// block's term frequency of word is the number of its events whose text
+// holds it, and before it none does.
+func checkCommonWord(b *testing.B, idx bleve.Index, events []record.Event, size, batch int, word string) {
+	b.Helper()
+	holding := map[string]uint64{} // block document id: events holding word
+	for lo := 0; lo < len(events); lo += batch {
+		for i := lo; i < lo+batch && i < len(events); i += size {
+			id := "b" + seqKey(events[i].Seq)
+			for j := i; j < min(i+size, lo+batch, len(events)); j++ {
+				if slices.Contains(analyzeText(textOf(&events[j])), word) {
+					holding[id]++
+				}
+			}
+		}
+	}
+	ai, err := idx.Advanced()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := ai.Reader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	tfr, err := r.TermFieldReader(context.Background(), []byte(word), fieldText, true, false, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tfr.Close()
+	got := map[string]uint64{}
+	for {
+		d, err := tfr.Next(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d == nil {
+			break
+		}
+		id, err := r.ExternalID(d.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got[id] = d.Freq
+	}
+	if len(got) == 0 {
+		b.Fatalf("%q never became a common word", word)
+	}
+	first := slices.Min(slices.Collect(maps.Keys(got)))
+	for id, n := range holding {
+		if id >= first && got[id] != n {
+			b.Fatalf("block %s: %q has term frequency %d, %d events hold it", id, word, got[id], n)
+		}
+	}
+}
+
+// textOf is the text field of ev's document, as leafDocFields writes it.
+func textOf(ev *record.Event) string {
+	for _, f := range leafDocFields(ev, nil) {
+		if f.name == fieldText {
+			return string(f.value)
+		}
+	}
+	return ""
 }
 
 // checkOnePass tests that onePassBlock stores the same event index as

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -485,6 +486,15 @@ func blockSegments(b *testing.B, events []record.Event, size int) (segs []*scorc
 // of the near-unique terms instead of the terms. The event index comes out
 // byte for byte the same as eventIndexBuilder.build's (checked by
 // BenchmarkBlockDocuments).
+//
+// With words set (newOnePassWords), the words of the text field that are
+// common go into the block document's text field instead of the filter,
+// once for each event of the block holding them, so that Bleve's term
+// frequency is the number of the block's events holding the word: exact
+// totals of a word query then come from the dictionary instead of reading
+// every block holding it. A word becomes common, for the blocks after it,
+// once it occurs twice in one block; ids and other near-unique values
+// never do.
 type onePassBlock struct {
 	eventIndexBuilder
 	lists              map[string]map[string]struct{}
@@ -492,6 +502,44 @@ type onePassBlock struct {
 	fields             []docField
 	seen               map[string]struct{}
 	buf                []byte
+	words              *commonWords
+}
+
+// commonWords are the words an onePassBlock puts into its text field.
+type commonWords struct {
+	index  map[string]int // word -> its stamp
+	stamps []uint32       // the last event (stamp) whose text got the word
+	stamp  uint32
+	text   []byte   // this block's common words, one line per word and event
+	refs   []uint64 // this block's other words: hash<<32 | offset in arena
+	spare  []uint64
+	arena  []byte // uvarint length and bytes of each word of refs
+}
+
+func newOnePassWords() *onePassBlock {
+	return &onePassBlock{words: &commonWords{index: map[string]int{}}}
+}
+
+// promote makes the words of refs occurring twice or more common.
+func (w *commonWords) promote() {
+	w.refs, w.spare = radixSort(w.refs, w.spare, 64)
+	for i := 0; i < len(w.refs); {
+		j := i + 1
+		for j < len(w.refs) && w.refs[j]>>32 == w.refs[i]>>32 {
+			j++
+		}
+		if j-i >= 2 {
+			off := int(uint32(w.refs[i]))
+			n, k := binary.Uvarint(w.arena[off:])
+			word := string(w.arena[off+k : off+k+int(n)])
+			if _, ok := w.index[word]; !ok {
+				w.index[word] = len(w.stamps)
+				w.stamps = append(w.stamps, 0)
+			}
+		}
+		i = j
+	}
+	w.refs, w.arena = w.refs[:0], w.arena[:0]
 }
 
 // Field seeds of termHash, for hashing a term in pieces.
@@ -512,8 +560,14 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 	}
 	p.pairs, p.bloomH = p.pairs[:0], p.bloomH[:0]
 	var span blockSpan
+	if p.words != nil {
+		p.words.text = p.words.text[:0]
+	}
 	for i := range evs {
 		ev, ord := &evs[i], uint64(i)
+		if p.words != nil {
+			p.words.stamp++
+		}
 		p.fields = keywordDocFields(ev, p.fields[:0])
 		for _, f := range p.fields {
 			h := termHash(f.name, f.value)
@@ -535,6 +589,17 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 			for _, t := range p.toks {
 				h := crc32.Update(seedText, crcTable, t.term)
 				p.pairs = append(p.pairs, uint64(h)<<8|ord)
+				if w := p.words; w != nil {
+					if k, ok := w.index[string(t.term)]; ok {
+						if w.stamps[k] != w.stamp {
+							w.stamps[k] = w.stamp
+							w.text = append(append(w.text, t.term...), '\n')
+						}
+						continue
+					}
+					w.refs = append(w.refs, uint64(h)<<32|uint64(len(w.arena)))
+					w.arena = append(binary.AppendUvarint(w.arena, uint64(len(t.term))), t.term...)
+				}
 				p.bloomH = append(p.bloomH, uint64(h))
 			}
 		}
@@ -574,6 +639,12 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 	}
 	span.addFields(doc, &evs[0])
 	doc.AddField(document.NewTextFieldCustom("_events", nil, s2.Encode(nil, p.encode(evs)), optStoreOnly, keywordAnalyzer))
+	if w := p.words; w != nil {
+		if len(w.text) > 0 {
+			doc.AddField(document.NewTextFieldCustom(fieldText, nil, slices.Clone(w.text), optKeyword, textAnalyzer))
+		}
+		w.promote()
+	}
 	return doc
 }
 
@@ -630,13 +701,21 @@ func BenchmarkBlockIngest(b *testing.B) {
 		files = append(files, buf.Bytes())
 	}
 	// size 1: today's document per event (buildDocument), the baseline.
-	for _, size := range []int{256, 1} {
-		b.Run(fmt.Sprintf("block=%d", size), func(b *testing.B) { ingestFiles(b, files, len(events), size) })
+	for _, tc := range []struct {
+		size  int
+		words bool
+	}{{256, false}, {256, true}, {1, false}} {
+		name := fmt.Sprintf("block=%d", tc.size)
+		if tc.words {
+			name += "+words"
+		}
+		b.Run(name, func(b *testing.B) { ingestFiles(b, files, len(events), tc.size, tc.words) })
 	}
 }
 
-// ingestFiles is one run of BenchmarkBlockIngest with documents of size events.
-func ingestFiles(b *testing.B, files [][]byte, events, size int) {
+// ingestFiles is one run of BenchmarkBlockIngest with documents of size
+// events, with common words in the block documents' text field if words.
+func ingestFiles(b *testing.B, files [][]byte, events, size int, words bool) {
 	const shards, batch = 2, 5000
 	var took, cpu time.Duration
 	runs := 0
@@ -654,7 +733,7 @@ func ingestFiles(b *testing.B, files [][]byte, events, size int) {
 		start, cpu0 := time.Now(), processCPU(b)
 		var seq atomic.Uint64
 		for s := range shards {
-			go func() { errs <- ingestBlocks(idxs[s], next, &seq, batch, size) }()
+			go func() { errs <- ingestBlocks(idxs[s], next, &seq, batch, size, words) }()
 		}
 		for _, f := range files {
 			next <- f
@@ -688,9 +767,12 @@ func ingestFiles(b *testing.B, files [][]byte, events, size int) {
 }
 
 // ingestBlocks is one shard's goroutine of BenchmarkBlockIngest.
-func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, batch, size int) error {
+func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, batch, size int, words bool) error {
 	var p record.Parser
-	var one onePassBlock
+	one := new(onePassBlock)
+	if words {
+		one = newOnePassWords()
+	}
 	var pending []record.Event
 	var zr *gzip.Reader
 	flush := func(all bool) error {
@@ -739,4 +821,236 @@ func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, batc
 		}
 	}
 	return flush(true)
+}
+
+// blockSidecar is what BenchmarkBlockCounts keeps beside a block store's
+// documents for counting without reading blocks: for each facetable field a
+// column of each event's value (its ordinal in the field's values, 0 for
+// none), and for each of its values, and for having a value at all, a
+// bitmap of the events; and each event's day.
+type blockSidecar struct {
+	values []map[string]uint32 // per facetable field: value -> ordinal (from 1)
+	cols   [][]uint32          // per facetable field: each event's ordinal
+	terms  map[string]*roaring.Bitmap
+	has    []*roaring.Bitmap // per facetable field
+	days   []uint32
+}
+
+// facetable are the indexes in keywordFields of the fields counted.
+var facetable = func() (out []int) {
+	for i := range keywordFields {
+		if keywordFields[i].facetable {
+			out = append(out, i)
+		}
+	}
+	return out
+}()
+
+func newBlockSidecar() *blockSidecar {
+	s := &blockSidecar{terms: map[string]*roaring.Bitmap{}}
+	for range facetable {
+		s.values = append(s.values, map[string]uint32{})
+		s.cols = append(s.cols, nil)
+		s.has = append(s.has, roaring.New())
+	}
+	return s
+}
+
+// add records events, numbered from the sidecar's current length.
+func (s *blockSidecar) add(evs []record.Event) {
+	for i := range evs {
+		ev, n := &evs[i], uint32(len(s.days))
+		for j, k := range facetable {
+			v := keywordFields[k].value(ev)
+			var ord uint32
+			if v != "" {
+				if ord = s.values[j][v]; ord == 0 {
+					ord = uint32(len(s.values[j]) + 1)
+					s.values[j][v] = ord
+				}
+				s.has[j].Add(n)
+				key := keywordFields[k].name + kvSep + v
+				bm := s.terms[key]
+				if bm == nil {
+					bm = roaring.New()
+					s.terms[key] = bm
+				}
+				bm.Add(n)
+			}
+			s.cols[j] = append(s.cols[j], ord)
+		}
+		s.days = append(s.days, uint32(ev.Time.Unix()/86400))
+	}
+}
+
+// field returns the index in facetable of the field name.
+func (s *blockSidecar) field(tb testing.TB, name string) int {
+	for j, k := range facetable {
+		if keywordFields[k].name == name {
+			return j
+		}
+	}
+	tb.Fatalf("%s is not facetable", name)
+	return -1
+}
+
+// BenchmarkBlockCounts measures the counting side a block store would need
+// (see BenchmarkBlockCandidates: exact totals and facets over a query's
+// matches would otherwise read most blocks), on 100,000 generated events:
+//   - build: adding events to a blockSidecar, CPU and bytes an event
+//     (columns of 4-byte ordinals, bitmaps serialized);
+//   - facet-errors: the 10 most frequent eventNames of the events with an
+//     errorCode; histogram-service: events of service codedeploy by day;
+//     total-name-source: the exact total of eventSource and eventName
+//     together. Each is checked against counting the events directly.
+//
+// And the filter a search for a word would use across blocks instead of
+// reading every block's Bloom filter (sliced): one bitmap over the blocks
+// for each bit of the blocks' filters (the same bits, 10 a term, 4 probes),
+// so that a word's candidate blocks are the AND of 4 bitmaps;
+// sliced-filter reports its bytes an event, how many candidate blocks a
+// word gets against the blocks that hold it, and the time of the AND.
+func BenchmarkBlockCounts(b *testing.B) {
+	events := generated(b, 100000)
+	for i := range events {
+		events[i].Seq = uint64(i + 1)
+	}
+	var sc *blockSidecar
+	b.Run("build", func(b *testing.B) {
+		start, n := time.Now(), 0
+		for b.Loop() {
+			sc = newBlockSidecar()
+			for lo := 0; lo < len(events); lo += 256 {
+				sc.add(events[lo:min(lo+256, len(events))])
+			}
+			n += len(events)
+		}
+		size := 4 * len(sc.days) * (len(facetable) + 1)
+		for _, bm := range sc.terms {
+			bm.RunOptimize()
+			size += int(bm.GetSerializedSizeInBytes())
+		}
+		for _, bm := range sc.has {
+			size += int(bm.GetSerializedSizeInBytes())
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/event")
+		b.ReportMetric(float64(size)/float64(len(events)), "B/event")
+	})
+	errs, names := sc.field(b, "errorCode"), sc.field(b, "eventName")
+	wantNames := map[uint32]int{}
+	for i := range events {
+		if events[i].ErrorCode != "" {
+			wantNames[sc.values[names][events[i].Name]]++
+		}
+	}
+	b.Run("facet-errors", func(b *testing.B) {
+		var counts []int
+		for b.Loop() {
+			counts = make([]int, len(sc.values[names])+1)
+			col := sc.cols[names]
+			it := sc.has[errs].Iterator()
+			for it.HasNext() {
+				counts[col[it.Next()]]++
+			}
+		}
+		for ord, n := range wantNames {
+			if counts[ord] != n {
+				b.Fatalf("eventName %d: counted %d events with an error, want %d", ord, counts[ord], n)
+			}
+		}
+	})
+	service := sc.terms["service"+kvSep+"codedeploy"]
+	b.Run("histogram-service", func(b *testing.B) {
+		var days map[uint32]int
+		for b.Loop() {
+			days = map[uint32]int{}
+			it := service.Iterator()
+			for it.HasNext() {
+				days[sc.days[it.Next()]]++
+			}
+		}
+		total := 0
+		for _, n := range days {
+			total += n
+		}
+		if want := int(service.GetCardinality()); total != want || want == 0 {
+			b.Fatalf("histogram of %d events, want %d", total, want)
+		}
+	})
+	b.Run("total-name-source", func(b *testing.B) {
+		var n uint64
+		for b.Loop() {
+			n = roaring.And(sc.terms["eventSource"+kvSep+"codepipeline.amazonaws.com"], sc.terms["eventName"+kvSep+"StartPipelineExecution"]).GetCardinality()
+		}
+		want := 0
+		for i := range events {
+			if events[i].Source == "codepipeline.amazonaws.com" && events[i].Name == "StartPipelineExecution" {
+				want++
+			}
+		}
+		if n != uint64(want) || want == 0 {
+			b.Fatalf("total %d, want %d", n, want)
+		}
+	})
+	b.Run("sliced-filter", func(b *testing.B) {
+		var one onePassBlock
+		var blocks [][]uint64 // each block's distinct filter hashes
+		most := 0
+		for lo := 0; lo < len(events); lo += 256 {
+			one.document(events[lo:min(lo+256, len(events))])
+			blocks = append(blocks, slices.Clone(one.bloomH))
+			most = max(most, len(one.bloomH))
+		}
+		m := uint64(10 * most) // one size for all blocks: the fullest block's
+		sliced := make([]*roaring.Bitmap, m)
+		for blk, hs := range blocks {
+			for _, h := range hs {
+				x := uint64(h) * 0x9e3779b97f4a7c15
+				for i := range uint64(4) {
+					bit := (x + i*(x>>32|1)) % m
+					if sliced[bit] == nil {
+						sliced[bit] = roaring.New()
+					}
+					sliced[bit].Add(uint32(blk))
+				}
+			}
+		}
+		size := 0
+		for _, s := range sliced {
+			if s != nil {
+				s.RunOptimize()
+				size += int(s.GetSerializedSizeInBytes())
+			}
+		}
+		word := crc32.Update(seedText, crcTable, []byte("accessdenied"))
+		holding := 0
+		for _, hs := range blocks {
+			if _, ok := slices.BinarySearch(hs, uint64(word)); ok {
+				holding++
+			}
+		}
+		var cand *roaring.Bitmap
+		for b.Loop() {
+			x := uint64(word) * 0x9e3779b97f4a7c15
+			cand = nil
+			for i := range uint64(4) {
+				s := sliced[(x+i*(x>>32|1))%m]
+				if s == nil {
+					cand = roaring.New()
+					break
+				}
+				if cand == nil {
+					cand = s.Clone()
+				} else {
+					cand.And(s)
+				}
+			}
+		}
+		if int(cand.GetCardinality()) < holding || holding == 0 {
+			b.Fatalf("%d candidate blocks for a word %d blocks hold", cand.GetCardinality(), holding)
+		}
+		b.ReportMetric(float64(size)/float64(len(events)), "B/event")
+		b.ReportMetric(float64(cand.GetCardinality()), "candidate-blocks")
+		b.ReportMetric(float64(holding), "blocks-holding")
+	})
 }
