@@ -634,14 +634,14 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 	doc.AddField(document.NewTextFieldCustom("_bloom", nil, f.bits, optStoreOnly, keywordAnalyzer))
 	for name, vs := range p.lists {
 		if len(vs) > 0 {
-			doc.AddField(document.NewTextFieldCustom(name, nil, []byte(joinLines(vs)), optKeyword, listAnalyzer))
+			doc.AddField(newIndexedField(name, []byte(joinLines(vs)), optKeyword, eachLine))
 		}
 	}
 	span.addFields(doc, &evs[0])
 	doc.AddField(document.NewTextFieldCustom("_events", nil, s2.Encode(nil, p.encode(evs)), optStoreOnly, keywordAnalyzer))
 	if w := p.words; w != nil {
 		if len(w.text) > 0 {
-			doc.AddField(document.NewTextFieldCustom(fieldText, nil, slices.Clone(w.text), optKeyword, textAnalyzer))
+			doc.AddField(newIndexedField(fieldText, slices.Clone(w.text), optKeyword, words))
 		}
 		w.promote()
 	}
