@@ -252,14 +252,7 @@ func checkCommonWord(b *testing.B, idx bleve.Index, events []record.Event, size,
 			}
 		}
 	}
-	ai, err := idx.Advanced()
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := ai.Reader()
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := indexReader(b, idx)
 	defer r.Close()
 	tfr, err := r.TermFieldReader(context.Background(), []byte(word), fieldText, true, false, false)
 	if err != nil {
@@ -290,6 +283,21 @@ func checkCommonWord(b *testing.B, idx bleve.Index, events []record.Event, size,
 			b.Fatalf("block %s: %q has term frequency %d, %d events hold it", id, word, got[id], n)
 		}
 	}
+}
+
+// indexReader returns a reader of idx's current snapshot; the caller
+// closes it.
+func indexReader(b *testing.B, idx bleve.Index) bindex.IndexReader {
+	b.Helper()
+	ai, err := idx.Advanced()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := ai.Reader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
 }
 
 // textOf is the text field of ev's document, as leafDocFields writes it.

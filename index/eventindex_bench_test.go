@@ -457,14 +457,7 @@ func blockSegments(b *testing.B, events []record.Event, size int) (segs []*scorc
 			b.Fatal(err)
 		}
 	}
-	ai, err := idx.Advanced()
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := ai.Reader()
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := indexReader(b, idx)
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
 		b.Fatalf("reader is a %T", r)
