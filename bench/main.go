@@ -307,8 +307,14 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 
 	if settleMax > 0 {
 		var segs int64
-		m.Settle, segs = settle(ctx, c, pid, settleMax)
-		fmt.Printf("codetrail: settled %s after ingest (waited at most %s): %d segments\n", m.Settle.Round(time.Second), settleMax, segs)
+		var settled bool
+		m.Settle, segs, settled = settle(ctx, c, pid, settleMax)
+		m.Unsettled = !settled
+		if settled {
+			fmt.Printf("codetrail: settled %s after ingest (waited at most %s): %d segments\n", m.Settle.Round(time.Second), settleMax, segs)
+		} else {
+			fmt.Printf("codetrail: NOT settled %s after ingest (the -settle bound): still merging or compacting, %d segments; the queries below run beside that work\n", m.Settle.Round(time.Second), segs)
+		}
 	}
 	if err := measureQueries(ctx, c, runs, &m, pid); err != nil {
 		return m, err
@@ -585,38 +591,41 @@ var settleMax time.Duration
 // settle waits, at most most, until codetrail serve (process pid) is quiet
 // and has no compaction running or due (docs/operations.md, Compaction):
 // queries are timed on the index as it stays once ingest is over. It
-// returns how long it waited and the segments searches then read.
-func settle(ctx context.Context, c *client.Client, pid int, most time.Duration) (time.Duration, int64) {
+// returns how long it waited, the segments searches then read, and whether
+// the server did settle (false: most ran out first).
+func settle(ctx context.Context, c *client.Client, pid int, most time.Duration) (time.Duration, int64, bool) {
 	start := time.Now()
 	var segs int64
 	for time.Since(start) < most {
-		waitQuiet(pid, most-time.Since(start), 5*time.Second)
+		quiet := waitQuiet(pid, most-time.Since(start), 5*time.Second)
 		st, err := c.Stats(ctx)
 		if err != nil {
 			break
 		}
 		segs = st.GetSegments()
-		if !st.GetCompacting() {
-			break
+		if quiet && !st.GetCompacting() {
+			return time.Since(start), segs, true
 		}
 		time.Sleep(time.Second)
 	}
-	return time.Since(start), segs
+	return time.Since(start), segs, false
 }
 
 // waitQuiet waits until process pid uses under a tenth of a core over a
-// window, or until most has passed, and returns how long it waited. Ingest
-// is over by then, so what still runs is Bleve merging and persisting.
-func waitQuiet(pid int, most, window time.Duration) time.Duration {
+// window, or until most has passed, and returns whether it went quiet.
+// Ingest is over by then, so what still runs is Bleve merging and
+// persisting.
+func waitQuiet(pid int, most, window time.Duration) bool {
 	start := time.Now()
-	for time.Since(start) < most {
+	for left := most; left > 0; left = most - time.Since(start) {
+		d := min(window, left)
 		before := procCPU(pid)
-		time.Sleep(window)
-		if procCPU(pid)-before < window/10 {
-			break
+		time.Sleep(d)
+		if procCPU(pid)-before < d/10 {
+			return true
 		}
 	}
-	return time.Since(start)
+	return false
 }
 
 // serveArgs are the -serve-arg flags.

@@ -37,6 +37,9 @@ type measure struct {
 	// Settle is how long the engine took to go quiet after ingest, before
 	// the queries were timed (-settle); zero when they were timed at once.
 	Settle time.Duration `json:"settle,omitempty"`
+	// Unsettled is true when that wait ended at its bound with the engine
+	// still busy or compacting: its queries were timed beside merges.
+	Unsettled bool `json:"unsettled,omitempty"`
 	// Runs is how many runs the figures are the medians of (-repeat); zero
 	// or one means a single run.
 	Runs int `json:"runs,omitempty"`
@@ -90,6 +93,7 @@ func medianMeasure(runs []measure) (measure, error) {
 	m := measure{Engine: first.Engine, Events: first.Events}
 	m.Ingest = medianBy(runs, func(r measure) time.Duration { return r.Ingest })
 	m.Settle = medianBy(runs, func(r measure) time.Duration { return r.Settle })
+	m.Unsettled = slices.ContainsFunc(runs, func(r measure) bool { return r.Unsettled })
 	m.Page1 = medianBy(runs, func(r measure) time.Duration { return r.Page1 })
 	m.Page100 = medianBy(runs, func(r measure) time.Duration { return r.Page100 })
 	m.Disk = medianBy(runs, func(r measure) int64 { return r.Disk })

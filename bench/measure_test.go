@@ -49,6 +49,19 @@ func TestMedianMeasure(t *testing.T) {
 			}(),
 		},
 		{
+			name: "one run's queries timed before the server settled mark the medians",
+			runs: func() []measure {
+				a, b := run(1, q("a", ms, ms, ms, 7)), run(1, q("a", ms, ms, ms, 7))
+				b.Unsettled = true
+				return []measure{a, b}
+			}(),
+			want: func() measure {
+				m := run(1, q("a", ms, ms, ms, 7))
+				m.Runs, m.Unsettled = 2, true
+				return m
+			}(),
+		},
+		{
 			// Each field on its own: P99's median comes from another run
 			// than P50's.
 			name: "odd count takes the middle of each field",

@@ -98,3 +98,37 @@ func TestDiskWaits(t *testing.T) {
 		t.Errorf("diskWaits went %d, %d then %d, %d", f1, r1, f2, r2)
 	}
 }
+
+// TestWaitQuiet: a process using a core never goes quiet within the bound;
+// an idle one does at once. The test's own process is both in turn.
+func TestWaitQuiet(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc/self/stat:", err)
+	}
+	pid := os.Getpid()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	busy := waitQuiet(pid, 600*time.Millisecond, 300*time.Millisecond)
+	close(stop)
+	<-done
+	if busy {
+		t.Error("waitQuiet saw a process spinning a core as quiet")
+	}
+	start := time.Now()
+	if !waitQuiet(pid, 5*time.Second, 300*time.Millisecond) {
+		t.Error("waitQuiet never saw the idle process quiet")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("waitQuiet took %s to see an idle process quiet", took)
+	}
+}

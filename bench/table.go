@@ -21,7 +21,7 @@ func printTable(w io.Writer, a, b measure) {
 	add("ingest events/s (to searchable)", fmt.Sprintf("%.0f", a.rate()), fmt.Sprintf("%.0f", b.rate()), tableRatio(a.rate(), b.rate()), "")
 	if a.Settle > 0 || b.Settle > 0 {
 		// -settle: the queries below ran once background merges were done.
-		add("wait for quiet before the queries", tableDur(a.Settle), tableDur(b.Settle), "", "")
+		add("wait for quiet before the queries", tableSettle(a), tableSettle(b), "", "")
 	}
 
 	for _, name := range tableQueryNames(a, b) {
@@ -194,4 +194,13 @@ func tableMB(b int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f", float64(b)/1e6)
+}
+
+// tableSettle is m's wait for quiet, marked when it ended at the -settle
+// bound with merges or compaction still running.
+func tableSettle(m measure) string {
+	if m.Unsettled {
+		return tableDur(m.Settle) + " (not quiet)"
+	}
+	return tableDur(m.Settle)
 }

@@ -120,8 +120,12 @@ func TestPrintTableSettle(t *testing.T) {
 		t.Errorf("a row for the quiet wait without one:\n%s", out)
 	}
 	a.Settle = 95 * time.Second
-	if out := optionalRows(a); !strings.Contains(out, "wait for quiet before the queries") || !strings.Contains(out, "95.00 s") {
-		t.Errorf("no row for the quiet wait of 95 s:\n%s", out)
+	if out := optionalRows(a); !strings.Contains(out, "wait for quiet before the queries") || !strings.Contains(out, "95.00 s") || strings.Contains(out, "not quiet") {
+		t.Errorf("no row for the quiet wait of 95 s, or one marked not quiet:\n%s", out)
+	}
+	a.Unsettled = true
+	if out := optionalRows(a); !strings.Contains(out, "95.00 s (not quiet)") {
+		t.Errorf("a wait that ended at its bound is not marked:\n%s", out)
 	}
 }
 
