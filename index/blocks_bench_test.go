@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"iter"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -120,17 +121,7 @@ func writeShard(b *testing.B, events []record.Event, batch, size int, build func
 			b.Fatal(err)
 		}
 		start, cpu0 := time.Now(), processCPU(b)
-		for lo := 0; lo < len(events); lo += batch {
-			bt := idx.NewBatch()
-			for i := lo; i < lo+batch && i < len(events); i += size {
-				if err := bt.IndexAdvanced(build(events[i:min(i+size, lo+batch, len(events))])); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := idx.Batch(bt); err != nil {
-				b.Fatal(err)
-			}
-		}
+		writeBlocks(b, idx, events, batch, size, build)
 		took += time.Since(start)
 		cpu += processCPU(b) - cpu0
 		if runs == 0 && check != nil {
@@ -214,17 +205,50 @@ func BenchmarkDocumentParts(b *testing.B) {
 	}
 }
 
+// blockRanges yields the bounds [i, j) of each block of size of n events
+// written in batches of batch events: a block never spans two batches.
+func blockRanges(n, batch, size int) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		for lo := 0; lo < n; lo += batch {
+			for i := lo; i < lo+batch && i < n; i += size {
+				if !yield(i, min(i+size, lo+batch, n)) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// writeBlocks writes events into idx in Bleve batches of batch events, one
+// document from build for each block of blockRanges.
+func writeBlocks(b *testing.B, idx bleve.Index, events []record.Event, batch, size int, build func([]record.Event) *document.Document) {
+	b.Helper()
+	bt := idx.NewBatch()
+	for i, j := range blockRanges(len(events), batch, size) {
+		if i > 0 && i%batch == 0 {
+			if err := idx.Batch(bt); err != nil {
+				b.Fatal(err)
+			}
+			bt = idx.NewBatch()
+		}
+		if err := bt.IndexAdvanced(build(events[i:j])); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := idx.Batch(bt); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // checkBlocks tests that a term query on eventName finds exactly the blocks
 // (of size events, never across a batch boundary) holding such an event.
 func checkBlocks(b *testing.B, idx bleve.Index, events []record.Event, size, batch int) {
 	b.Helper()
 	name := events[len(events)/2].Name
 	want := 0
-	for lo := 0; lo < len(events); lo += batch {
-		for i := lo; i < lo+batch && i < len(events); i += size {
-			if slices.ContainsFunc(events[i:min(i+size, lo+batch, len(events))], func(e record.Event) bool { return e.Name == name }) {
-				want++
-			}
+	for i, j := range blockRanges(len(events), batch, size) {
+		if slices.ContainsFunc(events[i:j], func(e record.Event) bool { return e.Name == name }) {
+			want++
 		}
 	}
 	q := bquery.NewTermQuery(name)
@@ -242,13 +266,10 @@ func checkBlocks(b *testing.B, idx bleve.Index, events []record.Event, size, bat
 func checkCommonWord(b *testing.B, idx bleve.Index, events []record.Event, size, batch int, word string) {
 	b.Helper()
 	holding := map[string]uint64{} // block document id: events holding word
-	for lo := 0; lo < len(events); lo += batch {
-		for i := lo; i < lo+batch && i < len(events); i += size {
-			id := "b" + seqKey(events[i].Seq)
-			for j := i; j < min(i+size, lo+batch, len(events)); j++ {
-				if slices.Contains(analyzeText(textOf(&events[j])), word) {
-					holding[id]++
-				}
+	for i, j := range blockRanges(len(events), batch, size) {
+		for k := i; k < j; k++ {
+			if slices.Contains(analyzeText(textOf(&events[k])), word) {
+				holding["b"+seqKey(events[i].Seq)]++
 			}
 		}
 	}

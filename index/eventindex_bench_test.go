@@ -445,18 +445,7 @@ func blockSegments(b *testing.B, events []record.Event, size int) (segs []*scorc
 		b.Fatal(err)
 	}
 	ib := new(eventIndexBuilder)
-	const batch = 5000
-	for lo := 0; lo < len(events); lo += batch {
-		bt := idx.NewBatch()
-		for i := lo; i < lo+batch && i < len(events); i += size {
-			if err := bt.IndexAdvanced(blockDocument(events[i:min(i+size, lo+batch, len(events))], true, ib)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := idx.Batch(bt); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeBlocks(b, idx, events, 5000, size, func(evs []record.Event) *document.Document { return blockDocument(evs, true, ib) })
 	r := indexReader(b, idx)
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
