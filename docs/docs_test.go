@@ -1028,7 +1028,7 @@ func TestLinks(t *testing.T) {
 		}
 	}
 	readme := readDoc(t, "../README.md")
-	for _, d := range []string{"query.md", "api.md", "operations.md", "scaling.md", "aws.md", "security.md"} {
+	for _, d := range []string{"query.md", "api.md", "operations.md", "scaling.md", "aws.md", "security.md", "blocks.md"} {
 		if !strings.Contains(readme, "(docs/"+d+")") {
 			t.Errorf("README.md does not link docs/%s", d)
 		}
