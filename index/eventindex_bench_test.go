@@ -8,8 +8,10 @@ import (
 	"hash/crc32"
 	"io"
 	"math/bits"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -662,26 +664,24 @@ func radixSort(v, spare []uint64, keyBits uint) (sorted, other []uint64) {
 // goroutines each taking files, gunzipping and parsing their records
 // (record.Parser) and writing blocks of 256 of them (onePassBlock: Bloom
 // filter and event index) into a shard of its own in batches of 5,000
-// events. It reports events/s over the whole run and the CPU an event,
-// Bleve's merges included. What it leaves out of the real Put: duplicate
+// events. It reports events/s over the whole run, the CPU an event,
+// Bleve's merges included, and the disk an event once the shards are
+// closed. What it leaves out of the real Put: duplicate
 // ids (a block store would look them up in the event indexes or filters),
 // sequence numbers across shards and the checkpoint.
+//
+// CODETRAIL_BENCH_EVENTS sets another number of events than 20,000: at
+// 1,000,000, the rate with Bleve merging a million events' blocks, as a
+// server would, instead of 20,000's.
 func BenchmarkBlockIngest(b *testing.B) {
-	events := generated(b, 20000)
-	var files [][]byte
-	for lo := 0; lo < len(events); lo += 100 {
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		for i := lo; i < min(lo+100, len(events)); i++ {
-			if _, err := zw.Write(append(events[i].Raw, '\n')); err != nil {
-				b.Fatal(err)
-			}
+	n := 20000
+	if v := os.Getenv("CODETRAIL_BENCH_EVENTS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("CODETRAIL_BENCH_EVENTS: %v", err)
 		}
-		if err := zw.Close(); err != nil {
-			b.Fatal(err)
-		}
-		files = append(files, buf.Bytes())
 	}
+	files := trailFiles(b, n, 100)
 	// size 1: today's document per event (buildDocument), the baseline.
 	for _, tc := range []struct {
 		size  int
@@ -691,8 +691,47 @@ func BenchmarkBlockIngest(b *testing.B) {
 		if tc.words {
 			name += "+words"
 		}
-		b.Run(name, func(b *testing.B) { ingestFiles(b, files, len(events), tc.size, tc.words) })
+		b.Run(name, func(b *testing.B) { ingestFiles(b, files, n, tc.size, tc.words) })
 	}
+}
+
+// trailFiles gzips the first n generated records into files of per
+// records, one record a line, streaming them from the generator so that a
+// million records take only their compressed size in memory.
+func trailFiles(b *testing.B, n, per int) [][]byte {
+	cfg := gen.DefaultConfig()
+	cfg.Events = n
+	g, err := gen.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var files [][]byte
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	count := 0
+	closeFile := func() {
+		if err := zw.Close(); err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, bytes.Clone(buf.Bytes()))
+		buf.Reset()
+		zw.Reset(&buf)
+	}
+	for rec := range g.All() {
+		if _, err := zw.Write(append(rec, '\n')); err != nil {
+			b.Fatal(err)
+		}
+		if count++; count%per == 0 {
+			closeFile()
+		}
+	}
+	if count%per != 0 {
+		closeFile()
+	}
+	if count != n {
+		b.Fatalf("the generator gave %d records, want %d", count, n)
+	}
+	return files
 }
 
 // ingestFiles is one run of BenchmarkBlockIngest with documents of size
@@ -700,6 +739,7 @@ func BenchmarkBlockIngest(b *testing.B) {
 func ingestFiles(b *testing.B, files [][]byte, events, size int, words bool) {
 	const shards, batch = 2, 5000
 	var took, cpu time.Duration
+	var disk int64
 	runs := 0
 	for b.Loop() {
 		dir := b.TempDir()
@@ -739,6 +779,7 @@ func ingestFiles(b *testing.B, files [][]byte, events, size int, words bool) {
 				b.Fatal(err)
 			}
 		}
+		disk += dirSize(dir)
 		if want := uint64((events + size - 1) / size); total < want {
 			b.Fatalf("%d block documents, want at least %d", total, want)
 		}
@@ -746,6 +787,7 @@ func ingestFiles(b *testing.B, files [][]byte, events, size int, words bool) {
 	}
 	b.ReportMetric(float64(events*runs)/took.Seconds(), "events/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(events*runs), "cpu-µs/event")
+	b.ReportMetric(float64(disk)/float64(events*runs), "disk-B/event")
 }
 
 // ingestBlocks is one shard's goroutine of BenchmarkBlockIngest.
