@@ -487,6 +487,10 @@ type onePassBlock struct {
 	seen               map[string]struct{}
 	buf                []byte
 	words              *commonWords
+	// noLists leaves the typed fields and _exists out of the block
+	// document (they stay in the event index): what Bleve's share
+	// would be if a sidecar's bitmaps found their candidate blocks.
+	noLists bool
 }
 
 // commonWords are the words an onePassBlock puts into its text field.
@@ -558,12 +562,14 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 			p.pairs = append(p.pairs, uint64(h)<<8|ord)
 			if f.name == "requestID" {
 				p.bloomH = append(p.bloomH, uint64(h))
-			} else if bytesHaveNoNewline(f.value) {
+			} else if !p.noLists && bytesHaveNoNewline(f.value) {
 				add(f.name, string(f.value))
 			}
 		}
 		for path := range existsPaths(ev) {
-			add(fieldExists, path)
+			if !p.noLists {
+				add(fieldExists, path)
+			}
 			p.pairs = append(p.pairs, uint64(termHash(fieldExists, []byte(path)))<<8|ord)
 		}
 		clear(p.seen)
@@ -684,14 +690,18 @@ func BenchmarkBlockIngest(b *testing.B) {
 	files := trailFiles(b, n, 100)
 	// size 1: today's document per event (buildDocument), the baseline.
 	for _, tc := range []struct {
-		size  int
-		words bool
-	}{{256, false}, {256, true}, {1, false}} {
+		size    int
+		words   bool
+		noLists bool
+	}{{256, false, false}, {256, true, false}, {256, true, true}, {1, false, false}} {
 		name := fmt.Sprintf("block=%d", tc.size)
 		if tc.words {
 			name += "+words"
 		}
-		b.Run(name, func(b *testing.B) { ingestFiles(b, files, n, tc.size, tc.words) })
+		if tc.noLists {
+			name += "-lists"
+		}
+		b.Run(name, func(b *testing.B) { ingestFiles(b, files, n, tc.size, tc.words, tc.noLists) })
 	}
 }
 
@@ -735,8 +745,9 @@ func trailFiles(b *testing.B, n, per int) [][]byte {
 }
 
 // ingestFiles is one run of BenchmarkBlockIngest with documents of size
-// events, with common words in the block documents' text field if words.
-func ingestFiles(b *testing.B, files [][]byte, events, size int, words bool) {
+// events, with common words in the block documents' text field if words,
+// and without the typed fields' and _exists' lists if noLists.
+func ingestFiles(b *testing.B, files [][]byte, events, size int, words, noLists bool) {
 	const shards, batch = 2, 5000
 	var took, cpu time.Duration
 	var disk int64
@@ -755,7 +766,7 @@ func ingestFiles(b *testing.B, files [][]byte, events, size int, words bool) {
 		start, cpu0 := time.Now(), processCPU(b)
 		var seq atomic.Uint64
 		for s := range shards {
-			go func() { errs <- ingestBlocks(idxs[s], next, &seq, batch, size, words) }()
+			go func() { errs <- ingestBlocks(idxs[s], next, &seq, batch, size, words, noLists) }()
 		}
 		for _, f := range files {
 			next <- f
@@ -791,12 +802,13 @@ func ingestFiles(b *testing.B, files [][]byte, events, size int, words bool) {
 }
 
 // ingestBlocks is one shard's goroutine of BenchmarkBlockIngest.
-func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, batch, size int, words bool) error {
+func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, batch, size int, words, noLists bool) error {
 	var p record.Parser
 	one := new(onePassBlock)
 	if words {
 		one = newOnePassWords()
 	}
+	one.noLists = noLists
 	var pending []record.Event
 	var zr *gzip.Reader
 	flush := func(all bool) error {
