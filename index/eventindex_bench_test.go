@@ -694,6 +694,7 @@ func BenchmarkBlockIngest(b *testing.B) {
 		{256, true, false, 5000},
 		{256, true, true, 5000},
 		{256, true, false, 25000},
+		{256, true, true, 25000},
 		{1, false, false, 5000},
 	} {
 		name := fmt.Sprintf("block=%d", tc.size)
