@@ -8,10 +8,8 @@ import (
 	"hash/crc32"
 	"io"
 	"math/bits"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -670,7 +668,7 @@ func radixSort(v, spare []uint64, keyBits uint) (sorted, other []uint64) {
 // goroutines each taking files, gunzipping and parsing their records
 // (record.Parser) and writing blocks of 256 of them (onePassBlock: Bloom
 // filter and event index) into a shard of its own in batches of 5,000
-// events. It reports events/s over the whole run, the CPU an event,
+// events (25,000 in two rows). It reports events/s over the whole run, the CPU an event,
 // Bleve's merges included, and the disk an event once the shards are
 // closed. What it leaves out of the real Put: duplicate
 // ids (a block store would look them up in the event indexes or filters),
@@ -680,12 +678,9 @@ func radixSort(v, spare []uint64, keyBits uint) (sorted, other []uint64) {
 // 1,000,000, the rate with Bleve merging a million events' blocks, as a
 // server would, instead of 20,000's.
 func BenchmarkBlockIngest(b *testing.B) {
-	n := 20000
-	if v := os.Getenv("CODETRAIL_BENCH_EVENTS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatalf("CODETRAIL_BENCH_EVENTS: %v", err)
-		}
+	n, ok := benchEvents(b)
+	if !ok {
+		n = 20000
 	}
 	files := trailFiles(b, n, 100)
 	// size 1: today's document per event (buildDocument), the baseline.
@@ -783,7 +778,7 @@ func ingestFiles(b *testing.B, files [][]byte, events int, tc ingestCase) {
 		start, cpu0 := time.Now(), processCPU(b)
 		var seq atomic.Uint64
 		for s := range shards {
-			go func() { errs <- ingestBlocks(idxs[s], next, &seq, tc.batch, tc.size, tc.words, tc.noLists) }()
+			go func() { errs <- ingestBlocks(idxs[s], next, &seq, tc) }()
 		}
 		for _, f := range files {
 			next <- f
@@ -833,26 +828,26 @@ func ingestFiles(b *testing.B, files [][]byte, events int, tc ingestCase) {
 }
 
 // ingestBlocks is one shard's goroutine of BenchmarkBlockIngest.
-func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, batch, size int, words, noLists bool) error {
+func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, tc ingestCase) error {
 	var p record.Parser
 	one := new(onePassBlock)
-	if words {
+	if tc.words {
 		one = newOnePassWords()
 	}
-	one.noLists = noLists
+	one.noLists = tc.noLists
 	var pending []record.Event
 	var zr *gzip.Reader
 	flush := func(all bool) error {
-		if len(pending) < batch && !all {
+		if len(pending) < tc.batch && !all {
 			return nil
 		}
 		bt := idx.NewBatch()
-		for lo := 0; lo < len(pending); lo += size {
+		for lo := 0; lo < len(pending); lo += tc.size {
 			var doc *document.Document
-			if size == 1 {
+			if tc.size == 1 {
 				doc = buildDocument(&pending[lo], false)
 			} else {
-				doc = one.document(pending[lo:min(lo+size, len(pending))])
+				doc = one.document(pending[lo:min(lo+tc.size, len(pending))])
 			}
 			if err := bt.IndexAdvanced(doc); err != nil {
 				return err

@@ -175,17 +175,27 @@ func reportCPU(b *testing.B, start time.Duration) {
 // and others with the matches, which 20,000 events hide.
 func benchStore(b *testing.B) (*Store, []record.Event) {
 	b.Helper()
+	n, ok := benchEvents(b)
+	if !ok {
+		return searchStore(b)
+	}
+	s, events := searchStoreN(b, n, func(*Config) {})
+	mergeShards(b, s)
+	return s, events
+}
+
+// benchEvents reads CODETRAIL_BENCH_EVENTS, the number of events some
+// benchmarks take instead of their own; ok is false when it is not set.
+func benchEvents(b *testing.B) (n int, ok bool) {
 	v := os.Getenv("CODETRAIL_BENCH_EVENTS")
 	if v == "" {
-		return searchStore(b)
+		return 0, false
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		b.Fatalf("CODETRAIL_BENCH_EVENTS: %v", err)
 	}
-	s, events := searchStoreN(b, n, func(*Config) {})
-	mergeShards(b, s)
-	return s, events
+	return n, true
 }
 
 // searchStoreN is searchStoreCfg with n events.
