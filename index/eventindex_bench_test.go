@@ -668,7 +668,7 @@ func radixSort(v, spare []uint64, keyBits uint) (sorted, other []uint64) {
 // goroutines each taking files, gunzipping and parsing their records
 // (record.Parser) and writing blocks of 256 of them (onePassBlock: Bloom
 // filter and event index) into a shard of its own in batches of 5,000
-// events (25,000 in two rows). It reports events/s over the whole run, the CPU an event,
+// events (25,000 in three rows). It reports events/s over the whole run, the CPU an event,
 // Bleve's merges included, and the disk an event once the shards are
 // closed. What it leaves out of the real Put: duplicate
 // ids (a block store would look them up in the event indexes or filters),
@@ -690,6 +690,7 @@ func BenchmarkBlockIngest(b *testing.B) {
 		{256, true, true, 5000},
 		{256, true, false, 25000},
 		{256, true, true, 25000},
+		{256, false, true, 25000},
 		{1, false, false, 5000},
 	} {
 		name := fmt.Sprintf("block=%d", tc.size)
