@@ -500,6 +500,17 @@ func (f *blockBloom) add(v string) { f.set(maphash.String(bloomSeed, v)) }
 // 64 bits for the probes.
 func (f *blockBloom) addHash(h uint32) { f.set(uint64(h) * 0x9e3779b97f4a7c15) }
 
+// hasHash reports whether a term hash may have been added.
+func (f *blockBloom) hasHash(h uint32) bool {
+	x, m := uint64(h)*0x9e3779b97f4a7c15, uint64(len(f.bits)*8)
+	for i := range uint64(4) {
+		if bit := (x + i*(x>>32|1)) % m; f.bits[bit/8]&(1<<(bit%8)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (f *blockBloom) set(h uint64) {
 	m := uint64(len(f.bits) * 8)
 	for i := range uint64(4) {

@@ -491,15 +491,25 @@ type onePassBlock struct {
 	noLists bool
 }
 
-// commonWords are the words an onePassBlock puts into its text field.
+// commonWords are the words an onePassBlock puts into its text field, or,
+// if outside, counts beside the index: Bleve then never holds the words'
+// postings and their frequencies (most of its merges' work), the block's
+// Bloom filter finds their blocks, and a word's total is its count.
 type commonWords struct {
 	index  map[string]int // word -> its stamp
 	stamps []uint32       // the last event (stamp) whose text got the word
 	stamp  uint32
-	text   []byte   // this block's common words, one line per word and event
-	refs   []uint64 // this block's other words: hash<<32 | offset in arena
-	spare  []uint64
-	arena  []byte // uvarint length and bytes of each word of refs
+	// outside: counts instead of the text field; words, counts and
+	// deltas by the word's index, touched the words whose delta is not 0.
+	outside bool
+	words   []string
+	counts  []uint32
+	deltas  []uint32
+	touched []int
+	text    []byte   // this block's common words, one line per word and event
+	refs    []uint64 // this block's other words: hash<<32 | offset in arena
+	spare   []uint64
+	arena   []byte // uvarint length and bytes of each word of refs
 }
 
 func newOnePassWords() *onePassBlock {
@@ -521,6 +531,9 @@ func (w *commonWords) promote() {
 			if _, ok := w.index[word]; !ok {
 				w.index[word] = len(w.stamps)
 				w.stamps = append(w.stamps, 0)
+				w.words = append(w.words, word)
+				w.counts = append(w.counts, 0)
+				w.deltas = append(w.deltas, 0)
 			}
 		}
 		i = j
@@ -578,15 +591,21 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 				h := crc32.Update(seedText, crcTable, t.term)
 				p.pairs = append(p.pairs, uint64(h)<<8|ord)
 				if w := p.words; w != nil {
-					if k, ok := w.index[string(t.term)]; ok {
+					if k, ok := w.index[string(t.term)]; !ok {
+						w.refs = append(w.refs, uint64(h)<<32|uint64(len(w.arena)))
+						w.arena = append(binary.AppendUvarint(w.arena, uint64(len(t.term))), t.term...)
+					} else if w.outside {
+						if w.stamps[k] != w.stamp {
+							w.stamps[k] = w.stamp
+							w.count(k)
+						}
+					} else {
 						if w.stamps[k] != w.stamp {
 							w.stamps[k] = w.stamp
 							w.text = append(append(w.text, t.term...), '\n')
 						}
 						continue
 					}
-					w.refs = append(w.refs, uint64(h)<<32|uint64(len(w.arena)))
-					w.arena = append(binary.AppendUvarint(w.arena, uint64(len(t.term))), t.term...)
 				}
 				p.bloomH = append(p.bloomH, uint64(h))
 			}
@@ -636,6 +655,29 @@ func (p *onePassBlock) document(evs []record.Event) *document.Document {
 	return doc
 }
 
+// count adds an event to the count of the word k.
+func (w *commonWords) count(k int) {
+	if w.deltas[k] == 0 {
+		w.touched = append(w.touched, k)
+	}
+	w.deltas[k]++
+	w.counts[k]++
+}
+
+// delta encodes the words counted since the last delta with their counts
+// (uvarint length, word, uvarint count), as a batch would store them
+// beside its documents to keep the counts durable with the batch.
+func (w *commonWords) delta(buf []byte) []byte {
+	for _, k := range w.touched {
+		buf = binary.AppendUvarint(buf, uint64(len(w.words[k])))
+		buf = append(buf, w.words[k]...)
+		buf = binary.AppendUvarint(buf, uint64(w.deltas[k]))
+		w.deltas[k] = 0
+	}
+	w.touched = w.touched[:0]
+	return buf
+}
+
 func bytesHaveNoNewline(b []byte) bool { return !slices.Contains(b, '\n') }
 
 // radixSort sorts the low keyBits bits of v's values (the rest must be zero)
@@ -682,19 +724,30 @@ func BenchmarkBlockIngest(b *testing.B) {
 	if !ok {
 		n = 20000
 	}
+	checkCounted(b, "accessdenied")
 	files := trailFiles(b, n, 100)
 	// size 1: today's document per event (buildDocument), the baseline.
 	for _, tc := range []ingestCase{
-		{256, false, false, 5000},
-		{256, true, false, 5000},
-		{256, true, true, 5000},
-		{256, true, false, 25000},
-		{256, true, true, 25000},
-		{256, false, true, 25000},
-		{1, false, false, 5000},
+		{size: 256, batch: 5000},
+		{size: 256, words: true, batch: 5000},
+		{size: 256, words: true, noLists: true, batch: 5000},
+		{size: 256, words: true, batch: 25000},
+		{size: 256, words: true, noLists: true, batch: 25000},
+		{size: 256, noLists: true, batch: 25000},
+		{size: 256, noLists: true, batch: 5000},
+		{size: 256, words: true, counted: true, batch: 5000},
+		{size: 256, words: true, counted: true, noLists: true, batch: 5000},
+		{size: 256, words: true, counted: true, noLists: true, batch: 25000},
+		{size: 256, words: true, counted: true, noLists: true, batch: 5000, floor: 8},
+		{size: 256, words: true, counted: true, batch: 5000, floor: 8},
+		{size: 256, words: true, batch: 5000, floor: 8},
+		{size: 256, batch: 5000, floor: 8},
+		{size: 1, batch: 5000},
 	} {
 		name := fmt.Sprintf("block=%d", tc.size)
-		if tc.words {
+		if tc.counted {
+			name += "+counted"
+		} else if tc.words {
 			name += "+words"
 		}
 		if tc.noLists {
@@ -703,18 +756,75 @@ func BenchmarkBlockIngest(b *testing.B) {
 		if tc.batch != 5000 {
 			name += fmt.Sprintf("+batch=%d", tc.batch)
 		}
+		if tc.floor != 0 {
+			name += fmt.Sprintf("+floor=%d", tc.floor)
+		}
 		b.Run(name, func(b *testing.B) { ingestFiles(b, files, n, tc) })
 	}
 }
 
+// checkCounted tests an onePassBlock counting common words outside the
+// index: word's count, and the sum of its deltas, is the number of events
+// holding it in the blocks written once it was common, and it is in those
+// blocks' Bloom filters.
+func checkCounted(b *testing.B, word string) {
+	b.Helper()
+	events := generated(b, 20000)
+	one := newOnePassWords()
+	one.words.outside = true
+	want, sum := 0, 0
+	var delta []byte
+	for i, j := range blockRanges(len(events), 5000, 256) {
+		_, common := one.words.index[word]
+		holding := 0
+		for k := i; k < j; k++ {
+			if slices.Contains(analyzeText(textOf(&events[k])), word) {
+				holding++
+			}
+		}
+		doc := one.document(events[i:j])
+		if !common {
+			continue
+		}
+		want += holding
+		if holding > 0 {
+			bits := doc.Fields[slices.IndexFunc(doc.Fields, func(f document.Field) bool { return f.Name() == "_bloom" })].Value()
+			if !(&blockBloom{bits: bits}).hasHash(crc32.Update(seedText, crcTable, []byte(word))) {
+				b.Fatalf("block %d: %q is not in its Bloom filter", i, word)
+			}
+		}
+		delta = one.words.delta(delta[:0])
+		for len(delta) > 0 {
+			n, k := binary.Uvarint(delta)
+			w := string(delta[k : k+int(n)])
+			delta = delta[k+int(n):]
+			c, k := binary.Uvarint(delta)
+			delta = delta[k:]
+			if w == word {
+				sum += int(c)
+			}
+		}
+	}
+	k, ok := one.words.index[word]
+	if !ok || want == 0 {
+		b.Fatalf("%q never became a common word", word)
+	}
+	if got := int(one.words.counts[k]); got != want || sum != want {
+		b.Fatalf("%q counted %d, its deltas sum to %d, %d events hold it", word, got, sum, want)
+	}
+}
+
 // ingestCase is one row of BenchmarkBlockIngest: documents of size events,
-// with common words in the block documents' text field if words, without
-// the typed fields' and _exists' lists if noLists, in batches of batch
-// events.
+// with common words in the block documents' text field if words (counted
+// beside the index instead if counted as well), without the typed fields'
+// and _exists' lists if noLists, in batches of batch events.
 type ingestCase struct {
-	size           int
-	words, noLists bool
-	batch          int
+	size                    int
+	words, counted, noLists bool
+	batch                   int
+	// floor is Bleve's merge plan floor segment size in documents when
+	// not 0 (Bleve's default is 2,000).
+	floor int64
 }
 
 // trailFiles gzips the first n generated records into files of per
@@ -768,9 +878,13 @@ func ingestFiles(b *testing.B, files [][]byte, events int, tc ingestCase) {
 	for b.Loop() {
 		dir := b.TempDir()
 		idxs := make([]bleve.Index, shards)
+		var config map[string]any
+		if tc.floor != 0 {
+			config = map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": tc.floor}}
+		}
 		for i := range idxs {
 			var err error
-			if idxs[i], err = bleve.NewUsing(filepath.Join(dir, fmt.Sprint(i)), newMapping(), scorch.Name, scorch.Name, nil); err != nil {
+			if idxs[i], err = bleve.NewUsing(filepath.Join(dir, fmt.Sprint(i)), newMapping(), scorch.Name, scorch.Name, config); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -834,9 +948,11 @@ func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, tc i
 	one := new(onePassBlock)
 	if tc.words {
 		one = newOnePassWords()
+		one.words.outside = tc.counted
 	}
 	one.noLists = tc.noLists
 	var pending []record.Event
+	var delta []byte
 	var zr *gzip.Reader
 	flush := func(all bool) error {
 		if len(pending) < tc.batch && !all {
@@ -850,6 +966,15 @@ func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, tc i
 			} else {
 				doc = one.document(pending[lo:min(lo+tc.size, len(pending))])
 			}
+			if err := bt.IndexAdvanced(doc); err != nil {
+				return err
+			}
+		}
+		if tc.counted && len(pending) > 0 {
+			// The batch's word counts, stored with it as its checkpoints are.
+			delta = one.words.delta(delta[:0])
+			doc := document.NewDocument("c" + seqKey(pending[0].Seq))
+			doc.AddField(document.NewTextFieldCustom("_counts", nil, slices.Clone(delta), optStoreOnly, keywordAnalyzer))
 			if err := bt.IndexAdvanced(doc); err != nil {
 				return err
 			}
