@@ -906,18 +906,9 @@ func ingestFiles(b *testing.B, files [][]byte, events int, tc ingestCase) {
 		}
 		took += time.Since(start)
 		cpu += processCPU(b) - cpu0
-		// Quiet: a half second in which the process used under 5% of a core.
-		const tick = 500 * time.Millisecond
-		for last := processCPU(b); ; {
-			time.Sleep(tick)
-			now := processCPU(b)
-			if now-last < tick/20 {
-				tookQuiet += time.Since(start) - tick
-				cpuQuiet += now - cpu0
-				break
-			}
-			last = now
-		}
+		quietAt, quietCPU := waitQuiet(b)
+		tookQuiet += quietAt.Sub(start)
+		cpuQuiet += quietCPU - cpu0
 		total := uint64(0)
 		for _, idx := range idxs {
 			n, err := idx.DocCount()
@@ -940,6 +931,21 @@ func ingestFiles(b *testing.B, files [][]byte, events int, tc ingestCase) {
 	b.ReportMetric(float64(events*runs)/tookQuiet.Seconds(), "events/s-quiet")
 	b.ReportMetric(float64(cpuQuiet.Microseconds())/float64(events*runs), "cpu-µs/event-quiet")
 	b.ReportMetric(float64(disk)/float64(events*runs), "disk-B/event")
+}
+
+// waitQuiet waits for a half second in which the process used under 5% of
+// a core (Bleve's merges done), and returns when that half second began and
+// the process's CPU then.
+func waitQuiet(b *testing.B) (time.Time, time.Duration) {
+	const tick = 500 * time.Millisecond
+	for last := processCPU(b); ; {
+		time.Sleep(tick)
+		now := processCPU(b)
+		if now-last < tick/20 {
+			return time.Now().Add(-tick), now
+		}
+		last = now
+	}
 }
 
 // ingestBlocks is one shard's goroutine of BenchmarkBlockIngest.

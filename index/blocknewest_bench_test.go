@@ -1,0 +1,443 @@
+package index
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/bits"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+	"github.com/klauspost/compress/s2"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// blockQuery is a boolean query of exact terms, as BenchmarkBlockNewest
+// runs it on block documents: a term, or the AND, OR or NOT of others.
+type blockQuery struct {
+	op           byte // 't', '&', '|', '!'
+	field, value string
+	kids         []blockQuery
+}
+
+func bqTerm(field, value string) blockQuery { return blockQuery{op: 't', field: field, value: value} }
+func bqAnd(k ...blockQuery) blockQuery      { return blockQuery{op: '&', kids: k} }
+func bqOr(k ...blockQuery) blockQuery       { return blockQuery{op: '|', kids: k} }
+func bqNot(k blockQuery) blockQuery         { return blockQuery{op: '!', kids: []blockQuery{k}} }
+
+// candidates is the Bleve query finding the blocks that may hold a match:
+// nil when every block may (a NOT, whose blocks may hold events without
+// the term).
+func (q blockQuery) candidates() bquery.Query {
+	switch q.op {
+	case 't':
+		t := bquery.NewTermQuery(q.value)
+		t.SetField(q.field)
+		return t
+	case '&':
+		var qs []bquery.Query
+		for _, k := range q.kids {
+			if c := k.candidates(); c != nil {
+				qs = append(qs, c)
+			}
+		}
+		if len(qs) == 0 {
+			return nil
+		}
+		return bquery.NewConjunctionQuery(qs)
+	case '|':
+		var qs []bquery.Query
+		for _, k := range q.kids {
+			c := k.candidates()
+			if c == nil {
+				return nil
+			}
+			qs = append(qs, c)
+		}
+		return bquery.NewDisjunctionQuery(qs)
+	}
+	return nil
+}
+
+// eventSet is a set of a block's event ordinals.
+type eventSet [4]uint64
+
+// in is the set of events of the block whose event index is ix matching q,
+// of a block of n events.
+func (q blockQuery) in(ix []byte, n int, buf []uint8) eventSet {
+	var s eventSet
+	switch q.op {
+	case 't':
+		for _, o := range eventIndexLookup(ix, termHash(q.field, []byte(q.value)), buf[:0]) {
+			s[o/64] |= 1 << (o % 64)
+		}
+	case '&':
+		s = q.kids[0].in(ix, n, buf)
+		for _, k := range q.kids[1:] {
+			o := k.in(ix, n, buf)
+			for i := range s {
+				s[i] &= o[i]
+			}
+		}
+	case '|':
+		for _, k := range q.kids {
+			o := k.in(ix, n, buf)
+			for i := range s {
+				s[i] |= o[i]
+			}
+		}
+	case '!':
+		o := q.kids[0].in(ix, n, buf)
+		for i := range s {
+			s[i] = ^o[i]
+		}
+		for i := n; i < 256; i++ {
+			s[i/64] &^= 1 << (i % 64)
+		}
+	}
+	return s
+}
+
+// matches tests one event against q directly, from its document's terms.
+func (q blockQuery) matches(terms map[string]struct{}) bool {
+	switch q.op {
+	case 't':
+		_, ok := terms[q.field+"\x00"+q.value]
+		return ok
+	case '&':
+		for _, k := range q.kids {
+			if !k.matches(terms) {
+				return false
+			}
+		}
+		return true
+	case '|':
+		for _, k := range q.kids {
+			if k.matches(terms) {
+				return true
+			}
+		}
+		return false
+	}
+	return !q.kids[0].matches(terms)
+}
+
+// eventKey is an event's place in newest-first order: its time as
+// timeKey encodes it, then its sequence number.
+type eventKey struct{ time, seq uint64 }
+
+func (a eventKey) less(b eventKey) bool {
+	return a.time < b.time || a.time == b.time && a.seq < b.seq
+}
+
+// BenchmarkBlockNewest measures the read side of the block layout on a
+// real index of block documents (one shard, blocks of 256 with their
+// event indexes, word counts beside the index, Bleve's merge floor at 8
+// documents): the 50 newest events of the harness's queries of exact
+// terms, as a block store would find them. Bleve finds the candidate
+// blocks, newest block first by their _order doc values; each block's
+// event index gives the events matching the whole query (NOT included) and
+// their sort keys; reading stops once the next block's newest event is
+// older than the 50th kept. It first checks, for each query, that the 50
+// found are the 50 newest matching events and that reading every
+// candidate block finds every match, against the events' own terms.
+// Reports the median and 99th percentile of a search, and the blocks read.
+// Queries of words would find their blocks through a filter sliced across
+// blocks (BenchmarkBlockCounts) and are not run here.
+func BenchmarkBlockNewest(b *testing.B) {
+	n, ok := benchEvents(b)
+	if !ok {
+		n = 100000
+	}
+	idx, err := bleve.NewUsing(filepath.Join(b.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name,
+		map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": 8}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer idx.Close()
+	files := trailFiles(b, n, 100)
+	// One goroutine, so that sequence numbers follow the files' order and
+	// truth below gives the same ones.
+	next := make(chan []byte, len(files))
+	for _, f := range files {
+		next <- f
+	}
+	close(next)
+	var seq atomic.Uint64
+	if err := ingestBlocks(idx, next, &seq, ingestCase{size: 256, words: true, counted: true, batch: 5000}); err != nil {
+		b.Fatal(err)
+	}
+	waitQuiet(b)
+	events := truthEvents(b, files)
+	var newest time.Time
+	for i := range events {
+		newest = maxTime(newest, events[i].time)
+	}
+	week := newest.Add(-7 * 24 * time.Hour)
+	queries := []struct {
+		name  string
+		q     blockQuery
+		since time.Time
+		want  []eventKey
+	}{
+		{name: "eventName", q: bqTerm("eventName", "StartBuild")},
+		{name: "source+name+7d", q: bqAnd(bqTerm("eventSource", "codepipeline.amazonaws.com"), bqTerm("eventName", "StartPipelineExecution")), since: week},
+		{name: "resource", q: bqTerm(multiResource, "MyFirstPipeline")},
+		{name: "not-exists", q: bqAnd(bqTerm("service", "codepipeline"), bqOr(bqTerm("eventName", "UpdatePipeline"), bqTerm("eventName", "DeletePipeline")), bqNot(bqTerm(fieldExists, "errorCode")))},
+		{name: "errorCode-exists", q: bqTerm(fieldExists, "errorCode")},
+	}
+	for i := range queries {
+		queries[i].want = truth(events, queries[i].q, queries[i].since)
+	}
+	// The events' terms are a large heap whose marking would slow the
+	// timed searches: let them go first.
+	events = nil
+	runtime.GC()
+	ai, err := idx.Advanced()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := ai.Reader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		b.Fatalf("reader %T is not a scorch snapshot", r)
+	}
+	for _, tc := range queries {
+		b.Run(tc.name, func(b *testing.B) {
+			s := &blockSearcher{idx: idx, snap: snap, q: tc.q, since: tc.since}
+			want := tc.want
+			all, _ := s.newest(b, -1)
+			if len(all) != len(want) {
+				b.Fatalf("every candidate block read: %d matches, want %d", len(all), len(want))
+			}
+			got, _ := s.newest(b, 50)
+			if w := want[:min(50, len(want))]; !slices.Equal(got, w) {
+				b.Fatalf("50 newest differ:\ngot  %v\nwant %v", got, w)
+			}
+			var took []time.Duration
+			read := 0
+			for b.Loop() {
+				start := time.Now()
+				_, r := s.newest(b, 50)
+				took = append(took, time.Since(start))
+				read += r
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(read)/float64(len(took)), "blocks/op")
+			b.ReportMetric(float64(len(want)), "matches")
+		})
+	}
+}
+
+// blockSearcher runs one query on BenchmarkBlockNewest's block index.
+type blockSearcher struct {
+	idx   bleve.Index
+	snap  *scorch.IndexSnapshot // the quiet index's segments, for stored fields
+	q     blockQuery
+	since time.Time
+	buf   []uint8
+	ix    []byte
+}
+
+// newest returns the keys of the size newest events matching s's query,
+// newest first (every match if size < 0), and the blocks it read.
+func (s *blockSearcher) newest(b *testing.B, size int) (keys []eventKey, read int) {
+	var q bquery.Query = bquery.NewMatchAllQuery()
+	var must []bquery.Query
+	if c := s.q.candidates(); c != nil {
+		must = append(must, c)
+	}
+	if !s.since.IsZero() {
+		// A block's eventTime terms are its oldest and newest: one at or
+		// after since is a block that may hold an event since then.
+		r := bquery.NewDateRangeQuery(s.since, time.Time{})
+		r.SetField(fieldTime)
+		must = append(must, r)
+	}
+	if len(must) > 0 {
+		q = bquery.NewConjunctionQuery(must)
+	}
+	cut := eventKey{}
+	if !s.since.IsZero() {
+		cut.time = uint64(s.since.UnixNano()) ^ 1<<63
+	}
+	// Blocks by their newest event, newest first: their ids and sort
+	// values only; the event index is read from the block's stored fields
+	// for the blocks taken.
+	for from, page := 0, 64; ; from, page = from+page, 1024 {
+		req := bleve.NewSearchRequestOptions(q, page, from, false)
+		req.SortBy([]string{"-" + fieldOrder})
+		res, err := s.idx.SearchInContext(context.Background(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, h := range res.Hits {
+			if size >= 0 && len(keys) >= size && orderKey(b, h.Sort[0]).less(keys[size-1]) {
+				return keys, read
+			}
+			s.readEvents(b, h)
+			read++
+			n := int(binary.LittleEndian.Uint32(s.ix[4:]))
+			set := s.q.in(s.ix, n, s.buf)
+			for w, v := range set {
+				for ; v != 0; v &= v - 1 {
+					o := 64*w + bits.TrailingZeros64(v)
+					k := eventKey{binary.LittleEndian.Uint64(s.ix[8+16*o:]) ^ 1<<63, binary.LittleEndian.Uint64(s.ix[16+16*o:])}
+					if k.less(cut) {
+						continue
+					}
+					keys = append(keys, k)
+				}
+			}
+			slices.SortFunc(keys, func(a, b eventKey) int {
+				if b.less(a) {
+					return -1
+				}
+				return 1
+			})
+			if size >= 0 && len(keys) > size {
+				keys = keys[:size]
+			}
+		}
+		if len(res.Hits) < page {
+			return keys, read
+		}
+	}
+}
+
+// readEvents decodes the event index of the block h into s.ix, from its
+// segment's stored fields by document number, as the store reads hits
+// (hitByNumber).
+func (s *blockSearcher) readEvents(b *testing.B, h *search.DocumentMatch) {
+	if h.IndexInternalID == nil {
+		b.Fatalf("block %s: no document number", h.ID)
+	}
+	n, off := h.IndexInternalID.Value(), uint64(0)
+	for _, ss := range s.snap.Segments() {
+		if n >= off+ss.Count() {
+			off += ss.Count()
+			continue
+		}
+		var checked, found bool
+		var derr error
+		err := ss.Segment().VisitStoredFields(n-off, func(field string, _ byte, value []byte, _ []uint64) bool {
+			switch field {
+			case "_id":
+				checked = string(value) == h.ID
+				return checked
+			case "_events":
+				s.ix, derr = s2.Decode(s.ix[:cap(s.ix)], value)
+				found = true
+				return false
+			}
+			return true
+		})
+		if err != nil || derr != nil || !checked || !found {
+			b.Fatalf("block %s: read its event index: %v %v (id %v, index %v)", h.ID, err, derr, checked, found)
+		}
+		return
+	}
+	b.Fatalf("block %s: document %d not in the snapshot", h.ID, n)
+}
+
+// orderKey parses a block's _order (timeKey + seqKey of its newest event).
+func orderKey(b *testing.B, v string) eventKey {
+	t, err := strconv.ParseUint(v[:16], 16, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := strconv.ParseUint(v[16:], 16, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return eventKey{t, s}
+}
+
+// truthEvent is an event as BenchmarkBlockNewest's checks see it: its
+// document's keyword and _exists terms, its time and sequence number.
+type truthEvent struct {
+	terms map[string]struct{}
+	time  time.Time
+	key   eventKey
+}
+
+// truthEvents parses files as ingestBlocks does, numbering the events
+// from 1 in order.
+func truthEvents(b *testing.B, files [][]byte) []truthEvent {
+	var p record.Parser
+	var out []truthEvent
+	var fields []docField
+	for _, f := range files {
+		for _, line := range gunzipLines(b, f) {
+			ev, err := p.Parse(record.KindCloudTrail, line)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ev.Seq = uint64(len(out) + 1)
+			te := truthEvent{terms: map[string]struct{}{}}
+			fields = keywordDocFields(&ev, fields[:0])
+			for _, f := range fields {
+				te.terms[f.name+"\x00"+string(f.value)] = struct{}{}
+			}
+			for path := range existsPaths(&ev) {
+				te.terms[fieldExists+"\x00"+path] = struct{}{}
+			}
+			te.time, _ = indexedTime(&ev)
+			k, _ := strconv.ParseUint(timeKey(&ev), 16, 64)
+			te.key = eventKey{k, ev.Seq}
+			out = append(out, te)
+		}
+	}
+	return out
+}
+
+// gunzipLines is the lines of the gzip file f.
+func gunzipLines(b *testing.B, f []byte) [][]byte {
+	zr, err := gzip.NewReader(bytes.NewReader(f))
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bytes.Split(bytes.TrimSpace(raw), []byte{'\n'})
+}
+
+// truth is the keys of the events matching q since since, newest first.
+func truth(events []truthEvent, q blockQuery, since time.Time) []eventKey {
+	var out []eventKey
+	for i := range events {
+		if (since.IsZero() || !events[i].time.Before(since)) && q.matches(events[i].terms) {
+			out = append(out, events[i].key)
+		}
+	}
+	slices.SortFunc(out, func(a, b eventKey) int {
+		if b.less(a) {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+func (k eventKey) String() string { return fmt.Sprintf("%x/%d", k.time, k.seq) }
