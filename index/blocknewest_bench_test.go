@@ -206,14 +206,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 	// timed searches: let them go first.
 	events = nil
 	runtime.GC()
-	ai, err := idx.Advanced()
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := ai.Reader()
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := indexReader(b, idx)
 	defer r.Close()
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
