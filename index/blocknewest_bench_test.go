@@ -162,8 +162,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 	if !ok {
 		n = 100000
 	}
-	idx, err := bleve.NewUsing(filepath.Join(b.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name,
-		map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": 8}})
+	idx, err := bleve.NewUsing(filepath.Join(b.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name, mergeFloor(8))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -827,6 +827,16 @@ type ingestCase struct {
 	floor int64
 }
 
+// mergeFloor is the Bleve config setting its merge plan's floor segment
+// size to floor documents (Bleve's default of 2,000 if floor is 0): a
+// segment of fewer documents is planned as if it had floor.
+func mergeFloor(floor int64) map[string]any {
+	if floor == 0 {
+		return nil
+	}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": floor}}
+}
+
 // trailFiles gzips the first n generated records into files of per
 // records, one record a line, streaming them from the generator so that a
 // million records take only their compressed size in memory.
@@ -878,10 +888,7 @@ func ingestFiles(b *testing.B, files [][]byte, events int, tc ingestCase) {
 	for b.Loop() {
 		dir := b.TempDir()
 		idxs := make([]bleve.Index, shards)
-		var config map[string]any
-		if tc.floor != 0 {
-			config = map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": tc.floor}}
-		}
+		config := mergeFloor(tc.floor)
 		for i := range idxs {
 			var err error
 			if idxs[i], err = bleve.NewUsing(filepath.Join(dir, fmt.Sprint(i)), newMapping(), scorch.Name, scorch.Name, config); err != nil {
