@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/bits"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -111,30 +110,6 @@ func (q blockQuery) in(ix []byte, n int, buf []uint8) eventSet {
 	return s
 }
 
-// matches tests one event against q directly, from its document's terms.
-func (q blockQuery) matches(terms map[string]struct{}) bool {
-	switch q.op {
-	case 't':
-		_, ok := terms[q.field+"\x00"+q.value]
-		return ok
-	case '&':
-		for _, k := range q.kids {
-			if !k.matches(terms) {
-				return false
-			}
-		}
-		return true
-	case '|':
-		for _, k := range q.kids {
-			if k.matches(terms) {
-				return true
-			}
-		}
-		return false
-	}
-	return !q.kids[0].matches(terms)
-}
-
 // eventKey is an event's place in newest-first order: its time as
 // timeKey encodes it, then its sequence number.
 type eventKey struct{ time, seq uint64 }
@@ -153,7 +128,8 @@ func (a eventKey) less(b eventKey) bool {
 // their sort keys; reading stops once the next block's newest event is
 // older than the 50th kept. It first checks, for each query, that the 50
 // found are the 50 newest matching events and that reading every
-// candidate block finds every match, against the events' own terms.
+// candidate block finds every match, against the service's in-memory
+// matcher (the live subscribers' one) run on each event.
 // Reports the median and 99th percentile of a search, and the blocks read.
 // Queries of words would find their blocks through a filter sliced across
 // blocks (BenchmarkBlockCounts) and are not run here.
@@ -180,31 +156,37 @@ func BenchmarkBlockNewest(b *testing.B) {
 		b.Fatal(err)
 	}
 	waitQuiet(b)
-	events := truthEvents(b, files)
-	var newest time.Time
-	for i := range events {
-		newest = maxTime(newest, events[i].time)
-	}
-	week := newest.Add(-7 * 24 * time.Hour)
+	// Each query in the query language, for the service's own matcher to
+	// give the expected matches, and as blocks would run it.
 	queries := []struct {
-		name  string
-		q     blockQuery
-		since time.Time
-		want  []eventKey
+		name, query string
+		q           blockQuery
+		week        bool // the 7 days before the newest event only
+		since       time.Time
+		want        []eventKey
 	}{
-		{name: "eventName", q: bqTerm("eventName", "StartBuild")},
-		{name: "source+name+7d", q: bqAnd(bqTerm("eventSource", "codepipeline.amazonaws.com"), bqTerm("eventName", "StartPipelineExecution")), since: week},
-		{name: "resource", q: bqTerm(multiResource, "MyFirstPipeline")},
-		{name: "not-exists", q: bqAnd(bqTerm("service", "codepipeline"), bqOr(bqTerm("eventName", "UpdatePipeline"), bqTerm("eventName", "DeletePipeline")), bqNot(bqTerm(fieldExists, "errorCode")))},
-		{name: "errorCode-exists", q: bqTerm(fieldExists, "errorCode")},
+		{name: "eventName", query: "eventName:StartBuild", q: bqTerm("eventName", "StartBuild")},
+		{name: "source+name+7d", query: "eventSource:codepipeline.amazonaws.com AND eventName:StartPipelineExecution",
+			q: bqAnd(bqTerm("eventSource", "codepipeline.amazonaws.com"), bqTerm("eventName", "StartPipelineExecution")), week: true},
+		{name: "resource", query: "resource:MyFirstPipeline", q: bqTerm(multiResource, "MyFirstPipeline")},
+		{name: "not-exists", query: "service:codepipeline AND (eventName:UpdatePipeline OR eventName:DeletePipeline) AND NOT errorCode:*",
+			q: bqAnd(bqTerm("service", "codepipeline"), bqOr(bqTerm("eventName", "UpdatePipeline"), bqTerm("eventName", "DeletePipeline")), bqNot(bqTerm(fieldExists, "errorCode")))},
+		{name: "errorCode-exists", query: "errorCode:*", q: bqTerm(fieldExists, "errorCode")},
 	}
+	ms := make([]matcher, len(queries))
 	for i := range queries {
-		queries[i].want = truth(events, queries[i].q, queries[i].since)
+		_, ms[i] = mustMatcher(b, queries[i].query)
 	}
-	// The events' terms are a large heap whose marking would slow the
-	// timed searches: let them go first.
-	events = nil
-	runtime.GC()
+	wants, newest := truth(b, files, ms)
+	week := newest.Add(-7 * 24 * time.Hour)
+	for i := range queries {
+		queries[i].want = wants[i]
+		if queries[i].week {
+			queries[i].since = week
+			cut := eventKey{time: uint64(week.UnixNano()) ^ 1<<63}
+			queries[i].want = slices.DeleteFunc(wants[i], func(k eventKey) bool { return k.less(cut) })
+		}
+	}
 	r := indexReader(b, idx)
 	defer r.Close()
 	snap, ok := r.(*scorch.IndexSnapshot)
@@ -300,17 +282,13 @@ func (s *blockSearcher) newest(b *testing.B, size int) (keys []eventKey, read in
 					keys = append(keys, k)
 				}
 			}
-			slices.SortFunc(keys, func(a, b eventKey) int {
-				if b.less(a) {
-					return -1
-				}
-				return 1
-			})
-			if size >= 0 && len(keys) > size {
-				keys = keys[:size]
+			if size >= 0 {
+				sortNewest(keys)
+				keys = keys[:min(len(keys), size)]
 			}
 		}
 		if len(res.Hits) < page {
+			sortNewest(keys)
 			return keys, read
 		}
 	}
@@ -364,42 +342,45 @@ func orderKey(b *testing.B, v string) eventKey {
 	return eventKey{t, s}
 }
 
-// truthEvent is an event as BenchmarkBlockNewest's checks see it: its
-// document's keyword and _exists terms, its time and sequence number.
-type truthEvent struct {
-	terms map[string]struct{}
-	time  time.Time
-	key   eventKey
-}
-
-// truthEvents parses files as ingestBlocks does, numbering the events
-// from 1 in order.
-func truthEvents(b *testing.B, files [][]byte) []truthEvent {
+// truth parses files as ingestBlocks does, numbering the events from 1 in
+// order, and tests each with the in-memory matchers ms: the keys of each
+// one's matches, newest first, and the newest event time.
+func truth(b *testing.B, files [][]byte, ms []matcher) (wants [][]eventKey, newest time.Time) {
 	var p record.Parser
-	var out []truthEvent
-	var fields []docField
+	wants = make([][]eventKey, len(ms))
+	seq := uint64(0)
 	for _, f := range files {
 		for _, line := range gunzipLines(b, f) {
 			ev, err := p.Parse(record.KindCloudTrail, line)
 			if err != nil {
 				b.Fatal(err)
 			}
-			ev.Seq = uint64(len(out) + 1)
-			te := truthEvent{terms: map[string]struct{}{}}
-			fields = keywordDocFields(&ev, fields[:0])
-			for _, f := range fields {
-				te.terms[f.name+"\x00"+string(f.value)] = struct{}{}
-			}
-			for path := range existsPaths(&ev) {
-				te.terms[fieldExists+"\x00"+path] = struct{}{}
-			}
-			te.time, _ = indexedTime(&ev)
+			seq++
+			t, _ := indexedTime(&ev)
+			newest = maxTime(newest, t)
 			k, _ := strconv.ParseUint(timeKey(&ev), 16, 64)
-			te.key = eventKey{k, ev.Seq}
-			out = append(out, te)
+			terms := newEventTerms(&ev)
+			for i, m := range ms {
+				if m(terms) {
+					wants[i] = append(wants[i], eventKey{k, seq})
+				}
+			}
 		}
 	}
-	return out
+	for _, w := range wants {
+		sortNewest(w)
+	}
+	return wants, newest
+}
+
+// sortNewest sorts keys newest first.
+func sortNewest(keys []eventKey) {
+	slices.SortFunc(keys, func(a, b eventKey) int {
+		if b.less(a) {
+			return -1
+		}
+		return 1
+	})
 }
 
 // gunzipLines is the lines of the gzip file f.
@@ -413,23 +394,6 @@ func gunzipLines(b *testing.B, f []byte) [][]byte {
 		b.Fatal(err)
 	}
 	return bytes.Split(bytes.TrimSpace(raw), []byte{'\n'})
-}
-
-// truth is the keys of the events matching q since since, newest first.
-func truth(events []truthEvent, q blockQuery, since time.Time) []eventKey {
-	var out []eventKey
-	for i := range events {
-		if (since.IsZero() || !events[i].time.Before(since)) && q.matches(events[i].terms) {
-			out = append(out, events[i].key)
-		}
-	}
-	slices.SortFunc(out, func(a, b eventKey) int {
-		if b.less(a) {
-			return -1
-		}
-		return 1
-	})
-	return out
 }
 
 func (k eventKey) String() string { return fmt.Sprintf("%x/%d", k.time, k.seq) }
