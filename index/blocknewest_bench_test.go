@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math/bits"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -71,50 +69,35 @@ func (q blockQuery) candidates() bquery.Query {
 	return nil
 }
 
-// eventSet is a set of a block's event ordinals.
-type eventSet [4]uint64
-
-// in is the set of events of the block whose event index is ix matching q,
-// of a block of n events.
-func (q blockQuery) in(ix []byte, n int, buf []uint8) eventSet {
+// in is the set of events of the block whose event index is x matching q.
+func (q blockQuery) in(b *testing.B, x eventIndex) eventSet {
 	var s eventSet
 	switch q.op {
 	case 't':
-		for _, o := range eventIndexLookup(ix, termHash(q.field, []byte(q.value)), buf[:0]) {
-			s[o/64] |= 1 << (o % 64)
+		var err error
+		if s, _, err = x.lookup(termHash(q.field, []byte(q.value))); err != nil {
+			b.Fatal(err)
 		}
 	case '&':
-		s = q.kids[0].in(ix, n, buf)
+		s = q.kids[0].in(b, x)
 		for _, k := range q.kids[1:] {
-			o := k.in(ix, n, buf)
-			for i := range s {
-				s[i] &= o[i]
-			}
+			s = s.and(k.in(b, x))
 		}
 	case '|':
 		for _, k := range q.kids {
-			o := k.in(ix, n, buf)
-			for i := range s {
-				s[i] |= o[i]
-			}
+			s = s.or(k.in(b, x))
 		}
 	case '!':
-		o := q.kids[0].in(ix, n, buf)
-		for i := range s {
-			s[i] = ^o[i]
-		}
-		for i := n; i < 256; i++ {
-			s[i/64] &^= 1 << (i % 64)
-		}
+		s = x.all().andNot(q.kids[0].in(b, x))
 	}
 	return s
 }
 
-// eventKey is an event's place in newest-first order: its time as
+// newestKey is an event's place in newest-first order: its time as
 // timeKey encodes it, then its sequence number.
-type eventKey struct{ time, seq uint64 }
+type newestKey struct{ time, seq uint64 }
 
-func (a eventKey) less(b eventKey) bool {
+func (a newestKey) less(b newestKey) bool {
 	return a.time < b.time || a.time == b.time && a.seq < b.seq
 }
 
@@ -152,7 +135,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 	}
 	close(next)
 	var seq atomic.Uint64
-	if err := ingestBlocks(idx, next, &seq, ingestCase{size: 256, words: true, counted: true, batch: 5000}); err != nil {
+	if err := ingestBlocks(idx, next, &seq, ingestCase{size: blockSize, batch: 5000}); err != nil {
 		b.Fatal(err)
 	}
 	waitQuiet(b)
@@ -163,7 +146,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 		q           blockQuery
 		week        bool // the 7 days before the newest event only
 		since       time.Time
-		want        []eventKey
+		want        []newestKey
 	}{
 		{name: "eventName", query: "eventName:StartBuild", q: bqTerm("eventName", "StartBuild")},
 		{name: "source+name+7d", query: "eventSource:codepipeline.amazonaws.com AND eventName:StartPipelineExecution",
@@ -183,8 +166,8 @@ func BenchmarkBlockNewest(b *testing.B) {
 		queries[i].want = wants[i]
 		if queries[i].week {
 			queries[i].since = week
-			cut := eventKey{time: uint64(week.UnixNano()) ^ 1<<63}
-			queries[i].want = slices.DeleteFunc(wants[i], func(k eventKey) bool { return k.less(cut) })
+			cut := newestKey{time: uint64(week.UnixNano()) ^ 1<<63}
+			queries[i].want = slices.DeleteFunc(wants[i], func(k newestKey) bool { return k.less(cut) })
 		}
 	}
 	r := indexReader(b, idx)
@@ -228,13 +211,12 @@ type blockSearcher struct {
 	snap  *scorch.IndexSnapshot // the quiet index's segments, for stored fields
 	q     blockQuery
 	since time.Time
-	buf   []uint8
 	ix    []byte
 }
 
 // newest returns the keys of the size newest events matching s's query,
 // newest first (every match if size < 0), and the blocks it read.
-func (s *blockSearcher) newest(b *testing.B, size int) (keys []eventKey, read int) {
+func (s *blockSearcher) newest(b *testing.B, size int) (keys []newestKey, read int) {
 	var q bquery.Query = bquery.NewMatchAllQuery()
 	var must []bquery.Query
 	if c := s.q.candidates(); c != nil {
@@ -250,7 +232,7 @@ func (s *blockSearcher) newest(b *testing.B, size int) (keys []eventKey, read in
 	if len(must) > 0 {
 		q = bquery.NewConjunctionQuery(must)
 	}
-	cut := eventKey{}
+	cut := newestKey{}
 	if !s.since.IsZero() {
 		cut.time = uint64(s.since.UnixNano()) ^ 1<<63
 	}
@@ -268,20 +250,14 @@ func (s *blockSearcher) newest(b *testing.B, size int) (keys []eventKey, read in
 			if size >= 0 && len(keys) >= size && orderKey(b, h.Sort[0]).less(keys[size-1]) {
 				return keys, read
 			}
-			s.readEvents(b, h)
+			x := s.readEvents(b, h)
 			read++
-			n := int(binary.LittleEndian.Uint32(s.ix[4:]))
-			set := s.q.in(s.ix, n, s.buf)
-			for w, v := range set {
-				for ; v != 0; v &= v - 1 {
-					o := 64*w + bits.TrailingZeros64(v)
-					k := eventKey{binary.LittleEndian.Uint64(s.ix[8+16*o:]) ^ 1<<63, binary.LittleEndian.Uint64(s.ix[16+16*o:])}
-					if k.less(cut) {
-						continue
-					}
+			s.q.in(b, x).each(func(o int) {
+				ek := x.key(o)
+				if k := (newestKey{uint64(ek.nanos) ^ 1<<63, ek.seq}); !k.less(cut) {
 					keys = append(keys, k)
 				}
-			}
+			})
 			if size >= 0 {
 				sortNewest(keys)
 				keys = keys[:min(len(keys), size)]
@@ -296,8 +272,8 @@ func (s *blockSearcher) newest(b *testing.B, size int) (keys []eventKey, read in
 
 // readEvents decodes the event index of the block h into s.ix, from its
 // segment's stored fields by document number, as the store reads hits
-// (hitByNumber).
-func (s *blockSearcher) readEvents(b *testing.B, h *search.DocumentMatch) {
+// (hitByNumber), and returns its view.
+func (s *blockSearcher) readEvents(b *testing.B, h *search.DocumentMatch) eventIndex {
 	if h.IndexInternalID == nil {
 		b.Fatalf("block %s: no document number", h.ID)
 	}
@@ -314,7 +290,7 @@ func (s *blockSearcher) readEvents(b *testing.B, h *search.DocumentMatch) {
 			case "_id":
 				checked = string(value) == h.ID
 				return checked
-			case "_events":
+			case fieldEvents:
 				s.ix, derr = s2.Decode(s.ix[:cap(s.ix)], value)
 				found = true
 				return false
@@ -324,13 +300,18 @@ func (s *blockSearcher) readEvents(b *testing.B, h *search.DocumentMatch) {
 		if err != nil || derr != nil || !checked || !found {
 			b.Fatalf("block %s: read its event index: %v %v (id %v, index %v)", h.ID, err, derr, checked, found)
 		}
-		return
+		x, err := parseEventIndex(s.ix)
+		if err != nil {
+			b.Fatalf("block %s: %v", h.ID, err)
+		}
+		return x
 	}
 	b.Fatalf("block %s: document %d not in the snapshot", h.ID, n)
+	return eventIndex{}
 }
 
 // orderKey parses a block's _order (timeKey + seqKey of its newest event).
-func orderKey(b *testing.B, v string) eventKey {
+func orderKey(b *testing.B, v string) newestKey {
 	t, err := strconv.ParseUint(v[:16], 16, 64)
 	if err != nil {
 		b.Fatal(err)
@@ -339,15 +320,15 @@ func orderKey(b *testing.B, v string) eventKey {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return eventKey{t, s}
+	return newestKey{t, s}
 }
 
 // truth parses files as ingestBlocks does, numbering the events from 1 in
 // order, and tests each with the in-memory matchers ms: the keys of each
 // one's matches, newest first, and the newest event time.
-func truth(b *testing.B, files [][]byte, ms []matcher) (wants [][]eventKey, newest time.Time) {
+func truth(b *testing.B, files [][]byte, ms []matcher) (wants [][]newestKey, newest time.Time) {
 	var p record.Parser
-	wants = make([][]eventKey, len(ms))
+	wants = make([][]newestKey, len(ms))
 	seq := uint64(0)
 	for _, f := range files {
 		for _, line := range gunzipLines(b, f) {
@@ -362,7 +343,7 @@ func truth(b *testing.B, files [][]byte, ms []matcher) (wants [][]eventKey, newe
 			terms := newEventTerms(&ev)
 			for i, m := range ms {
 				if m(terms) {
-					wants[i] = append(wants[i], eventKey{k, seq})
+					wants[i] = append(wants[i], newestKey{k, seq})
 				}
 			}
 		}
@@ -374,8 +355,8 @@ func truth(b *testing.B, files [][]byte, ms []matcher) (wants [][]eventKey, newe
 }
 
 // sortNewest sorts keys newest first.
-func sortNewest(keys []eventKey) {
-	slices.SortFunc(keys, func(a, b eventKey) int {
+func sortNewest(keys []newestKey) {
+	slices.SortFunc(keys, func(a, b newestKey) int {
 		if b.less(a) {
 			return -1
 		}
@@ -396,4 +377,4 @@ func gunzipLines(b *testing.B, f []byte) [][]byte {
 	return bytes.Split(bytes.TrimSpace(raw), []byte{'\n'})
 }
 
-func (k eventKey) String() string { return fmt.Sprintf("%x/%d", k.time, k.seq) }
+func (k newestKey) String() string { return fmt.Sprintf("%x/%d", k.time, k.seq) }

@@ -3,14 +3,10 @@ package index
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
-	"math/bits"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,181 +22,36 @@ import (
 	"github.com/codetrail/codetrail/ingest/gen"
 )
 
-// The block layout of BenchmarkBlockDocuments finds candidate blocks; a
-// search then needs, inside each candidate block, which of its events hold
-// a term, without decoding and parsing the block's records for every
-// candidate. BenchmarkBlockEventIndex is the experiment for that part (issue
-// #5): a block's event index, built for every term any of its events'
-// documents would hold (the same terms as buildDocument, from
-// documentFields), and each event's sort key. It measures what building
-// it costs an event, what it takes on disk, and what reading it costs a
-// candidate block against decoding the block's records, so that what a
-// block store would cost at search time is measured, not guessed.
-
-// blockEventIndex layout, little-endian:
-//
-//	n uint32, events uint32
-//	events sort keys: eventTime in Unix nanoseconds (int64) and sequence
-//	  number (uint64) of each event, in block order
-//	n term hashes (uint32, ascending), n+1 posting offsets (uint32)
-//	postings: a posting of 32 bytes is a bitset of the block's events,
-//	  a shorter one lists their ordinals (ascending)
-//
-// A term is hashed with its field's name (CRC-32C): two terms of one block
-// with the same hash share a posting, so a lookup may return events that
-// hold the other term. A search would test its candidates with the
-// in-memory matcher, as it must for phrases and wildcards anyway.
-const eventIndexBitset = 32
-
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
-
-// termHash is the hash of term in the field name.
-func termHash(name string, term []byte) uint32 {
-	return crc32.Update(fieldSeed(name), crcTable, term)
-}
-
-// fieldSeed is where termHash starts for the terms of the field name.
-func fieldSeed(name string) uint32 {
-	return crc32.Update(crc32.Update(0, crcTable, []byte(name)), crcTable, []byte{0})
-}
-
-// eventIndexBuilder keeps its buffers from one block to the next.
-type eventIndexBuilder struct {
-	pairs []uint64 // hash<<8 | ordinal
-	spare []uint64 // radixSort's other buffer
-	toks  []token
-	out   []byte
-}
-
-// build returns the event index of evs (at most 256 events); the result is
-// valid until the next call.
-func (b *eventIndexBuilder) build(evs []record.Event) []byte {
-	if len(evs) > 256 {
-		panic("eventIndexBuilder: more than 256 events")
-	}
-	b.pairs = b.pairs[:0]
-	for i := range evs {
-		ev := &evs[i]
-		ord := uint64(i)
-		for _, f := range documentFields(ev) {
-			// documentFields' values are new slices: words may lowercase in place.
-			b.toks = f.tok.tokens(f.value, b.toks[:0])
-			seed := fieldSeed(f.name)
-			for _, t := range b.toks {
-				b.pairs = append(b.pairs, uint64(crc32.Update(seed, crcTable, t.term))<<8|ord)
-			}
-		}
-		b.pairs = append(b.pairs, uint64(termHash("eventID", []byte(ev.ID)))<<8|ord)
-	}
-	return b.encode(evs)
-}
-
-// encode sorts b.pairs, the (term hash, ordinal) pairs of evs, and returns
-// their event index; the result is valid until the next call.
-func (b *eventIndexBuilder) encode(evs []record.Event) []byte {
-	b.pairs, b.spare = radixSort(b.pairs, b.spare, 40)
-	b.pairs = slices.Compact(b.pairs)
-	n := 0
-	for i := range b.pairs {
-		if i == 0 || b.pairs[i]>>8 != b.pairs[i-1]>>8 {
-			n++
-		}
-	}
-	out := b.out[:0]
-	out = binary.LittleEndian.AppendUint32(out, uint32(n))
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(evs)))
-	for i := range evs {
-		t, _ := indexedTime(&evs[i])
-		out = binary.LittleEndian.AppendUint64(out, uint64(t.UnixNano()))
-		out = binary.LittleEndian.AppendUint64(out, evs[i].Seq)
-	}
-	hashes := len(out)
-	offsets := hashes + 4*n
-	postings := offsets + 4*(n+1)
-	out = slices.Grow(out, 8*n+4)[:postings]
-	k := 0
-	for i := 0; i < len(b.pairs); {
-		h := b.pairs[i] >> 8
-		j := i
-		for j < len(b.pairs) && b.pairs[j]>>8 == h {
-			j++
-		}
-		binary.LittleEndian.PutUint32(out[hashes+4*k:], uint32(h))
-		binary.LittleEndian.PutUint32(out[offsets+4*k:], uint32(len(out)-postings))
-		if j-i >= eventIndexBitset {
-			var set [eventIndexBitset]byte
-			for _, p := range b.pairs[i:j] {
-				set[p&0xff/8] |= 1 << (p & 7)
-			}
-			out = append(out, set[:]...)
-		} else {
-			for _, p := range b.pairs[i:j] {
-				out = append(out, byte(p))
-			}
-		}
-		k++
-		i = j
-	}
-	binary.LittleEndian.PutUint32(out[offsets+4*n:], uint32(len(out)-postings))
-	b.out = out
-	return out
-}
-
-// eventIndexLookup appends the ordinals of the events of the block whose
-// index is ix that hold the term with hash h.
-func eventIndexLookup(ix []byte, h uint32, out []uint8) []uint8 {
-	n := int(binary.LittleEndian.Uint32(ix))
-	events := int(binary.LittleEndian.Uint32(ix[4:]))
-	hashes := 8 + 16*events
-	offsets := hashes + 4*n
-	postings := offsets + 4*(n+1)
-	i, found := 0, false
-	for lo, hi := 0, n; lo < hi; {
-		m := int(uint(lo+hi) >> 1)
-		switch v := binary.LittleEndian.Uint32(ix[hashes+4*m:]); {
-		case v < h:
-			lo = m + 1
-		case v > h:
-			hi = m
-		default:
-			i, found = m, true
-			lo = hi
-		}
-	}
-	if !found {
-		return out
-	}
-	p := ix[postings+int(binary.LittleEndian.Uint32(ix[offsets+4*i:])) : postings+int(binary.LittleEndian.Uint32(ix[offsets+4*i+4:]))]
-	if len(p) < eventIndexBitset {
-		return append(out, p...)
-	}
-	for w := range 4 {
-		for v := binary.LittleEndian.Uint64(p[8*w:]); v != 0; v &= v - 1 {
-			out = append(out, uint8(64*w+bits.TrailingZeros64(v)))
-		}
-	}
-	return out
-}
-
-// BenchmarkBlockEventIndex measures a block's event index (see
-// eventIndexBuilder) for blocks of 64 and 256 generated events:
-//   - build: the CPU of building it, an event; its bytes an event raw, with
-//     s2 and with zstd (fastest), as a block store would keep it;
-//   - lookup: finding one term's events in an index already in memory;
+// BenchmarkBlockEventIndex measures a block's event index (blockindex.go)
+// as blockBuilder stores it, on 20,000 generated events in blocks of
+// blockSize:
+//   - build: blockBuilder.build, the whole block document (lists, Bloom
+//     filter, event index, records; common words counted), CPU an event;
+//     the bytes an event of the event index raw, with s2 (as stored) and
+//     with zstd (fastest), of the records and of the Bloom filter as stored;
+//   - encode: encodeEventIndex alone from a block's term pairs, the sort
+//     and the layout, CPU an event;
+//   - lookup: parseEventIndex and one term's events, index in memory;
 //   - s2-decode, zstd-decode: decompressing one block's index, which a
 //     search pays for each candidate block it reads from disk;
-//   - records-decode, records-parse: what testing a block's events
-//     without the index would cost: decompressing the block's records
-//     compressed together (zstd, fastest), and parsing them all.
+//   - records-decode, records-parse: what testing a block's events without
+//     the index would cost: decodeBlockRecords, and parsing them all;
+//   - candidate: a candidate block of a real index: its stored fields read
+//     from its Bleve segment (zap decompresses them together, records
+//     included), its event index decoded and parsed, one term looked up.
 //
-// It first checks, for a sample of every kind of term, that a lookup
-// returns at least the events whose document holds the term and, but for
-// hash collisions, no other.
+// It first checks the index against the events' own terms
+// (checkEventIndex), and each timed part's result once.
 func BenchmarkBlockEventIndex(b *testing.B) {
 	events := generated(b, 20000)
 	for i := range events {
 		events[i].Seq = uint64(i + 1)
 	}
+	var blocks [][]record.Event
+	for lo := 0; lo < len(events); lo += blockSize {
+		blocks = append(blocks, events[lo:min(lo+blockSize, len(events))])
+	}
+	checkEventIndex(b, blocks)
 	zenc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
 		b.Fatal(err)
@@ -210,166 +61,301 @@ func BenchmarkBlockEventIndex(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer zdec.Close()
-	for _, size := range []int{64, 256} {
-		var blocks [][]record.Event
-		for lo := 0; lo < len(events); lo += size {
-			blocks = append(blocks, events[lo:min(lo+size, len(events))])
+	// Each block as stored, and its term pairs and keys for encode.
+	var raw, ss, zs, recs, blooms [][]byte
+	var pairs [][]uint64
+	var keys [][]eventKey
+	var decoded [][]blockRecord
+	bb := newBlockBuilder(nil)
+	for _, blk := range blocks {
+		doc, err := bb.build(blk)
+		if err != nil {
+			b.Fatal(err)
 		}
-		var ib eventIndexBuilder
-		checkEventIndex(b, &ib, blocks[len(blocks)/2])
-		var raw, zs, ss [][]byte
-		var recs [][]byte
-		for _, blk := range blocks {
-			ix := ib.build(blk)
-			raw = append(raw, slices.Clone(ix))
-			ss = append(ss, s2.Encode(nil, ix))
-			zs = append(zs, zenc.EncodeAll(ix, nil))
-			var r []byte
-			for i := range blk {
-				r = append(r, blk[i].Raw...)
-				r = append(r, '\n')
-			}
-			recs = append(recs, zenc.EncodeAll(r, nil))
+		stored := storedField(b, doc, fieldEvents)
+		ix, err := s2.Decode(nil, stored)
+		if err != nil {
+			b.Fatal(err)
 		}
-		perEvent := func(bs [][]byte) float64 {
-			n := 0
-			for _, x := range bs {
-				n += len(x)
-			}
-			return float64(n) / float64(len(events))
+		raw, ss, zs = append(raw, ix), append(ss, stored), append(zs, zenc.EncodeAll(ix, nil))
+		recs, blooms = append(recs, storedField(b, doc, fieldBlob)), append(blooms, storedField(b, doc, fieldBloom))
+		pairs, keys = append(pairs, slices.Clone(bb.pairs)), append(keys, slices.Clone(bb.keys))
+		rs, err := decodeBlockRecords(recs[len(recs)-1], nil)
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("block=%d/build", size), func(b *testing.B) {
-			start, n := time.Now(), 0
-			for i := 0; b.Loop(); i++ {
-				blk := blocks[i%len(blocks)]
-				ib.build(blk)
-				n += len(blk)
+		if len(rs) != len(blk) {
+			b.Fatalf("block of %d events: %d records decoded", len(blk), len(rs))
+		}
+		for i, r := range rs {
+			if r.kind != blk[i].Kind || !bytes.Equal(r.raw, blk[i].Raw) {
+				b.Fatalf("event %d: record decoded differs", blk[i].Seq)
 			}
-			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/event")
-			b.ReportMetric(perEvent(raw), "raw-B/event")
-			b.ReportMetric(perEvent(ss), "s2-B/event")
-			b.ReportMetric(perEvent(zs), "zstd-B/event")
-			b.ReportMetric(perEvent(recs), "records-zstd-B/event")
-		})
-		// A term in about a third of the blocks' events: eventName of
-		// the middle event.
-		h := termHash("eventName", []byte(events[len(events)/2].Name))
-		b.Run(fmt.Sprintf("block=%d/lookup", size), func(b *testing.B) {
-			var out []uint8
-			for i := 0; b.Loop(); i++ {
-				out = eventIndexLookup(raw[i%len(raw)], h, out[:0])
+		}
+		decoded = append(decoded, rs)
+	}
+	perEvent := func(bs [][]byte) float64 {
+		n := 0
+		for _, x := range bs {
+			n += len(x)
+		}
+		return float64(n) / float64(len(events))
+	}
+	name := func(part string) string { return fmt.Sprintf("block=%d/%s", blockSize, part) }
+	b.Run(name("build"), func(b *testing.B) {
+		bb := newBlockBuilder(newWordCounts())
+		start, n := time.Now(), 0
+		for i := 0; b.Loop(); i++ {
+			blk := blocks[i%len(blocks)]
+			if _, err := bb.build(blk); err != nil {
+				b.Fatal(err)
 			}
-		})
-		b.Run(fmt.Sprintf("block=%d/s2-decode", size), func(b *testing.B) {
-			var buf []byte
-			for i := 0; b.Loop(); i++ {
-				if buf, err = s2.Decode(buf[:cap(buf)], ss[i%len(ss)]); err != nil {
-					b.Fatal(err)
+			n += len(blk)
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/event")
+		b.ReportMetric(perEvent(raw), "raw-B/event")
+		b.ReportMetric(perEvent(ss), "s2-B/event")
+		b.ReportMetric(perEvent(zs), "zstd-B/event")
+		b.ReportMetric(perEvent(recs), "records-B/event")
+		b.ReportMetric(perEvent(blooms), "bloom-B/event")
+	})
+	b.Run(name("encode"), func(b *testing.B) {
+		var out []byte
+		var work, spare []uint64
+		start, n, last := time.Now(), 0, 0
+		for i := 0; b.Loop(); i++ {
+			last = i % len(blocks)
+			// encodeEventIndex sorts in place: a copy, so that each run
+			// sorts the pairs as the builder hands them over.
+			work = append(work[:0], pairs[last]...)
+			out, work, spare = encodeEventIndex(out[:0], work, spare, keys[last])
+			n += len(keys[last])
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/event")
+		if !bytes.Equal(out, raw[last]) {
+			b.Fatalf("block %d: encoded again from its pairs, its index differs from the stored one", last)
+		}
+	})
+	// A term in about a third of the blocks' events: eventName of the
+	// middle event; want is, for each block, the events holding it.
+	term := events[len(events)/2].Name
+	h := termHash("eventName", []byte(term))
+	want := make([]eventSet, len(blocks))
+	for k, blk := range blocks {
+		for i := range blk {
+			if blk[i].Name == term {
+				want[k].add(i)
+			}
+		}
+	}
+	b.Run(name("lookup"), func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			x, err := parseEventIndex(raw[i%len(raw)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			set, shared, err := x.lookup(h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if w := want[i%len(raw)]; set.and(w) != w || set != w && !shared {
+				b.Fatalf("block %d: eventName:%s found events %v, want %v", i%len(raw), term, set, w)
+			}
+		}
+	})
+	b.Run(name("s2-decode"), func(b *testing.B) {
+		var buf []byte
+		last := 0
+		for i := 0; b.Loop(); i++ {
+			last = i % len(ss)
+			if buf, err = s2.Decode(buf[:cap(buf)], ss[last]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if !bytes.Equal(buf, raw[last]) {
+			b.Fatalf("block %d: s2 decoded a different index", last)
+		}
+	})
+	b.Run(name("zstd-decode"), func(b *testing.B) {
+		var buf []byte
+		last := 0
+		for i := 0; b.Loop(); i++ {
+			last = i % len(zs)
+			if buf, err = zdec.DecodeAll(zs[last], buf[:0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if !bytes.Equal(buf, raw[last]) {
+			b.Fatalf("block %d: zstd decoded a different index", last)
+		}
+	})
+	b.Run(name("records-decode"), func(b *testing.B) {
+		var out []blockRecord
+		last := 0
+		for i := 0; b.Loop(); i++ {
+			last = i % len(recs)
+			if out, err = decodeBlockRecords(recs[last], out[:0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if len(out) != len(blocks[last]) {
+			b.Fatalf("block %d of %d events: %d records decoded", last, len(blocks[last]), len(out))
+		}
+	})
+	b.Run(name("candidate"), func(b *testing.B) {
+		segs, done := blockSegments(b, events)
+		defer done()
+		var buf []byte
+		for i := 0; b.Loop(); i++ {
+			ss := segs[i%len(segs)]
+			local := uint64(i/len(segs)) % ss.Count()
+			err := ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
+				if field != fieldEvents {
+					return true
 				}
-			}
-		})
-		b.Run(fmt.Sprintf("block=%d/zstd-decode", size), func(b *testing.B) {
-			var buf []byte
-			for i := 0; b.Loop(); i++ {
-				if buf, err = zdec.DecodeAll(zs[i%len(zs)], buf[:0]); err != nil {
-					b.Fatal(err)
+				var derr error
+				if buf, derr = s2.Decode(buf[:cap(buf)], value); derr != nil {
+					b.Fatal(derr)
 				}
-			}
-		})
-		b.Run(fmt.Sprintf("block=%d/records-decode", size), func(b *testing.B) {
-			var buf []byte
-			for i := 0; b.Loop(); i++ {
-				if buf, err = zdec.DecodeAll(recs[i%len(recs)], buf[:0]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		// What a search pays for each candidate block of a real index: the
-		// block document's stored fields read from its Bleve segment (zap
-		// decompresses them together, records included), its event index
-		// decoded, one term looked up.
-		b.Run(fmt.Sprintf("block=%d/candidate", size), func(b *testing.B) {
-			segs, done := blockSegments(b, events, size)
-			defer done()
-			var buf []byte
-			var out []uint8
-			found, runs := 0, 0
-			for i := 0; b.Loop(); i++ {
-				runs++
-				ss := segs[i%len(segs)]
-				local := uint64(i/len(segs)) % ss.Count()
-				err := ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
-					if field != "_events" {
-						return true
-					}
-					var derr error
-					if buf, derr = s2.Decode(buf[:cap(buf)], value); derr != nil {
-						b.Fatal(derr)
-					}
-					out = eventIndexLookup(buf, h, out[:0])
-					found += len(out)
-					return false
-				})
+				x, err := parseEventIndex(buf)
 				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			if found == 0 && runs >= len(blocks) {
-				b.Fatalf("none of %d candidate blocks read held the term", runs)
-			}
-		})
-		b.Run(fmt.Sprintf("block=%d/records-parse", size), func(b *testing.B) {
-			var p record.Parser
-			for i := 0; b.Loop(); i++ {
-				for j := range blocks[i%len(blocks)] {
-					if _, err := p.Parse(record.KindCloudTrail, blocks[i%len(blocks)][j].Raw); err != nil {
-						b.Fatal(err)
+				set, shared, err := x.lookup(h)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if i == 0 && !shared {
+					// Once: every event of the block, by its sequence
+					// number, holds the term if and only if found.
+					for o := range x.events {
+						if ev := &events[x.key(o).seq-1]; set.has(o) != (ev.Name == term) {
+							b.Fatalf("event %d (eventName %s): found %v for eventName:%s", ev.Seq, ev.Name, set.has(o), term)
+						}
 					}
 				}
+				return false
+			})
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
-}
-
-// checkEventIndex tests the event index of blk: for every term of a sample
-// of its events' documents (every field, every tenth event), a lookup
-// returns the events holding it; it may return others only on a hash
-// collision, which are counted and reported.
-func checkEventIndex(b *testing.B, ib *eventIndexBuilder, blk []record.Event) {
-	b.Helper()
-	type key struct{ name, term string }
-	holders := map[key][]uint8{}
-	for i := range blk {
-		for _, f := range documentFields(&blk[i]) {
-			for _, t := range f.tok.tokens(f.value, nil) {
-				k := key{f.name, string(t.term)}
-				if l := holders[k]; len(l) == 0 || l[len(l)-1] != uint8(i) {
-					holders[k] = append(l, uint8(i))
+		}
+	})
+	b.Run(name("records-parse"), func(b *testing.B) {
+		var p record.Parser
+		for i := 0; b.Loop(); i++ {
+			for _, r := range decoded[i%len(decoded)] {
+				if _, err := p.Parse(r.kind, r.raw); err != nil {
+					b.Fatal(err)
 				}
 			}
 		}
-	}
-	ix := ib.build(blk)
-	checked, extra := 0, 0
-	for k, want := range holders {
-		if int(want[0])%10 != 0 {
+	})
+}
+
+// checkEventIndex tests the event index blockBuilder stores for every
+// sixteenth block of blocks and the last: it holds each event's sort key,
+// and exactly the hashes of the block's terms (those of documentFields,
+// each field with its tokenizer, and each eventID); a lookup of any term
+// returns every event holding it and, unless the posting is marked shared,
+// no other; a posting is marked shared only when another term of the block
+// has its hash; and every field got checked.
+func checkEventIndex(b *testing.B, blocks [][]record.Event) {
+	b.Helper()
+	type term struct{ name, term string }
+	bb := newBlockBuilder(nil)
+	checked := map[string]int{} // field: its terms checked
+	shared := 0
+	for k := range blocks {
+		if k%16 != 0 && k != len(blocks)-1 {
 			continue
 		}
-		got := eventIndexLookup(ix, termHash(k.name, []byte(k.term)), nil)
-		for _, w := range want {
-			if !slices.Contains(got, w) {
-				b.Fatalf("%s:%q: lookup found events %v, want at least %v", k.name, k.term, got, want)
+		blk := blocks[k]
+		holders := map[term]eventSet{}
+		hold := func(t term, ord int) {
+			s := holders[t]
+			s.add(ord)
+			holders[t] = s
+		}
+		for i := range blk {
+			for _, f := range documentFields(&blk[i]) {
+				for _, t := range f.tok.tokens(f.value, nil) {
+					hold(term{f.name, string(t.term)}, i)
+				}
+			}
+			hold(term{"eventID", blk[i].ID}, i)
+		}
+		doc, err := bb.build(blk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix, err := s2.Decode(nil, storedField(b, doc, fieldEvents))
+		if err != nil {
+			b.Fatal(err)
+		}
+		x, err := parseEventIndex(ix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if x.events != len(blk) {
+			b.Fatalf("block %d of %d events: its index has %d", k, len(blk), x.events)
+		}
+		for i := range blk {
+			want := eventKey{nanos: noTime, seq: blk[i].Seq}
+			if t, ok := indexedTime(&blk[i]); ok {
+				want.nanos = t.UnixNano()
+			}
+			if got := x.key(i); got != want {
+				b.Fatalf("block %d event %d: key %v, want %v", k, i, got, want)
 			}
 		}
-		if len(got) != len(want) {
-			extra++
+		terms := map[uint32]int{} // hash: the block's terms with it
+		for t := range holders {
+			terms[termHash(t.name, []byte(t.term))]++
 		}
-		checked++
+		if x.n != len(terms) {
+			b.Fatalf("block %d: its index holds %d term hashes, its events' terms have %d", k, x.n, len(terms))
+		}
+		for t, want := range holders {
+			h := termHash(t.name, []byte(t.term))
+			got, sh, err := x.lookup(h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got.and(want) != want {
+				b.Fatalf("block %d: %s:%q found events %v, want at least %v", k, t.name, t.term, got, want)
+			}
+			if sh {
+				if terms[h] < 2 {
+					b.Fatalf("block %d: %s:%q is marked shared, no other term of the block has its hash", k, t.name, t.term)
+				}
+				shared++
+				continue
+			}
+			if got != want {
+				b.Fatalf("block %d: %s:%q found events %v, want %v", k, t.name, t.term, got, want)
+			}
+			checked[t.name]++
+		}
+		for t := range holders {
+			if checked[t.name] == 0 {
+				b.Fatalf("block %d: no term of %s checked", k, t.name)
+			}
+		}
 	}
-	if checked < 100 {
-		b.Fatalf("checked only %d terms", checked)
+	b.Logf("terms checked by field: %v; %d marked shared (hash collisions)", checked, shared)
+}
+
+// storedField is the value of the field name of doc, which must have one.
+func storedField(b *testing.B, doc *document.Document, name string) []byte {
+	b.Helper()
+	for _, f := range doc.Fields {
+		if f.Name() == name {
+			return f.Value()
+		}
 	}
-	b.Logf("block of %d events: %d terms checked, %d with another term's events (hash collisions)", len(blk), checked, extra)
+	b.Fatalf("document %s has no field %s", doc.ID(), name)
+	return nil
 }
 
 // BenchmarkBlockCandidates counts, for the harness's queries (bench/), what
@@ -382,7 +368,7 @@ func checkEventIndex(b *testing.B, ib *eventIndexBuilder, blk []record.Event) {
 // run on the in-memory matcher; each b.Loop run counts once more, so its
 // time is that of matching 100,000 events, not a search's.
 func BenchmarkBlockCandidates(b *testing.B) {
-	const size = 256
+	const size = blockSize
 	events := generated(b, 100000)
 	terms := make([]*eventTerms, len(events))
 	for i := range events {
@@ -435,17 +421,15 @@ func BenchmarkBlockCandidates(b *testing.B) {
 }
 
 // blockSegments writes events into a one-shard index of block documents
-// (blocks of size, near-unique terms in a Bloom filter, event index
-// stored) as BenchmarkBlockDocuments does, and returns its segments; done
-// closes the index.
-func blockSegments(b *testing.B, events []record.Event, size int) (segs []*scorch.SegmentSnapshot, done func()) {
+// (blockBuilder, blocks of blockSize in batches of 5,000 events, Bleve's
+// merge floor at 8) and returns its segments; done closes the index.
+func blockSegments(b *testing.B, events []record.Event) (segs []*scorch.SegmentSnapshot, done func()) {
 	b.Helper()
-	idx, err := bleve.NewUsing(filepath.Join(b.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name, nil)
+	idx, err := bleve.NewUsing(filepath.Join(b.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name, mergeFloor(8))
 	if err != nil {
 		b.Fatal(err)
 	}
-	ib := new(eventIndexBuilder)
-	writeBlocks(b, idx, events, 5000, size, func(evs []record.Event) *document.Document { return blockDocument(evs, true, ib) })
+	writeBlocks(b, idx, events, 5000, blockSize, blockBuild(b, newBlockBuilder(newWordCounts())))
 	r := indexReader(b, idx)
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
@@ -461,260 +445,30 @@ func blockSegments(b *testing.B, events []record.Event, size int) (segs []*scorc
 	}
 }
 
-// onePassBlock builds what blockDocument does with a Bloom filter and an
-// event index, in one pass over each event's terms instead of two (the
-// block document's lists, then documentFields again for the event index):
-// each term is cut and hashed once, and the Bloom filter takes the hashes
-// of the near-unique terms instead of the terms. The event index comes out
-// byte for byte the same as eventIndexBuilder.build's (checked by
-// BenchmarkBlockDocuments).
-//
-// With words set (newOnePassWords), the words of the text field that are
-// common go into the block document's text field instead of the filter,
-// once for each event of the block holding them, so that Bleve's term
-// frequency is the number of the block's events holding the word: exact
-// totals of a word query then come from the dictionary instead of reading
-// every block holding it. A word becomes common, for the blocks after it,
-// once it occurs twice in one block; ids and other near-unique values
-// never do.
-type onePassBlock struct {
-	eventIndexBuilder
-	lists              map[string]map[string]struct{}
-	bloomH, bloomSpare []uint64 // near-unique terms' hashes
-	fields             []docField
-	seen               map[string]struct{}
-	buf                []byte
-	words              *commonWords
-	// noLists leaves the typed fields and _exists out of the block
-	// document (they stay in the event index): what Bleve's share
-	// would be if a sidecar's bitmaps found their candidate blocks.
-	noLists bool
-}
-
-// commonWords are the words an onePassBlock puts into its text field, or,
-// if outside, counts beside the index: Bleve then never holds the words'
-// postings and their frequencies (most of its merges' work), the block's
-// Bloom filter finds their blocks, and a word's total is its count.
-type commonWords struct {
-	index  map[string]int // word -> its stamp
-	stamps []uint32       // the last event (stamp) whose text got the word
-	stamp  uint32
-	// outside: counts instead of the text field; words, counts and
-	// deltas by the word's index, touched the words whose delta is not 0.
-	outside bool
-	words   []string
-	counts  []uint32
-	deltas  []uint32
-	touched []int
-	text    []byte   // this block's common words, one line per word and event
-	refs    []uint64 // this block's other words: hash<<32 | offset in arena
-	spare   []uint64
-	arena   []byte // uvarint length and bytes of each word of refs
-}
-
-func newOnePassWords() *onePassBlock {
-	return &onePassBlock{words: &commonWords{index: map[string]int{}}}
-}
-
-// promote makes the words of refs occurring twice or more common.
-func (w *commonWords) promote() {
-	w.refs, w.spare = radixSort(w.refs, w.spare, 64)
-	for i := 0; i < len(w.refs); {
-		j := i + 1
-		for j < len(w.refs) && w.refs[j]>>32 == w.refs[i]>>32 {
-			j++
+// blockBuild is bb.build for writeBlocks and writeShard.
+func blockBuild(b *testing.B, bb *blockBuilder) func([]record.Event) *document.Document {
+	return func(evs []record.Event) *document.Document {
+		doc, err := bb.build(evs)
+		if err != nil {
+			b.Fatal(err)
 		}
-		if j-i >= 2 {
-			off := int(uint32(w.refs[i]))
-			n, k := binary.Uvarint(w.arena[off:])
-			word := string(w.arena[off+k : off+k+int(n)])
-			if _, ok := w.index[word]; !ok {
-				w.index[word] = len(w.stamps)
-				w.stamps = append(w.stamps, 0)
-				w.words = append(w.words, word)
-				w.counts = append(w.counts, 0)
-				w.deltas = append(w.deltas, 0)
-			}
-		}
-		i = j
+		return doc
 	}
-	w.refs, w.arena = w.refs[:0], w.arena[:0]
-}
-
-// Field seeds of termHash, for hashing a term in pieces.
-var seedText, seedKV = fieldSeed(fieldText), fieldSeed(fieldKV)
-
-func (p *onePassBlock) document(evs []record.Event) *document.Document {
-	if p.lists == nil {
-		p.lists, p.seen = map[string]map[string]struct{}{}, map[string]struct{}{}
-	}
-	for _, l := range p.lists {
-		clear(l)
-	}
-	add := func(name, v string) {
-		if p.lists[name] == nil {
-			p.lists[name] = map[string]struct{}{}
-		}
-		p.lists[name][v] = struct{}{}
-	}
-	p.pairs, p.bloomH = p.pairs[:0], p.bloomH[:0]
-	var span blockSpan
-	if p.words != nil {
-		p.words.text = p.words.text[:0]
-	}
-	for i := range evs {
-		ev, ord := &evs[i], uint64(i)
-		if p.words != nil {
-			p.words.stamp++
-		}
-		p.fields = keywordDocFields(ev, p.fields[:0])
-		for _, f := range p.fields {
-			h := termHash(f.name, f.value)
-			p.pairs = append(p.pairs, uint64(h)<<8|ord)
-			if f.name == "requestID" {
-				p.bloomH = append(p.bloomH, uint64(h))
-			} else if !p.noLists && bytesHaveNoNewline(f.value) {
-				add(f.name, string(f.value))
-			}
-		}
-		for path := range existsPaths(ev) {
-			if !p.noLists {
-				add(fieldExists, path)
-			}
-			p.pairs = append(p.pairs, uint64(termHash(fieldExists, []byte(path)))<<8|ord)
-		}
-		clear(p.seen)
-		text := func(v string) {
-			p.buf = append(p.buf[:0], v...)
-			p.toks = wordTokens(p.buf, p.toks[:0])
-			for _, t := range p.toks {
-				h := crc32.Update(seedText, crcTable, t.term)
-				p.pairs = append(p.pairs, uint64(h)<<8|ord)
-				if w := p.words; w != nil {
-					if k, ok := w.index[string(t.term)]; !ok {
-						w.refs = append(w.refs, uint64(h)<<32|uint64(len(w.arena)))
-						w.arena = append(binary.AppendUvarint(w.arena, uint64(len(t.term))), t.term...)
-					} else if w.outside {
-						if w.stamps[k] != w.stamp {
-							w.stamps[k] = w.stamp
-							w.count(k)
-						}
-					} else {
-						if w.stamps[k] != w.stamp {
-							w.stamps[k] = w.stamp
-							w.text = append(append(w.text, t.term...), '\n')
-						}
-						continue
-					}
-				}
-				p.bloomH = append(p.bloomH, uint64(h))
-			}
-		}
-		for l := range ev.Leaves.All() {
-			if _, dup := p.seen[l.Value]; !dup {
-				p.seen[l.Value] = struct{}{}
-				text(l.Value)
-			}
-			if ev.Kind == record.KindCloudTrail && typedLeaves[l.Path] || len(l.Value) > maxKVValueLen || strings.IndexByte(l.Value, '\n') >= 0 {
-				continue
-			}
-			p.buf = append(append(append(p.buf[:0], l.Path...), kvSep...), l.Value...)
-			h := crc32.Update(seedKV, crcTable, p.buf)
-			p.pairs = append(p.pairs, uint64(h)<<8|ord)
-			p.bloomH = append(p.bloomH, uint64(h))
-		}
-		if ev.Service != "" {
-			text(ev.Service)
-		}
-		h := termHash("eventID", []byte(ev.ID))
-		p.pairs = append(p.pairs, uint64(h)<<8|ord)
-		p.bloomH = append(p.bloomH, uint64(h))
-		span.add(ev)
-	}
-	p.bloomH, p.bloomSpare = radixSort(p.bloomH, p.bloomSpare, 32)
-	p.bloomH = slices.Compact(p.bloomH)
-	f := newBloom(len(p.bloomH))
-	for _, h := range p.bloomH {
-		f.addHash(uint32(h))
-	}
-	doc := document.NewDocument("b" + seqKey(evs[0].Seq))
-	doc.AddField(document.NewTextFieldCustom("_bloom", nil, f.bits, optStoreOnly, keywordAnalyzer))
-	for name, vs := range p.lists {
-		if len(vs) > 0 {
-			doc.AddField(newIndexedField(name, []byte(joinLines(vs)), optKeyword, eachLine))
-		}
-	}
-	span.addFields(doc, &evs[0])
-	doc.AddField(document.NewTextFieldCustom("_events", nil, s2.Encode(nil, p.encode(evs)), optStoreOnly, keywordAnalyzer))
-	if w := p.words; w != nil {
-		if len(w.text) > 0 {
-			doc.AddField(newIndexedField(fieldText, slices.Clone(w.text), optKeyword, words))
-		}
-		w.promote()
-	}
-	return doc
-}
-
-// count adds an event to the count of the word k.
-func (w *commonWords) count(k int) {
-	if w.deltas[k] == 0 {
-		w.touched = append(w.touched, k)
-	}
-	w.deltas[k]++
-	w.counts[k]++
-}
-
-// delta encodes the words counted since the last delta with their counts
-// (uvarint length, word, uvarint count), as a batch would store them
-// beside its documents to keep the counts durable with the batch.
-func (w *commonWords) delta(buf []byte) []byte {
-	for _, k := range w.touched {
-		buf = binary.AppendUvarint(buf, uint64(len(w.words[k])))
-		buf = append(buf, w.words[k]...)
-		buf = binary.AppendUvarint(buf, uint64(w.deltas[k]))
-		w.deltas[k] = 0
-	}
-	w.touched = w.touched[:0]
-	return buf
-}
-
-func bytesHaveNoNewline(b []byte) bool { return !slices.Contains(b, '\n') }
-
-// radixSort sorts the low keyBits bits of v's values (the rest must be zero)
-// a byte at a time, least significant first, with spare as the other
-// buffer: about 8 times faster than slices.Sort on a block's 40,000 term
-// pairs, which took a fifth of the CPU of onePassBlock. It returns the
-// sorted slice and the other buffer, for reuse.
-func radixSort(v, spare []uint64, keyBits uint) (sorted, other []uint64) {
-	spare = slices.Grow(spare[:0], len(v))[:len(v)]
-	for shift := uint(0); shift < keyBits; shift += 8 {
-		var count [257]int
-		for _, x := range v {
-			count[(x>>shift)&0xff+1]++
-		}
-		for i := 1; i < 257; i++ {
-			count[i] += count[i-1]
-		}
-		for _, x := range v {
-			d := (x >> shift) & 0xff
-			spare[count[d]] = x
-			count[d]++
-		}
-		v, spare = spare, v
-	}
-	return v, spare
 }
 
 // BenchmarkBlockIngest measures the block layout end to end on both cores,
 // as ingest would run it: trail-like gzip files of 100 records, two
 // goroutines each taking files, gunzipping and parsing their records
-// (record.Parser) and writing blocks of 256 of them (onePassBlock: Bloom
-// filter and event index) into a shard of its own in batches of 5,000
-// events (25,000 in three rows). It reports events/s over the whole run, the CPU an event,
-// Bleve's merges included, and the disk an event once the shards are
-// closed. What it leaves out of the real Put: duplicate
-// ids (a block store would look them up in the event indexes or filters),
-// sequence numbers across shards and the checkpoint.
+// (record.Parser) and writing blocks of blockSize of them (blockBuilder,
+// common words counted, one builder and one wordCounts a goroutine) into a
+// shard of its own in batches of 5,000 events, each batch with its word
+// counts' delta, Bleve's merge floor at 8 documents. block=1 is today's
+// document per event (buildDocument, Bleve's default floor), the baseline.
+// It reports events/s over the whole run, the CPU an event, Bleve's merges
+// included, and the disk an event once the shards are closed. What it
+// leaves out of the real Put: duplicate ids (a block store would look them
+// up in the event indexes or filters), sequence numbers across shards and
+// the checkpoint.
 //
 // CODETRAIL_BENCH_EVENTS sets another number of events than 20,000: at
 // 1,000,000, the rate with Bleve merging a million events' blocks, as a
@@ -726,35 +480,13 @@ func BenchmarkBlockIngest(b *testing.B) {
 	}
 	checkCounted(b, "accessdenied")
 	files := trailFiles(b, n, 100)
-	// size 1: today's document per event (buildDocument), the baseline.
 	for _, tc := range []ingestCase{
-		{size: 256, batch: 5000},
-		{size: 256, words: true, batch: 5000},
-		{size: 256, words: true, noLists: true, batch: 5000},
-		{size: 256, words: true, batch: 25000},
-		{size: 256, words: true, noLists: true, batch: 25000},
-		{size: 256, noLists: true, batch: 25000},
-		{size: 256, noLists: true, batch: 5000},
-		{size: 256, words: true, counted: true, batch: 5000},
-		{size: 256, words: true, counted: true, noLists: true, batch: 5000},
-		{size: 256, words: true, counted: true, noLists: true, batch: 25000},
-		{size: 256, words: true, counted: true, noLists: true, batch: 5000, floor: 8},
-		{size: 256, words: true, counted: true, batch: 5000, floor: 8},
-		{size: 256, words: true, batch: 5000, floor: 8},
-		{size: 256, batch: 5000, floor: 8},
+		{size: blockSize, batch: 5000, floor: 8},
 		{size: 1, batch: 5000},
 	} {
 		name := fmt.Sprintf("block=%d", tc.size)
-		if tc.counted {
+		if tc.size > 1 {
 			name += "+counted"
-		} else if tc.words {
-			name += "+words"
-		}
-		if tc.noLists {
-			name += "-lists"
-		}
-		if tc.batch != 5000 {
-			name += fmt.Sprintf("+batch=%d", tc.batch)
 		}
 		if tc.floor != 0 {
 			name += fmt.Sprintf("+floor=%d", tc.floor)
@@ -763,65 +495,64 @@ func BenchmarkBlockIngest(b *testing.B) {
 	}
 }
 
-// checkCounted tests an onePassBlock counting common words outside the
-// index: word's count, and the sum of its deltas, is the number of events
-// holding it in the blocks written once it was common, and it is in those
-// blocks' Bloom filters.
+// checkCounted tests the word counts of blockBuilder on 20,000 generated
+// events in blocks of blockSize and batches of 5,000, as ingestBlocks
+// writes them: the total of word is the number of events holding it in the
+// blocks built once it was common, the batches' deltas applied to a new
+// wordCounts (as a partition does at open) give the same total, and word is
+// in the Bloom filter of each of those blocks holding it.
 func checkCounted(b *testing.B, word string) {
 	b.Helper()
+	const batch = 5000
 	events := generated(b, 20000)
-	one := newOnePassWords()
-	one.words.outside = true
-	want, sum := 0, 0
+	for i := range events {
+		events[i].Seq = uint64(i + 1)
+	}
+	words, reopened := newWordCounts(), newWordCounts()
+	bb := newBlockBuilder(words)
+	h := termHash(fieldText, []byte(word))
+	want := uint64(0)
 	var delta []byte
-	for i, j := range blockRanges(len(events), 5000, 256) {
-		_, common := one.words.index[word]
-		holding := 0
+	for i, j := range blockRanges(len(events), batch, blockSize) {
+		_, common := words.total(word)
+		holding := uint64(0)
 		for k := i; k < j; k++ {
 			if slices.Contains(analyzeText(textOf(&events[k])), word) {
 				holding++
 			}
 		}
-		doc := one.document(events[i:j])
-		if !common {
-			continue
+		doc, err := bb.build(events[i:j])
+		if err != nil {
+			b.Fatal(err)
 		}
-		want += holding
-		if holding > 0 {
-			bits := doc.Fields[slices.IndexFunc(doc.Fields, func(f document.Field) bool { return f.Name() == "_bloom" })].Value()
-			if !(&blockBloom{bits: bits}).hasHash(crc32.Update(seedText, crcTable, []byte(word))) {
-				b.Fatalf("block %d: %q is not in its Bloom filter", i, word)
+		if common {
+			want += holding
+			if holding > 0 && !(blockBloom{bits: storedField(b, doc, fieldBloom)}).hasHash(h) {
+				b.Fatalf("block at %d: %q is not in its Bloom filter", i, word)
 			}
 		}
-		delta = one.words.delta(delta[:0])
-		for len(delta) > 0 {
-			n, k := binary.Uvarint(delta)
-			w := string(delta[k : k+int(n)])
-			delta = delta[k+int(n):]
-			c, k := binary.Uvarint(delta)
-			delta = delta[k:]
-			if w == word {
-				sum += int(c)
+		if j%batch == 0 || j == len(events) {
+			delta = words.delta(delta[:0])
+			if err := reopened.apply(delta); err != nil {
+				b.Fatal(err)
 			}
 		}
 	}
-	k, ok := one.words.index[word]
+	got, ok := words.total(word)
 	if !ok || want == 0 {
 		b.Fatalf("%q never became a common word", word)
 	}
-	if got := int(one.words.counts[k]); got != want || sum != want {
+	if sum, _ := reopened.total(word); got != want || sum != want {
 		b.Fatalf("%q counted %d, its deltas sum to %d, %d events hold it", word, got, sum, want)
 	}
 }
 
-// ingestCase is one row of BenchmarkBlockIngest: documents of size events,
-// with common words in the block documents' text field if words (counted
-// beside the index instead if counted as well), without the typed fields'
-// and _exists' lists if noLists, in batches of batch events.
+// ingestCase is one row of BenchmarkBlockIngest: documents of size events
+// (1: today's document per event; more: blockBuilder's blocks, with the
+// word counts), in batches of batch events.
 type ingestCase struct {
-	size                    int
-	words, counted, noLists bool
-	batch                   int
+	size  int
+	batch int
 	// floor is Bleve's merge plan floor segment size in documents when
 	// not 0 (Bleve's default is 2,000).
 	floor int64
@@ -958,14 +689,9 @@ func waitQuiet(b *testing.B) (time.Time, time.Duration) {
 // ingestBlocks is one shard's goroutine of BenchmarkBlockIngest.
 func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, tc ingestCase) error {
 	var p record.Parser
-	one := new(onePassBlock)
-	if tc.words {
-		one = newOnePassWords()
-		one.words.outside = tc.counted
-	}
-	one.noLists = tc.noLists
+	words := newWordCounts()
+	bb := newBlockBuilder(words)
 	var pending []record.Event
-	var delta []byte
 	var zr *gzip.Reader
 	flush := func(all bool) error {
 		if len(pending) < tc.batch && !all {
@@ -977,17 +703,19 @@ func ingestBlocks(idx bleve.Index, files <-chan []byte, seq *atomic.Uint64, tc i
 			if tc.size == 1 {
 				doc = buildDocument(&pending[lo], false)
 			} else {
-				doc = one.document(pending[lo:min(lo+tc.size, len(pending))])
+				var err error
+				if doc, err = bb.build(pending[lo:min(lo+tc.size, len(pending))]); err != nil {
+					return err
+				}
 			}
 			if err := bt.IndexAdvanced(doc); err != nil {
 				return err
 			}
 		}
-		if tc.counted && len(pending) > 0 {
+		if tc.size > 1 && len(pending) > 0 {
 			// The batch's word counts, stored with it as its checkpoints are.
-			delta = one.words.delta(delta[:0])
 			doc := document.NewDocument("c" + seqKey(pending[0].Seq))
-			doc.AddField(document.NewTextFieldCustom("_counts", nil, slices.Clone(delta), optStoreOnly, keywordAnalyzer))
+			doc.AddField(document.NewTextFieldWithIndexingOptions("_counts", nil, words.delta(nil), optStoreOnly))
 			if err := bt.IndexAdvanced(doc); err != nil {
 				return err
 			}
@@ -1107,8 +835,9 @@ func (s *blockSidecar) field(tb testing.TB, name string) int {
 //
 // And the filter a search for a word would use across blocks instead of
 // reading every block's Bloom filter (sliced): one bitmap over the blocks
-// for each bit of the blocks' filters (the same bits, 10 a term, 4 probes),
-// so that a word's candidate blocks are the AND of 4 bitmaps;
+// for each bit of the blocks' filters (blockBuilder's hashes, blockBloom's
+// 4 probes, 10 bits a term), so that a word's candidate blocks are the AND
+// of 4 bitmaps;
 // sliced-filter reports its bytes an event, how many candidate blocks a
 // word gets against the blocks that hold it, and the time of the AND.
 func BenchmarkBlockCounts(b *testing.B) {
@@ -1194,21 +923,30 @@ func BenchmarkBlockCounts(b *testing.B) {
 		}
 	})
 	b.Run("sliced-filter", func(b *testing.B) {
-		var one onePassBlock
-		var blocks [][]uint64 // each block's distinct filter hashes
+		bb := newBlockBuilder(nil)
+		var blocks [][]uint64 // each block's distinct filter hashes, ascending
 		most := 0
-		for lo := 0; lo < len(events); lo += 256 {
-			one.document(events[lo:min(lo+256, len(events))])
-			blocks = append(blocks, slices.Clone(one.bloomH))
-			most = max(most, len(one.bloomH))
+		for lo := 0; lo < len(events); lo += blockSize {
+			if _, err := bb.build(events[lo:min(lo+blockSize, len(events))]); err != nil {
+				b.Fatal(err)
+			}
+			blocks = append(blocks, slices.Clone(bb.bloomH))
+			most = max(most, len(bb.bloomH))
 		}
 		m := uint64(10 * most) // one size for all blocks: the fullest block's
+		// The probes of blockBloom's addHash, in m bits.
+		probes := func(h uint32) [4]uint64 {
+			var p [4]uint64
+			x := spread(h)
+			for i := range p {
+				p[i] = (x + uint64(i)*(x>>32|1)) % m
+			}
+			return p
+		}
 		sliced := make([]*roaring.Bitmap, m)
 		for blk, hs := range blocks {
 			for _, h := range hs {
-				x := uint64(h) * 0x9e3779b97f4a7c15
-				for i := range uint64(4) {
-					bit := (x + i*(x>>32|1)) % m
+				for _, bit := range probes(uint32(h)) {
 					if sliced[bit] == nil {
 						sliced[bit] = roaring.New()
 					}
@@ -1223,19 +961,18 @@ func BenchmarkBlockCounts(b *testing.B) {
 				size += int(s.GetSerializedSizeInBytes())
 			}
 		}
-		word := crc32.Update(seedText, crcTable, []byte("accessdenied"))
-		holding := 0
-		for _, hs := range blocks {
+		word := termHash(fieldText, []byte("accessdenied"))
+		var holding []uint32
+		for blk, hs := range blocks {
 			if _, ok := slices.BinarySearch(hs, uint64(word)); ok {
-				holding++
+				holding = append(holding, uint32(blk))
 			}
 		}
 		var cand *roaring.Bitmap
 		for b.Loop() {
-			x := uint64(word) * 0x9e3779b97f4a7c15
 			cand = nil
-			for i := range uint64(4) {
-				s := sliced[(x+i*(x>>32|1))%m]
+			for _, bit := range probes(word) {
+				s := sliced[bit]
 				if s == nil {
 					cand = roaring.New()
 					break
@@ -1247,11 +984,11 @@ func BenchmarkBlockCounts(b *testing.B) {
 				}
 			}
 		}
-		if int(cand.GetCardinality()) < holding || holding == 0 {
-			b.Fatalf("%d candidate blocks for a word %d blocks hold", cand.GetCardinality(), holding)
+		if len(holding) == 0 || !roaring.AndNot(roaring.BitmapOf(holding...), cand).IsEmpty() {
+			b.Fatalf("candidate blocks %v for a word blocks %v hold", cand, holding)
 		}
 		b.ReportMetric(float64(size)/float64(len(events)), "B/event")
 		b.ReportMetric(float64(cand.GetCardinality()), "candidate-blocks")
-		b.ReportMetric(float64(holding), "blocks-holding")
+		b.ReportMetric(float64(len(holding)), "blocks-holding")
 	})
 }

@@ -504,29 +504,37 @@ func literalPrefix(s *syntax.Regexp) string {
 // range search runs it: a zero bound is open (±Inf), the bounds become
 // int64 nanoseconds through Bleve's float encoding, the end is exclusive.
 func (b *matchBuilder) timeMatcher(lo, hi time.Time, pos int) matcher {
-	fmin, fmax := math.Inf(-1), math.Inf(1)
-	for _, bd := range []struct {
-		t time.Time
-		f *float64
-	}{{lo, &fmin}, {hi, &fmax}} {
-		if bd.t.IsZero() {
-			continue
-		}
-		if bd.t.Before(bquery.MinRFC3339CompatibleTime) || bd.t.After(bquery.MaxRFC3339CompatibleTime) {
+	for _, t := range []time.Time{lo, hi} {
+		if !t.IsZero() && (t.Before(bquery.MinRFC3339CompatibleTime) || t.After(bquery.MaxRFC3339CompatibleTime)) {
 			b.searchFails(errAt(pos, "date %s is out of the range the index can search (%s to %s)",
-				bd.t.Format(time.RFC3339Nano), bquery.MinRFC3339CompatibleTime.Format(time.RFC3339), bquery.MaxRFC3339CompatibleTime.Format(time.RFC3339)))
+				t.Format(time.RFC3339Nano), bquery.MinRFC3339CompatibleTime.Format(time.RFC3339), bquery.MaxRFC3339CompatibleTime.Format(time.RFC3339)))
 			return matchNone
 		}
-		*bd.f = numeric.Int64ToFloat64(bd.t.UnixNano())
 	}
-	minNs := numeric.Float64ToInt64(fmin)
-	maxNs := numeric.Float64ToInt64(fmax)
-	if maxNs != math.MinInt64 {
-		maxNs--
-	}
+	minNs, maxNs := nanosBounds(lo, hi)
 	return func(e *eventTerms) bool {
 		return e.hasTime && e.nanos >= minNs && e.nanos <= maxNs
 	}
+}
+
+// nanosBounds is the range of int64 nanoseconds Bleve's numeric range
+// search of dateRange(lo, hi, true, false) matches, both ends included:
+// a zero bound is open (±Inf), the bounds go through Bleve's float
+// encoding, the end is exclusive. lo and hi must be in the range Bleve
+// can search (timeMatcher checks).
+func nanosBounds(lo, hi time.Time) (minNs, maxNs int64) {
+	fmin, fmax := math.Inf(-1), math.Inf(1)
+	if !lo.IsZero() {
+		fmin = numeric.Int64ToFloat64(lo.UnixNano())
+	}
+	if !hi.IsZero() {
+		fmax = numeric.Int64ToFloat64(hi.UnixNano())
+	}
+	minNs, maxNs = numeric.Float64ToInt64(fmin), numeric.Float64ToInt64(fmax)
+	if maxNs != math.MinInt64 {
+		maxNs--
+	}
+	return minNs, maxNs
 }
 
 // rangeMatcher mirrors compiler.rangeQuery.

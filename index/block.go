@@ -1,0 +1,349 @@
+package index
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/klauspost/compress/s2"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// The block layout (docs/blocks.md) writes one Bleve document for up to
+// blockSize consecutive events instead of one each: Bleve's cost is per
+// document and per distinct term, and a block's events share most of their
+// typed terms. A block document indexes the union of its events' typed
+// keyword terms and _exists paths (a Bleve search on them finds the blocks
+// that may hold a match); the near-unique terms (words, path=value pairs,
+// ids), most of a per-event document's cost, go into a Bloom filter stored
+// with the block; the block's event index (blockindex.go) says which of its
+// events hold each term; and the records are compressed together.
+
+// Fields of a block document beside the typed lists, _exists, eventTime
+// (its oldest and newest), _hour (every hour it covers) and _blob (its
+// records, encodeBlockRecords).
+const (
+	fieldBloom   = "_bloom"   // stored: the Bloom filter of the block's near-unique terms
+	fieldEvents  = "_events"  // stored: the event index, s2
+	fieldNewline = "_nl"      // keyword: the list fields that left a value holding a newline out
+	fieldOldest  = "_oldest"  // keyword with doc values: timeKey + seqKey of the oldest event
+	blockIDMark  = "b"        // a block's document id is blockIDMark + seqKey(first sequence number)
+	blockRecsV1  = byte(0x10) // encodeBlockRecords' version: kind, length and record of each event, zstd
+)
+
+// Seeds of termHash and termCheck for the fields a block hashes, so that
+// a term is hashed without hashing its field's name again.
+type seedPair struct{ hash, check uint32 }
+
+var blockSeeds = func() map[string]seedPair {
+	m := map[string]seedPair{}
+	for _, name := range []string{fieldText, fieldKV, fieldExists, multiResource, "eventID"} {
+		m[name] = seedPair{fieldSeed(name), checkSeed(name)}
+	}
+	for _, f := range keywordFields {
+		m[f.name] = seedPair{fieldSeed(f.name), checkSeed(f.name)}
+	}
+	return m
+}()
+
+// blockBuilder builds block documents, keeping its buffers from one block
+// to the next. Not safe for concurrent use.
+type blockBuilder struct {
+	pairs, spare       []uint64 // termPair of each term of each event
+	bloomH, bloomSpare []uint64 // hashes of the near-unique terms
+	toks               []token
+	fields             []docField
+	lists              map[string]map[string]struct{}
+	newline            map[string]struct{}
+	seen               map[string]struct{}
+	buf                []byte
+	keys               []eventKey
+	ix                 []byte
+	recs               []byte
+	// words counts the common words (wordCounts); nil counts none.
+	words *wordCounts
+}
+
+// newBlockBuilder returns a builder counting common words in words (nil
+// for none).
+func newBlockBuilder(words *wordCounts) *blockBuilder {
+	return &blockBuilder{
+		lists: map[string]map[string]struct{}{}, newline: map[string]struct{}{},
+		seen: map[string]struct{}{}, words: words,
+	}
+}
+
+// blockID is the document id of the block whose first event has seq.
+func blockID(seq uint64) string { return blockIDMark + seqKey(seq) }
+
+// hashTerm adds the term of field seeds for the event ord to the pairs and
+// returns its hash.
+func (b *blockBuilder) hashTerm(s seedPair, term []byte, ord int) uint32 {
+	h := hashFrom(s.hash, term)
+	b.pairs = append(b.pairs, termPair(h, termCheck(s.check, term), ord))
+	return h
+}
+
+// list adds v to the block document's list of field name, or notes the
+// field in _nl when v holds a newline (a list holds a value a line).
+func (b *blockBuilder) list(name string, v []byte) {
+	if slices.Contains(v, '\n') {
+		b.newline[name] = struct{}{}
+		return
+	}
+	l := b.lists[name]
+	if l == nil {
+		l = map[string]struct{}{}
+		b.lists[name] = l
+	}
+	if _, ok := l[string(v)]; !ok {
+		l[string(v)] = struct{}{}
+	}
+}
+
+// build returns the block document of evs (1 to blockSize events with
+// their sequence numbers set), with the terms documentFields gives each
+// event (so that a query means the same on both layouts).
+func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
+	if len(evs) == 0 || len(evs) > blockSize {
+		return nil, fmt.Errorf("index: a block of %d events", len(evs))
+	}
+	for _, l := range b.lists {
+		clear(l)
+	}
+	clear(b.newline)
+	b.pairs, b.bloomH, b.keys, b.recs = b.pairs[:0], b.bloomH[:0], b.keys[:0], b.recs[:0]
+	var span blockSpan
+	for i := range evs {
+		ev := &evs[i]
+		if b.words != nil {
+			b.words.stamp++
+		}
+		b.fields = keywordDocFields(ev, b.fields[:0])
+		for _, f := range b.fields {
+			h := b.hashTerm(blockSeeds[f.name], f.value, i)
+			if f.name == "requestID" {
+				b.bloomH = append(b.bloomH, uint64(h))
+			} else {
+				b.list(f.name, f.value)
+			}
+		}
+		for path := range existsPaths(ev) {
+			// A path holding a newline is a term a line, as the per-event
+			// document's list reads it (existsTerms).
+			b.buf = append(b.buf[:0], path...)
+			b.toks = eachLine.tokens(b.buf, b.toks[:0])
+			for _, t := range b.toks {
+				b.list(fieldExists, t.term)
+				b.hashTerm(blockSeeds[fieldExists], t.term, i)
+			}
+		}
+		clear(b.seen)
+		for l := range ev.Leaves.All() {
+			if _, dup := b.seen[l.Value]; !dup {
+				b.seen[l.Value] = struct{}{}
+				b.text(l.Value, i)
+			}
+			if ev.Kind == record.KindCloudTrail && typedLeaves[l.Path] || len(l.Value) > maxKVValueLen || strings.IndexByte(l.Value, '\n') >= 0 {
+				continue
+			}
+			// A path holding a newline makes two terms, as in the
+			// per-event document's list.
+			b.buf = append(append(append(b.buf[:0], l.Path...), kvSep...), l.Value...)
+			b.toks = eachLine.tokens(b.buf, b.toks[:0])
+			for _, t := range b.toks {
+				b.bloomH = append(b.bloomH, uint64(b.hashTerm(blockSeeds[fieldKV], t.term, i)))
+			}
+		}
+		if ev.Service != "" {
+			b.text(ev.Service, i)
+		}
+		b.buf = append(b.buf[:0], ev.ID...)
+		b.bloomH = append(b.bloomH, uint64(b.hashTerm(blockSeeds["eventID"], b.buf, i)))
+		k := eventKey{nanos: noTime, seq: ev.Seq}
+		if t, ok := indexedTime(ev); ok {
+			k.nanos = t.UnixNano()
+		}
+		b.keys = append(b.keys, k)
+		span.add(ev)
+		b.recs = appendBlockRecord(b.recs, ev)
+	}
+	b.bloomH, b.bloomSpare = radixSort(b.bloomH, b.bloomSpare, 0, 32)
+	b.bloomH = slices.Compact(b.bloomH)
+	f := newBloom(len(b.bloomH))
+	for _, h := range b.bloomH {
+		f.addHash(uint32(h))
+	}
+	doc := document.NewDocument(blockID(evs[0].Seq))
+	for name, vs := range b.lists {
+		if len(vs) > 0 {
+			doc.AddField(newIndexedField(name, []byte(joinLines(vs)), optKeyword, eachLine))
+		}
+	}
+	if len(b.newline) > 0 {
+		doc.AddField(newIndexedField(fieldNewline, []byte(joinLines(b.newline)), optKeyword, eachLine))
+	}
+	span.addFields(doc)
+	doc.AddField(newIndexedField(fieldSeq, []byte(seqKey(evs[0].Seq)), sortKeyOpts, wholeValue))
+	b.ix, b.pairs, b.spare = encodeEventIndex(b.ix[:0], b.pairs, b.spare, b.keys)
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldEvents, nil, s2.Encode(nil, b.ix), optStoreOnly))
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBloom, nil, f.bits, optStoreOnly))
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBlob, nil, encodeBlockRecords(b.recs), optStoreOnly))
+	if b.words != nil {
+		b.words.promote()
+	}
+	return doc, nil
+}
+
+// text hashes the words of v (a leaf value or the service) for the event
+// ord, counts the common ones and adds them all to the Bloom filter.
+func (b *blockBuilder) text(v string, ord int) {
+	b.buf = append(b.buf[:0], v...)
+	b.toks = wordTokens(b.buf, b.toks[:0])
+	seeds := blockSeeds[fieldText]
+	for _, t := range b.toks {
+		h := b.hashTerm(seeds, t.term, ord)
+		if b.words != nil {
+			b.words.saw(h, t.term)
+		}
+		b.bloomH = append(b.bloomH, uint64(h))
+	}
+}
+
+// blockSpan is what a block document keeps of its events' times: the
+// oldest and newest eventTime, the hours they fall in, and the sort keys of
+// its newest and oldest events.
+type blockSpan struct {
+	lo, hi         time.Time
+	hours          map[string]struct{}
+	newest, oldest string
+}
+
+func (s *blockSpan) add(ev *record.Event) {
+	if t, ok := indexedTime(ev); ok {
+		if s.lo.IsZero() || t.Before(s.lo) {
+			s.lo = t
+		}
+		s.hi = maxTime(s.hi, t)
+		if s.hours == nil {
+			s.hours = map[string]struct{}{}
+		}
+		s.hours[hourKey(t)] = struct{}{}
+	}
+	k := timeKey(ev) + seqKey(ev.Seq)
+	s.newest = max(s.newest, k)
+	if s.oldest == "" || k < s.oldest {
+		s.oldest = k
+	}
+}
+
+// addFields adds the span's fields to doc.
+func (s *blockSpan) addFields(doc *document.Document) {
+	for _, t := range []time.Time{s.lo, s.hi} {
+		if !t.IsZero() {
+			f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optKeyword)
+			doc.AddField(f)
+		}
+	}
+	if len(s.hours) > 0 {
+		doc.AddField(newIndexedField(fieldHour, []byte(joinLines(s.hours)), optKeyword, eachLine))
+	}
+	doc.AddField(newIndexedField(fieldOrder, []byte(s.newest), sortKeyOpts, wholeValue))
+	doc.AddField(newIndexedField(fieldOldest, []byte(s.oldest), sortKeyOpts, wholeValue))
+}
+
+// blockBloom is a Bloom filter of 10 bits a value and 4 probes (about 1%
+// false positives) over term hashes.
+type blockBloom struct{ bits []byte }
+
+func newBloom(n int) *blockBloom { return &blockBloom{bits: make([]byte, max(8, (10*n+7)/8))} }
+
+// spread makes a 32-bit term hash the 64 bits the probes take.
+func spread(h uint32) uint64 { return uint64(h) * 0x9e3779b97f4a7c15 }
+
+// addHash adds a term by its hash.
+func (f *blockBloom) addHash(h uint32) {
+	x, m := spread(h), uint64(len(f.bits)*8)
+	for i := range uint64(4) {
+		bit := (x + i*(x>>32|1)) % m
+		f.bits[bit/8] |= 1 << (bit % 8)
+	}
+}
+
+// hasHash reports whether a term hash may have been added. A filter of no
+// bytes (damaged) may hold anything.
+func (f blockBloom) hasHash(h uint32) bool {
+	if len(f.bits) == 0 {
+		return true
+	}
+	x, m := spread(h), uint64(len(f.bits)*8)
+	for i := range uint64(4) {
+		if bit := (x + i*(x>>32|1)) % m; f.bits[bit/8]&(1<<(bit%8)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendBlockRecord appends ev's kind, record length and record to b.
+func appendBlockRecord(b []byte, ev *record.Event) []byte {
+	b = append(b, byte(ev.Kind))
+	b = binary.AppendUvarint(b, uint64(len(ev.Raw)))
+	return append(b, ev.Raw...)
+}
+
+// encodeBlockRecords compresses a block's records (appendBlockRecord)
+// together, with the blob dictionary: 175 B an event against 355 one by
+// one. Without the codec (a broken embedded dictionary) they are kept raw,
+// under blobRaw.
+func encodeBlockRecords(recs []byte) []byte {
+	c, err := codec()
+	if err != nil {
+		return append([]byte{blobRaw}, recs...)
+	}
+	return c.enc.EncodeAll(recs, []byte{blockRecsV1})
+}
+
+// blockRecord is one event's record as a block stores it.
+type blockRecord struct {
+	kind record.Kind
+	raw  []byte
+}
+
+// decodeBlockRecords reverses encodeBlockRecords, appending to out; the
+// records alias a new buffer (or b, uncompressed).
+func decodeBlockRecords(b []byte, out []blockRecord) ([]blockRecord, error) {
+	if len(b) == 0 {
+		return out, fmt.Errorf("decode block records: empty")
+	}
+	body := b[1:]
+	switch b[0] {
+	case blobRaw:
+	case blockRecsV1:
+		c, err := codec()
+		if err != nil {
+			return out, err
+		}
+		if body, err = c.dec.DecodeAll(body, nil); err != nil {
+			return out, fmt.Errorf("decode block records: %w", err)
+		}
+	default:
+		return out, fmt.Errorf("decode block records: unknown version %d", b[0])
+	}
+	for len(body) > 0 {
+		n, k := binary.Uvarint(body[min(1, len(body)):])
+		if len(body) < 2 || k <= 0 || n > uint64(len(body)-1-k) {
+			return out, fmt.Errorf("decode block records: damaged record %d", len(out))
+		}
+		out = append(out, blockRecord{record.Kind(body[0]), body[1+k : 1+k+int(n)]})
+		body = body[1+k+int(n):]
+		if len(out) > blockSize {
+			return out, fmt.Errorf("decode block records: over %d records", blockSize)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,537 @@
+package index
+
+import (
+	"bytes"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	bindex "github.com/blevesearch/bleve_index_api"
+	"github.com/klauspost/compress/s2"
+
+	"github.com/codetrail/codetrail/index/query"
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// blockTestEvents is generated events and a few written here for the
+// cases the generator does not make (a typed value and a path holding a
+// newline, no eventTime, a readOnly in upper case), numbered from 1.
+func blockTestEvents(t *testing.T, n int) []record.Event {
+	t.Helper()
+	evs := generated(t, n)
+	for i, raw := range []string{
+		`{"eventVersion":"1.08","eventID":"hand-1","eventTime":"2026-01-02T03:04:05Z","eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","userAgent":"first line\nsecond line","readOnly":"TRUE","requestParameters":{"projectName":"hand made","note":"two\nlines","count":7}}`,
+		`{"eventVersion":"1.08","eventID":"hand-2","eventSource":"codebuild.amazonaws.com","eventName":"StopBuild","requestParameters":{"projectName":"no time at all"}}`,
+		`{"eventVersion":"1.08","eventID":"hand-3","eventTime":"2026-01-02T03:04:06Z","eventSource":"codecommit.amazonaws.com","eventName":"GitPush","requestParameters":{"weird\nkey":"v"}}`,
+	} {
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatalf("hand event %d: %v", i, err)
+		}
+		// Among the generated ones, so that blocks mix both.
+		at := (i*2 + 1) * len(evs) / 7
+		evs = slices.Insert(evs, at, ev)
+	}
+	for i := range evs {
+		evs[i].Seq = uint64(i + 1)
+	}
+	return evs
+}
+
+// blockTerms is every (field, term) of ev's document as the event index
+// hashes them: documentFields through each field's tokenizer, and eventID.
+func blockTerms(ev *record.Event) map[[2]string]bool {
+	out := map[[2]string]bool{{"eventID", ev.ID}: true}
+	for _, f := range documentFields(ev) {
+		for _, tk := range f.tok.tokens(slices.Clone(f.value), nil) {
+			out[[2]string{f.name, string(tk.term)}] = true
+		}
+	}
+	return out
+}
+
+// TestBlockEventIndex builds blocks and checks that their event index
+// lists, for every term of every event's document, the event, and under
+// each hash no event without the term unless it says the hash is shared;
+// and that it keeps each event's sort key.
+func TestBlockEventIndex(t *testing.T) {
+	evs := blockTestEvents(t, 1500)
+	b := newBlockBuilder(nil)
+	for lo := 0; lo < len(evs); lo += blockSize {
+		blk := evs[lo:min(lo+blockSize, len(evs))]
+		doc, err := b.build(blk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix := storedOf(t, doc, fieldEvents)
+		raw, err := s2.Decode(nil, ix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := parseEventIndex(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holders := map[[2]string][]int{}
+		for o := range blk {
+			for term := range blockTerms(&blk[o]) {
+				holders[term] = append(holders[term], o)
+			}
+			want := eventKey{noTime, blk[o].Seq}
+			if tm, ok := indexedTime(&blk[o]); ok {
+				want.nanos = tm.UnixNano()
+			}
+			if got := x.key(o); got != want {
+				t.Fatalf("block at %d, event %d: key %v, want %v", lo, o, got, want)
+			}
+		}
+		for term, os := range holders {
+			set, shared, err := x.lookup(termHash(term[0], []byte(term[1])))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want eventSet
+			for _, o := range os {
+				want.add(o)
+			}
+			if set.and(want) != want || !shared && set != want {
+				t.Fatalf("block at %d: %s:%q holds %v, index says %v (shared %v)", lo, term[0], term[1], want, set, shared)
+			}
+		}
+		if set, _, _ := x.lookup(termHash("eventName", []byte("NoSuchEventName"))); !set.empty() {
+			t.Fatalf("block at %d: a term no event holds has events %v", lo, set)
+		}
+	}
+}
+
+// storedOf is the stored value of the field name of doc.
+func storedOf(t *testing.T, doc interface {
+	VisitFields(bindex.FieldVisitor)
+}, name string) []byte {
+	t.Helper()
+	var v []byte
+	doc.VisitFields(func(f bindex.Field) {
+		if f.Name() == name {
+			v = f.Value()
+		}
+	})
+	if v == nil {
+		t.Fatalf("no stored %s", name)
+	}
+	return v
+}
+
+// TestEventIndexShared writes hashes shared by two terms (told apart by
+// their check) and postings of both kinds, and reads them back.
+func TestEventIndexShared(t *testing.T) {
+	keys := make([]eventKey, 40)
+	for i := range keys {
+		keys[i] = eventKey{int64(i) * 1e9, uint64(100 + i)}
+	}
+	var pairs []uint64
+	for o := range 40 {
+		pairs = append(pairs, termPair(7, 1, o)) // 40 events: a bitset
+	}
+	pairs = append(pairs, termPair(9, 1, 3), termPair(9, 2, 5), termPair(9, 1, 3)) // shared
+	pairs = append(pairs, termPair(11, 4, 39), termPair(11, 4, 2))                 // one term
+	ix, _, _ := encodeEventIndex(nil, pairs, nil, keys)
+	x, err := parseEventIndex(ix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		hash   uint32
+		want   []int
+		shared bool
+	}{
+		{7, ordinals(0, 40), false},
+		{9, []int{3, 5}, true},
+		{11, []int{2, 39}, false},
+		{8, nil, false},
+		{12, nil, false},
+	} {
+		set, shared, err := x.lookup(tc.hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		set.each(func(o int) { got = append(got, o) })
+		if !slices.Equal(got, tc.want) || shared != tc.shared {
+			t.Errorf("hash %d: %v shared %v, want %v shared %v", tc.hash, got, shared, tc.want, tc.shared)
+		}
+	}
+	if k := x.key(39); k != keys[39] {
+		t.Errorf("key 39: %v", k)
+	}
+}
+
+func ordinals(lo, hi int) []int {
+	var out []int
+	for i := lo; i < hi; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// TestEventIndexDamaged: a cut or altered index is refused or read without
+// a panic, and a posting naming events past the block is an error.
+func TestEventIndexDamaged(t *testing.T) {
+	keys := []eventKey{{1, 1}, {2, 2}}
+	ix, _, _ := encodeEventIndex(nil, []uint64{termPair(5, 0, 0), termPair(5, 0, 1), termPair(6, 0, 1)}, nil, keys)
+	for _, cut := range []int{0, 1, 8, len(ix) - 1} {
+		if _, err := parseEventIndex(ix[:cut]); err == nil {
+			t.Errorf("cut to %d bytes: no error", cut)
+		}
+	}
+	bad := slices.Clone(ix)
+	bad[len(bad)-1] = 200 // the posting of hash 6 names event 200 of 2
+	x, err := parseEventIndex(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := x.lookup(6); err == nil {
+		t.Error("a posting past the block's events: no error")
+	}
+}
+
+func FuzzEventIndex(f *testing.F) {
+	ix, _, _ := encodeEventIndex(nil, []uint64{termPair(5, 0, 0), termPair(5, 1, 1), termPair(6, 0, 1)}, nil, []eventKey{{1, 1}, {noTime, 2}})
+	f.Add(ix, uint32(5))
+	f.Add(ix, uint32(6))
+	f.Fuzz(func(t *testing.T, b []byte, h uint32) {
+		x, err := parseEventIndex(b)
+		if err != nil {
+			return
+		}
+		set, _, err := x.lookup(h)
+		if err == nil && set.and(x.all()) != set {
+			t.Fatalf("lookup returned events past the block: %v", set)
+		}
+		x.key(x.events - 1)
+	})
+}
+
+// TestBlockRecords: the records of a block come back as they went in, and
+// damaged ones are an error.
+func TestBlockRecords(t *testing.T) {
+	evs := blockTestEvents(t, 300)[:blockSize]
+	var recs []byte
+	for i := range evs {
+		recs = appendBlockRecord(recs, &evs[i])
+	}
+	enc := encodeBlockRecords(recs)
+	got, err := decodeBlockRecords(enc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(evs) {
+		t.Fatalf("%d records, want %d", len(got), len(evs))
+	}
+	for i, r := range got {
+		if r.kind != evs[i].Kind || !bytes.Equal(r.raw, evs[i].Raw) {
+			t.Fatalf("record %d differs", i)
+		}
+	}
+	if len(enc) > len(recs)/3 {
+		t.Errorf("%d events' records compress to %d bytes of %d", len(evs), len(enc), len(recs))
+	}
+	for _, bad := range [][]byte{nil, {9}, {blobRaw, byte(record.KindCloudTrail), 50, 'x'}, enc[:len(enc)/2]} {
+		if _, err := decodeBlockRecords(bad, nil); err == nil {
+			t.Errorf("%q: no error", bad[:min(len(bad), 8)])
+		}
+	}
+}
+
+func FuzzDecodeBlockRecords(f *testing.F) {
+	f.Add(encodeBlockRecords(append([]byte{byte(record.KindCloudTrail), 2}, "{}"...)))
+	f.Add(append([]byte{blobRaw}, byte(record.KindCodeCatalyst), 1, 'x'))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, err := decodeBlockRecords(b, nil)
+		if err == nil && len(recs) > blockSize {
+			t.Fatalf("%d records", len(recs))
+		}
+	})
+}
+
+// TestWordCounts: once a word is common, its count is the events holding
+// it in the blocks after, and the deltas a batch stores add up to the
+// same counts.
+func TestWordCounts(t *testing.T) {
+	evs := blockTestEvents(t, 3000)
+	w := newWordCounts()
+	b := newBlockBuilder(w)
+	stored := newWordCounts()
+	since := map[string]int{} // the first block a word was common in
+	holding := map[string][]int{}
+	for lo, blk := 0, 0; lo < len(evs); lo, blk = lo+blockSize, blk+1 {
+		part := evs[lo:min(lo+blockSize, len(evs))]
+		for word := range w.index {
+			if _, ok := since[word]; !ok {
+				since[word] = blk
+			}
+		}
+		if _, err := b.build(part); err != nil {
+			t.Fatal(err)
+		}
+		for i := range part {
+			for term := range blockTerms(&part[i]) {
+				if term[0] == fieldText {
+					holding[term[1]] = append(holding[term[1]], blk)
+				}
+			}
+		}
+		if blk%3 == 2 || lo+blockSize >= len(evs) {
+			if err := stored.apply(w.delta(nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(w.index) < 50 {
+		t.Fatalf("only %d common words", len(w.index))
+	}
+	for word, first := range since {
+		want := uint64(0)
+		for _, blk := range holding[word] {
+			if blk >= first {
+				want++
+			}
+		}
+		got, _ := w.total(word)
+		if s, _ := stored.total(word); got != want || s != want {
+			t.Fatalf("%q: counted %d, deltas %d, %d events hold it since block %d", word, got, s, want, first)
+		}
+	}
+	if _, ok := w.total("nosuchword"); ok {
+		t.Error("a word never seen is common")
+	}
+	before := maps.Clone(stored.index)
+	if err := stored.apply([]byte{5, 'a'}); err == nil || len(stored.index) != len(before) {
+		t.Errorf("damaged delta: err %v, %d words (was %d)", err, len(stored.index), len(before))
+	}
+}
+
+// blockShard writes evs as block documents into a one-shard Bleve index on
+// disk and returns it with the stored parts of each block by id.
+func blockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]storedBlock) {
+	t.Helper()
+	idx, err := bleve.NewUsing(filepath.Join(t.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	b := newBlockBuilder(newWordCounts())
+	batch := idx.NewBatch()
+	for lo := 0; lo < len(evs); lo += blockSize {
+		doc, err := b.build(evs[lo:min(lo+blockSize, len(evs))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := batch.IndexAdvanced(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := idx.Batch(batch); err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string]storedBlock{}
+	for lo := 0; lo < len(evs); lo += blockSize {
+		id := blockID(evs[lo].Seq)
+		doc, err := idx.Document(id)
+		if err != nil || doc == nil {
+			t.Fatalf("block %s: %v", id, err)
+		}
+		raw, err := s2.Decode(nil, storedOf(t, doc, fieldEvents))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := parseEventIndex(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks[id] = storedBlock{x, blockBloom{storedOf(t, doc, fieldBloom)}, storedOf(t, doc, fieldBlob)}
+	}
+	return idx, blocks
+}
+
+type storedBlock struct {
+	x     eventIndex
+	bloom blockBloom
+	blob  []byte
+}
+
+// TestBlockPlan runs queries of every kind on blocks written to a real
+// Bleve index: the candidate blocks (Bleve's search on block documents and
+// the Bloom filters) hold every match, and the test inside each block finds
+// exactly the events the in-memory matcher (the live subscribers', which
+// decides as a search of the per-event layout) accepts. Queries the event
+// index decides must read no record; the others must.
+func TestBlockPlan(t *testing.T) {
+	evs := blockTestEvents(t, 3000)
+	idx, blocks := blockShard(t, evs)
+	s := &evs[1234]
+	var word, phrase, kvPath, kvValue string
+	for l := range s.Leaves.All() {
+		toks := analyzeText(l.Value)
+		if !typedLeaves[l.Path] && kvPath == "" && len(l.Value) < 100 && strings.Contains(l.Path, ".") {
+			kvPath, kvValue = l.Path, l.Value
+		}
+		if len(toks) >= 3 && phrase == "" {
+			phrase = l.Value
+		}
+		if len(toks) == 1 && word == "" && !typedLeaves[l.Path] {
+			word = toks[0]
+		}
+	}
+	if word == "" || kvPath == "" || phrase == "" {
+		t.Fatalf("event %d: no word or path to query (%q %q)", s.Seq, word, kvPath)
+	}
+	term := func(f, v string) query.Node { return query.Term{Field: f, Value: v} }
+	and := func(n ...query.Node) query.Node { return query.And{Clauses: n} }
+	or := func(n ...query.Node) query.Node { return query.Or{Clauses: n} }
+	not := func(n query.Node) query.Node { return query.Not{Clause: n} }
+	tm := func(ev *record.Event) string { return ev.Time.UTC().Format(time.RFC3339Nano) }
+	oldest, newest := s.Time, s.Time
+	for i := range evs {
+		if !evs[i].Time.IsZero() && !strings.HasPrefix(evs[i].ID, "hand-") {
+			oldest, newest = minTime(oldest, evs[i].Time), maxTime(newest, evs[i].Time)
+		}
+	}
+	at := func(f float64) string {
+		return oldest.Add(time.Duration(f * float64(newest.Sub(oldest)))).UTC().Format(time.RFC3339Nano)
+	}
+	mid := at(0.5)
+	cases := []struct {
+		name  string
+		q     query.Node
+		exact bool // decided on the event index alone
+		wide  bool // may read every block (NOT, ranges on paths)
+	}{
+		{"all", query.MatchAll{}, true, false},
+		{"eventName", term("eventName", s.Name), true, false},
+		{"source+name", and(term("eventSource", s.Source), term("eventName", s.Name)), true, false},
+		{"name OR name", or(term("eventName", s.Name), term("eventName", "StopBuild")), true, false},
+		{"NOT name", not(term("eventName", s.Name)), true, false},
+		{"service AND NOT errorCode", and(term("service", s.Service), not(query.Exists{Field: "errorCode"})), true, false},
+		{"exists", query.Exists{Field: "errorCode"}, true, false},
+		{"resource", term("resource", s.Resources[0]), true, false},
+		{"user arn", term("userIdentity.arn", s.UserARN), true, false},
+		{"word", term("", word), true, false},
+		{"two words", term("", phrase), true, false},
+		{"word OR name", or(term("", word), term("eventName", "GitPush")), true, false},
+		{"kv", term(kvPath, kvValue), true, false},
+		{"eventID", term("eventID", s.ID), true, false},
+		{"requestID", term("requestID", s.RequestID), true, false},
+		{"readOnly upper", term("readOnly", "TRUE"), true, false},
+		{"time day", term("eventTime", s.Time.UTC().Format("2006-01-02")), true, false},
+		{"time range", query.Range{Field: "eventTime", Min: at(0.25), Max: tm(s), MinInclusive: true}, true, false},
+		{"time open", query.Range{Field: "eventTime", Min: mid, MinInclusive: false}, true, false},
+		{"no time", not(query.Exists{Field: "eventTime"}), true, true},
+		{"name AND time", and(term("eventName", s.Name), query.Range{Field: "eventTime", Max: tm(s), MaxInclusive: true}), true, false},
+		{"no such term", term("eventName", "NoSuchEventName"), true, false},
+		{"phrase", query.Term{Value: phrase, Phrase: true}, false, false},
+		{"wildcard keyword", query.Wildcard{Field: "eventName", Pattern: s.Name[:3] + "*"}, false, false},
+		{"regexp keyword", query.Regexp{Field: "eventName", Pattern: "(Start|Stop).*"}, false, false},
+		{"wildcard text", query.Wildcard{Pattern: word[:min(3, len(word))] + "*"}, false, false},
+		{"wildcard kv", query.Wildcard{Field: kvPath, Pattern: "*" + kvValue[len(kvValue)/2:]}, false, false},
+		{"keyword range", query.Range{Field: "eventName", Min: "C", Max: "G", MinInclusive: true}, false, false},
+		{"kv numeric range", query.Range{Field: "requestParameters.count", Min: "5", MinInclusive: true}, false, true},
+		{"newline value", query.Regexp{Field: "userAgent", Pattern: "first[^x]*line"}, false, false},
+		{"newline kv text", term("", "lines"), true, false},
+		{"NOT wildcard", and(term("eventSource", "codebuild.amazonaws.com"), not(query.Wildcard{Field: "eventName", Pattern: "Start*"})), false, false},
+	}
+	c := compiler{now: newest}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := c.blockPlan(tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []uint64
+			for i := range evs {
+				if p.match(newEventTerms(&evs[i])) {
+					want = append(want, evs[i].Seq)
+				}
+			}
+			req := bleve.NewSearchRequestOptions(p.candidates, len(blocks), 0, false)
+			res, err := idx.Search(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cand := map[string]bool{}
+			for _, h := range res.Hits {
+				cand[h.ID] = true
+			}
+			var got []uint64
+			parsed, read := 0, 0
+			for _, id := range slices.Sorted(maps.Keys(blocks)) {
+				blk := blocks[id]
+				holds := false
+				for o := range blk.x.events {
+					_, holds = slices.BinarySearch(want, blk.x.key(o).seq)
+					if holds {
+						break
+					}
+				}
+				if !cand[id] || !p.mayHold(blk.bloom) {
+					if holds {
+						t.Fatalf("block %s holds a match but is no candidate (Bleve %v)", id, cand[id])
+					}
+					continue
+				}
+				read++
+				set, n, err := p.test(blk.x, func() ([]blockRecord, error) { return decodeBlockRecords(blk.blob, nil) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				parsed += n
+				set.each(func(o int) { got = append(got, blk.x.key(o).seq) })
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%d matches, want %d (query %s)\nmissing %v\nextra %v", len(got), len(want), query.Format(tc.q),
+					missing(want, got), missing(got, want))
+			}
+			if tc.exact && parsed > 0 || !tc.exact && len(want) > 0 && parsed == 0 {
+				t.Errorf("%d records parsed for %d matches (exact %v)", parsed, len(want), tc.exact)
+			}
+			if !tc.wide && len(want) > 0 && len(want) < 40 && read == len(blocks) {
+				t.Errorf("%d matches, and every block (%d) read", len(want), read)
+			}
+			t.Logf("%d matches, %d of %d blocks read, %d records parsed", len(want), read, len(blocks), parsed)
+		})
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// missing is the values of a not in b (both sorted).
+func missing(a, b []uint64) []uint64 {
+	var out []uint64
+	for _, v := range a {
+		if _, ok := slices.BinarySearch(b, v); !ok {
+			out = append(out, v)
+		}
+	}
+	if len(out) > 10 {
+		out = append(out[:10:10], 0)
+	}
+	return out
+}
+
+// Each termPair's check must fit the 24 bits it keeps.
+func TestTermPair(t *testing.T) {
+	p := termPair(0xdeadbeef, 0xffabcdef, 200)
+	if p>>32 != 0xdeadbeef || byte(p>>24) != 200 || p&0xffffff != 0xabcdef {
+		t.Fatalf("%x", p)
+	}
+}

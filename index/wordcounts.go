@@ -1,0 +1,142 @@
+package index
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// wordCounts keeps exact totals of the common words of a block partition
+// beside the index (docs/blocks.md, "Word counts"): Bleve then never holds
+// the words' postings and frequencies, most of its merges' work, the
+// blocks' Bloom filters find their blocks, and a word's total is its count
+// plus its events in the blocks before it became common. A word becomes
+// common, for the blocks after it, once it occurs twice in one block; ids
+// and other near-unique values never do. (A word occurring once in each of
+// many blocks never becomes common by that rule.) Each batch stores what
+// it added (delta) with its documents, so the counts are as durable as the
+// batch's checkpoints, and a partition sums the stored deltas at open
+// (apply). Not safe for concurrent use.
+type wordCounts struct {
+	index   map[string]int // word -> its number
+	words   []string
+	counts  []uint64
+	deltas  []uint64 // added since the last delta
+	stamps  []uint32 // the last event (stamp) counted for the word
+	stamp   uint32   // the event being built, counting from 1
+	touched []int    // the words whose delta is not 0
+	refs    []uint64 // this block's words not common yet: hash<<32 | offset in arena
+	spare   []uint64
+	arena   []byte // uvarint length and bytes of each word of refs
+}
+
+func newWordCounts() *wordCounts { return &wordCounts{index: map[string]int{}} }
+
+// saw notes the word with hash h in the event being built: counted once an
+// event if common, remembered for promote if not.
+func (w *wordCounts) saw(h uint32, word []byte) {
+	k, ok := w.index[string(word)]
+	if !ok {
+		w.refs = append(w.refs, uint64(h)<<32|uint64(len(w.arena)))
+		w.arena = append(binary.AppendUvarint(w.arena, uint64(len(word))), word...)
+		return
+	}
+	if w.stamps[k] != w.stamp {
+		w.stamps[k] = w.stamp
+		w.add(k, 1)
+	}
+}
+
+// add adds n events to the count of the word k.
+func (w *wordCounts) add(k int, n uint64) {
+	if w.deltas[k] == 0 {
+		w.touched = append(w.touched, k)
+	}
+	w.deltas[k] += n
+	w.counts[k] += n
+}
+
+// word returns the number of word, adding it if new.
+func (w *wordCounts) word(word string) int {
+	if k, ok := w.index[word]; ok {
+		return k
+	}
+	k := len(w.words)
+	w.index[word] = k
+	w.words = append(w.words, word)
+	w.counts = append(w.counts, 0)
+	w.deltas = append(w.deltas, 0)
+	w.stamps = append(w.stamps, 0)
+	return k
+}
+
+// promote makes the words of the block just built that occurred twice or
+// more (by their hash: two words sharing one are promoted together, which
+// costs a count and changes no total) common from the next block on.
+func (w *wordCounts) promote() {
+	w.refs, w.spare = radixSort(w.refs, w.spare, 0, 64)
+	for i := 0; i < len(w.refs); {
+		j := i + 1
+		for j < len(w.refs) && w.refs[j]>>32 == w.refs[i]>>32 {
+			j++
+		}
+		if j-i >= 2 {
+			off := int(uint32(w.refs[i]))
+			n, k := binary.Uvarint(w.arena[off:])
+			w.word(string(w.arena[off+k : off+k+int(n)]))
+		}
+		i = j
+	}
+	w.refs, w.arena = w.refs[:0], w.arena[:0]
+}
+
+// total returns the events counted for word since it became common; ok is
+// false if it is not.
+func (w *wordCounts) total(word string) (n uint64, ok bool) {
+	k, ok := w.index[word]
+	if !ok {
+		return 0, false
+	}
+	return w.counts[k], true
+}
+
+// delta appends the words counted since the last delta with the counts
+// added (uvarint length, word, uvarint count), for a batch to store.
+func (w *wordCounts) delta(buf []byte) []byte {
+	for _, k := range w.touched {
+		buf = binary.AppendUvarint(buf, uint64(len(w.words[k])))
+		buf = append(buf, w.words[k]...)
+		buf = binary.AppendUvarint(buf, w.deltas[k])
+		w.deltas[k] = 0
+	}
+	w.touched = w.touched[:0]
+	return buf
+}
+
+// apply adds a stored delta to the counts, making its words common; the
+// counts are left as they were if the delta is damaged.
+func (w *wordCounts) apply(delta []byte) error {
+	type entry struct {
+		word string
+		n    uint64
+	}
+	var es []entry
+	for b := delta; len(b) > 0; {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return fmt.Errorf("index: damaged word counts at byte %d", len(delta)-len(b))
+		}
+		word := string(b[k : k+int(l)])
+		b = b[k+int(l):]
+		n, k := binary.Uvarint(b)
+		if k <= 0 {
+			return fmt.Errorf("index: damaged word counts at byte %d", len(delta)-len(b))
+		}
+		b = b[k:]
+		es = append(es, entry{word, n})
+	}
+	for _, e := range es {
+		k := w.word(e.word)
+		w.counts[k] += e.n
+	}
+	return nil
+}
