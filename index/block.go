@@ -31,8 +31,10 @@ const (
 	fieldEvents  = "_events"  // stored: the event index, s2
 	fieldNewline = "_nl"      // keyword: the list fields that left a value holding a newline out
 	fieldOldest  = "_oldest"  // keyword with doc values: timeKey + seqKey of the oldest event
+	fieldDoc     = "_doc"     // keyword: blockDoc on every block, so that a search can leave other documents out
 	blockIDMark  = "b"        // a block's document id is blockIDMark + seqKey(first sequence number)
 	blockRecsV1  = byte(0x10) // encodeBlockRecords' version: kind, length and record of each event, zstd
+	blockDoc     = "block"
 )
 
 // Seeds of termHash and termCheck for the fields a block hashes, so that
@@ -188,6 +190,7 @@ func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
 		doc.AddField(newIndexedField(fieldNewline, []byte(joinLines(b.newline)), optKeyword, eachLine))
 	}
 	span.addFields(doc)
+	doc.AddField(newIndexedField(fieldDoc, []byte(blockDoc), optKeyword, wholeValue))
 	doc.AddField(newIndexedField(fieldSeq, []byte(seqKey(evs[0].Seq)), sortKeyOpts, wholeValue))
 	b.ix, b.pairs, b.spare = encodeEventIndex(b.ix[:0], b.pairs, b.spare, b.keys)
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldEvents, nil, s2.Encode(nil, b.ix), optStoreOnly))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	bindex "github.com/blevesearch/bleve_index_api"
 	"github.com/klauspost/compress/s2"
@@ -335,6 +336,13 @@ func blockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]store
 			t.Fatal(err)
 		}
 	}
+	// A partition holds other documents beside blocks (a batch's word
+	// counts), which no search of blocks may return.
+	counts := document.NewDocument("c" + seqKey(evs[0].Seq))
+	counts.AddField(document.NewTextFieldWithIndexingOptions("_counts", nil, []byte{1, 'a', 1}, optStoreOnly))
+	if err := batch.IndexAdvanced(counts); err != nil {
+		t.Fatal(err)
+	}
 	if err := idx.Batch(batch); err != nil {
 		t.Fatal(err)
 	}
@@ -457,13 +465,16 @@ func TestBlockPlan(t *testing.T) {
 					want = append(want, evs[i].Seq)
 				}
 			}
-			req := bleve.NewSearchRequestOptions(p.candidates, len(blocks), 0, false)
+			req := bleve.NewSearchRequestOptions(p.candidates, len(blocks)+1, 0, false)
 			res, err := idx.Search(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cand := map[string]bool{}
 			for _, h := range res.Hits {
+				if _, ok := blocks[h.ID]; !ok {
+					t.Fatalf("candidate %s is not a block", h.ID)
+				}
 				cand[h.ID] = true
 			}
 			var got []uint64

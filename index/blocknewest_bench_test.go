@@ -16,82 +16,11 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
-	bquery "github.com/blevesearch/bleve/v2/search/query"
 	"github.com/klauspost/compress/s2"
 
+	"github.com/codetrail/codetrail/index/query"
 	"github.com/codetrail/codetrail/index/record"
 )
-
-// blockQuery is a boolean query of exact terms, as BenchmarkBlockNewest
-// runs it on block documents: a term, or the AND, OR or NOT of others.
-type blockQuery struct {
-	op           byte // 't', '&', '|', '!'
-	field, value string
-	kids         []blockQuery
-}
-
-func bqTerm(field, value string) blockQuery { return blockQuery{op: 't', field: field, value: value} }
-func bqAnd(k ...blockQuery) blockQuery      { return blockQuery{op: '&', kids: k} }
-func bqOr(k ...blockQuery) blockQuery       { return blockQuery{op: '|', kids: k} }
-func bqNot(k blockQuery) blockQuery         { return blockQuery{op: '!', kids: []blockQuery{k}} }
-
-// candidates is the Bleve query finding the blocks that may hold a match:
-// nil when every block may (a NOT, whose blocks may hold events without
-// the term).
-func (q blockQuery) candidates() bquery.Query {
-	switch q.op {
-	case 't':
-		t := bquery.NewTermQuery(q.value)
-		t.SetField(q.field)
-		return t
-	case '&':
-		var qs []bquery.Query
-		for _, k := range q.kids {
-			if c := k.candidates(); c != nil {
-				qs = append(qs, c)
-			}
-		}
-		if len(qs) == 0 {
-			return nil
-		}
-		return bquery.NewConjunctionQuery(qs)
-	case '|':
-		var qs []bquery.Query
-		for _, k := range q.kids {
-			c := k.candidates()
-			if c == nil {
-				return nil
-			}
-			qs = append(qs, c)
-		}
-		return bquery.NewDisjunctionQuery(qs)
-	}
-	return nil
-}
-
-// in is the set of events of the block whose event index is x matching q.
-func (q blockQuery) in(b *testing.B, x eventIndex) eventSet {
-	var s eventSet
-	switch q.op {
-	case 't':
-		var err error
-		if s, _, err = x.lookup(termHash(q.field, []byte(q.value))); err != nil {
-			b.Fatal(err)
-		}
-	case '&':
-		s = q.kids[0].in(b, x)
-		for _, k := range q.kids[1:] {
-			s = s.and(k.in(b, x))
-		}
-	case '|':
-		for _, k := range q.kids {
-			s = s.or(k.in(b, x))
-		}
-	case '!':
-		s = x.all().andNot(q.kids[0].in(b, x))
-	}
-	return s
-}
 
 // newestKey is an event's place in newest-first order: its time as
 // timeKey encodes it, then its sequence number.
@@ -104,18 +33,18 @@ func (a newestKey) less(b newestKey) bool {
 // BenchmarkBlockNewest measures the read side of the block layout on a
 // real index of block documents (one shard, blocks of 256 with their
 // event indexes, word counts beside the index, Bleve's merge floor at 8
-// documents): the 50 newest events of the harness's queries of exact
-// terms, as a block store would find them. Bleve finds the candidate
-// blocks, newest block first by their _order doc values; each block's
-// event index gives the events matching the whole query (NOT included) and
-// their sort keys; reading stops once the next block's newest event is
-// older than the 50th kept. It first checks, for each query, that the 50
-// found are the 50 newest matching events and that reading every
-// candidate block finds every match, against the service's in-memory
-// matcher (the live subscribers' one) run on each event.
-// Reports the median and 99th percentile of a search, and the blocks read.
-// Queries of words would find their blocks through a filter sliced across
-// blocks (BenchmarkBlockCounts) and are not run here.
+// documents): the 50 newest events of the harness's queries, compiled for
+// blocks (blockPlan) as a block store would run them. Bleve finds the
+// candidate blocks, newest block first by their _order doc values; a
+// block's Bloom filter rules it out or its event index gives the events
+// matching the whole query (records parsed only for what the index cannot
+// decide, such as the wildcard); reading stops once the next block's
+// newest event is older than the 50th kept. It first checks, for each
+// query, that the 50 found are the 50 newest matching events and that
+// reading every candidate block finds every match, against the service's
+// in-memory matcher (the live subscribers' one) run on each event.
+// Reports the median and 99th percentile of a search, the blocks whose
+// event index was read and the records parsed.
 func BenchmarkBlockNewest(b *testing.B) {
 	n, ok := benchEvents(b)
 	if !ok {
@@ -139,22 +68,19 @@ func BenchmarkBlockNewest(b *testing.B) {
 		b.Fatal(err)
 	}
 	waitQuiet(b)
-	// Each query in the query language, for the service's own matcher to
-	// give the expected matches, and as blocks would run it.
+	// The harness's queries (bench/main.go) but facets and histograms.
 	queries := []struct {
 		name, query string
-		q           blockQuery
 		week        bool // the 7 days before the newest event only
-		since       time.Time
 		want        []newestKey
 	}{
-		{name: "eventName", query: "eventName:StartBuild", q: bqTerm("eventName", "StartBuild")},
-		{name: "source+name+7d", query: "eventSource:codepipeline.amazonaws.com AND eventName:StartPipelineExecution",
-			q: bqAnd(bqTerm("eventSource", "codepipeline.amazonaws.com"), bqTerm("eventName", "StartPipelineExecution")), week: true},
-		{name: "resource", query: "resource:MyFirstPipeline", q: bqTerm(multiResource, "MyFirstPipeline")},
-		{name: "not-exists", query: "service:codepipeline AND (eventName:UpdatePipeline OR eventName:DeletePipeline) AND NOT errorCode:*",
-			q: bqAnd(bqTerm("service", "codepipeline"), bqOr(bqTerm("eventName", "UpdatePipeline"), bqTerm("eventName", "DeletePipeline")), bqNot(bqTerm(fieldExists, "errorCode")))},
-		{name: "errorCode-exists", query: "errorCode:*", q: bqTerm(fieldExists, "errorCode")},
+		{name: "eventName", query: "eventName:StartBuild"},
+		{name: "source+name+7d", query: "eventSource:codepipeline.amazonaws.com AND eventName:StartPipelineExecution", week: true},
+		{name: "word", query: "AccessDenied"},
+		{name: "resource", query: "resource:MyFirstPipeline"},
+		{name: "not-exists", query: "service:codepipeline AND (eventName:UpdatePipeline OR eventName:DeletePipeline) AND NOT errorCode:*"},
+		{name: "wildcard", query: "userIdentity.arn:*JaneDoe*"},
+		{name: "errorCode-exists", query: "errorCode:*"},
 	}
 	ms := make([]matcher, len(queries))
 	for i := range queries {
@@ -165,7 +91,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 	for i := range queries {
 		queries[i].want = wants[i]
 		if queries[i].week {
-			queries[i].since = week
+			queries[i].query += " AND eventTime:>=" + week.UTC().Format(time.RFC3339Nano)
 			cut := newestKey{time: uint64(week.UnixNano()) ^ 1<<63}
 			queries[i].want = slices.DeleteFunc(wants[i], func(k newestKey) bool { return k.less(cut) })
 		}
@@ -178,7 +104,16 @@ func BenchmarkBlockNewest(b *testing.B) {
 	}
 	for _, tc := range queries {
 		b.Run(tc.name, func(b *testing.B) {
-			s := &blockSearcher{idx: idx, snap: snap, q: tc.q, since: tc.since}
+			ast, err := query.Parse(tc.query)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := compiler{now: newest}
+			plan, err := c.blockPlan(ast)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := &blockSearcher{idx: idx, snap: snap, plan: plan}
 			want := tc.want
 			all, _ := s.newest(b, -1)
 			if len(all) != len(want) {
@@ -190,6 +125,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 			}
 			var took []time.Duration
 			read := 0
+			s.parsed = 0
 			for b.Loop() {
 				start := time.Now()
 				_, r := s.newest(b, 50)
@@ -200,6 +136,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(read)/float64(len(took)), "blocks/op")
+			b.ReportMetric(float64(s.parsed)/float64(len(took)), "parsed/op")
 			b.ReportMetric(float64(len(want)), "matches")
 		})
 	}
@@ -207,40 +144,23 @@ func BenchmarkBlockNewest(b *testing.B) {
 
 // blockSearcher runs one query on BenchmarkBlockNewest's block index.
 type blockSearcher struct {
-	idx   bleve.Index
-	snap  *scorch.IndexSnapshot // the quiet index's segments, for stored fields
-	q     blockQuery
-	since time.Time
-	ix    []byte
+	idx    bleve.Index
+	snap   *scorch.IndexSnapshot // the quiet index's segments, for stored fields
+	plan   *blockPlan
+	ix     []byte
+	bloom  []byte
+	parsed int // records the plan parsed
 }
 
 // newest returns the keys of the size newest events matching s's query,
-// newest first (every match if size < 0), and the blocks it read.
+// newest first (every match if size < 0), and the blocks whose event index
+// it read.
 func (s *blockSearcher) newest(b *testing.B, size int) (keys []newestKey, read int) {
-	var q bquery.Query = bquery.NewMatchAllQuery()
-	var must []bquery.Query
-	if c := s.q.candidates(); c != nil {
-		must = append(must, c)
-	}
-	if !s.since.IsZero() {
-		// A block's eventTime terms are its oldest and newest: one at or
-		// after since is a block that may hold an event since then.
-		r := bquery.NewDateRangeQuery(s.since, time.Time{})
-		r.SetField(fieldTime)
-		must = append(must, r)
-	}
-	if len(must) > 0 {
-		q = bquery.NewConjunctionQuery(must)
-	}
-	cut := newestKey{}
-	if !s.since.IsZero() {
-		cut.time = uint64(s.since.UnixNano()) ^ 1<<63
-	}
 	// Blocks by their newest event, newest first: their ids and sort
-	// values only; the event index is read from the block's stored fields
-	// for the blocks taken.
+	// values only; the Bloom filter and event index are read from the
+	// block's stored fields for the blocks taken.
 	for from, page := 0, 64; ; from, page = from+page, 1024 {
-		req := bleve.NewSearchRequestOptions(q, page, from, false)
+		req := bleve.NewSearchRequestOptions(s.plan.candidates, page, from, false)
 		req.SortBy([]string{"-" + fieldOrder})
 		res, err := s.idx.SearchInContext(context.Background(), req)
 		if err != nil {
@@ -250,13 +170,32 @@ func (s *blockSearcher) newest(b *testing.B, size int) (keys []newestKey, read i
 			if size >= 0 && len(keys) >= size && orderKey(b, h.Sort[0]).less(keys[size-1]) {
 				return keys, read
 			}
-			x := s.readEvents(b, h)
+			x := s.readBlock(b, h)
+			if !s.plan.mayHold(blockBloom{s.bloom}) {
+				continue
+			}
 			read++
-			s.q.in(b, x).each(func(o int) {
+			set, parsed, err := s.plan.test(x, func() (recs []blockRecord, err error) {
+				s.stored(b, h, func(field string, value []byte) bool {
+					if field != fieldBlob {
+						return true
+					}
+					recs, err = decodeBlockRecords(value, nil)
+					return false
+				})
+				return recs, err
+			})
+			if err != nil {
+				b.Fatalf("block %s: %v", h.ID, err)
+			}
+			s.parsed += parsed
+			set.each(func(o int) {
 				ek := x.key(o)
-				if k := (newestKey{uint64(ek.nanos) ^ 1<<63, ek.seq}); !k.less(cut) {
-					keys = append(keys, k)
+				t := uint64(0) // timeKey of an event without a time
+				if ek.nanos != noTime {
+					t = uint64(ek.nanos) ^ 1<<63
 				}
+				keys = append(keys, newestKey{t, ek.seq})
 			})
 			if size >= 0 {
 				sortNewest(keys)
@@ -270,10 +209,36 @@ func (s *blockSearcher) newest(b *testing.B, size int) (keys []newestKey, read i
 	}
 }
 
-// readEvents decodes the event index of the block h into s.ix, from its
-// segment's stored fields by document number, as the store reads hits
-// (hitByNumber), and returns its view.
-func (s *blockSearcher) readEvents(b *testing.B, h *search.DocumentMatch) eventIndex {
+// readBlock decodes the event index of the block h into s.ix and its Bloom
+// filter into s.bloom, and returns the index's view.
+func (s *blockSearcher) readBlock(b *testing.B, h *search.DocumentMatch) eventIndex {
+	var derr error
+	found := 0
+	s.stored(b, h, func(field string, value []byte) bool {
+		switch field {
+		case fieldEvents:
+			s.ix, derr = s2.Decode(s.ix[:cap(s.ix)], value)
+			found++
+		case fieldBloom:
+			s.bloom = append(s.bloom[:0], value...)
+			found++
+		}
+		return found < 2
+	})
+	if derr != nil || found < 2 {
+		b.Fatalf("block %s: read its event index and filter: %v (%d of 2)", h.ID, derr, found)
+	}
+	x, err := parseEventIndex(s.ix)
+	if err != nil {
+		b.Fatalf("block %s: %v", h.ID, err)
+	}
+	return x
+}
+
+// stored visits the stored fields of the block h from its segment by
+// document number, as the store reads hits (hitByNumber), after checking
+// its id; visit returns false to stop.
+func (s *blockSearcher) stored(b *testing.B, h *search.DocumentMatch, visit func(field string, value []byte) bool) {
 	if h.IndexInternalID == nil {
 		b.Fatalf("block %s: no document number", h.ID)
 	}
@@ -283,31 +248,20 @@ func (s *blockSearcher) readEvents(b *testing.B, h *search.DocumentMatch) eventI
 			off += ss.Count()
 			continue
 		}
-		var checked, found bool
-		var derr error
+		checked := false
 		err := ss.Segment().VisitStoredFields(n-off, func(field string, _ byte, value []byte, _ []uint64) bool {
-			switch field {
-			case "_id":
+			if field == "_id" {
 				checked = string(value) == h.ID
 				return checked
-			case fieldEvents:
-				s.ix, derr = s2.Decode(s.ix[:cap(s.ix)], value)
-				found = true
-				return false
 			}
-			return true
+			return visit(field, value)
 		})
-		if err != nil || derr != nil || !checked || !found {
-			b.Fatalf("block %s: read its event index: %v %v (id %v, index %v)", h.ID, err, derr, checked, found)
+		if err != nil || !checked {
+			b.Fatalf("block %s: read its stored fields: %v (id checked %v)", h.ID, err, checked)
 		}
-		x, err := parseEventIndex(s.ix)
-		if err != nil {
-			b.Fatalf("block %s: %v", h.ID, err)
-		}
-		return x
+		return
 	}
 	b.Fatalf("block %s: document %d not in the snapshot", h.ID, n)
-	return eventIndex{}
 }
 
 // orderKey parses a block's _order (timeKey + seqKey of its newest event).

@@ -24,8 +24,8 @@ import (
 
 // blockPlan is a query compiled for block documents.
 type blockPlan struct {
-	// candidates is the Bleve query on block documents that every block
-	// holding a match meets.
+	// candidates is the Bleve query that every block holding a match
+	// meets, and no document but blocks.
 	candidates bquery.Query
 	root       blockNode
 	match      matcher
@@ -69,7 +69,9 @@ func (c *compiler) blockPlan(n query.Node) (*blockPlan, error) {
 		return nil, err
 	}
 	if cand == nil {
-		cand = bquery.NewMatchAllQuery()
+		// Every block, and none of the other documents of a partition
+		// (a batch's word counts).
+		cand = termOn(fieldDoc, blockDoc)
 	}
 	p.candidates = cand
 	return p, nil
