@@ -15,6 +15,11 @@
 // events without their checkpoint (re-read and deduplicated), never a
 // checkpoint without its events.
 //
+// The block layout (docs/blocks.md: one document per block of up to 256
+// events, block.go, blockindex.go, wordcounts.go, blockquery.go) is being
+// built: its builder and query compilation are tested here, and the Store
+// does not write or read blocks yet.
+//
 // Lock order: Store.mu (writers) before anything else; searches take no
 // Store lock beyond reading the Bleve index, which is safe concurrently.
 package index
