@@ -69,15 +69,7 @@ func TestBlockEventIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ix := storedOf(t, doc, fieldEvents)
-		raw, err := s2.Decode(nil, ix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, err := parseEventIndex(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
+		x := storedIndex(t, doc)
 		holders := map[[2]string][]int{}
 		for o := range blk {
 			for term := range blockTerms(&blk[o]) {
@@ -111,10 +103,10 @@ func TestBlockEventIndex(t *testing.T) {
 }
 
 // storedOf is the stored value of the field name of doc.
-func storedOf(t *testing.T, doc interface {
+func storedOf(tb testing.TB, doc interface {
 	VisitFields(bindex.FieldVisitor)
 }, name string) []byte {
-	t.Helper()
+	tb.Helper()
 	var v []byte
 	doc.VisitFields(func(f bindex.Field) {
 		if f.Name() == name {
@@ -122,9 +114,25 @@ func storedOf(t *testing.T, doc interface {
 		}
 	})
 	if v == nil {
-		t.Fatalf("no stored %s", name)
+		tb.Fatalf("no stored %s", name)
 	}
 	return v
+}
+
+// storedIndex is the event index doc stores, decoded.
+func storedIndex(tb testing.TB, doc interface {
+	VisitFields(bindex.FieldVisitor)
+}) eventIndex {
+	tb.Helper()
+	raw, err := s2.Decode(nil, storedOf(tb, doc, fieldEvents))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x, err := parseEventIndex(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return x
 }
 
 // TestEventIndexShared writes hashes shared by two terms (told apart by
@@ -353,15 +361,7 @@ func blockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]store
 		if err != nil || doc == nil {
 			t.Fatalf("block %s: %v", id, err)
 		}
-		raw, err := s2.Decode(nil, storedOf(t, doc, fieldEvents))
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, err := parseEventIndex(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blocks[id] = storedBlock{x, blockBloom{storedOf(t, doc, fieldBloom)}, storedOf(t, doc, fieldBlob)}
+		blocks[id] = storedBlock{storedIndex(t, doc), blockBloom{storedOf(t, doc, fieldBloom)}, storedOf(t, doc, fieldBlob)}
 	}
 	return idx, blocks
 }

@@ -72,13 +72,13 @@ func BenchmarkBlockEventIndex(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stored := storedField(b, doc, fieldEvents)
+		stored := storedOf(b, doc, fieldEvents)
 		ix, err := s2.Decode(nil, stored)
 		if err != nil {
 			b.Fatal(err)
 		}
 		raw, ss, zs = append(raw, ix), append(ss, stored), append(zs, zenc.EncodeAll(ix, nil))
-		recs, blooms = append(recs, storedField(b, doc, fieldBlob)), append(blooms, storedField(b, doc, fieldBloom))
+		recs, blooms = append(recs, storedOf(b, doc, fieldBlob)), append(blooms, storedOf(b, doc, fieldBloom))
 		pairs, keys = append(pairs, slices.Clone(bb.pairs)), append(keys, slices.Clone(bb.keys))
 		rs, err := decodeBlockRecords(recs[len(recs)-1], nil)
 		if err != nil {
@@ -289,14 +289,7 @@ func checkEventIndex(b *testing.B, blocks [][]record.Event) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ix, err := s2.Decode(nil, storedField(b, doc, fieldEvents))
-		if err != nil {
-			b.Fatal(err)
-		}
-		x, err := parseEventIndex(ix)
-		if err != nil {
-			b.Fatal(err)
-		}
+		x := storedIndex(b, doc)
 		if x.events != len(blk) {
 			b.Fatalf("block %d of %d events: its index has %d", k, len(blk), x.events)
 		}
@@ -344,18 +337,6 @@ func checkEventIndex(b *testing.B, blocks [][]record.Event) {
 		}
 	}
 	b.Logf("terms checked by field: %v; %d marked shared (hash collisions)", checked, shared)
-}
-
-// storedField is the value of the field name of doc, which must have one.
-func storedField(b *testing.B, doc *document.Document, name string) []byte {
-	b.Helper()
-	for _, f := range doc.Fields {
-		if f.Name() == name {
-			return f.Value()
-		}
-	}
-	b.Fatalf("document %s has no field %s", doc.ID(), name)
-	return nil
 }
 
 // BenchmarkBlockCandidates counts, for the harness's queries (bench/), what
@@ -527,7 +508,7 @@ func checkCounted(b *testing.B, word string) {
 		}
 		if common {
 			want += holding
-			if holding > 0 && !(blockBloom{bits: storedField(b, doc, fieldBloom)}).hasHash(h) {
+			if holding > 0 && !(blockBloom{bits: storedOf(b, doc, fieldBloom)}).hasHash(h) {
 				b.Fatalf("block at %d: %q is not in its Bloom filter", i, word)
 			}
 		}
