@@ -442,80 +442,92 @@ func TestBlockPlan(t *testing.T) {
 		{"name AND time", and(term("eventName", s.Name), query.Range{Field: "eventTime", Max: tm(s), MaxInclusive: true}), true, false},
 		{"no such term", term("eventName", "NoSuchEventName"), true, false},
 		{"phrase", query.Term{Value: phrase, Phrase: true}, false, false},
-		{"wildcard keyword", query.Wildcard{Field: "eventName", Pattern: s.Name[:3] + "*"}, false, false},
-		{"regexp keyword", query.Regexp{Field: "eventName", Pattern: "(Start|Stop).*"}, false, false},
+		{"wildcard keyword", query.Wildcard{Field: "eventName", Pattern: s.Name[:3] + "*"}, true, false},
+		{"regexp keyword", query.Regexp{Field: "eventName", Pattern: "(Start|Stop).*"}, true, false},
 		{"wildcard text", query.Wildcard{Pattern: word[:min(3, len(word))] + "*"}, false, false},
 		{"wildcard kv", query.Wildcard{Field: kvPath, Pattern: "*" + kvValue[len(kvValue)/2:]}, false, false},
-		{"keyword range", query.Range{Field: "eventName", Min: "C", Max: "G", MinInclusive: true}, false, false},
+		{"keyword range", query.Range{Field: "eventName", Min: "C", Max: "G", MinInclusive: true}, true, false},
 		{"kv numeric range", query.Range{Field: "requestParameters.count", Min: "5", MinInclusive: true}, false, true},
 		{"newline value", query.Regexp{Field: "userAgent", Pattern: "first[^x]*line"}, false, false},
 		{"newline kv text", term("", "lines"), true, false},
-		{"NOT wildcard", and(term("eventSource", "codebuild.amazonaws.com"), not(query.Wildcard{Field: "eventName", Pattern: "Start*"})), false, false},
+		{"NOT wildcard", and(term("eventSource", "codebuild.amazonaws.com"), not(query.Wildcard{Field: "eventName", Pattern: "Start*"})), true, false},
 	}
 	c := compiler{now: newest}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := c.blockPlan(tc.q)
-			if err != nil {
-				t.Fatal(err)
+		for _, terms := range []termSource{indexTerms(idx), nil} {
+			name, exact := tc.name, tc.exact
+			if terms == nil {
+				// Patterns on typed fields not expanded: decided on records.
+				name += "/records"
+				exact = exact && !strings.Contains(tc.name, "keyword") && !strings.Contains(tc.name, "wildcard")
 			}
-			var want []uint64
-			for i := range evs {
-				if p.match(newEventTerms(&evs[i])) {
-					want = append(want, evs[i].Seq)
-				}
-			}
-			req := bleve.NewSearchRequestOptions(p.candidates, len(blocks)+1, 0, false)
-			res, err := idx.Search(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cand := map[string]bool{}
-			for _, h := range res.Hits {
-				if _, ok := blocks[h.ID]; !ok {
-					t.Fatalf("candidate %s is not a block", h.ID)
-				}
-				cand[h.ID] = true
-			}
-			var got []uint64
-			parsed, read := 0, 0
-			for _, id := range slices.Sorted(maps.Keys(blocks)) {
-				blk := blocks[id]
-				holds := false
-				for o := range blk.x.events {
-					_, holds = slices.BinarySearch(want, blk.x.key(o).seq)
-					if holds {
-						break
-					}
-				}
-				if !cand[id] || !p.mayHold(blk.bloom) {
-					if holds {
-						t.Fatalf("block %s holds a match but is no candidate (Bleve %v)", id, cand[id])
-					}
-					continue
-				}
-				read++
-				set, n, err := p.test(blk.x, func() ([]blockRecord, error) { return decodeBlockRecords(blk.blob, nil) })
-				if err != nil {
-					t.Fatal(err)
-				}
-				parsed += n
-				set.each(func(o int) { got = append(got, blk.x.key(o).seq) })
-			}
-			slices.Sort(got)
-			if !slices.Equal(got, want) {
-				t.Fatalf("%d matches, want %d (query %s)\nmissing %v\nextra %v", len(got), len(want), query.Format(tc.q),
-					missing(want, got), missing(got, want))
-			}
-			if tc.exact && parsed > 0 || !tc.exact && len(want) > 0 && parsed == 0 {
-				t.Errorf("%d records parsed for %d matches (exact %v)", parsed, len(want), tc.exact)
-			}
-			if !tc.wide && len(want) > 0 && len(want) < 40 && read == len(blocks) {
-				t.Errorf("%d matches, and every block (%d) read", len(want), read)
-			}
-			t.Logf("%d matches, %d of %d blocks read, %d records parsed", len(want), read, len(blocks), parsed)
-		})
+			t.Run(name, func(t *testing.T) { checkPlan(t, c, tc.q, terms, idx, blocks, evs, exact, tc.wide) })
+		}
 	}
+}
+
+// checkPlan compiles q for blocks and checks it on the blocks of idx
+// against the matcher on evs (see TestBlockPlan).
+func checkPlan(t *testing.T, c compiler, q query.Node, terms termSource, idx bleve.Index, blocks map[string]storedBlock, evs []record.Event, exact, wide bool) {
+	p, err := c.blockPlan(q, terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []uint64
+	for i := range evs {
+		if p.match(newEventTerms(&evs[i])) {
+			want = append(want, evs[i].Seq)
+		}
+	}
+	req := bleve.NewSearchRequestOptions(p.candidates, len(blocks)+1, 0, false)
+	res, err := idx.Search(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cand := map[string]bool{}
+	for _, h := range res.Hits {
+		if _, ok := blocks[h.ID]; !ok {
+			t.Fatalf("candidate %s is not a block", h.ID)
+		}
+		cand[h.ID] = true
+	}
+	var got []uint64
+	parsed, read := 0, 0
+	for _, id := range slices.Sorted(maps.Keys(blocks)) {
+		blk := blocks[id]
+		holds := false
+		for o := range blk.x.events {
+			_, holds = slices.BinarySearch(want, blk.x.key(o).seq)
+			if holds {
+				break
+			}
+		}
+		if !cand[id] || !p.mayHold(blk.bloom) {
+			if holds {
+				t.Fatalf("block %s holds a match but is no candidate (Bleve %v)", id, cand[id])
+			}
+			continue
+		}
+		read++
+		set, n, err := p.test(blk.x, func() ([]blockRecord, error) { return decodeBlockRecords(blk.blob, nil) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed += n
+		set.each(func(o int) { got = append(got, blk.x.key(o).seq) })
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d matches, want %d (query %s)\nmissing %v\nextra %v", len(got), len(want), query.Format(q),
+			missing(want, got), missing(got, want))
+	}
+	if exact && parsed > 0 || !exact && len(want) > 0 && parsed == 0 {
+		t.Errorf("%d records parsed for %d matches (exact %v)", parsed, len(want), exact)
+	}
+	if !wide && len(want) > 0 && len(want) < 40 && read == len(blocks) {
+		t.Errorf("%d matches, and every block (%d) read", len(want), read)
+	}
+	t.Logf("%d matches, %d of %d blocks read, %d records parsed", len(want), read, len(blocks), parsed)
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -109,7 +109,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 				b.Fatal(err)
 			}
 			c := compiler{now: newest}
-			plan, err := c.blockPlan(ast)
+			plan, err := c.blockPlan(ast, indexTerms(idx))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -2,11 +2,13 @@ package index
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2/numeric"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
+	bindex "github.com/blevesearch/bleve_index_api"
 
 	"github.com/codetrail/codetrail/index/query"
 	"github.com/codetrail/codetrail/index/record"
@@ -52,9 +54,20 @@ type blockNode struct {
 	kids   []blockNode
 }
 
-// blockPlan compiles n for block documents. It fails as compile and the
-// search would on the per-event layout.
-func (c *compiler) blockPlan(n query.Node) (*blockPlan, error) {
+// termSource lists the distinct terms of a field in the blocks a plan
+// searches (a partition's term dictionaries).
+type termSource func(field string) ([]string, error)
+
+// maxExpandedTerms bounds how many terms a pattern or range on a typed
+// field is expanded to; past it, its events are decided on their records.
+// Typed fields hold few distinct values (ARNs, names, agents), so a
+// pattern usually names a handful.
+const maxExpandedTerms = 1024
+
+// blockPlan compiles n for block documents, expanding patterns and ranges
+// on typed fields against terms. It fails as compile and the search would
+// on the per-event layout.
+func (c *compiler) blockPlan(n query.Node, terms termSource) (*blockPlan, error) {
 	if _, err := c.compile(n); err != nil {
 		return nil, err
 	}
@@ -64,7 +77,7 @@ func (c *compiler) blockPlan(n query.Node) (*blockPlan, error) {
 	}
 	p := &blockPlan{match: m}
 	var cand bquery.Query
-	p.root, cand, err = c.blockNode(n)
+	p.root, cand, err = c.blockNode(n, terms)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +92,7 @@ func (c *compiler) blockPlan(n query.Node) (*blockPlan, error) {
 
 // blockNode returns the event test of n and the Bleve query its blocks
 // meet, nil when any block may hold a match.
-func (c *compiler) blockNode(n query.Node) (blockNode, bquery.Query, error) {
+func (c *compiler) blockNode(n query.Node, terms termSource) (blockNode, bquery.Query, error) {
 	switch n := n.(type) {
 	case nil, query.MatchAll:
 		return blockNode{op: bnAll}, nil, nil
@@ -94,7 +107,7 @@ func (c *compiler) blockNode(n query.Node) (blockNode, bquery.Query, error) {
 		var qs []bquery.Query
 		open := false // an Or clause any block may meet
 		for _, cl := range clauses {
-			k, q, err := c.blockNode(cl)
+			k, q, err := c.blockNode(cl, terms)
 			if err != nil {
 				return blockNode{}, nil, err
 			}
@@ -115,7 +128,7 @@ func (c *compiler) blockNode(n query.Node) (blockNode, bquery.Query, error) {
 		}
 		return node, bquery.NewConjunctionQuery(qs), nil
 	case query.Not:
-		k, _, err := c.blockNode(n.Clause)
+		k, _, err := c.blockNode(n.Clause, terms)
 		// A block holding the clause's matches may hold other events.
 		return blockNode{op: bnNot, kids: []blockNode{k}}, nil, err
 	case query.Term:
@@ -127,7 +140,7 @@ func (c *compiler) blockNode(n query.Node) (blockNode, bquery.Query, error) {
 		} else {
 			field = n.(query.Regexp).Field
 		}
-		return c.blockPattern(n, field)
+		return c.blockPattern(n, field, terms)
 	case query.Range:
 		spec := resolveField(n.Field)
 		switch spec.kind {
@@ -137,11 +150,11 @@ func (c *compiler) blockNode(n query.Node) (blockNode, bquery.Query, error) {
 				return blockNode{}, nil, err
 			}
 			if lo.IsZero() && hi.IsZero() {
-				return c.blockNode(query.Exists{Field: n.Field, Pos: n.Pos})
+				return c.blockNode(query.Exists{Field: n.Field, Pos: n.Pos}, terms)
 			}
 			return blockTime(lo, hi)
 		case kindKeyword:
-			return c.blockPattern(n, n.Field)
+			return c.blockPattern(n, n.Field, terms)
 		}
 		return blockNode{op: bnMaybe}, nil, nil
 	case query.Exists:
@@ -208,11 +221,15 @@ func blockListTerm(field, term string) (blockNode, bquery.Query, error) {
 	return node, termOn(field, term), nil
 }
 
-// blockPattern is the test of a pattern or a range on field: undecided on
-// the index. On a typed keyword field, the blocks are those whose list
-// holds a term it matches (the per-event query run on the lists), or that
-// left a value out of it (_nl).
-func (c *compiler) blockPattern(n query.Node, field string) (blockNode, bquery.Query, error) {
+// blockPattern is the test of a pattern or a range on field. On a typed
+// keyword field, the blocks are those whose list holds a term it matches
+// (the per-event query run on the lists), or that left a value out of it
+// (_nl); and the terms of the field it matches, taken from terms and
+// tested one by one with the matcher of n, make it an OR of exact terms
+// (an event matches if one of its terms does, for patterns and for Bleve's
+// term ranges alike). Elsewhere, or with a value left out of a list
+// somewhere, or too many terms, it is undecided on the index.
+func (c *compiler) blockPattern(n query.Node, field string, terms termSource) (blockNode, bquery.Query, error) {
 	spec := resolveField(field)
 	if spec.kind != kindKeyword {
 		return blockNode{op: bnMaybe}, nil, nil
@@ -221,7 +238,73 @@ func (c *compiler) blockPattern(n query.Node, field string) (blockNode, bquery.Q
 	if err != nil {
 		return blockNode{}, nil, err
 	}
-	return blockNode{op: bnMaybe}, bquery.NewDisjunctionQuery([]bquery.Query{q, termOn(fieldNewline, spec.name)}), nil
+	cand := bquery.NewDisjunctionQuery([]bquery.Query{q, termOn(fieldNewline, spec.name)})
+	node, err := c.expand(n, spec.name, terms)
+	return node, cand, err
+}
+
+// expand returns the OR of the terms of field that n matches, or an
+// undecided test.
+func (c *compiler) expand(n query.Node, field string, terms termSource) (blockNode, error) {
+	maybe := blockNode{op: bnMaybe}
+	if terms == nil {
+		return maybe, nil
+	}
+	left, err := terms(fieldNewline)
+	if err != nil || slices.Contains(left, field) {
+		return maybe, err
+	}
+	m, err := c.matcher(n)
+	if err != nil {
+		return blockNode{}, err
+	}
+	all, err := terms(field)
+	if err != nil {
+		return blockNode{}, err
+	}
+	or := blockNode{op: bnOr}
+	slot := slotOf(field)
+	for _, t := range all {
+		one := &eventTerms{slots: make([]lazyTerms, len(termSlots))}
+		one.slots[slot].set = termSet{sorted: []string{t}}
+		one.slots[slot].once.Do(func() {})
+		if !m(one) {
+			continue
+		}
+		if len(or.kids) == maxExpandedTerms {
+			return maybe, nil
+		}
+		or.kids = append(or.kids, blockNode{op: bnTerm, hash: termHash(field, []byte(t))})
+	}
+	return or, nil
+}
+
+// indexTerms is the termSource of a Bleve index: its dictionary of each
+// field.
+func indexTerms(idx interface {
+	FieldDict(field string) (bindex.FieldDict, error)
+}) termSource {
+	return func(field string) (out []string, err error) {
+		d, err := idx.FieldDict(field)
+		if err != nil {
+			return nil, fmt.Errorf("read the terms of %s: %w", field, err)
+		}
+		defer func() {
+			if cerr := d.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("read the terms of %s: %w", field, cerr)
+			}
+		}()
+		for {
+			e, err := d.Next()
+			if err != nil {
+				return nil, fmt.Errorf("read the terms of %s: %w", field, err)
+			}
+			if e == nil {
+				return out, nil
+			}
+			out = append(out, e.Term)
+		}
+	}
 }
 
 // rangeTimes is the time span a range on eventTime means, as rangeMatcher
