@@ -2,6 +2,8 @@ package index
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search"
 	bindex "github.com/blevesearch/bleve_index_api"
 	"github.com/klauspost/compress/s2"
 
@@ -556,5 +559,92 @@ func TestTermPair(t *testing.T) {
 	p := termPair(0xdeadbeef, 0xffabcdef, 200)
 	if p>>32 != 0xdeadbeef || byte(p>>24) != 200 || p&0xffffff != 0xabcdef {
 		t.Fatalf("%x", p)
+	}
+}
+
+// docStored reads a block of idx by its id.
+func docStored(idx bleve.Index) blockStored {
+	return func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+		doc, err := idx.Document(m.ID)
+		if err != nil {
+			return err
+		}
+		if doc == nil {
+			return fmt.Errorf("no block %s", m.ID)
+		}
+		more := true
+		doc.VisitFields(func(f bindex.Field) {
+			if more && f.Name() != "_id" {
+				more = fn(f.Name(), f.Value())
+			}
+		})
+		return nil
+	}
+}
+
+// TestBlockPages pages through the matches of queries on blocks, newest
+// and oldest first, with the sort key of each page's last event as the
+// token, and checks the pages against the matcher's matches in order, and
+// the count against their number.
+func TestBlockPages(t *testing.T) {
+	evs := blockTestEvents(t, 3000)
+	idx, _ := blockShard(t, evs)
+	s := &evs[1234]
+	search := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		return idx.SearchInContext(ctx, r)
+	}
+	stored := docStored(idx)
+	c := compiler{now: time.Now()}
+	for _, q := range []string{
+		"", "eventName:" + s.Name, "NOT eventName:" + s.Name, "eventName:Start*", "accessdenied",
+		"eventTime:>=" + s.Time.UTC().Format(time.RFC3339), "NOT _exists_:eventTime", "eventName:NoSuchName",
+	} {
+		ast, err := query.Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.blockPlan(ast, indexTerms(idx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string // order keys, oldest first
+		for i := range evs {
+			if p.match(newEventTerms(&evs[i])) {
+				want = append(want, timeKey(&evs[i])+seqKey(evs[i].Seq))
+			}
+		}
+		slices.Sort(want)
+		n, err := p.count(context.Background(), search, stored)
+		if err != nil || n != uint64(len(want)) {
+			t.Fatalf("%q: count %d (%v), want %d", q, n, err, len(want))
+		}
+		for _, newest := range []bool{true, false} {
+			exp := slices.Clone(want)
+			if newest {
+				slices.Reverse(exp)
+			}
+			for _, size := range []int{50, 7} {
+				var got []string
+				after, pages := "", 0
+				for {
+					pg, err := p.page(context.Background(), search, stored, newest, size, after)
+					if err != nil {
+						t.Fatal(err)
+					}
+					pages++
+					for _, m := range pg.matches {
+						got = append(got, m.key)
+					}
+					if !pg.more || len(pg.matches) == 0 || pages > len(exp)/size+2 {
+						break
+					}
+					after = pg.matches[len(pg.matches)-1].key
+				}
+				if !slices.Equal(got, exp) {
+					t.Fatalf("%q newest %v, pages of %d: %d keys, want %d\ngot  %.3v\nwant %.3v", q, newest, size, len(got), len(exp), got, exp)
+				}
+			}
+		}
+		t.Logf("%q: %d matches", q, len(want))
 	}
 }

@@ -577,6 +577,24 @@ func (s *Store) loadPage(matches search.DocumentMatchCollection, shards map[stri
 // search's snapshot; ok is false when snap holds another document, or a
 // deleted one, at that number.
 func (s *Store) hitByNumber(h *Hit, snap *scorch.IndexSnapshot, m *search.DocumentMatch, summary bool) (ok bool, err error) {
+	err = s.storedHit(h, func(fn func(field string, value []byte) bool) error {
+		ok, err = visitByNumber(snap, m, fn)
+		return err
+	}, summary, m.Score)
+	if !ok {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read hit %s: %w", m.ID, err)
+	}
+	return true, nil
+}
+
+// visitByNumber visits the stored fields of m, but its id, in snap by its
+// document number in the search's snapshot, until fn returns false; ok is
+// false (and fn not called) when snap holds another document, or a
+// deleted one, at that number.
+func visitByNumber(snap *scorch.IndexSnapshot, m *search.DocumentMatch, fn func(field string, value []byte) bool) (ok bool, err error) {
 	if m.IndexInternalID == nil {
 		return false, nil
 	}
@@ -593,26 +611,18 @@ func (s *Store) hitByNumber(h *Hit, snap *scorch.IndexSnapshot, m *search.Docume
 			return false, nil
 		}
 		var checked, other bool
-		err := s.storedHit(h, func(fn func(field string, value []byte) bool) error {
-			return ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
-				if field == "_id" {
-					// Never stop at the id: zapx (v17.2.5) then puts its
-					// decoding buffer back in its pool twice, and two
-					// later reads can share it and see each other's
-					// fields. Stop at the next field instead.
-					checked, other = true, string(value) != m.ID
-					return true
-				}
-				return checked && !other && fn(field, value)
-			})
-		}, summary, m.Score)
-		if !checked || other {
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("read hit %s: %w", m.ID, err)
-		}
-		return true, nil
+		err := ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
+			if field == "_id" {
+				// Never stop at the id: zapx (v17.2.5) then puts its
+				// decoding buffer back in its pool twice, and two
+				// later reads can share it and see each other's
+				// fields. Stop at the next field instead.
+				checked, other = true, string(value) != m.ID
+				return true
+			}
+			return checked && !other && fn(field, value)
+		})
+		return checked && !other, err
 	}
 	return false, nil
 }

@@ -1,0 +1,229 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+	"github.com/klauspost/compress/s2"
+)
+
+// The read path of the block layout (docs/blocks.md, "Sorting and pages"):
+// a page of a plan's matches, newest or oldest first, read from the
+// candidate blocks in the order of their newest (oldest) event, stopping
+// once the next block cannot hold an event that sorts before the last one
+// kept. A page token is the sort key of the page's last event, as on the
+// per-event layout, so a deep page costs what page 1 costs: the blocks
+// holding no event past the token are left out by their oldest (newest)
+// event's key.
+
+// blockMatch is one event a block search found.
+type blockMatch struct {
+	key   string // orderKey: timeKey + seqKey, as _order holds it
+	block *search.DocumentMatch
+	ord   int
+}
+
+// orderKey is the sort key of an event of a block's event index, as the
+// per-event layout's _order field holds it.
+func orderKey(k eventKey) string {
+	if k.nanos == noTime {
+		return "0000000000000000" + seqKey(k.seq)
+	}
+	return nanosKey(k.nanos) + seqKey(k.seq)
+}
+
+// blockStored visits the stored fields of the block m until fn returns
+// false (visitByNumber, or by its id).
+type blockStored func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error
+
+// blockReader reads the blocks a search takes, keeping its buffers.
+type blockReader struct {
+	stored blockStored
+	ix     []byte
+	bloom  []byte
+}
+
+// read returns the event index of the block m, and its Bloom filter in
+// r.bloom.
+func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
+	var err error
+	found := 0
+	r.bloom = r.bloom[:0]
+	serr := r.stored(m, func(field string, value []byte) bool {
+		switch field {
+		case fieldEvents:
+			r.ix, err = s2.Decode(r.ix[:cap(r.ix)], value)
+			found++
+		case fieldBloom:
+			r.bloom = append(r.bloom, value...)
+			found++
+		}
+		return found < 2 && err == nil
+	})
+	if serr != nil || err != nil || found < 2 {
+		return eventIndex{}, fmt.Errorf("read block %s: %w", m.ID, cmpErr(serr, err, errEventIndex))
+	}
+	return parseEventIndex(r.ix)
+}
+
+// records returns the records of the block m.
+func (r *blockReader) records(m *search.DocumentMatch) (recs []blockRecord, err error) {
+	found := false
+	serr := r.stored(m, func(field string, value []byte) bool {
+		if field != fieldBlob {
+			return true
+		}
+		found = true
+		recs, err = decodeBlockRecords(value, nil)
+		return false
+	})
+	if serr != nil || err != nil || !found {
+		return nil, fmt.Errorf("read the records of block %s: %w", m.ID, cmpErr(serr, err, errEventIndex))
+	}
+	return recs, nil
+}
+
+// cmpErr is the first error that is not nil, or last.
+func cmpErr(errs ...error) error {
+	for _, e := range errs[:len(errs)-1] {
+		if e != nil {
+			return e
+		}
+	}
+	return errs[len(errs)-1]
+}
+
+// blockPage is a page of a block search.
+type blockPage struct {
+	matches []blockMatch // in order
+	more    bool         // there may be matches after them
+	read    int          // blocks whose event index was read
+	parsed  int          // records tested on the matcher
+}
+
+// page returns the size matches of p that sort first in the order (newest
+// or oldest first) after the key after ("" for the first page). search
+// runs a Bleve search over the blocks, stored reads a block.
+func (p *blockPlan) page(ctx context.Context, search searchFunc, stored blockStored, newest bool, size int, after string) (blockPage, error) {
+	var pg blockPage
+	out, err := p.collect(ctx, search, stored, newest, size, after, &pg)
+	pg.matches = out
+	return pg, err
+}
+
+func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored blockStored, newest bool, size int, after string, pg *blockPage) (out []blockMatch, err error) {
+	q := p.candidates
+	sortField, boundField := fieldOrder, fieldOldest
+	if !newest {
+		sortField, boundField = fieldOldest, fieldOrder
+	}
+	if after != "" {
+		// A block can hold an event past the token only if its oldest
+		// (newest) event is.
+		var r bquery.Query
+		if newest {
+			r = termRange(boundField, "", after, false, false)
+		} else {
+			r = termRange(boundField, after, "", false, false)
+		}
+		q = bquery.NewConjunctionQuery([]bquery.Query{q, r})
+	}
+	before := func(a, b string) bool { // a sorts before b in the order
+		if newest {
+			return a > b
+		}
+		return a < b
+	}
+	rd := blockReader{stored: stored}
+	for from, n := 0, 64; ; from, n = from+n, 1024 {
+		req := bleve.NewSearchRequestOptions(q, n, from, false)
+		req.Score = "none"
+		if newest {
+			req.SortBy([]string{"-" + sortField})
+		} else {
+			req.SortBy([]string{sortField})
+		}
+		res, err := search(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("search blocks: %w", err)
+		}
+		for _, h := range res.Hits {
+			if len(h.Sort) != 1 {
+				return nil, fmt.Errorf("search blocks: block %s has no %s", h.ID, sortField)
+			}
+			if len(out) == size && !before(h.Sort[0], out[size-1].key) {
+				// No event of this block or the next sorts before the
+				// last kept: the page is full, and more may follow.
+				pg.more = true
+				return out, nil
+			}
+			x, err := rd.read(h)
+			if err != nil {
+				return nil, err
+			}
+			if !p.mayHold(blockBloom{rd.bloom}) {
+				continue
+			}
+			pg.read++
+			set, parsed, err := p.test(x, func() ([]blockRecord, error) { return rd.records(h) })
+			pg.parsed += parsed
+			if err != nil {
+				return nil, fmt.Errorf("block %s: %w", h.ID, err)
+			}
+			set.each(func(o int) {
+				k := orderKey(x.key(o))
+				if after == "" || before(after, k) {
+					out = append(out, blockMatch{key: k, block: h, ord: o})
+				}
+			})
+			slices.SortFunc(out, func(a, b blockMatch) int {
+				if before(a.key, b.key) {
+					return -1
+				}
+				return 1
+			})
+			if len(out) > size {
+				out, pg.more = out[:size], true
+			}
+		}
+		if len(res.Hits) < n {
+			return out, nil
+		}
+	}
+}
+
+// count returns the number of p's matches, reading every candidate block.
+func (p *blockPlan) count(ctx context.Context, search searchFunc, stored blockStored) (uint64, error) {
+	rd := blockReader{stored: stored}
+	var total uint64
+	for from, n := 0, 1024; ; from += n {
+		req := bleve.NewSearchRequestOptions(p.candidates, n, from, false)
+		req.Score = "none"
+		req.SortBy([]string{fieldSeq})
+		res, err := search(ctx, req)
+		if err != nil {
+			return 0, fmt.Errorf("search blocks: %w", err)
+		}
+		for _, h := range res.Hits {
+			x, err := rd.read(h)
+			if err != nil {
+				return 0, err
+			}
+			if !p.mayHold(blockBloom{rd.bloom}) {
+				continue
+			}
+			set, _, err := p.test(x, func() ([]blockRecord, error) { return rd.records(h) })
+			if err != nil {
+				return 0, fmt.Errorf("block %s: %w", h.ID, err)
+			}
+			total += uint64(set.count())
+		}
+		if len(res.Hits) < n {
+			return total, nil
+		}
+	}
+}
