@@ -633,12 +633,12 @@ func TestBlockPages(t *testing.T) {
 					}
 					pages++
 					for _, m := range pg.matches {
-						got = append(got, m.key)
+						got = append(got, orderKey(m.key))
 					}
 					if !pg.more || len(pg.matches) == 0 || pages > len(exp)/size+2 {
 						break
 					}
-					after = pg.matches[len(pg.matches)-1].key
+					after = orderKey(pg.matches[len(pg.matches)-1].key)
 				}
 				if !slices.Equal(got, exp) {
 					t.Fatalf("%q newest %v, pages of %d: %d keys, want %d\ngot  %.3v\nwant %.3v", q, newest, size, len(got), len(exp), got, exp)
@@ -646,5 +646,28 @@ func TestBlockPages(t *testing.T) {
 			}
 		}
 		t.Logf("%q: %d matches", q, len(want))
+	}
+}
+
+// TestOrderKey: orderKey writes what timeKey and seqKey write, and
+// parseOrderKey reads it back.
+func TestOrderKey(t *testing.T) {
+	for _, k := range []eventKey{{noTime, 1}, {0, 0}, {-5, 7}, {time.Date(2026, 12, 5, 1, 2, 3, 4, time.UTC).UnixNano(), 1 << 40}} {
+		ev := record.Event{Seq: k.seq}
+		if k.nanos != noTime {
+			ev.Time = time.Unix(0, k.nanos)
+		}
+		s := orderKey(k)
+		if want := timeKey(&ev) + seqKey(k.seq); k.nanos != 0 && s != want {
+			t.Errorf("%v: %s, want %s", k, s, want)
+		}
+		if back, err := parseOrderKey(s); err != nil || back != k {
+			t.Errorf("%v: read back %v (%v)", k, back, err)
+		}
+	}
+	for _, bad := range []string{"", "00", strings.Repeat("g", 32)} {
+		if _, err := parseOrderKey(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
 	}
 }

@@ -157,7 +157,7 @@ func (s *blockSearcher) newest(b *testing.B, size int) (keys []string, read int)
 		b.Fatal(err)
 	}
 	for _, m := range pg.matches {
-		keys = append(keys, m.key)
+		keys = append(keys, orderKey(m.key))
 	}
 	s.parsed += pg.parsed
 	return keys, pg.read

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
@@ -22,18 +23,54 @@ import (
 
 // blockMatch is one event a block search found.
 type blockMatch struct {
-	key   string // orderKey: timeKey + seqKey, as _order holds it
+	key   eventKey
 	block *search.DocumentMatch
 	ord   int
 }
 
-// orderKey is the sort key of an event of a block's event index, as the
-// per-event layout's _order field holds it.
+// orderKey is the sort key of an event of a block's event index as the
+// per-event layout's _order field holds it (timeKey + seqKey), which page
+// tokens and the blocks' _order and _oldest hold too.
 func orderKey(k eventKey) string {
-	if k.nanos == noTime {
-		return "0000000000000000" + seqKey(k.seq)
+	var b [32]byte
+	t := uint64(0) // an event without a time sorts oldest
+	if k.nanos != noTime {
+		t = uint64(k.nanos) ^ 1<<63
 	}
-	return nanosKey(k.nanos) + seqKey(k.seq)
+	putHex(b[:16], t)
+	putHex(b[16:], k.seq)
+	return string(b[:])
+}
+
+// putHex writes v as 16 hex digits, as seqKey's %016x does.
+func putHex(b []byte, v uint64) {
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
+}
+
+// parseOrderKey reverses orderKey.
+func parseOrderKey(s string) (eventKey, error) {
+	if len(s) != 32 {
+		return eventKey{}, fmt.Errorf("sort key %q: %d characters", s, len(s))
+	}
+	t, err1 := strconv.ParseUint(s[:16], 16, 64)
+	seq, err2 := strconv.ParseUint(s[16:], 16, 64)
+	if err1 != nil || err2 != nil {
+		return eventKey{}, fmt.Errorf("sort key %q: not hex", s)
+	}
+	k := eventKey{nanos: noTime, seq: seq}
+	if t != 0 {
+		k.nanos = int64(t ^ 1<<63)
+	}
+	return k, nil
+}
+
+// less says whether a sorts before b oldest first: by time, then sequence.
+func (a eventKey) less(b eventKey) bool {
+	return a.nanos < b.nanos || a.nanos == b.nanos && a.seq < b.seq
 }
 
 // blockStored visits the stored fields of the block m until fn returns
@@ -132,15 +169,22 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 		}
 		q = bquery.NewConjunctionQuery([]bquery.Query{q, r})
 	}
-	before := func(a, b string) bool { // a sorts before b in the order
-		if newest {
-			return a > b
+	var from eventKey
+	if after != "" {
+		if from, err = parseOrderKey(after); err != nil {
+			return nil, err
 		}
-		return a < b
 	}
+	before := func(a, b eventKey) bool { // a sorts before b in the order
+		if newest {
+			return b.less(a)
+		}
+		return a.less(b)
+	}
+	last := "" // orderKey of out[size-1]
 	rd := blockReader{stored: stored}
-	for from, n := 0, 64; ; from, n = from+n, 1024 {
-		req := bleve.NewSearchRequestOptions(q, n, from, false)
+	for skip, n := 0, 64; ; skip, n = skip+n, 1024 {
+		req := bleve.NewSearchRequestOptions(q, n, skip, false)
 		req.Score = "none"
 		if newest {
 			req.SortBy([]string{"-" + sortField})
@@ -155,7 +199,7 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 			if len(h.Sort) != 1 {
 				return nil, fmt.Errorf("search blocks: block %s has no %s", h.ID, sortField)
 			}
-			if len(out) == size && !before(h.Sort[0], out[size-1].key) {
+			if len(out) == size && (newest && h.Sort[0] <= last || !newest && h.Sort[0] >= last) {
 				// No event of this block or the next sorts before the
 				// last kept: the page is full, and more may follow.
 				pg.more = true
@@ -175,8 +219,7 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 				return nil, fmt.Errorf("block %s: %w", h.ID, err)
 			}
 			set.each(func(o int) {
-				k := orderKey(x.key(o))
-				if after == "" || before(after, k) {
+				if k := x.key(o); after == "" || before(from, k) {
 					out = append(out, blockMatch{key: k, block: h, ord: o})
 				}
 			})
@@ -188,6 +231,9 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 			})
 			if len(out) > size {
 				out, pg.more = out[:size], true
+			}
+			if len(out) == size {
+				last = orderKey(out[size-1].key)
 			}
 		}
 		if len(res.Hits) < n {
