@@ -197,7 +197,7 @@ func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBloom, nil, f.bits, optStoreOnly))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBlob, nil, encodeBlockRecords(b.recs), optStoreOnly))
 	if b.words != nil {
-		b.words.promote()
+		b.words.promote(evs[len(evs)-1].Seq + 1)
 	}
 	return doc, nil
 }

@@ -313,12 +313,17 @@ func TestWordCounts(t *testing.T) {
 				want++
 			}
 		}
-		got, _ := w.total(word)
-		if s, _ := stored.total(word); got != want || s != want {
-			t.Fatalf("%q: counted %d, deltas %d, %d events hold it since block %d", word, got, s, want, first)
+		got, from, _ := w.total(word)
+		s, sfrom, _ := stored.total(word)
+		if got != want || s != want || from != evs[first*blockSize].Seq || sfrom != from {
+			t.Fatalf("%q: counted %d from %d, deltas %d from %d; %d events hold it from block %d (sequence %d)",
+				word, got, from, s, sfrom, want, first, evs[first*blockSize].Seq)
 		}
 	}
-	if _, ok := w.total("nosuchword"); ok {
+	if len(stored.index) != len(w.index) {
+		t.Errorf("%d common words from the deltas, %d counted", len(stored.index), len(w.index))
+	}
+	if _, _, ok := w.total("nosuchword"); ok {
 		t.Error("a word never seen is common")
 	}
 	before := maps.Clone(stored.index)
@@ -669,5 +674,83 @@ func TestOrderKey(t *testing.T) {
 		if _, err := parseOrderKey(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// TestBlockWriter writes events in batches as blocks, finds them by id,
+// reopens the shard and finds the same word counts and ids, and searches
+// it as TestBlockPlan does.
+func TestBlockWriter(t *testing.T) {
+	evs := blockTestEvents(t, 3000)
+	dir := filepath.Join(t.TempDir(), "shard")
+	ctx := context.Background()
+	open := func(create bool) (bleve.Index, *blockWriter) {
+		var idx bleve.Index
+		var err error
+		if create {
+			idx, err = bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, nil)
+		} else {
+			idx, err = bleve.Open(dir)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := newBlockWriter(ctx, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return idx, w
+	}
+	idx, w := open(true)
+	for lo := 0; lo < len(evs); lo += 1000 {
+		if err := w.writeBatch(evs[lo:min(lo+1000, len(evs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func(w *blockWriter, idx bleve.Index) {
+		t.Helper()
+		for _, i := range []int{0, 1, 255, 256, 999, 1000, 1234, len(evs) - 1} {
+			ev, ok, err := findEvent(ctx, idx, w.ids, evs[i].ID)
+			if err != nil || !ok || ev.Seq != evs[i].Seq || !bytes.Equal(ev.Raw, evs[i].Raw) {
+				t.Fatalf("event %d (%s): found %v (%v), seq %d", i, evs[i].ID, ok, err, ev.Seq)
+			}
+		}
+		if _, ok, err := findEvent(ctx, idx, w.ids, "no-such-id"); ok || err != nil {
+			t.Fatalf("an id never written: found %v (%v)", ok, err)
+		}
+	}
+	find(w, idx)
+	counts := map[string]uint64{}
+	for word, k := range w.words.index {
+		counts[word] = w.words.counts[k]
+	}
+	if len(counts) < 50 {
+		t.Fatalf("%d common words", len(counts))
+	}
+	if err := idx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	idx, w = open(false)
+	defer idx.Close()
+	find(w, idx)
+	for word, n := range counts {
+		if got, _, _ := w.words.total(word); got != n {
+			t.Fatalf("%q: %d after reopening, %d before", word, got, n)
+		}
+	}
+	if len(w.words.index) != len(counts) {
+		t.Fatalf("%d common words after reopening, %d before", len(w.words.index), len(counts))
+	}
+	// Searches see every event once, and no counts document.
+	c := compiler{now: time.Now()}
+	p, err := c.blockPlan(query.MatchAll{}, indexTerms(idx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		return idx.SearchInContext(ctx, r)
+	}
+	if n, err := p.count(ctx, run, docStored(idx)); err != nil || n != uint64(len(evs)) {
+		t.Fatalf("count %d (%v), want %d", n, err, len(evs))
 	}
 }

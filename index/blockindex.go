@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // A block's event index (the block layout, docs/blocks.md): for every term
@@ -178,6 +180,15 @@ func parseEventIndex(b []byte) (eventIndex, error) {
 		return eventIndex{}, fmt.Errorf("%w: %d bytes", errEventIndex, len(b))
 	}
 	return x, nil
+}
+
+// decodeEventIndex decompresses a stored event index and returns its view.
+func decodeEventIndex(stored []byte) (eventIndex, error) {
+	raw, err := s2.Decode(nil, stored)
+	if err != nil {
+		return eventIndex{}, fmt.Errorf("%w: %w", errEventIndex, err)
+	}
+	return parseEventIndex(raw)
 }
 
 // end is where the posting i ends, without its shared mark (0 for i = 0).

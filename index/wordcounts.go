@@ -15,15 +15,19 @@ import (
 // many blocks never becomes common by that rule.) Each batch stores what
 // it added (delta) with its documents, so the counts are as durable as the
 // batch's checkpoints, and a partition sums the stored deltas at open
-// (apply). Not safe for concurrent use.
+// (apply). A delta also holds the words that became common in its batch,
+// with the sequence number their counting starts at, so that the moment a
+// word became common survives a restart: its total is its count plus its
+// events before that. Not safe for concurrent use.
 type wordCounts struct {
 	index   map[string]int // word -> its number
 	words   []string
 	counts  []uint64
+	since   []uint64 // the sequence number the word's count starts at
 	deltas  []uint64 // added since the last delta
 	stamps  []uint32 // the last event (stamp) counted for the word
 	stamp   uint32   // the event being built, counting from 1
-	touched []int    // the words whose delta is not 0
+	touched []int    // the words added to or made common since the last delta
 	refs    []uint64 // this block's words not common yet: hash<<32 | offset in arena
 	spare   []uint64
 	arena   []byte // uvarint length and bytes of each word of refs
@@ -55,24 +59,27 @@ func (w *wordCounts) add(k int, n uint64) {
 	w.counts[k] += n
 }
 
-// word returns the number of word, adding it if new.
-func (w *wordCounts) word(word string) int {
+// word returns the number of word, making it common from the sequence
+// number since if new; fresh says it was.
+func (w *wordCounts) word(word string, since uint64) (k int, fresh bool) {
 	if k, ok := w.index[word]; ok {
-		return k
+		return k, false
 	}
-	k := len(w.words)
+	k = len(w.words)
 	w.index[word] = k
 	w.words = append(w.words, word)
 	w.counts = append(w.counts, 0)
+	w.since = append(w.since, since)
 	w.deltas = append(w.deltas, 0)
 	w.stamps = append(w.stamps, 0)
-	return k
+	return k, true
 }
 
 // promote makes the words of the block just built that occurred twice or
 // more (by their hash: two words sharing one are promoted together, which
-// costs a count and changes no total) common from the next block on.
-func (w *wordCounts) promote() {
+// costs a count and changes no total) common from the sequence number next
+// (the next block's first) on.
+func (w *wordCounts) promote(next uint64) {
 	w.refs, w.spare = radixSort(w.refs, w.spare, 0, 64)
 	for i := 0; i < len(w.refs); {
 		j := i + 1
@@ -82,30 +89,34 @@ func (w *wordCounts) promote() {
 		if j-i >= 2 {
 			off := int(uint32(w.refs[i]))
 			n, k := binary.Uvarint(w.arena[off:])
-			w.word(string(w.arena[off+k : off+k+int(n)]))
+			if kw, fresh := w.word(string(w.arena[off+k:off+k+int(n)]), next); fresh {
+				w.touched = append(w.touched, kw)
+			}
 		}
 		i = j
 	}
 	w.refs, w.arena = w.refs[:0], w.arena[:0]
 }
 
-// total returns the events counted for word since it became common; ok is
-// false if it is not.
-func (w *wordCounts) total(word string) (n uint64, ok bool) {
+// total returns the events counted for word from the sequence number
+// since on; ok is false if it is not common.
+func (w *wordCounts) total(word string) (n, since uint64, ok bool) {
 	k, ok := w.index[word]
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	return w.counts[k], true
+	return w.counts[k], w.since[k], true
 }
 
-// delta appends the words counted since the last delta with the counts
-// added (uvarint length, word, uvarint count), for a batch to store.
+// delta appends the words counted or made common since the last delta
+// (uvarint length, word, uvarint count added, uvarint sequence number its
+// count starts at), for a batch to store.
 func (w *wordCounts) delta(buf []byte) []byte {
 	for _, k := range w.touched {
 		buf = binary.AppendUvarint(buf, uint64(len(w.words[k])))
 		buf = append(buf, w.words[k]...)
 		buf = binary.AppendUvarint(buf, w.deltas[k])
+		buf = binary.AppendUvarint(buf, w.since[k])
 		w.deltas[k] = 0
 	}
 	w.touched = w.touched[:0]
@@ -116,8 +127,8 @@ func (w *wordCounts) delta(buf []byte) []byte {
 // counts are left as they were if the delta is damaged.
 func (w *wordCounts) apply(delta []byte) error {
 	type entry struct {
-		word string
-		n    uint64
+		word     string
+		n, since uint64
 	}
 	var es []entry
 	for b := delta; len(b) > 0; {
@@ -125,17 +136,18 @@ func (w *wordCounts) apply(delta []byte) error {
 		if k <= 0 || l > uint64(len(b)-k) {
 			return fmt.Errorf("index: damaged word counts at byte %d", len(delta)-len(b))
 		}
-		word := string(b[k : k+int(l)])
+		e := entry{word: string(b[k : k+int(l)])}
 		b = b[k+int(l):]
-		n, k := binary.Uvarint(b)
-		if k <= 0 {
-			return fmt.Errorf("index: damaged word counts at byte %d", len(delta)-len(b))
+		for _, v := range []*uint64{&e.n, &e.since} {
+			if *v, k = binary.Uvarint(b); k <= 0 {
+				return fmt.Errorf("index: damaged word counts at byte %d", len(delta)-len(b))
+			}
+			b = b[k:]
 		}
-		b = b[k:]
-		es = append(es, entry{word, n})
+		es = append(es, e)
 	}
 	for _, e := range es {
-		k := w.word(e.word)
+		k, _ := w.word(e.word, e.since)
 		w.counts[k] += e.n
 	}
 	return nil

@@ -1,0 +1,299 @@
+package index
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/search"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// A shard of the block layout holds, beside its block documents, one
+// document per batch with the word counts the batch added, and the event
+// ids' hashes of each block (fieldIDs), so that opening a shard restores
+// its word counts and its id index without reading every record.
+
+const (
+	fieldIDs    = "_ids"    // stored on a block: termHash("eventID", id) of each event, uint32 little-endian
+	fieldCounts = "_counts" // stored on a batch's counts document: wordCounts.delta
+	countsDoc   = "counts"  // fieldDoc of a counts document
+	countsMark  = "k"       // a counts document's id is countsMark + seqKey(the batch's first sequence number)
+)
+
+// blockWriter writes batches of events as blocks into one shard. Not safe
+// for concurrent use: a shard takes one chunk at a time.
+type blockWriter struct {
+	sh    bleve.Index
+	build *blockBuilder
+	words *wordCounts
+	ids   *blockIDs
+}
+
+// newBlockWriter returns the writer of sh, its word counts and id index
+// read from what sh stores.
+func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
+	words, err := loadWordCounts(ctx, sh)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := loadBlockIDs(ctx, sh)
+	if err != nil {
+		return nil, err
+	}
+	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, ids: ids}, nil
+}
+
+// writeBatch stores events (consecutive, their sequence numbers set) as
+// blocks of blockSize, with the word counts they added and the newest
+// sequence number, in one Bleve batch: all of it or none. The counts and
+// ids in memory change only once the batch is stored.
+func (w *blockWriter) writeBatch(events []record.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	b := w.sh.NewBatch()
+	// The builder counts as it goes: on a failed batch the counts go back
+	// to what the stored deltas say (a copy would cost every batch).
+	type built struct {
+		first uint64
+		ids   []uint32
+	}
+	var blocks []built
+	for lo := 0; lo < len(events); lo += blockSize {
+		blk := events[lo:min(lo+blockSize, len(events))]
+		doc, err := w.build.build(blk)
+		if err != nil {
+			return err
+		}
+		ids := make([]uint32, len(blk))
+		raw := make([]byte, 4*len(blk))
+		for i := range blk {
+			ids[i] = termHash("eventID", []byte(blk[i].ID))
+			binary.LittleEndian.PutUint32(raw[4*i:], ids[i])
+		}
+		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldIDs, nil, raw, optStoreOnly))
+		if err := b.IndexAdvanced(doc); err != nil {
+			return fmt.Errorf("block %d: %w", blk[0].Seq, err)
+		}
+		blocks = append(blocks, built{blk[0].Seq, ids})
+	}
+	delta := w.words.delta(nil)
+	if len(delta) > 0 {
+		doc := document.NewDocument(countsMark + seqKey(events[0].Seq))
+		doc.AddField(newIndexedField(fieldDoc, []byte(countsDoc), optKeyword, wholeValue))
+		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldCounts, nil, delta, optStoreOnly))
+		if err := b.IndexAdvanced(doc); err != nil {
+			return fmt.Errorf("word counts: %w", err)
+		}
+	}
+	setSeq(b, events[len(events)-1].Seq)
+	if err := w.sh.Batch(b); err != nil {
+		// What the stored deltas say, without this batch's.
+		if words, lerr := loadWordCounts(context.Background(), w.sh); lerr == nil {
+			*w.words = *words
+		}
+		return err
+	}
+	for _, blk := range blocks {
+		w.ids.add(blk.first, blk.ids)
+	}
+	return nil
+}
+
+// blockIDs finds the blocks that may hold an event id, by the id's hash:
+// two sorted runs of (hash << 32 | block number), the block numbers
+// indexing firsts (each block's first sequence number), 12 bytes an event.
+// New blocks go into the short run, merged into the long one when it
+// passes idTail entries. Safe for concurrent use.
+type blockIDs struct {
+	mu     sync.RWMutex
+	firsts []uint64
+	sorted []uint64
+	tail   []uint64
+}
+
+// idTail bounds the short run: merging costs the long run's size once per
+// idTail events (about 4 bytes moved an event at 2M events), sorting the
+// short run a few microseconds a block.
+const idTail = 4096
+
+// add notes the ids' hashes of the block whose first event has seq.
+func (x *blockIDs) add(first uint64, hashes []uint32) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := uint64(len(x.firsts))
+	x.firsts = append(x.firsts, first)
+	for _, h := range hashes {
+		x.tail = append(x.tail, uint64(h)<<32|n)
+	}
+	slices.Sort(x.tail)
+	if len(x.tail) <= idTail {
+		return
+	}
+	merged := make([]uint64, 0, len(x.sorted)+len(x.tail))
+	i, j := 0, 0
+	for i < len(x.sorted) && j < len(x.tail) {
+		if x.sorted[i] <= x.tail[j] {
+			merged = append(merged, x.sorted[i])
+			i++
+		} else {
+			merged = append(merged, x.tail[j])
+			j++
+		}
+	}
+	merged = append(append(merged, x.sorted[i:]...), x.tail[j:]...)
+	x.sorted, x.tail = merged, x.tail[:0]
+}
+
+// blocks returns the first sequence numbers of the blocks that may hold
+// an event whose id has the hash h.
+func (x *blockIDs) blocks(h uint32) []uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []uint64
+	for _, run := range [][]uint64{x.sorted, x.tail} {
+		i, _ := slices.BinarySearch(run, uint64(h)<<32)
+		for ; i < len(run) && run[i]>>32 == uint64(h); i++ {
+			out = append(out, x.firsts[uint32(run[i])])
+		}
+	}
+	return out
+}
+
+// loadWordCounts sums the word counts of the counts documents of sh.
+func loadWordCounts(ctx context.Context, sh bleve.Index) (*wordCounts, error) {
+	w := newWordCounts()
+	err := eachDoc(ctx, sh, countsDoc, fieldSeq, func(m *search.DocumentMatch, stored func(string) []byte) error {
+		if err := w.apply(stored(fieldCounts)); err != nil {
+			return fmt.Errorf("%s: %w", m.ID, err)
+		}
+		return nil
+	})
+	return w, err
+}
+
+// loadBlockIDs reads the ids' hashes of the blocks of sh.
+func loadBlockIDs(ctx context.Context, sh bleve.Index) (*blockIDs, error) {
+	x := &blockIDs{}
+	err := eachDoc(ctx, sh, blockDoc, fieldSeq, func(m *search.DocumentMatch, stored func(string) []byte) error {
+		raw := stored(fieldIDs)
+		if len(raw)%4 != 0 || len(raw) == 0 || len(raw) > 4*blockSize {
+			return fmt.Errorf("block %s: %w: %d bytes of ids", m.ID, errEventIndex, len(raw))
+		}
+		first, ok := blockFirst(m.ID)
+		if !ok {
+			return fmt.Errorf("block %s: %w: not a block id", m.ID, errEventIndex)
+		}
+		hs := make([]uint32, len(raw)/4)
+		for i := range hs {
+			hs[i] = binary.LittleEndian.Uint32(raw[4*i:])
+		}
+		x.add(first, hs)
+		return nil
+	})
+	return x, err
+}
+
+// blockFirst is the first sequence number of the block with the id.
+func blockFirst(id string) (uint64, bool) {
+	if len(id) != len(blockIDMark)+16 || id[:len(blockIDMark)] != blockIDMark {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range id[len(blockIDMark):] {
+		switch {
+		case '0' <= c && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// eachDoc calls fn with each document of sh whose fieldDoc is kind, in the
+// order of sortField, and its stored fields by name.
+func eachDoc(ctx context.Context, sh bleve.Index, kind, sortField string, fn func(m *search.DocumentMatch, stored func(string) []byte) error) error {
+	q := termOn(fieldDoc, kind)
+	for from, n := 0, 1024; ; from += n {
+		req := bleve.NewSearchRequestOptions(q, n, from, false)
+		req.Score = "none"
+		req.SortBy([]string{sortField, "_id"})
+		res, err := sh.SearchInContext(ctx, req)
+		if err != nil {
+			return fmt.Errorf("read %s documents: %w", kind, err)
+		}
+		for _, m := range res.Hits {
+			doc, err := sh.Document(m.ID)
+			if err != nil || doc == nil {
+				return fmt.Errorf("read %s: %w", m.ID, cmpErr(err, errEventIndex))
+			}
+			fields := map[string][]byte{}
+			doc.VisitFields(func(f bindex.Field) { fields[f.Name()] = f.Value() })
+			if err := fn(m, func(name string) []byte { return fields[name] }); err != nil {
+				return err
+			}
+		}
+		if len(res.Hits) < n {
+			return nil
+		}
+	}
+}
+
+// findEvent returns the event with the id among the blocks of sh that ids
+// says may hold it; ok is false if none does.
+func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (ev record.Event, ok bool, err error) {
+	h := termHash("eventID", []byte(id))
+	for _, first := range ids.blocks(h) {
+		doc, err := sh.Document(blockID(first))
+		if err != nil || doc == nil {
+			return ev, false, fmt.Errorf("read block %s: %w", blockID(first), cmpErr(err, errEventIndex))
+		}
+		var ix, blob []byte
+		doc.VisitFields(func(f bindex.Field) {
+			switch f.Name() {
+			case fieldEvents:
+				ix = f.Value()
+			case fieldBlob:
+				blob = f.Value()
+			}
+		})
+		x, err := decodeEventIndex(ix)
+		if err != nil {
+			return ev, false, fmt.Errorf("block %s: %w", blockID(first), err)
+		}
+		set, _, err := x.lookup(h)
+		if err != nil || set.empty() {
+			return ev, false, err
+		}
+		recs, err := decodeBlockRecords(blob, nil)
+		if err != nil || len(recs) != x.events {
+			return ev, false, fmt.Errorf("block %s: %w", blockID(first), cmpErr(err, errEventIndex))
+		}
+		// The hash may be another id's: the record says.
+		var p record.Parser
+		for o := range x.events {
+			if !set.has(o) {
+				continue
+			}
+			e, err := p.Parse(recs[o].kind, recs[o].raw)
+			if err != nil {
+				return ev, false, fmt.Errorf("block %s, event %d: %w", blockID(first), x.key(o).seq, err)
+			}
+			if e.ID == id {
+				e.Seq = x.key(o).seq
+				return e, true, nil
+			}
+		}
+	}
+	return ev, false, nil
+}
