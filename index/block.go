@@ -66,6 +66,7 @@ type blockBuilder struct {
 	keys               []eventKey
 	ix                 []byte
 	recs               []byte
+	cols               columnsBuilder
 	// words counts the common words (wordCounts); nil counts none.
 	words *wordCounts
 }
@@ -196,6 +197,7 @@ func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldEvents, nil, s2.Encode(nil, b.ix), optStoreOnly))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBloom, nil, f.bits, optStoreOnly))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBlob, nil, encodeBlockRecords(b.recs), optStoreOnly))
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldColumns, nil, b.cols.encode(evs), optStoreOnly))
 	if b.words != nil {
 		b.words.promote(evs[len(evs)-1].Seq + 1)
 	}

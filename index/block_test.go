@@ -215,7 +215,12 @@ func FuzzEventIndex(f *testing.F) {
 	ix, _, _ := encodeEventIndex(nil, []uint64{termPair(5, 0, 0), termPair(5, 1, 1), termPair(6, 0, 1)}, nil, []eventKey{{1, 1}, {noTime, 2}})
 	f.Add(ix, uint32(5))
 	f.Add(ix, uint32(6))
+	f.Add(s2.Encode(nil, ix), uint32(6))
 	f.Fuzz(func(t *testing.T, b []byte, h uint32) {
+		// As stored (s2), then as decoded.
+		if x, err := decodeEventIndex(b); err == nil {
+			x.lookup(h)
+		}
 		x, err := parseEventIndex(b)
 		if err != nil {
 			return
@@ -753,4 +758,94 @@ func TestBlockWriter(t *testing.T) {
 	if n, err := p.count(ctx, run, docStored(idx)); err != nil || n != uint64(len(evs)) {
 		t.Fatalf("count %d (%v), want %d", n, err, len(evs))
 	}
+}
+
+// TestBlockFacets counts, over the matches of queries on blocks, every
+// facetable field from the blocks' columns, against the values of the
+// events the matcher accepts.
+func TestBlockFacets(t *testing.T) {
+	evs := blockTestEvents(t, 3000)
+	idx, _ := blockShard(t, evs)
+	s := &evs[1234]
+	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) { return idx.SearchInContext(ctx, r) }
+	c := compiler{now: time.Now()}
+	fields := make([]int, len(blockColumnFields))
+	for i := range fields {
+		fields[i] = i
+	}
+	for _, q := range []string{"", "eventName:" + s.Name, "NOT eventName:" + s.Name, "accessdenied", "errorCode:*", "eventName:NoSuchName"} {
+		ast, err := query.Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.blockPlan(ast, indexTerms(idx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]facetCount, len(fields))
+		matched := 0
+		for i := range evs {
+			ev := &evs[i]
+			if !p.match(newEventTerms(ev)) {
+				continue
+			}
+			matched++
+			for f, name := range blockColumnFields {
+				if want[f].values == nil {
+					want[f].values = map[string]int{}
+				}
+				var vs []string
+				if name == multiResource {
+					vs = ev.Resources
+				} else if v := fieldByName[name].value(ev); v != "" {
+					vs = []string{v}
+				}
+				if len(vs) == 0 {
+					want[f].missing++
+				}
+				for _, v := range vs {
+					want[f].values[v]++
+				}
+			}
+		}
+		total, got, err := p.facets(context.Background(), run, docStored(idx), fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != uint64(matched) {
+			t.Fatalf("%q: %d matches counted, want %d", q, total, matched)
+		}
+		for f, name := range blockColumnFields {
+			if matched == 0 {
+				if len(got[f].values) != 0 || got[f].missing != 0 {
+					t.Fatalf("%q: %s counted %v over no match", q, name, got[f])
+				}
+				continue
+			}
+			if !maps.Equal(got[f].values, want[f].values) || got[f].missing != want[f].missing {
+				t.Fatalf("%q: %s: %d values, %d missing; want %d values, %d missing", q, name, len(got[f].values), got[f].missing, len(want[f].values), want[f].missing)
+			}
+		}
+		t.Logf("%q: %d matches", q, matched)
+	}
+}
+
+func FuzzDecodeBlockColumns(f *testing.F) {
+	var c columnsBuilder
+	evs := []record.Event{{Name: "A", Source: "s", Resources: []string{"r1", "r2"}}, {Name: "B"}}
+	f.Add(c.encode(evs), 2)
+	f.Add(c.encode(evs[:1]), 1)
+	f.Fuzz(func(t *testing.T, b []byte, events int) {
+		if events < 0 || events > blockSize {
+			return
+		}
+		cols, err := decodeBlockColumns(b, events)
+		if err != nil {
+			return
+		}
+		var fc facetCount
+		for i := range blockColumnFields {
+			cols.count(i, firstEvents(events), &fc)
+		}
+	})
 }

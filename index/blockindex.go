@@ -184,11 +184,30 @@ func parseEventIndex(b []byte) (eventIndex, error) {
 
 // decodeEventIndex decompresses a stored event index and returns its view.
 func decodeEventIndex(stored []byte) (eventIndex, error) {
-	raw, err := s2.Decode(nil, stored)
+	raw, err := s2Decode(nil, stored)
 	if err != nil {
-		return eventIndex{}, fmt.Errorf("%w: %w", errEventIndex, err)
+		return eventIndex{}, err
 	}
 	return parseEventIndex(raw)
+}
+
+// maxBlockPart bounds what a block's s2-compressed parts (event index,
+// columns) may decompress to, so that a damaged one cannot make a read
+// allocate without bound: a block of 256 generated events has an event
+// index of about 77 KB.
+const maxBlockPart = 16 << 20
+
+// s2Decode decompresses a block's part into dst, refusing one that claims
+// more than maxBlockPart bytes.
+func s2Decode(dst, src []byte) ([]byte, error) {
+	if n, err := s2.DecodedLen(src); err != nil || n > maxBlockPart {
+		return nil, fmt.Errorf("%w: %d bytes compressed to %d (%v)", errEventIndex, len(src), n, err)
+	}
+	out, err := s2.Decode(dst, src)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errEventIndex, err)
+	}
+	return out, nil
 }
 
 // end is where the posting i ends, without its shared mark (0 for i = 0).

@@ -9,7 +9,6 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
-	"github.com/klauspost/compress/s2"
 )
 
 // The read path of the block layout (docs/blocks.md, "Sorting and pages"):
@@ -80,28 +79,38 @@ type blockStored func(m *search.DocumentMatch, fn func(field string, value []byt
 // blockReader reads the blocks a search takes, keeping its buffers.
 type blockReader struct {
 	stored blockStored
+	cols   bool // read the columns too, into colsBuf
 	ix     []byte
 	bloom  []byte
+	colBuf []byte
 }
 
 // read returns the event index of the block m, and its Bloom filter in
-// r.bloom.
+// r.bloom (and its columns in r.colBuf if r.cols).
 func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
 	var err error
-	found := 0
-	r.bloom = r.bloom[:0]
+	found, want := 0, 2
+	if r.cols {
+		want = 3
+	}
+	r.bloom, r.colBuf = r.bloom[:0], r.colBuf[:0]
 	serr := r.stored(m, func(field string, value []byte) bool {
 		switch field {
 		case fieldEvents:
-			r.ix, err = s2.Decode(r.ix[:cap(r.ix)], value)
+			r.ix, err = s2Decode(r.ix[:cap(r.ix)], value)
 			found++
 		case fieldBloom:
 			r.bloom = append(r.bloom, value...)
 			found++
+		case fieldColumns:
+			if r.cols {
+				r.colBuf = append(r.colBuf, value...)
+				found++
+			}
 		}
-		return found < 2 && err == nil
+		return found < want && err == nil
 	})
-	if serr != nil || err != nil || found < 2 {
+	if serr != nil || err != nil || found < want {
 		return eventIndex{}, fmt.Errorf("read block %s: %w", m.ID, cmpErr(serr, err, errEventIndex))
 	}
 	return parseEventIndex(r.ix)
@@ -244,7 +253,16 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 
 // count returns the number of p's matches, reading every candidate block.
 func (p *blockPlan) count(ctx context.Context, search searchFunc, stored blockStored) (uint64, error) {
-	rd := blockReader{stored: stored}
+	total, _, err := p.facets(ctx, search, stored, nil)
+	return total, err
+}
+
+// facets returns the number of p's matches and, for each field (numbers of
+// blockColumnFields), the values of the matches, reading every candidate
+// block (its columns too when fields are asked for).
+func (p *blockPlan) facets(ctx context.Context, search searchFunc, stored blockStored, fields []int) (uint64, []facetCount, error) {
+	rd := blockReader{stored: stored, cols: len(fields) > 0}
+	out := make([]facetCount, len(fields))
 	var total uint64
 	for from, n := 0, 1024; ; from += n {
 		req := bleve.NewSearchRequestOptions(p.candidates, n, from, false)
@@ -252,24 +270,34 @@ func (p *blockPlan) count(ctx context.Context, search searchFunc, stored blockSt
 		req.SortBy([]string{fieldSeq})
 		res, err := search(ctx, req)
 		if err != nil {
-			return 0, fmt.Errorf("search blocks: %w", err)
+			return 0, nil, fmt.Errorf("search blocks: %w", err)
 		}
 		for _, h := range res.Hits {
 			x, err := rd.read(h)
 			if err != nil {
-				return 0, err
+				return 0, nil, err
 			}
 			if !p.mayHold(blockBloom{rd.bloom}) {
 				continue
 			}
 			set, _, err := p.test(x, func() ([]blockRecord, error) { return rd.records(h) })
 			if err != nil {
-				return 0, fmt.Errorf("block %s: %w", h.ID, err)
+				return 0, nil, fmt.Errorf("block %s: %w", h.ID, err)
 			}
 			total += uint64(set.count())
+			if len(fields) == 0 || set.empty() {
+				continue
+			}
+			cols, err := decodeBlockColumns(rd.colBuf, x.events)
+			if err != nil {
+				return 0, nil, fmt.Errorf("block %s: %w", h.ID, err)
+			}
+			for i, f := range fields {
+				cols.count(f, set, &out[i])
+			}
 		}
 		if len(res.Hits) < n {
-			return total, nil
+			return total, out, nil
 		}
 	}
 }
