@@ -653,6 +653,21 @@ func TestBlockPages(t *testing.T) {
 				if !slices.Equal(got, exp) {
 					t.Fatalf("%q newest %v, pages of %d: %d keys, want %d\ngot  %.3v\nwant %.3v", q, newest, size, len(got), len(exp), got, exp)
 				}
+				// The first page's events, from the blocks' records.
+				pg, err := p.page(context.Background(), search, stored, newest, size, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				page, err := blockEvents(pg.matches, stored)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, ev := range page {
+					orig := &evs[ev.Seq-1]
+					if orderKey(pg.matches[i].key) != exp[i] || ev.ID != orig.ID || !bytes.Equal(ev.Raw, orig.Raw) {
+						t.Fatalf("%q: hit %d is %s (seq %d), want %s", q, i, ev.ID, ev.Seq, exp[i])
+					}
+				}
 			}
 		}
 		t.Logf("%q: %d matches", q, len(want))
@@ -767,7 +782,9 @@ func TestBlockFacets(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
 	idx, _ := blockShard(t, evs)
 	s := &evs[1234]
-	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) { return idx.SearchInContext(ctx, r) }
+	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		return idx.SearchInContext(ctx, r)
+	}
 	c := compiler{now: time.Now()}
 	fields := make([]int, len(blockColumnFields))
 	for i := range fields {
@@ -808,9 +825,31 @@ func TestBlockFacets(t *testing.T) {
 				}
 			}
 		}
-		total, got, err := p.facets(context.Background(), run, docStored(idx), fields)
+		// Daily buckets from the day of the oldest generated event.
+		day := 24 * time.Hour
+		start := evs[0].Time.UTC().Truncate(day)
+		wantBuckets := make([]int, 40)
+		for i := range evs {
+			if t := evs[i].Time; !t.IsZero() && !t.Before(start) && p.match(newEventTerms(&evs[i])) {
+				if b := int(t.Sub(start) / day); b < len(wantBuckets) {
+					wantBuckets[b]++
+				}
+			}
+		}
+		cs, err := p.counts(context.Background(), run, docStored(idx), blockCountRequest{fields: fields, start: start, iv: day, buckets: len(wantBuckets)})
 		if err != nil {
 			t.Fatal(err)
+		}
+		total, got := cs.total, cs.facets
+		inDays := 0
+		for _, b := range wantBuckets {
+			inDays += b
+		}
+		if matched > 5 && inDays == 0 {
+			t.Fatalf("%q: no match in the %d days from %s", q, len(wantBuckets), start)
+		}
+		if !slices.Equal(cs.buckets, wantBuckets) {
+			t.Fatalf("%q: days %v, want %v", q, cs.buckets, wantBuckets)
 		}
 		if total != uint64(matched) {
 			t.Fatalf("%q: %d matches counted, want %d", q, total, matched)

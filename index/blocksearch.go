@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/codetrail/codetrail/index/record"
 )
 
 // The read path of the block layout (docs/blocks.md, "Sorting and pages"):
@@ -253,51 +256,111 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 
 // count returns the number of p's matches, reading every candidate block.
 func (p *blockPlan) count(ctx context.Context, search searchFunc, stored blockStored) (uint64, error) {
-	total, _, err := p.facets(ctx, search, stored, nil)
-	return total, err
+	c, err := p.counts(ctx, search, stored, blockCountRequest{})
+	return c.total, err
 }
 
-// facets returns the number of p's matches and, for each field (numbers of
-// blockColumnFields), the values of the matches, reading every candidate
-// block (its columns too when fields are asked for).
-func (p *blockPlan) facets(ctx context.Context, search searchFunc, stored blockStored, fields []int) (uint64, []facetCount, error) {
-	rd := blockReader{stored: stored, cols: len(fields) > 0}
-	out := make([]facetCount, len(fields))
-	var total uint64
+// blockCountRequest is what blockPlan.counts counts beside the matches.
+type blockCountRequest struct {
+	fields []int // facets: numbers of blockColumnFields
+	// A histogram: buckets of iv from start (UTC), the matches whose
+	// eventTime falls in each.
+	start   time.Time
+	iv      time.Duration
+	buckets int
+}
+
+// blockCounts are the counts over a plan's matches.
+type blockCounts struct {
+	total   uint64
+	facets  []facetCount // by blockCountRequest.fields
+	buckets []int        // by bucket
+}
+
+// counts counts p's matches and what r asks for over them, reading every
+// candidate block (its columns too when facets are asked for).
+func (p *blockPlan) counts(ctx context.Context, search searchFunc, stored blockStored, r blockCountRequest) (blockCounts, error) {
+	rd := blockReader{stored: stored, cols: len(r.fields) > 0}
+	out := blockCounts{facets: make([]facetCount, len(r.fields)), buckets: make([]int, r.buckets)}
+	var start int64
+	if r.buckets > 0 {
+		start = r.start.UnixNano()
+	}
 	for from, n := 0, 1024; ; from += n {
 		req := bleve.NewSearchRequestOptions(p.candidates, n, from, false)
 		req.Score = "none"
 		req.SortBy([]string{fieldSeq})
 		res, err := search(ctx, req)
 		if err != nil {
-			return 0, nil, fmt.Errorf("search blocks: %w", err)
+			return out, fmt.Errorf("search blocks: %w", err)
 		}
 		for _, h := range res.Hits {
 			x, err := rd.read(h)
 			if err != nil {
-				return 0, nil, err
+				return out, err
 			}
 			if !p.mayHold(blockBloom{rd.bloom}) {
 				continue
 			}
 			set, _, err := p.test(x, func() ([]blockRecord, error) { return rd.records(h) })
 			if err != nil {
-				return 0, nil, fmt.Errorf("block %s: %w", h.ID, err)
+				return out, fmt.Errorf("block %s: %w", h.ID, err)
 			}
-			total += uint64(set.count())
-			if len(fields) == 0 || set.empty() {
+			out.total += uint64(set.count())
+			if set.empty() {
+				continue
+			}
+			if r.buckets > 0 {
+				set.each(func(o int) {
+					if t := x.key(o).nanos; t != noTime && t >= start {
+						if i := (t - start) / int64(r.iv); i < int64(r.buckets) {
+							out.buckets[i]++
+						}
+					}
+				})
+			}
+			if len(r.fields) == 0 {
 				continue
 			}
 			cols, err := decodeBlockColumns(rd.colBuf, x.events)
 			if err != nil {
-				return 0, nil, fmt.Errorf("block %s: %w", h.ID, err)
+				return out, fmt.Errorf("block %s: %w", h.ID, err)
 			}
-			for i, f := range fields {
-				cols.count(f, set, &out[i])
+			for i, f := range r.fields {
+				cols.count(f, set, &out.facets[i])
 			}
 		}
 		if len(res.Hits) < n {
-			return total, out, nil
+			return out, nil
 		}
 	}
+}
+
+// blockEvents returns the events of ms, in order, from their blocks' records;
+// each block's records are decoded once.
+func blockEvents(ms []blockMatch, stored blockStored) ([]record.Event, error) {
+	rd := blockReader{stored: stored}
+	recs := map[*search.DocumentMatch][]blockRecord{}
+	out := make([]record.Event, len(ms))
+	var p record.Parser
+	for i, m := range ms {
+		rs, ok := recs[m.block]
+		if !ok {
+			var err error
+			if rs, err = rd.records(m.block); err != nil {
+				return nil, err
+			}
+			recs[m.block] = rs
+		}
+		if m.ord >= len(rs) {
+			return nil, fmt.Errorf("block %s: %w: event %d of %d records", m.block.ID, errEventIndex, m.ord, len(rs))
+		}
+		ev, err := p.Parse(rs[m.ord].kind, rs[m.ord].raw)
+		if err != nil {
+			return nil, fmt.Errorf("block %s, event %d: %w", m.block.ID, m.key.seq, err)
+		}
+		ev.Seq = m.key.seq
+		out[i] = ev
+	}
+	return out, nil
 }
