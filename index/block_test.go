@@ -878,7 +878,7 @@ func FuzzDecodeBlockColumns(f *testing.F) {
 		if events < 0 || events > blockSize {
 			return
 		}
-		cols, err := decodeBlockColumns(b, events)
+		cols, err := decodeBlockColumns(b, events, nil)
 		if err != nil {
 			return
 		}

@@ -115,8 +115,9 @@ type blockColumns struct {
 	res    [][]int32  // resource: each event's ordinals
 }
 
-// decodeBlockColumns decodes the stored columns of a block of events.
-func decodeBlockColumns(stored []byte, events int) (*blockColumns, error) {
+// decodeBlockColumns decodes the stored columns of a block of events: the
+// fields numbered in want (nil: all), the others checked and skipped.
+func decodeBlockColumns(stored []byte, events int, want []int) (*blockColumns, error) {
 	b, err := s2Decode(nil, stored)
 	if err != nil {
 		return nil, fmt.Errorf("columns: %w", err)
@@ -134,38 +135,57 @@ func decodeBlockColumns(stored []byte, events int) (*blockColumns, error) {
 		b = b[n:]
 		return v, true
 	}
-	c := &blockColumns{events: events}
-	for _, name := range blockColumnFields {
+	c := &blockColumns{events: events, fields: make([][]string, len(blockColumnFields)), cells: make([][]int32, len(blockColumnFields))}
+	for f, name := range blockColumnFields {
+		keep := want == nil || slices.Contains(want, f)
 		n, ok := uv()
 		if !ok || n > uint64(len(b)) {
 			return nil, bad(name + " values")
 		}
-		vals := make([]string, n)
-		for i := range vals {
+		var vals []string
+		if keep {
+			vals = make([]string, n)
+		}
+		for i := range n {
 			l, ok := uv()
 			if !ok || l > uint64(len(b)) {
 				return nil, bad(name + " value")
 			}
-			vals[i], b = string(b[:l]), b[l:]
+			if keep {
+				vals[i] = string(b[:l])
+			}
+			b = b[l:]
 		}
-		c.fields = append(c.fields, vals)
+		c.fields[f] = vals
 		if name == multiResource {
 			for range events {
 				k, ok := uv()
 				if !ok || k > uint64(len(b)) {
 					return nil, bad(name + " count")
 				}
-				ords := make([]int32, k)
-				for j := range ords {
+				var ords []int32
+				for range k {
 					o, ok := uv()
 					if !ok || o >= n {
 						return nil, bad(name + " ordinal")
 					}
-					ords[j] = int32(o)
+					ords = append(ords, int32(o))
 				}
-				c.res = append(c.res, ords)
+				if keep {
+					c.res = append(c.res, ords)
+				}
 			}
-			c.cells = append(c.cells, nil)
+			continue
+		}
+		width := 1
+		if n >= 255 {
+			width = 2
+		}
+		if !keep {
+			if len(b) < width*events {
+				return nil, bad(name + " cells")
+			}
+			b = b[width*events:]
 			continue
 		}
 		cells := make([]int32, events)
@@ -187,7 +207,7 @@ func decodeBlockColumns(stored []byte, events int) (*blockColumns, error) {
 			}
 			cells[i] = int32(o) - 1
 		}
-		c.cells = append(c.cells, cells)
+		c.cells[f] = cells
 	}
 	if len(b) != 0 {
 		return nil, bad("trailing bytes")
@@ -202,8 +222,8 @@ type facetCount struct {
 	missing int
 }
 
-// count adds the values of the field number f (blockColumnFields) of the
-// events of set to fc.
+// count adds the values of the field number f (blockColumnFields, one
+// decoded) of the events of set to fc.
 func (c *blockColumns) count(f int, set eventSet, fc *facetCount) {
 	if fc.values == nil {
 		fc.values = map[string]int{}

@@ -61,7 +61,10 @@ func BenchmarkBlockNewest(b *testing.B) {
 	// The harness's queries (bench/main.go) but facets and histograms.
 	queries := []struct {
 		name, query string
-		week        bool     // the 7 days before the newest event only
+		week        bool // the 7 days before the newest event only
+		// Counted instead of paged, as the harness's facets and
+		// histograms are: a facet on eventName, or daily buckets.
+		facet, days bool
 		want        []string // order keys, newest first
 	}{
 		{name: "eventName", query: "eventName:StartBuild"},
@@ -71,6 +74,10 @@ func BenchmarkBlockNewest(b *testing.B) {
 		{name: "not-exists", query: "service:codepipeline AND (eventName:UpdatePipeline OR eventName:DeletePipeline) AND NOT errorCode:*"},
 		{name: "wildcard", query: "userIdentity.arn:*JaneDoe*"},
 		{name: "errorCode-exists", query: "errorCode:*"},
+		{name: "count/facet-all", query: "", facet: true},
+		{name: "count/days-all", query: "", days: true},
+		{name: "count/facet-errors", query: "errorCode:*", facet: true},
+		{name: "count/days-service", query: "service:codedeploy", days: true},
 	}
 	ms := make([]matcher, len(queries))
 	for i := range queries {
@@ -105,6 +112,10 @@ func BenchmarkBlockNewest(b *testing.B) {
 			}
 			s := &blockSearcher{idx: idx, snap: snap, plan: plan}
 			want := tc.want
+			if tc.facet || tc.days {
+				benchCounts(b, s, tc.facet, newest, want)
+				return
+			}
 			all, _ := s.newest(b, len(want)+1)
 			if len(all) != len(want) {
 				b.Fatalf("every candidate block read: %d matches, want %d", len(all), len(want))
@@ -130,6 +141,61 @@ func BenchmarkBlockNewest(b *testing.B) {
 			b.ReportMetric(float64(len(want)), "matches")
 		})
 	}
+}
+
+// benchCounts measures counting the matches of s's query with a facet on
+// eventName or daily buckets over the 30 days to newest, after checking the
+// total and the facet's or buckets' sum against want (the matches).
+func benchCounts(b *testing.B, s *blockSearcher, facet bool, newest time.Time, want []string) {
+	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		return s.idx.SearchInContext(ctx, r)
+	}
+	stored := func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+		if ok, err := visitByNumber(s.snap, m, fn); !ok || err != nil {
+			return fmt.Errorf("block %s: read its stored fields: %v (found %v)", m.ID, err, ok)
+		}
+		return nil
+	}
+	day := 24 * time.Hour
+	r := blockCountRequest{}
+	inCounts := len(want) // the matches the facet or the buckets count
+	if facet {
+		r.fields = []int{blockColumn("eventName")}
+	} else {
+		r.start, r.iv, r.buckets = newest.UTC().Truncate(day).Add(-29*day), day, 30
+		from := nanosKey(r.start.UnixNano())
+		inCounts = len(slices.DeleteFunc(slices.Clone(want), func(k string) bool { return k < from }))
+	}
+	cs, err := s.plan.counts(context.Background(), run, stored, r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum := 0
+	if facet {
+		sum = cs.facets[0].missing
+		for _, n := range cs.facets[0].values {
+			sum += n
+		}
+	} else {
+		for _, n := range cs.buckets {
+			sum += n
+		}
+	}
+	if cs.total != uint64(len(want)) || sum != inCounts {
+		b.Fatalf("counted %d matches, %d in the facet or buckets; want %d and %d", cs.total, sum, len(want), inCounts)
+	}
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := s.plan.counts(context.Background(), run, stored, r); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(cs.total), "matches")
 }
 
 // blockSearcher runs one query on BenchmarkBlockNewest's block index.

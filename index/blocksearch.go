@@ -322,7 +322,7 @@ func (p *blockPlan) counts(ctx context.Context, search searchFunc, stored blockS
 			if len(r.fields) == 0 {
 				continue
 			}
-			cols, err := decodeBlockColumns(rd.colBuf, x.events)
+			cols, err := decodeBlockColumns(rd.colBuf, x.events, r.fields)
 			if err != nil {
 				return out, fmt.Errorf("block %s: %w", h.ID, err)
 			}
