@@ -761,7 +761,8 @@ func TestBlockWriter(t *testing.T) {
 	if len(w.words.index) != len(counts) {
 		t.Fatalf("%d common words after reopening, %d before", len(w.words.index), len(counts))
 	}
-	// Searches see every event once, and no counts document.
+	// Searches see every event once, and no counts document; the value
+	// counts restored at open give what reading every block counts.
 	c := compiler{now: time.Now()}
 	p, err := c.blockPlan(query.MatchAll{}, indexTerms(idx))
 	if err != nil {
@@ -770,9 +771,41 @@ func TestBlockWriter(t *testing.T) {
 	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
 		return idx.SearchInContext(ctx, r)
 	}
-	if n, err := p.count(ctx, run, docStored(idx)); err != nil || n != uint64(len(evs)) {
-		t.Fatalf("count %d (%v), want %d", n, err, len(evs))
+	fields := make([]int, len(blockColumnFields))
+	for i := range fields {
+		fields[i] = i
 	}
+	day := 24 * time.Hour
+	start := evs[0].Time.UTC().Truncate(day).Add(-2 * day)
+	cs, err := p.counts(ctx, run, docStored(idx), blockCountRequest{fields: fields, start: start, iv: day, buckets: 60})
+	if err != nil || cs.total != uint64(len(evs)) || w.all.events != cs.total {
+		t.Fatalf("count %d (%v), restored %d, want %d", cs.total, err, w.all.events, len(evs))
+	}
+	for f, name := range blockColumnFields {
+		got := w.all.facet(f)
+		if !maps.Equal(got.values, cs.facets[f].values) || got.missing != cs.facets[f].missing || len(got.values) == 0 {
+			t.Fatalf("%s: restored %d values, %d missing; the blocks %d values, %d missing", name, len(got.values), got.missing, len(cs.facets[f].values), cs.facets[f].missing)
+		}
+	}
+	days, ok := w.all.histogram(start, day, 60)
+	if !ok || !slices.Equal(days, cs.buckets) || slices.Max(days) == 0 {
+		t.Fatalf("days restored %v (%v), from the blocks %v", days, ok, cs.buckets)
+	}
+	if _, ok := w.all.histogram(start.Add(time.Minute), day, 60); ok {
+		t.Fatal("a histogram off the hour from hour counts")
+	}
+}
+
+func FuzzAllCountsApply(f *testing.F) {
+	c := newAllCounts()
+	c.add(generated(f, 20))
+	f.Add(c.delta(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := newAllCounts()
+		if err := c.apply(b); err != nil && c.events != 0 {
+			t.Fatalf("a damaged delta counted %d events", c.events)
+		}
+	})
 }
 
 // TestBlockFacets counts, over the matches of queries on blocks, every

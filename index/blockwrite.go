@@ -23,6 +23,7 @@ import (
 const (
 	fieldIDs    = "_ids"    // stored on a block: termHash("eventID", id) of each event, uint32 little-endian
 	fieldCounts = "_counts" // stored on a batch's counts document: wordCounts.delta
+	fieldAll    = "_all"    // stored on a batch's counts document: allCounts.delta
 	countsDoc   = "counts"  // fieldDoc of a counts document
 	countsMark  = "k"       // a counts document's id is countsMark + seqKey(the batch's first sequence number)
 )
@@ -33,13 +34,14 @@ type blockWriter struct {
 	sh    bleve.Index
 	build *blockBuilder
 	words *wordCounts
+	all   *allCounts
 	ids   *blockIDs
 }
 
 // newBlockWriter returns the writer of sh, its word counts and id index
 // read from what sh stores.
 func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
-	words, err := loadWordCounts(ctx, sh)
+	words, all, err := loadCounts(ctx, sh)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +49,7 @@ func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, ids: ids}, nil
+	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, all: all, ids: ids}, nil
 }
 
 // writeBatch stores events (consecutive, their sequence numbers set) as
@@ -84,20 +86,19 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		}
 		blocks = append(blocks, built{blk[0].Seq, ids})
 	}
-	delta := w.words.delta(nil)
-	if len(delta) > 0 {
-		doc := document.NewDocument(countsMark + seqKey(events[0].Seq))
-		doc.AddField(newIndexedField(fieldDoc, []byte(countsDoc), optKeyword, wholeValue))
-		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldCounts, nil, delta, optStoreOnly))
-		if err := b.IndexAdvanced(doc); err != nil {
-			return fmt.Errorf("word counts: %w", err)
-		}
+	w.all.add(events)
+	doc := document.NewDocument(countsMark + seqKey(events[0].Seq))
+	doc.AddField(newIndexedField(fieldDoc, []byte(countsDoc), optKeyword, wholeValue))
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldCounts, nil, w.words.delta(nil), optStoreOnly))
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldAll, nil, w.all.delta(nil), optStoreOnly))
+	if err := b.IndexAdvanced(doc); err != nil {
+		return fmt.Errorf("counts: %w", err)
 	}
 	setSeq(b, events[len(events)-1].Seq)
 	if err := w.sh.Batch(b); err != nil {
 		// What the stored deltas say, without this batch's.
-		if words, lerr := loadWordCounts(context.Background(), w.sh); lerr == nil {
-			*w.words = *words
+		if words, all, lerr := loadCounts(context.Background(), w.sh); lerr == nil {
+			*w.words, *w.all = *words, *all
 		}
 		return err
 	}
@@ -167,16 +168,19 @@ func (x *blockIDs) blocks(h uint32) []uint64 {
 	return out
 }
 
-// loadWordCounts sums the word counts of the counts documents of sh.
-func loadWordCounts(ctx context.Context, sh bleve.Index) (*wordCounts, error) {
-	w := newWordCounts()
-	err := eachDoc(ctx, sh, countsDoc, fieldSeq, func(m *search.DocumentMatch, stored func(string) []byte) error {
+// loadCounts sums the word and value counts of the counts documents of sh.
+func loadCounts(ctx context.Context, sh bleve.Index) (*wordCounts, *allCounts, error) {
+	w, all := newWordCounts(), newAllCounts()
+	err := eachDoc(ctx, sh, countsDoc, "_id", func(m *search.DocumentMatch, stored func(string) []byte) error {
 		if err := w.apply(stored(fieldCounts)); err != nil {
+			return fmt.Errorf("%s: %w", m.ID, err)
+		}
+		if err := all.apply(stored(fieldAll)); err != nil {
 			return fmt.Errorf("%s: %w", m.ID, err)
 		}
 		return nil
 	})
-	return w, err
+	return w, all, err
 }
 
 // loadBlockIDs reads the ids' hashes of the blocks of sh.
