@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -970,5 +971,45 @@ func BenchmarkBlockCounts(b *testing.B) {
 		b.ReportMetric(float64(size)/float64(len(events)), "B/event")
 		b.ReportMetric(float64(cand.GetCardinality()), "candidate-blocks")
 		b.ReportMetric(float64(len(holding)), "blocks-holding")
+	})
+}
+
+// BenchmarkAllCounts measures facets and a daily histogram over all of a
+// block shard's events from its value and hour counts (allCounts), which
+// grow with the distinct values and hours, not with the events: 100,000
+// generated events (or CODETRAIL_BENCH_EVENTS). It first checks the facet
+// against the events.
+func BenchmarkAllCounts(b *testing.B) {
+	n, ok := benchEvents(b)
+	if !ok {
+		n = 100000
+	}
+	events := generated(b, n)
+	c := newAllCounts()
+	for lo := 0; lo < len(events); lo += 5000 {
+		c.add(events[lo:min(lo+5000, len(events))])
+		c.delta(nil)
+	}
+	f := blockColumn("eventName")
+	want := map[string]int{}
+	for i := range events {
+		want[events[i].Name]++
+	}
+	if got := c.facet(f); !maps.Equal(got.values, want) {
+		b.Fatalf("facet: %d values, want %d", len(got.values), len(want))
+	}
+	day := 24 * time.Hour
+	start := events[len(events)-1].Time.UTC().Truncate(day).Add(-29 * day)
+	b.Run("facet-eventName", func(b *testing.B) {
+		for b.Loop() {
+			c.facet(f)
+		}
+	})
+	b.Run("days", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := c.histogram(start, day, 30); !ok {
+				b.Fatal("no histogram")
+			}
+		}
 	})
 }
