@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -82,7 +83,7 @@ type blockStored func(m *search.DocumentMatch, fn func(field string, value []byt
 // blockReader reads the blocks a search takes, keeping its buffers.
 type blockReader struct {
 	stored blockStored
-	cols   bool // read the columns too, into colsBuf
+	cols   bool // read the columns too, into colBuf
 	ix     []byte
 	bloom  []byte
 	colBuf []byte
@@ -114,7 +115,7 @@ func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
 		return found < want && err == nil
 	})
 	if serr != nil || err != nil || found < want {
-		return eventIndex{}, fmt.Errorf("read block %s: %w", m.ID, cmpErr(serr, err, errEventIndex))
+		return eventIndex{}, fmt.Errorf("read block %s: %w", m.ID, cmp.Or(serr, err, errEventIndex))
 	}
 	return parseEventIndex(r.ix)
 }
@@ -131,19 +132,9 @@ func (r *blockReader) records(m *search.DocumentMatch) (recs []blockRecord, err 
 		return false
 	})
 	if serr != nil || err != nil || !found {
-		return nil, fmt.Errorf("read the records of block %s: %w", m.ID, cmpErr(serr, err, errEventIndex))
+		return nil, fmt.Errorf("read the records of block %s: %w", m.ID, cmp.Or(serr, err, errEventIndex))
 	}
 	return recs, nil
-}
-
-// cmpErr is the first error that is not nil, or last.
-func cmpErr(errs ...error) error {
-	for _, e := range errs[:len(errs)-1] {
-		if e != nil {
-			return e
-		}
-	}
-	return errs[len(errs)-1]
 }
 
 // blockPage is a page of a block search.

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -239,7 +240,7 @@ func eachDoc(ctx context.Context, sh bleve.Index, kind, sortField string, fn fun
 		for _, m := range res.Hits {
 			doc, err := sh.Document(m.ID)
 			if err != nil || doc == nil {
-				return fmt.Errorf("read %s: %w", m.ID, cmpErr(err, errEventIndex))
+				return fmt.Errorf("read %s: %w", m.ID, cmp.Or(err, errEventIndex))
 			}
 			fields := map[string][]byte{}
 			doc.VisitFields(func(f bindex.Field) { fields[f.Name()] = f.Value() })
@@ -260,7 +261,7 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 	for _, first := range ids.blocks(h) {
 		doc, err := sh.Document(blockID(first))
 		if err != nil || doc == nil {
-			return ev, false, fmt.Errorf("read block %s: %w", blockID(first), cmpErr(err, errEventIndex))
+			return ev, false, fmt.Errorf("read block %s: %w", blockID(first), cmp.Or(err, errEventIndex))
 		}
 		var ix, blob []byte
 		doc.VisitFields(func(f bindex.Field) {
@@ -281,7 +282,7 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 		}
 		recs, err := decodeBlockRecords(blob, nil)
 		if err != nil || len(recs) != x.events {
-			return ev, false, fmt.Errorf("block %s: %w", blockID(first), cmpErr(err, errEventIndex))
+			return ev, false, fmt.Errorf("block %s: %w", blockID(first), cmp.Or(err, errEventIndex))
 		}
 		// The hash may be another id's: the record says.
 		var p record.Parser
