@@ -16,8 +16,8 @@ import (
 // events without it, and the events of each hour. Reading every block's
 // columns for those took 84 to 374 ms at 1M events; these are a map
 // lookup. Like the word counts, each batch stores what it added (delta),
-// written with the batch and its checkpoints, and a partition sums the
-// stored deltas at open (apply). Not safe for concurrent use.
+// in the Bleve batch of its blocks, and a partition sums the stored deltas
+// at open (apply). Not safe for concurrent use.
 type allCounts struct {
 	events  uint64
 	values  []map[string]uint64 // by blockColumnFields

@@ -13,8 +13,9 @@ import (
 // common, for the blocks after it, once it occurs twice in one block; ids
 // and other near-unique values never do. (A word occurring once in each of
 // many blocks never becomes common by that rule.) Each batch stores what
-// it added (delta) with its documents, so the counts are as durable as the
-// batch's checkpoints, and a partition sums the stored deltas at open
+// it added (delta) in the Bleve batch of its blocks, so the counts are
+// stored with the events they count or not at all, and a partition sums
+// the stored deltas at open
 // (apply). A delta also holds the words that became common in its batch,
 // with the sequence number their counting starts at, so that the moment a
 // word became common survives a restart: its total is its count plus its
