@@ -609,14 +609,7 @@ func TestBlockPages(t *testing.T) {
 		"", "eventName:" + s.Name, "NOT eventName:" + s.Name, "eventName:Start*", "accessdenied",
 		"eventTime:>=" + s.Time.UTC().Format(time.RFC3339), "NOT _exists_:eventTime", "eventName:NoSuchName",
 	} {
-		ast, err := query.Parse(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := c.blockPlan(ast, indexTerms(idx))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := mustPlan(t, c, idx, q)
 		var want []string // order keys, oldest first
 		for i := range evs {
 			if p.match(newEventTerms(&evs[i])) {
@@ -768,9 +761,7 @@ func TestBlockWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
-		return idx.SearchInContext(ctx, r)
-	}
+	run := searchOf(idx)
 	fields := make([]int, len(blockColumnFields))
 	for i := range fields {
 		fields[i] = i
@@ -815,23 +806,14 @@ func TestBlockFacets(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
 	idx, _ := blockShard(t, evs)
 	s := &evs[1234]
-	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
-		return idx.SearchInContext(ctx, r)
-	}
+	run := searchOf(idx)
 	c := compiler{now: time.Now()}
 	fields := make([]int, len(blockColumnFields))
 	for i := range fields {
 		fields[i] = i
 	}
 	for _, q := range []string{"", "eventName:" + s.Name, "NOT eventName:" + s.Name, "accessdenied", "errorCode:*", "eventName:NoSuchName"} {
-		ast, err := query.Parse(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := c.blockPlan(ast, indexTerms(idx))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := mustPlan(t, c, idx, q)
 		want := make([]facetCount, len(fields))
 		matched := 0
 		for i := range evs {
@@ -920,4 +902,25 @@ func FuzzDecodeBlockColumns(f *testing.F) {
 			cols.count(i, firstEvents(events), &fc)
 		}
 	})
+}
+
+// mustPlan compiles q for the blocks of idx.
+func mustPlan(t *testing.T, c compiler, idx bleve.Index, q string) *blockPlan {
+	t.Helper()
+	ast, err := query.Parse(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.blockPlan(ast, indexTerms(idx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// searchOf runs searches on idx.
+func searchOf(idx bleve.Index) searchFunc {
+	return func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		return idx.SearchInContext(ctx, r)
+	}
 }

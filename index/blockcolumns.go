@@ -127,14 +127,7 @@ func decodeBlockColumns(stored []byte, events int, want []int) (*blockColumns, e
 		return nil, bad("version")
 	}
 	b = b[1:]
-	uv := func() (uint64, bool) {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			return 0, false
-		}
-		b = b[n:]
-		return v, true
-	}
+	uv := uvarints(&b)
 	c := &blockColumns{events: events, fields: make([][]string, len(blockColumnFields)), cells: make([][]int32, len(blockColumnFields))}
 	for f, name := range blockColumnFields {
 		keep := want == nil || slices.Contains(want, f)
@@ -259,5 +252,18 @@ func (c *blockColumns) count(f int, set eventSet, fc *facetCount) {
 		if k > 0 {
 			fc.values[vals[v]] += int(k)
 		}
+	}
+}
+
+// uvarints returns a reader of the uvarints at the start of *b, which it
+// advances; ok is false at a damaged one.
+func uvarints(b *[]byte) func() (v uint64, ok bool) {
+	return func() (uint64, bool) {
+		v, n := binary.Uvarint(*b)
+		if n <= 0 {
+			return 0, false
+		}
+		*b = (*b)[n:]
+		return v, true
 	}
 }

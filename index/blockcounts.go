@@ -106,14 +106,7 @@ func (c *allCounts) apply(delta []byte) error {
 	t.init()
 	b := delta
 	bad := func() error { return fmt.Errorf("index: damaged value counts at byte %d", len(delta)-len(b)) }
-	uv := func() (uint64, bool) {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			return 0, false
-		}
-		b = b[n:]
-		return v, true
-	}
+	uv := uvarints(&b)
 	var ok bool
 	if t.events, ok = uv(); !ok {
 		return bad()

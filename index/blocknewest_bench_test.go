@@ -147,15 +147,7 @@ func BenchmarkBlockNewest(b *testing.B) {
 // eventName or daily buckets over the 30 days to newest, after checking the
 // total and the facet's or buckets' sum against want (the matches).
 func benchCounts(b *testing.B, s *blockSearcher, facet bool, newest time.Time, want []string) {
-	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
-		return s.idx.SearchInContext(ctx, r)
-	}
-	stored := func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
-		if ok, err := visitByNumber(s.snap, m, fn); !ok || err != nil {
-			return fmt.Errorf("block %s: read its stored fields: %v (found %v)", m.ID, err, ok)
-		}
-		return nil
-	}
+	run, stored := s.search, s.stored
 	day := 24 * time.Hour
 	r := blockCountRequest{}
 	inCounts := len(want) // the matches the facet or the buckets count
@@ -206,18 +198,23 @@ type blockSearcher struct {
 	parsed int // records the plan parsed
 }
 
+// search runs a search over the blocks.
+func (s *blockSearcher) search(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	return s.idx.SearchInContext(ctx, r)
+}
+
+// stored reads a block by its document number in the quiet index.
+func (s *blockSearcher) stored(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+	if ok, err := visitByNumber(s.snap, m, fn); !ok || err != nil {
+		return fmt.Errorf("block %s: read its stored fields: %v (found %v)", m.ID, err, ok)
+	}
+	return nil
+}
+
 // newest returns the order keys of the size newest events matching s's
 // query, newest first, and the blocks whose event index it read.
 func (s *blockSearcher) newest(b *testing.B, size int) (keys []string, read int) {
-	run := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
-		return s.idx.SearchInContext(ctx, r)
-	}
-	stored := func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
-		if ok, err := visitByNumber(s.snap, m, fn); !ok || err != nil {
-			return fmt.Errorf("block %s: read its stored fields: %v (found %v)", m.ID, err, ok)
-		}
-		return nil
-	}
+	run, stored := s.search, s.stored
 	pg, err := s.plan.page(context.Background(), run, stored, true, size, "")
 	if err != nil {
 		b.Fatal(err)
