@@ -172,7 +172,7 @@ func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
 			k.nanos = t.UnixNano()
 		}
 		b.keys = append(b.keys, k)
-		span.add(ev)
+		span.add(k)
 		b.recs = appendBlockRecord(b.recs, ev)
 	}
 	b.bloomH, b.bloomSpare = radixSort(b.bloomH, b.bloomSpare, 0, 32)
@@ -221,44 +221,53 @@ func (b *blockBuilder) text(v string, ord int) {
 
 // blockSpan is what a block document keeps of its events' times: the
 // oldest and newest eventTime, the hours they fall in, and the sort keys of
-// its newest and oldest events.
+// its newest and oldest events. It takes the keys the event index already
+// holds and formats them once a block, not once an event.
 type blockSpan struct {
-	lo, hi         time.Time
-	hours          map[string]struct{}
-	newest, oldest string
+	n              int
+	lo, hi         int64 // nanoseconds; noTime while no event has a time
+	hours          map[int64]struct{}
+	newest, oldest eventKey
 }
 
-func (s *blockSpan) add(ev *record.Event) {
-	if t, ok := indexedTime(ev); ok {
-		if s.lo.IsZero() || t.Before(s.lo) {
-			s.lo = t
-		}
-		s.hi = maxTime(s.hi, t)
-		if s.hours == nil {
-			s.hours = map[string]struct{}{}
-		}
-		s.hours[hourKey(t)] = struct{}{}
+func (s *blockSpan) add(k eventKey) {
+	if s.n == 0 {
+		s.lo, s.hi, s.newest, s.oldest = noTime, noTime, k, k
 	}
-	k := timeKey(ev) + seqKey(ev.Seq)
-	s.newest = max(s.newest, k)
-	if s.oldest == "" || k < s.oldest {
+	s.n++
+	if k.nanos != noTime {
+		if s.lo == noTime || k.nanos < s.lo {
+			s.lo = k.nanos
+		}
+		s.hi = max(s.hi, k.nanos)
+		if s.hours == nil {
+			s.hours = map[int64]struct{}{}
+		}
+		s.hours[hourOf(time.Unix(0, k.nanos))] = struct{}{}
+	}
+	if s.newest.less(k) {
+		s.newest = k
+	}
+	if k.less(s.oldest) {
 		s.oldest = k
 	}
 }
 
 // addFields adds the span's fields to doc.
 func (s *blockSpan) addFields(doc *document.Document) {
-	for _, t := range []time.Time{s.lo, s.hi} {
-		if !t.IsZero() {
-			f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, t, "", optKeyword)
+	if s.lo != noTime {
+		for _, ns := range []int64{s.lo, s.hi} {
+			f, _ := document.NewDateTimeFieldWithIndexingOptions(fieldTime, nil, time.Unix(0, ns).UTC(), "", optKeyword)
 			doc.AddField(f)
 		}
+		hours := make(map[string]struct{}, len(s.hours))
+		for h := range s.hours {
+			hours[hourKey(time.Unix(h*3600, 0))] = struct{}{}
+		}
+		doc.AddField(newIndexedField(fieldHour, []byte(joinLines(hours)), optKeyword, eachLine))
 	}
-	if len(s.hours) > 0 {
-		doc.AddField(newIndexedField(fieldHour, []byte(joinLines(s.hours)), optKeyword, eachLine))
-	}
-	doc.AddField(newIndexedField(fieldOrder, []byte(s.newest), sortKeyOpts, wholeValue))
-	doc.AddField(newIndexedField(fieldOldest, []byte(s.oldest), sortKeyOpts, wholeValue))
+	doc.AddField(newIndexedField(fieldOrder, []byte(orderKey(s.newest)), sortKeyOpts, wholeValue))
+	doc.AddField(newIndexedField(fieldOldest, []byte(orderKey(s.oldest)), sortKeyOpts, wholeValue))
 }
 
 // blockBloom is a Bloom filter of 10 bits a value and 4 probes (about 1%
