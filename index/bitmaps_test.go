@@ -19,13 +19,14 @@ import (
 // segments, with deleted events in one shard; queries with other parts
 // are counted by the search.
 func TestBitmapAggregations(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	s := variedStore(t)
 	// Deleted events, as a failed batch leaves them, which the bitmaps
 	// must leave out.
 	p := s.cur()
 	evs := variedEvents(t, 4000)
-	if err := undoChunk(p.shards[1], p.exact[1], evs, []int{3001, 3003, 3010, 3500}); err != nil {
+	if err := undoEvents(p.shards[1], p.exact[1], evs, []int{3001, 3003, 3010, 3500}); err != nil {
 		t.Fatal(err)
 	}
 	var facets []FacetRequest
@@ -137,10 +138,11 @@ func TestBitmapAggregations(t *testing.T) {
 // segments, with deleted events in one shard, and with time ranges on whole
 // hours or not; queries with other parts are paged by the searches.
 func TestBitmapPages(t *testing.T) {
+	eventsLayoutOnly(t)
 	s := variedStore(t)
 	p := s.cur()
 	evs := variedEvents(t, 4000)
-	if err := undoChunk(p.shards[1], p.exact[1], evs, []int{3001, 3003, 3010, 3500}); err != nil {
+	if err := undoEvents(p.shards[1], p.exact[1], evs, []int{3001, 3003, 3010, 3500}); err != nil {
 		t.Fatal(err)
 	}
 	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
@@ -216,6 +218,7 @@ func TestBitmapPages(t *testing.T) {
 // Bleve indexes (Sep-Nov 1677, Feb-Apr 2262; see hoursPlan); facets and
 // totals of such ranges agree too.
 func TestBitmapPagesOpenRanges(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	s := openStoreCfg(t, func(*Config) {})
 	times := []string{"1677-10-01T00:00:00Z", "1677-12-02T00:00:00Z", "2000-01-01T10:30:00Z", "2024-05-01T12:00:00Z", "2262-01-01T00:00:00Z", "2262-03-01T00:00:00Z"}

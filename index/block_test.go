@@ -337,9 +337,9 @@ func TestWordCounts(t *testing.T) {
 	}
 }
 
-// blockShard writes evs as block documents into a one-shard Bleve index on
+// writeBlockShard writes evs as block documents into a one-shard Bleve index on
 // disk and returns it with the stored parts of each block by id.
-func blockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]storedBlock) {
+func writeBlockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]storedBlock) {
 	t.Helper()
 	idx, err := bleve.NewUsing(filepath.Join(t.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name, nil)
 	if err != nil {
@@ -393,7 +393,7 @@ type storedBlock struct {
 // index decides must read no record; the others must.
 func TestBlockPlan(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
-	idx, blocks := blockShard(t, evs)
+	idx, blocks := writeBlockShard(t, evs)
 	s := &evs[1234]
 	var word, phrase, kvPath, kvValue string
 	for l := range s.Leaves.All() {
@@ -598,7 +598,7 @@ func docStored(idx bleve.Index) blockStored {
 // the count against their number.
 func TestBlockPages(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
-	idx, _ := blockShard(t, evs)
+	idx, _ := writeBlockShard(t, evs)
 	s := &evs[1234]
 	search := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
 		return idx.SearchInContext(ctx, r)
@@ -804,7 +804,7 @@ func FuzzAllCountsApply(f *testing.F) {
 // events the matcher accepts.
 func TestBlockFacets(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
-	idx, _ := blockShard(t, evs)
+	idx, _ := writeBlockShard(t, evs)
 	s := &evs[1234]
 	run := searchOf(idx)
 	c := compiler{now: time.Now()}

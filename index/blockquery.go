@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -231,7 +232,9 @@ func blockListTerm(field, term string) (blockNode, bquery.Query, error) {
 // somewhere, or too many terms, it is undecided on the index.
 func (c *compiler) blockPattern(n query.Node, field string, terms termSource) (blockNode, bquery.Query, error) {
 	spec := resolveField(field)
-	if spec.kind != kindKeyword {
+	if spec.kind != kindKeyword || spec.name == "requestID" {
+		// requestID is near-unique: blocks keep it in their Bloom filters,
+		// not in a list a pattern could be expanded against.
 		return blockNode{op: bnMaybe}, nil, nil
 	}
 	q, err := c.compile(n)
@@ -342,15 +345,19 @@ func blockTime(lo, hi time.Time) (blockNode, bquery.Query, error) {
 	node := blockNode{op: bnTime, lo: minNs, hi: maxNs}
 	incl := true
 	var qs []bquery.Query
+	// Both bounds of each range explicit: an open one is Bleve's +-Inf,
+	// which stops short of the last (first) times it indexes, and a block
+	// whose newest event is past it would be left out.
+	top, bottom := numeric.Int64ToFloat64(math.MaxInt64), numeric.Int64ToFloat64(math.MinInt64)
 	if !lo.IsZero() {
 		f := numeric.Int64ToFloat64(minNs)
-		q := bquery.NewNumericRangeInclusiveQuery(&f, nil, &incl, nil)
+		q := bquery.NewNumericRangeInclusiveQuery(&f, &top, &incl, &incl)
 		q.SetField(fieldTime)
 		qs = append(qs, q)
 	}
 	if !hi.IsZero() {
 		f := numeric.Int64ToFloat64(maxNs)
-		q := bquery.NewNumericRangeInclusiveQuery(nil, &f, nil, &incl)
+		q := bquery.NewNumericRangeInclusiveQuery(&bottom, &f, &incl, &incl)
 		q.SetField(fieldTime)
 		qs = append(qs, q)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -29,14 +30,28 @@ const (
 	countsMark  = "k"       // a counts document's id is countsMark + seqKey(the batch's first sequence number)
 )
 
-// blockWriter writes batches of events as blocks into one shard. Not safe
-// for concurrent use: a shard takes one chunk at a time.
+// blockWriter writes batches of events as blocks into one shard. One
+// writer at a time (a shard takes one chunk at a time); the value counts
+// (allCounts) and the ids may be read meanwhile.
 type blockWriter struct {
 	sh    bleve.Index
 	build *blockBuilder
 	words *wordCounts
-	all   *allCounts
 	ids   *blockIDs
+	mu    sync.RWMutex // guards all
+	all   *allCounts   // of the stored events only
+	// failed is set by a failed batch: the word counts may hold some of
+	// its events, so the writer takes no more (the Store opens a new one
+	// from what the shard stores).
+	failed bool
+}
+
+// counts calls fn with the value counts of the stored events, which it
+// must not keep or change.
+func (w *blockWriter) counts(fn func(*allCounts)) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	fn(w.all)
 }
 
 // newBlockWriter returns the writer of sh, its word counts and id index
@@ -61,9 +76,12 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	if w.failed {
+		return errors.New("index: a block writer after a failed batch")
+	}
 	b := w.sh.NewBatch()
-	// The builder counts as it goes: on a failed batch the counts go back
-	// to what the stored deltas say (a copy would cost every batch).
+	// The builder counts as it goes (a copy would cost every batch): a
+	// failed batch fails the writer.
 	type built struct {
 		first uint64
 		ids   []uint32
@@ -73,6 +91,7 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		blk := events[lo:min(lo+blockSize, len(events))]
 		doc, err := w.build.build(blk)
 		if err != nil {
+			w.failed = true
 			return err
 		}
 		ids := make([]uint32, len(blk))
@@ -83,25 +102,33 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		}
 		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldIDs, nil, raw, optStoreOnly))
 		if err := b.IndexAdvanced(doc); err != nil {
+			w.failed = true
 			return fmt.Errorf("block %d: %w", blk[0].Seq, err)
 		}
 		blocks = append(blocks, built{blk[0].Seq, ids})
 	}
-	w.all.add(events)
+	// The batch's own counts, added to the store's once it is stored.
+	added := newAllCounts()
+	added.add(events)
+	delta := added.delta(nil)
 	doc := document.NewDocument(countsMark + seqKey(events[0].Seq))
 	doc.AddField(newIndexedField(fieldDoc, []byte(countsDoc), optKeyword, wholeValue))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldCounts, nil, w.words.delta(nil), optStoreOnly))
-	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldAll, nil, w.all.delta(nil), optStoreOnly))
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldAll, nil, delta, optStoreOnly))
 	if err := b.IndexAdvanced(doc); err != nil {
+		w.failed = true
 		return fmt.Errorf("counts: %w", err)
 	}
 	setSeq(b, events[len(events)-1].Seq)
 	if err := w.sh.Batch(b); err != nil {
-		// What the stored deltas say, without this batch's.
-		if words, all, lerr := loadCounts(context.Background(), w.sh); lerr == nil {
-			*w.words, *w.all = *words, *all
-		}
+		w.failed = true
 		return err
+	}
+	w.mu.Lock()
+	err := w.all.apply(delta)
+	w.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("count the batch's values: %w", err)
 	}
 	for _, blk := range blocks {
 		w.ids.add(blk.first, blk.ids)
@@ -277,8 +304,11 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 			return ev, false, fmt.Errorf("block %s: %w", blockID(first), err)
 		}
 		set, _, err := x.lookup(h)
-		if err != nil || set.empty() {
-			return ev, false, err
+		if err != nil {
+			return ev, false, fmt.Errorf("block %s: %w", blockID(first), err)
+		}
+		if set.empty() {
+			continue
 		}
 		recs, err := decodeBlockRecords(blob, nil)
 		if err != nil || len(recs) != x.events {

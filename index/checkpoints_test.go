@@ -117,7 +117,7 @@ func TestDataDirInUse(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
 	defer s.Close()
-	_, err := Open(DefaultConfig(dir), nil)
+	_, err := Open(testConfig(dir), nil)
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second open: %v", err)
 	}
@@ -127,7 +127,7 @@ func TestDataDirInUse(t *testing.T) {
 // take 100 events each, and returns its config for reopening.
 func openSmallPartitions(t *testing.T) (Config, *Store) {
 	t.Helper()
-	cfg := DefaultConfig(t.TempDir())
+	cfg := testConfig(t.TempDir())
 	cfg.PartitionMaxEvents = 100
 	s, err := Open(cfg, nil)
 	if err != nil {

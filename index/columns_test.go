@@ -65,6 +65,7 @@ func columnMetric(result string) float64 { return counter(metricColumns.WithLabe
 // TestColumns: which searches build, reuse, skip and drop columns, and
 // that they count what the search counts match by match in every case.
 func TestColumns(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	s := variedStore(t)
 	byName := SearchRequest{Query: "errorCode:*", Facets: []FacetRequest{{Field: "eventName", Size: 1000}}, HistogramInterval: "1h", PageSize: 1}

@@ -33,8 +33,9 @@ func pageIDs(t *testing.T, s *Store, r SearchRequest) ([]string, []FacetResult) 
 }
 
 func TestCompact(t *testing.T) {
+	eventsLayoutOnly(t)
 	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.Shards = 2
 	cfg.CompactIdle = 0 // off while the segments pile up
 	cfg.CompactSegments = 1
@@ -201,8 +202,9 @@ func (s testSegment) LiveFileSize() int64 { return s.size * 1000 }
 // TestCompactWaitsForIdle: while Put keeps coming, nothing is merged; Close
 // during a compaction ends it and loses nothing.
 func TestCompactWaitsForIdle(t *testing.T) {
+	eventsLayoutOnly(t)
 	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.Shards = 1
 	cfg.CompactIdle = time.Hour
 	s, err := Open(cfg, nil)
@@ -258,6 +260,7 @@ func TestCompactWaitsForIdle(t *testing.T) {
 // compression sort, page and count as a store written in one format, before
 // and after compaction merges them.
 func TestSortKeysAcrossFormats(t *testing.T) {
+	eventsLayoutOnly(t)
 	reqs := []SearchRequest{
 		{PageSize: 100},
 		{Query: "eventName:StartBuild", PageSize: 37, Order: OrderOldest},
@@ -280,7 +283,7 @@ func TestSortKeysAcrossFormats(t *testing.T) {
 		return out
 	}
 	open := func(dir string, idle time.Duration) *Store {
-		cfg := DefaultConfig(dir)
+		cfg := testConfig(dir)
 		cfg.Shards = 2
 		cfg.CompactIdle = idle
 		cfg.CompactSegments = 1

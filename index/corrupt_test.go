@@ -39,7 +39,7 @@ func TestOpenCorrupt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := DefaultConfig(dir)
+			cfg := testConfig(dir)
 			cfg.Shards = 1
 			s, err := Open(cfg, nil)
 			if err != nil {

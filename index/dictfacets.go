@@ -41,17 +41,25 @@ type shardView struct {
 // publishShards publishes the shards of every partition for readers that
 // take no lock; mu held (or the store not yet shared).
 func (s *Store) publishShards() {
-	var v []shardView
+	v := []shardView{}
+	var bv []blockShard
 	for j, p := range s.parts {
 		newest := p.maxTime
 		if j == len(s.parts)-1 {
 			newest = time.Time{}
+		}
+		if p.isBlocks() {
+			for i, sh := range p.shards {
+				bv = append(bv, blockShard{idx: sh, w: p.blocks[i]})
+			}
+			continue
 		}
 		for i, sh := range p.shards {
 			v = append(v, shardView{idx: sh, exact: p.exact[i].Load, hourly: p.hourly[i], newest: newest})
 		}
 	}
 	s.shardsView.Store(&v)
+	s.blockView.Store(&bv)
 }
 
 // exactShards returns every shard when all count exactly, else nil.

@@ -71,6 +71,7 @@ func variedStore(t *testing.T) *Store {
 // the dictionaries equal what the search counts, for every facet field and
 // several intervals and time bounds, over several partitions and shards.
 func TestDictAggregations(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	s := variedStore(t)
 	if len(s.parts) < 2 {
@@ -142,9 +143,10 @@ func TestDictAggregations(t *testing.T) {
 // events are taken back from it, and stays so when reopened; a shard
 // without the mark (made before the hour field) never does.
 func TestDictExact(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.Shards = 2
 	s, err := Open(cfg, nil)
 	if err != nil {
@@ -159,7 +161,7 @@ func TestDictExact(t *testing.T) {
 	}
 	// Take back a few events from shard 1, as a failed Put does.
 	p := s.cur()
-	if err := undoChunk(p.shards[1], p.exact[1], evs, []int{0, 1, 2}); err != nil {
+	if err := undoEvents(p.shards[1], p.exact[1], evs, []int{0, 1, 2}); err != nil {
 		t.Fatal(err)
 	}
 	if s.exactShards() != nil {
@@ -381,6 +383,7 @@ func TestDictCountsAfterMerge(t *testing.T) {
 // segment's counts, read them again from there, count new segments as
 // they come, and drop the counts of segments merged away.
 func TestSegCounts(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	s := openStoreCfg(t, func(c *Config) { c.Shards = 1 })
 	evs := variedEvents(t, 3000)

@@ -23,7 +23,7 @@ func TestDiskFull(t *testing.T) {
 		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.Shards = 1
 	cfg.MinFreeBytes = 1 << 20
 	s, err := Open(cfg, nil)

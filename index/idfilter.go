@@ -129,7 +129,7 @@ func (s *Store) buildIDFilters(ctx context.Context) {
 		s.mu.Lock()
 		var p *partition
 		for i := len(s.parts) - 1; i >= 0; i-- {
-			if s.parts[i].ids == nil && !s.parts[i].idsFailed {
+			if s.parts[i].ids == nil && !s.parts[i].idsFailed && !s.parts[i].isBlocks() {
 				p = s.parts[i]
 				break
 			}
@@ -183,6 +183,9 @@ type idLookup struct {
 // looked up at least once. mu held.
 func (s *Store) idLookups(ids []string) (out []idLookup, n int) {
 	for _, p := range s.parts {
+		if p.isBlocks() {
+			continue // their id index (blockStoredIDs)
+		}
 		var l idLookup
 		for _, id := range ids {
 			if p.ids == nil || p.ids.has(id) {
@@ -210,6 +213,8 @@ func (s *Store) idLookups(ids []string) (out []idLookup, n int) {
 // or keeps it for the filter being built; mu held.
 func (p *partition) noteID(id string) {
 	switch {
+	case p.isBlocks():
+		// Their writers index the ids.
 	case p.ids != nil:
 		p.ids.add(id)
 	case !p.idsFailed:

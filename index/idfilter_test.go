@@ -8,6 +8,7 @@ import (
 )
 
 func TestIDFilter(t *testing.T) {
+	eventsLayoutOnly(t)
 	f := newIDFilter(1000) // grows through several layers
 	const n = 200000
 	for i := range n {
@@ -62,6 +63,7 @@ func waitIDFilters(t *testing.T, s *Store) {
 // the filters are built, while the current one's is being built (ids stored
 // meanwhile are not lost to it), and after; new ids skip the lookup.
 func TestIDFilterDuplicates(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	cfg, s := openSmallPartitions(t)
 	for i := range 4 {
@@ -148,6 +150,7 @@ func TestIDFilterDuplicates(t *testing.T) {
 // TestIDFilterPending: ids stored while the current partition's filter is
 // being built end up in it.
 func TestIDFilterPending(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openStore(t, dir)

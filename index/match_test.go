@@ -56,7 +56,7 @@ func TestMatchSearches(t *testing.T) {
 	if err := json.Unmarshal(data, &cases); err != nil {
 		t.Fatal(err)
 	}
-	lim := DefaultConfig(t.TempDir()).Query
+	lim := testConfig(t.TempDir()).Query
 	for _, tc := range cases {
 		t.Run(tc.Comment, func(t *testing.T) {
 			ast, err := query.ParseWithLimits(tc.Query, lim)
@@ -150,7 +150,7 @@ func TestMatchCases(t *testing.T) {
 			bq, cerr := c.compile(ast)
 			var idx []string
 			if cerr == nil {
-				idx, cerr = indexIDs(context.Background(), s, bq, len(events))
+				idx, cerr = layoutIDs(context.Background(), s, c, ast, bq, len(events))
 			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -222,7 +222,7 @@ func TestMatchPropertyAgainstSearch(t *testing.T) {
 	}
 	terms := allTerms(stored)
 	g := newQueryGen(rng, stored)
-	lim := DefaultConfig(t.TempDir()).Query
+	lim := testConfig(t.TempDir()).Query
 
 	var parsed, failed, errs, nonEmpty int
 	for i := 0; i < nq && failed < 10; i++ {
@@ -238,7 +238,7 @@ func TestMatchPropertyAgainstSearch(t *testing.T) {
 		var want []string
 		serr := cerr
 		if cerr == nil {
-			want, serr = indexIDs(ctx, s, bq, len(stored))
+			want, serr = layoutIDs(ctx, s, c, ast, bq, len(stored))
 		}
 		if (merr == nil) != (serr == nil) || (cerr != nil && merr.Error() != cerr.Error()) {
 			failed++
@@ -285,6 +285,33 @@ func minus(a, b []string) []string {
 
 // indexIDs runs a compiled query on the index as Store.Search does in
 // oldest-first order (no scores), all results on one page.
+// layoutIDs is indexIDs of bq, the compilation of ast by c, or with
+// block partitions the ids of the matches of ast's block plan.
+func layoutIDs(ctx context.Context, s *Store, c compiler, ast query.Node, bq bquery.Query, n int) ([]string, error) {
+	shards := s.blockShards()
+	if len(shards) == 0 {
+		return indexIDs(ctx, s, bq, n)
+	}
+	p, err := c.blockPlan(ast, blockShardTerms(shards))
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	err = eachBlockShard(shards, func(_ int, _ blockShard, search searchFunc, stored blockStored) error {
+		pg, err := p.page(ctx, search, stored, false, n+1, "")
+		if err != nil {
+			return err
+		}
+		evs, err := blockEvents(pg.matches, stored)
+		for _, ev := range evs {
+			out = append(out, ev.ID)
+		}
+		return err
+	})
+	sort.Strings(out)
+	return out, err
+}
+
 func indexIDs(ctx context.Context, s *Store, q bquery.Query, n int) ([]string, error) {
 	req := bleve.NewSearchRequestOptions(q, n+1, 0, false)
 	req.Score = "none"
@@ -846,6 +873,7 @@ func BenchmarkEventTerms(b *testing.B) {
 // exclusive upper bound hi keeps the term hi in the index when another
 // document has a term starting with hi+"\x00".
 func TestMatchTermRangeNUL(t *testing.T) {
+	eventsLayoutOnly(t) // blocks decide ranges of values with the matcher
 	s := openStoreCfg(t, func(c *Config) { c.AllowLeadingWildcard = true })
 	defer s.Close()
 	ctx := context.Background()

@@ -21,6 +21,7 @@ import (
 // range on whole hours or not, also where a page ends amid events of the
 // same time or a range's bound falls on them.
 func TestNewestPagesFromWindows(t *testing.T) {
+	eventsLayoutOnly(t)
 	s := openStoreCfg(t, func(*Config) {})
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -225,6 +226,7 @@ func TestNewestPagesUnindexedFutureTime(t *testing.T) {
 // density the first window of a page in the sparse hours held one event,
 // and the page took three searches.
 func TestNewestWindowLocalDensity(t *testing.T) {
+	eventsLayoutOnly(t)
 	s := openStoreCfg(t, func(*Config) {})
 	s.noBitmaps.Store(true)
 	ctx := context.Background()

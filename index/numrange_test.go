@@ -150,7 +150,7 @@ func TestNumericPathRanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			idx, err := indexIDs(context.Background(), s, bq, len(events))
+			idx, err := layoutIDs(context.Background(), s, c, ast, bq, len(events))
 			if err != nil {
 				t.Fatal(err)
 			}

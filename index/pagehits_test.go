@@ -14,6 +14,7 @@ import (
 // while the shards are numbered as in the search, and by id once a merge
 // has renumbered them, with the same hits either way, summaries or records.
 func TestPageHitsByNumber(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.CompactIdle = 0 })
 	events := timedEvents(t, "p", time.Date(2025, 3, 4, 5, 0, 0, 0, time.UTC), 400)

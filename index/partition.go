@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -27,10 +28,16 @@ import (
 // first batch, so dropping old partitions loses none. Reads look newest
 // first.
 type partition struct {
-	dir      string // "" for the legacy layout (shards directly in the data dir)
+	dir string // "" for the legacy layout (shards directly in the data dir)
+	// layout is how the partition stores its events: layoutEvents, a Bleve
+	// document an event, or LayoutBlocks (docs/blocks.md).
+	layout   string
 	firstSeq uint64
 	created  time.Time
 	shards   []bleve.Index
+	// blocks[i] writes and counts the blocks of shard i of a block
+	// partition; nil for the per-event layout.
+	blocks []*blockWriter
 	// exact[i] says that shard i's term dictionaries count its events
 	// exactly (see dictExact); searches read it without mu.
 	exact []*atomic.Bool
@@ -51,7 +58,11 @@ type partition struct {
 type partitionMeta struct {
 	FirstSeq uint64    `json:"first_seq"`
 	Created  time.Time `json:"created"`
+	Layout   string    `json:"layout,omitempty"` // "" for the per-event layout
 }
+
+// isBlocks says whether p stores its events as blocks.
+func (p *partition) isBlocks() bool { return p.layout == LayoutBlocks }
 
 const partitionPrefix = "p-"
 
@@ -63,6 +74,11 @@ func (p *partition) shardPath(dataDir string, i int) string {
 			return filepath.Join(dataDir, "events.bleve")
 		}
 		return filepath.Join(dataDir, fmt.Sprintf("events-%d.bleve", i))
+	}
+	if p.isBlocks() {
+		// A name of its own: a version without blocks finds no shard of
+		// its kind there, instead of reading blocks as events.
+		return filepath.Join(dataDir, p.dir, fmt.Sprintf("block-%d.bleve", i))
 	}
 	return filepath.Join(dataDir, p.dir, fmt.Sprintf("shard-%d.bleve", i))
 }
@@ -76,8 +92,14 @@ func (p *partition) openShards(dataDir string, want int) error {
 		if i >= want && statErr != nil {
 			break
 		}
-		idx, err := openShard(path)
-		if err == nil && statErr != nil {
+		var idx bleve.Index
+		var err error
+		if p.isBlocks() {
+			idx, err = openShardWith(path, blockShardConfig)
+		} else {
+			idx, err = openShard(path)
+		}
+		if err == nil && statErr != nil && !p.isBlocks() {
 			// New: every event it will hold is indexed with fieldHour.
 			err = idx.SetInternal(keyDictExact, []byte{1})
 			if err != nil {
@@ -93,9 +115,18 @@ func (p *partition) openShards(dataDir string, want int) error {
 			_ = p.close()
 			return err
 		}
+		if p.isBlocks() {
+			w, err := newBlockWriter(context.Background(), idx)
+			if err != nil {
+				_ = idx.Close()
+				_ = p.close()
+				return fmt.Errorf("open %s: %w", path, err)
+			}
+			p.blocks = append(p.blocks, w)
+		}
 		hourly, ex := dictExact(idx)
 		exact := new(atomic.Bool)
-		exact.Store(ex)
+		exact.Store(ex && !p.isBlocks())
 		p.shards = append(p.shards, idx)
 		p.exact = append(p.exact, exact)
 		p.hourly = append(p.hourly, hourly)
@@ -110,13 +141,13 @@ func (p *partition) close() error {
 			errs = append(errs, err)
 		}
 	}
-	p.shards, p.exact, p.hourly = nil, nil, nil
+	p.shards, p.exact, p.hourly, p.blocks = nil, nil, nil, nil
 	return errors.Join(errs...)
 }
 
 // openPartitions opens every partition in dataDir, oldest first; with none
 // on disk it creates the first.
-func openPartitions(dataDir string, shards int, now time.Time) ([]*partition, error) {
+func openPartitions(dataDir string, shards int, layout string, now time.Time) ([]*partition, error) {
 	var parts []*partition
 	closeAll := func() {
 		for _, p := range parts {
@@ -155,7 +186,11 @@ func openPartitions(dataDir string, shards int, now time.Time) ([]*partition, er
 			closeAll()
 			return nil, fmt.Errorf("partition %s: %w", e.Name(), err)
 		}
-		p := &partition{dir: e.Name(), firstSeq: m.FirstSeq, created: m.Created}
+		if m.Layout != "" && m.Layout != LayoutBlocks {
+			closeAll()
+			return nil, fmt.Errorf("partition %s: unknown layout %q (written by a newer version?)", e.Name(), m.Layout)
+		}
+		p := &partition{dir: e.Name(), firstSeq: m.FirstSeq, created: m.Created, layout: m.Layout}
 		if err := p.openShards(dataDir, 0); err != nil {
 			closeAll()
 			return nil, err
@@ -172,7 +207,7 @@ func openPartitions(dataDir string, shards int, now time.Time) ([]*partition, er
 		return 0
 	})
 	if len(parts) == 0 {
-		p, err := createPartition(dataDir, 1, shards, now)
+		p, err := createPartition(dataDir, 1, shards, layout, now)
 		if err != nil {
 			return nil, err
 		}
@@ -184,15 +219,18 @@ func openPartitions(dataDir string, shards int, now time.Time) ([]*partition, er
 // createPartition makes a new partition starting at firstSeq. Its
 // partition.json is written last, so a crash leaves a directory that the
 // next open removes.
-func createPartition(dataDir string, firstSeq uint64, shards int, now time.Time) (*partition, error) {
-	p := &partition{dir: partitionPrefix + fmt.Sprintf("%016x", firstSeq), firstSeq: firstSeq, created: now.UTC()}
+func createPartition(dataDir string, firstSeq uint64, shards int, layout string, now time.Time) (*partition, error) {
+	if layout == LayoutEvents {
+		layout = ""
+	}
+	p := &partition{dir: partitionPrefix + fmt.Sprintf("%016x", firstSeq), firstSeq: firstSeq, created: now.UTC(), layout: layout}
 	if err := os.MkdirAll(filepath.Join(dataDir, p.dir), 0o755); err != nil {
 		return nil, fmt.Errorf("create partition: %w", err)
 	}
 	if err := p.openShards(dataDir, shards); err != nil {
 		return nil, err
 	}
-	b, _ := json.Marshal(partitionMeta{FirstSeq: firstSeq, Created: p.created})
+	b, _ := json.Marshal(partitionMeta{FirstSeq: firstSeq, Created: p.created, Layout: p.layout})
 	tmp := filepath.Join(dataDir, p.dir, "partition.json.tmp")
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		_ = p.close()

@@ -13,7 +13,7 @@ import (
 func TestPartitionMaxEvents(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.Shards = 2
 	cfg.PartitionMaxEvents = 10
 	s, err := Open(cfg, nil)
@@ -77,9 +77,10 @@ func TestPartitionMaxEvents(t *testing.T) {
 // partition included, and after a reopen, when the partitions' newest
 // times come from disk.
 func TestNewestWindowsSkipOlderPartitions(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.Shards = 2
 	cfg.PartitionMaxEvents = 100
 	s, err := Open(cfg, nil)

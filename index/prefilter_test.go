@@ -22,7 +22,7 @@ func TestRequiredTermsNecessary(t *testing.T) {
 	}
 	terms := allTerms(events)
 	g := newQueryGen(rng, events)
-	lim := DefaultConfig(t.TempDir()).Query
+	lim := testConfig(t.TempDir()).Query
 	n := 3000
 	if testing.Short() {
 		n = 500

@@ -16,6 +16,9 @@ func (p *partition) newest(ctx context.Context) (time.Time, error) {
 	if len(p.shards) == 0 {
 		return time.Time{}, nil
 	}
+	if p.isBlocks() {
+		return newestBlock(ctx, p.shards)
+	}
 	t, _, err := edgeTime(ctx, bleve.NewIndexAlias(p.shards...).SearchInContext, bquery.NewMatchAllQuery(), true)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("newest event of partition %s: %w", p.dir, err)
@@ -61,7 +64,9 @@ func (s *Store) ApplyRetention(now time.Time) (int, error) {
 			// is one run of sequence numbers from oldestSeq on.
 			break
 		}
-		s.idx.Remove(p.shards...)
+		if !p.isBlocks() {
+			s.idx.Remove(p.shards...)
+		}
 		s.parts = s.parts[1:]
 		s.count -= p.count
 		drop = append(drop, p)
@@ -129,4 +134,29 @@ func (s *Store) retentionLoop(ctx context.Context) {
 			s.log.Warn("retention", "err", err)
 		}
 	}
+}
+
+// newestBlock returns the newest eventTime of the blocks of shards.
+func newestBlock(ctx context.Context, shards []bleve.Index) (time.Time, error) {
+	var newest time.Time
+	for _, sh := range shards {
+		req := bleve.NewSearchRequestOptions(termOn(fieldDoc, blockDoc), 1, 0, false)
+		req.Score = "none"
+		req.SortBy([]string{"-" + fieldOrder})
+		res, err := sh.SearchInContext(ctx, req)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("newest block: %w", err)
+		}
+		if len(res.Hits) == 0 || len(res.Hits[0].Sort) != 1 {
+			continue
+		}
+		k, err := parseOrderKey(res.Hits[0].Sort[0])
+		if err != nil {
+			return time.Time{}, fmt.Errorf("newest block %s: %w", res.Hits[0].ID, err)
+		}
+		if k.nanos != noTime {
+			newest = maxTime(newest, time.Unix(0, k.nanos).UTC())
+		}
+	}
+	return newest, nil
 }

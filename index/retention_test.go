@@ -35,7 +35,7 @@ func eventsAt(t *testing.T, prefix string, n int, at time.Time) []record.Event {
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.PartitionSpan = time.Nanosecond // a partition per Put
 	cfg.Retention = 30 * 24 * time.Hour
 	s, err := Open(cfg, nil)
@@ -147,7 +147,7 @@ func TestRetentionLegacyLayout(t *testing.T) {
 	if err := legacy.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.PartitionSpan, cfg.Retention = time.Nanosecond, time.Hour
 	s, err := Open(cfg, nil)
 	if err != nil {

@@ -204,6 +204,10 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 		return nil, err
 	}
 	_, allEvents := q.(*bquery.MatchAllQuery)
+	bshards := s.blockShards()
+	if len(bshards) > 0 && r.Order == OrderRelevance {
+		return nil, fmt.Errorf("%w: relevance order is not available on partitions stored as blocks; use newest or oldest order", ErrInvalid)
+	}
 	if !r.Start.IsZero() || !r.End.IsZero() {
 		q = and(q, dateRange(r.Start, r.End, true, false))
 	}
@@ -242,6 +246,15 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	}
 	if err := s.addFacets(req, r); err != nil {
 		return nil, err
+	}
+	asked := r.Facets
+	if len(bshards) > 0 && len(r.Facets) > 0 {
+		// The per-event side's values are added to the blocks' before
+		// the facets are cut to size: it keeps as many as it may.
+		r.Facets = slices.Clone(r.Facets)
+		for i := range r.Facets {
+			r.Facets[i].Size = s.cfg.MaxFacetSize
+		}
 	}
 	buckets, iv, err := s.addHistogram(req, r)
 	if err != nil {
@@ -343,6 +356,11 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	out.Histogram = histogramResults(res, buckets, iv)
 	if countedBuckets != nil {
 		out.Histogram = countedBuckets
+	}
+	if len(bshards) > 0 {
+		if err := s.addBlocks(ctx, out, bshards, ast, r, asked, start, size, tok, fp, buckets, iv, allEvents && r.Start.IsZero() && r.End.IsZero()); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
 	}
 	if out.Total == 0 {
 		if out.Warnings, err = s.fieldWarnings(ctx, ast, r.Scope); err != nil {
@@ -745,6 +763,9 @@ func (s *Store) summaryHit(h *Hit, sum []byte, score float64) bool {
 func (s *Store) hit(stored any, score float64) (Hit, error) {
 	var blob []byte
 	switch v := stored.(type) {
+	case Hit: // read from a block
+		v.Score = score
+		return v, nil
 	case string:
 		blob = []byte(v)
 	case []byte:

@@ -38,9 +38,10 @@ func TestSplitChunks(t *testing.T) {
 // dedupe and checkpoints see one index; reopening with another shard count
 // keeps everything and continues the sequence.
 func TestShards(t *testing.T) {
+	eventsLayoutOnly(t)
 	dir := t.TempDir()
 	ctx := context.Background()
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.Shards = 3
 	s, err := Open(cfg, nil)
 	if err != nil {
@@ -226,7 +227,8 @@ func TestFacetsAcrossShards(t *testing.T) {
 // page's order, and a hit whose shard or document has gone since the search
 // is left out instead of failing the page.
 func TestPageHits(t *testing.T) {
-	cfg := DefaultConfig(t.TempDir())
+	eventsLayoutOnly(t)
+	cfg := testConfig(t.TempDir())
 	cfg.Shards = 2
 	s, err := Open(cfg, nil)
 	if err != nil {

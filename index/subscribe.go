@@ -1,10 +1,13 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -438,7 +441,7 @@ func (sub *subscription) readStep(ctx context.Context, head uint64) error {
 	if head-sub.pos > sub.window {
 		upto = sub.pos + sub.window
 	}
-	blobs, err := s.replay(ctx, q, sub.pos, upto, s.cfg.ReplayPageSize)
+	blobs, err := s.replay(ctx, q, match, sub.pos, upto, s.cfg.ReplayPageSize)
 	<-s.replays
 	if err != nil {
 		return err
@@ -548,8 +551,9 @@ func (sub *subscription) leave() {
 }
 
 // replay returns the stored blobs of up to size events matching q with
-// sequence numbers in (after, upto], in sequence order.
-func (s *Store) replay(ctx context.Context, q bquery.Query, after, upto uint64, size int) ([]any, error) {
+// sequence numbers in (after, upto], in sequence order; the block
+// partitions' events, tested with match (nil: all), come as Hits.
+func (s *Store) replay(ctx context.Context, q bquery.Query, match func(*ringEntry) bool, after, upto uint64, size int) ([]any, error) {
 	seqRange := termRange(fieldSeq, seqKey(after), seqKey(upto), false, true)
 	req := bleve.NewSearchRequestOptions(bquery.NewConjunctionQuery([]bquery.Query{seqRange, q}), size, 0, false)
 	req.Score = "none"
@@ -562,6 +566,37 @@ func (s *Store) replay(ctx context.Context, q bquery.Query, after, upto uint64, 
 	out := make([]any, 0, len(res.Hits))
 	for _, h := range res.Hits {
 		out = append(out, h.Fields[fieldBlob])
+	}
+	if len(s.blockShards()) == 0 {
+		return out, nil
+	}
+	hits, err := s.blockReplay(ctx, match, after, upto, size)
+	if err != nil || len(hits) == 0 {
+		return out, err
+	}
+	// Both in sequence order: merged, the first size.
+	type item struct {
+		seq uint64
+		v   any
+	}
+	items := make([]item, 0, len(out)+len(hits))
+	for i, h := range res.Hits {
+		if len(h.DecodedSort) != 1 {
+			return nil, fmt.Errorf("replay after %d: event %s has no sequence number", after, h.ID)
+		}
+		seq, err := strconv.ParseUint(h.DecodedSort[0], 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("replay after %d: sequence number %q: %w", after, h.DecodedSort[0], err)
+		}
+		items = append(items, item{seq, out[i]})
+	}
+	for _, h := range hits {
+		items = append(items, item{h.Event.Seq, h})
+	}
+	slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.seq, b.seq) })
+	out = out[:0]
+	for _, it := range items[:min(len(items), size)] {
+		out = append(out, it.v)
 	}
 	return out, nil
 }

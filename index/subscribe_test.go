@@ -17,7 +17,7 @@ import (
 
 func openStoreCfg(t testing.TB, mod func(*Config)) *Store {
 	t.Helper()
-	cfg := DefaultConfig(t.TempDir())
+	cfg := testConfig(t.TempDir())
 	mod(&cfg)
 	s, err := Open(cfg, nil)
 	if err != nil {

@@ -109,6 +109,7 @@ func wantInRange(events []record.Event, gone map[string]bool, word string, lo, h
 // deleted events left out, in shards whose events carry no numeric
 // eventTime.
 func TestTimeRangeQuery(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.CompactIdle = 0 })
 	base := time.Date(2025, 3, 4, 5, 0, 0, 0, time.UTC)
@@ -302,9 +303,10 @@ func TestBitmapSearcher(t *testing.T) {
 // still written the numeric eventTime and searched Bleve's way; a new one
 // holds only the full-precision term of each time.
 func TestTimeRangeLegacyShard(t *testing.T) {
+	eventsLayoutOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := DefaultConfig(dir)
+	cfg := testConfig(dir)
 	cfg.Shards = 1
 	s, err := Open(cfg, nil)
 	if err != nil {
@@ -418,6 +420,7 @@ func TestMemberOf(t *testing.T) {
 // (hourTerms), alone and beside a term, with the same events as Bleve's
 // way.
 func TestRangeOverEveryEvent(t *testing.T) {
+	eventsLayoutOnly(t)
 	s := openStoreCfg(t, func(c *Config) { c.Shards = 2; c.CompactIdle = 0 })
 	base := time.Date(2025, 3, 4, 5, 0, 0, 0, time.UTC)
 	var events []record.Event
@@ -479,6 +482,7 @@ func hourCountsFor(t *testing.T, on bool) {
 // then walked in its dictionary, not read again on every search, until
 // the sweep finds it gone.
 func TestHourCountsUnkept(t *testing.T) {
+	eventsLayoutOnly(t)
 	s := openStoreCfg(t, func(c *Config) { c.Shards = 1; c.CompactIdle = 0 })
 	base := time.Date(2025, 3, 4, 5, 30, 0, 0, time.UTC)
 	var events []record.Event

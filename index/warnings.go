@@ -40,6 +40,11 @@ func (s *Store) fieldWarnings(ctx context.Context, ast query.Node, scope Scope) 
 		if res.Total > 0 {
 			continue
 		}
+		if has, err := s.blockAny(ctx, query.Exists{Field: f}, scope); err != nil {
+			return nil, fmt.Errorf("field %q: %w", f, err)
+		} else if has {
+			continue
+		}
 		w := fmt.Sprintf("no stored event has the field %q", f)
 		if near := nearestField(f); near != "" {
 			w += fmt.Sprintf("; did you mean %q?", near)

@@ -1,0 +1,580 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/codetrail/codetrail/index/query"
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// The Store's side of block partitions (docs/blocks.md, "Wiring the
+// Store"). The alias of all shards (Store.idx) and the shard view hold the
+// per-event partitions only, so every path written for them stays as it
+// was; each entry point adds what the block partitions hold, read through
+// the block plan, pages, counts and id index of block*.go.
+
+// blockShard is a shard of a block partition as readers see it.
+type blockShard struct {
+	idx bleve.Index
+	w   *blockWriter
+}
+
+// blockShards returns the shards of every block partition, newest
+// partition last; nil when there is none.
+func (s *Store) blockShards() []blockShard {
+	if v := s.blockView.Load(); v != nil {
+		return *v
+	}
+	return nil
+}
+
+// shardStored reads the stored fields of a block of sh by its document
+// number in a snapshot of sh, and by its id when the snapshot holds
+// another document there (the search ran on a newer one); done releases
+// the snapshot.
+func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
+	adv, err := sh.Advanced()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open shard: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open shard reader: %w", err)
+	}
+	snap, _ := r.(*scorch.IndexSnapshot)
+	stored = func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+		if snap != nil {
+			ok, err := visitByNumber(snap, m, fn)
+			if err != nil || ok {
+				return err
+			}
+		}
+		doc, err := sh.Document(m.ID)
+		if err != nil {
+			return fmt.Errorf("read block %s: %w", m.ID, err)
+		}
+		if doc == nil {
+			return fmt.Errorf("read block %s: %w", m.ID, errEventIndex)
+		}
+		more := true
+		doc.VisitFields(func(f bindex.Field) {
+			if more && f.Name() != "_id" {
+				more = fn(f.Name(), f.Value())
+			}
+		})
+		return nil
+	}
+	return stored, func() { _ = r.Close() }, nil
+}
+
+// blockShardTerms lists the distinct terms of a field over the shards.
+func blockShardTerms(shards []blockShard) termSource {
+	return func(field string) ([]string, error) {
+		var out []string
+		for _, sh := range shards {
+			ts, err := indexTerms(sh.idx)(field)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ts...)
+		}
+		slices.Sort(out)
+		return slices.Compact(out), nil
+	}
+}
+
+// blockPlanOf compiles ast within scope for the block shards, with
+// eventTime in [start, end) when either is set.
+func (s *Store) blockPlanOf(ast query.Node, scope Scope, now, start, end time.Time, shards []blockShard) (*blockPlan, error) {
+	c := compiler{now: now, allowLeadingWildcard: s.cfg.AllowLeadingWildcard}
+	p, err := c.blockPlan(scope.apply(ast), blockShardTerms(shards))
+	if err != nil {
+		return nil, err
+	}
+	if !start.IsZero() || !end.IsZero() {
+		node, q, err := blockTime(start, end)
+		if err != nil {
+			return nil, err
+		}
+		p.root = blockNode{op: bnAnd, kids: []blockNode{p.root, node}}
+		p.candidates = bquery.NewConjunctionQuery([]bquery.Query{p.candidates, q})
+	}
+	return p, nil
+}
+
+// eachBlockShard calls fn with each shard, its search and its stored
+// fields.
+func eachBlockShard(shards []blockShard, fn func(i int, sh blockShard, search searchFunc, stored blockStored) error) error {
+	for i, sh := range shards {
+		stored, done, err := shardStored(sh.idx)
+		if err != nil {
+			return err
+		}
+		err = fn(i, sh, searchOfIndex(sh.idx), stored)
+		done()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// searchOfIndex runs searches on one index.
+func searchOfIndex(idx bleve.Index) searchFunc {
+	return func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		return idx.SearchInContext(ctx, r)
+	}
+}
+
+// blockEvent is an event a block search found, with its sort key.
+type blockEvent struct {
+	key string // orderKey
+	hit Hit
+}
+
+// blockResult is what the block partitions add to a search.
+type blockResult struct {
+	hits    []blockEvent // the page's first size, in order
+	total   uint64
+	facets  []facetCount // by the request's facets
+	buckets []int        // by histogram bucket
+}
+
+// blockSearch answers r's page, total, facets and histogram over the
+// block partitions. fields are the facets' numbers in blockColumnFields;
+// buckets and iv the histogram's, if any; after the page token's sort key.
+func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.Node, r SearchRequest, now time.Time, size int, after string, fields []int, buckets []time.Time, iv time.Duration, allEvents bool) (blockResult, error) {
+	var out blockResult
+	p, err := s.blockPlanOf(ast, r.Scope, now, r.Start, r.End, shards)
+	if err != nil {
+		return out, err
+	}
+	newest := r.Order != OrderOldest
+	out.facets = make([]facetCount, len(fields))
+	for i := range out.facets {
+		out.facets[i].values = map[string]int{}
+	}
+	out.buckets = make([]int, len(buckets))
+	creq := blockCountRequest{fields: fields}
+	if len(buckets) > 0 {
+		creq.start, creq.iv, creq.buckets = buckets[0], iv, len(buckets)
+	}
+	type found struct {
+		m     blockMatch
+		shard int
+	}
+	var all []found
+	var stored []blockStored
+	var dones []func()
+	defer func() {
+		for _, d := range dones {
+			d()
+		}
+	}()
+	for i, sh := range shards {
+		st, done, err := shardStored(sh.idx)
+		if err != nil {
+			return out, err
+		}
+		stored, dones = append(stored, st), append(dones, done)
+		search := searchOfIndex(sh.idx)
+		pg, err := p.page(ctx, search, st, newest, size, after)
+		if err != nil {
+			return out, err
+		}
+		for _, m := range pg.matches {
+			all = append(all, found{m, i})
+		}
+		// Over all events the counts kept beside the blocks answer;
+		// otherwise the candidate blocks are read.
+		counted := false
+		if allEvents {
+			counted = true
+			sh.w.counts(func(c *allCounts) {
+				out.total += c.events
+				for j, f := range fields {
+					fc := c.facet(f)
+					out.facets[j].missing += fc.missing
+					for v, k := range fc.values {
+						out.facets[j].values[v] += k
+					}
+				}
+				if len(buckets) > 0 {
+					bs, ok := c.histogram(buckets[0], iv, len(buckets))
+					if !ok {
+						counted = false
+						return
+					}
+					for j, k := range bs {
+						out.buckets[j] += k
+					}
+				}
+			})
+		}
+		if !counted {
+			cs, err := p.counts(ctx, search, st, creq)
+			if err != nil {
+				return out, err
+			}
+			if allEvents { // the histogram alone was left
+				for j, k := range cs.buckets {
+					out.buckets[j] += k
+				}
+				continue
+			}
+			out.total += cs.total
+			for j := range fields {
+				out.facets[j].missing += cs.facets[j].missing
+				for v, k := range cs.facets[j].values {
+					out.facets[j].values[v] += k
+				}
+			}
+			for j, k := range cs.buckets {
+				out.buckets[j] += k
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b found) int {
+		if a.m.key == b.m.key {
+			return 0
+		}
+		if a.m.key.less(b.m.key) != newest {
+			return -1
+		}
+		return 1
+	})
+	all = all[:min(len(all), size)]
+	// Each shard's events from its blocks' records, then in order.
+	evs := make([]record.Event, len(all))
+	for i := range shards {
+		var ms []blockMatch
+		var at []int
+		for j, f := range all {
+			if f.shard == i {
+				ms, at = append(ms, f.m), append(at, j)
+			}
+		}
+		if len(ms) == 0 {
+			continue
+		}
+		got, err := blockEvents(ms, stored[i])
+		if err != nil {
+			return out, err
+		}
+		for k, j := range at {
+			evs[j] = got[k]
+		}
+	}
+	out.hits = make([]blockEvent, len(all))
+	for i, f := range all {
+		ev := evs[i]
+		if r.Summary {
+			ev.Raw, ev.Leaves = nil, record.Leaves{}
+		}
+		out.hits[i] = blockEvent{key: orderKey(f.m.key), hit: Hit{Event: ev, Cursor: s.Cursor(ev.Seq)}}
+	}
+	return out, nil
+}
+
+// blockFind returns the event with the id in the block partitions, if
+// one holds it and scope (unless zero) lets the caller see it.
+func (s *Store) blockFind(ctx context.Context, id string, scope Scope) (Hit, bool, error) {
+	var see matcher
+	if !scope.IsZero() {
+		c := compiler{now: time.Now()}
+		m, err := c.matcher(scope.apply(query.MatchAll{}))
+		if err != nil {
+			return Hit{}, false, err
+		}
+		see = m
+	}
+	for _, sh := range slices.Backward(s.blockShards()) {
+		ev, ok, err := findEvent(ctx, sh.idx, sh.w.ids, id)
+		if err != nil {
+			return Hit{}, false, fmt.Errorf("get %s: %w", id, err)
+		}
+		if !ok {
+			continue
+		}
+		if see != nil && !see(newEventTerms(&ev)) {
+			return Hit{}, false, nil
+		}
+		return Hit{Event: ev, Cursor: s.Cursor(ev.Seq)}, true, nil
+	}
+	return Hit{}, false, nil
+}
+
+// blockStoredIDs returns the ids of the block partitions' events among
+// ids.
+func (s *Store) blockStoredIDs(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	shards := s.blockShards()
+	if len(shards) == 0 {
+		return out, nil
+	}
+	for _, id := range ids {
+		h := termHash("eventID", []byte(id))
+		for _, sh := range shards {
+			// Most ids are new, and no block has their hash: the id
+			// index says so without reading one.
+			if len(sh.w.ids.blocks(h)) == 0 {
+				continue
+			}
+			_, ok, err := findEvent(ctx, sh.idx, sh.w.ids, id)
+			if err != nil {
+				return nil, fmt.Errorf("look up %s: %w", id, err)
+			}
+			if ok {
+				out[id] = true
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// blockEdge returns the newest (or oldest) eventTime of the matches of p
+// in the block partitions (zero when none has one) and, with count, how
+// many match.
+func (s *Store) blockEdge(ctx context.Context, p *blockPlan, newest, count bool) (t time.Time, n uint64, err error) {
+	var best *eventKey
+	err = eachBlockShard(s.blockShards(), func(_ int, _ blockShard, search searchFunc, stored blockStored) error {
+		if count {
+			c, err := p.count(ctx, search, stored)
+			if err != nil {
+				return err
+			}
+			n += c
+		}
+		// Oldest first, the events without a time come first (as on the
+		// per-event layout): skip them.
+		var after string
+		for {
+			pg, err := p.page(ctx, search, stored, newest, 1, after)
+			if err != nil || len(pg.matches) == 0 {
+				return err
+			}
+			k := pg.matches[0].key
+			if k.nanos == noTime {
+				if newest {
+					return nil // nothing newer has a time
+				}
+				after = orderKey(k)
+				continue
+			}
+			if best == nil || (newest && best.less(k)) || (!newest && k.less(*best)) {
+				best = &k
+			}
+			return nil
+		}
+	})
+	if err != nil || best == nil {
+		return time.Time{}, n, err
+	}
+	return time.Unix(0, best.nanos).UTC(), n, nil
+}
+
+// allBlocks is the plan of every event of the block partitions.
+func (s *Store) allBlocks() (*blockPlan, error) {
+	return s.blockPlanOf(query.MatchAll{}, Scope{}, time.Now(), time.Time{}, time.Time{}, s.blockShards())
+}
+
+// blockEvents is the number of events the block partitions hold.
+func (s *Store) blockEventCount(p *partition) uint64 {
+	var n uint64
+	for _, w := range p.blocks {
+		w.counts(func(c *allCounts) { n += c.events })
+	}
+	return n
+}
+
+// blockReplay returns the events of the block partitions with sequence
+// numbers in (after, upto] that match (nil: all), up to size, in sequence
+// order.
+func (s *Store) blockReplay(ctx context.Context, match func(*ringEntry) bool, after, upto uint64, size int) ([]Hit, error) {
+	var out []Hit
+	// A block's events have consecutive sequence numbers from its
+	// first, at most blockSize of them.
+	from := uint64(0)
+	if after+1 > blockSize {
+		from = after + 1 - blockSize
+	}
+	q := bquery.NewConjunctionQuery([]bquery.Query{termOn(fieldDoc, blockDoc), termRange(fieldSeq, seqKey(from), seqKey(upto), true, true)})
+	err := eachBlockShard(s.blockShards(), func(_ int, _ blockShard, search searchFunc, stored blockStored) error {
+		rd := blockReader{stored: stored}
+		n := 0
+		for skip, page := 0, 16; n < size; skip, page = skip+page, 64 {
+			req := bleve.NewSearchRequestOptions(q, page, skip, false)
+			req.Score = "none"
+			req.SortBy([]string{fieldSeq})
+			res, err := search(ctx, req)
+			if err != nil {
+				return fmt.Errorf("replay after %d: %w", after, err)
+			}
+			for _, h := range res.Hits {
+				x, err := rd.read(h)
+				if err != nil {
+					return err
+				}
+				recs, err := rd.records(h)
+				if err != nil {
+					return err
+				}
+				if len(recs) != x.events {
+					return fmt.Errorf("block %s: %w: %d records for %d events", h.ID, errEventIndex, len(recs), x.events)
+				}
+				var pr record.Parser
+				for o := range x.events {
+					seq := x.key(o).seq
+					if seq <= after || seq > upto || n == size {
+						continue
+					}
+					ev, err := pr.Parse(recs[o].kind, recs[o].raw)
+					if err != nil {
+						return fmt.Errorf("block %s, event %d: %w", h.ID, seq, err)
+					}
+					ev.Seq = seq
+					e := newRingEntry(ev, s.Cursor(seq))
+					if match == nil || match(e) {
+						e.hit.Memo = nil
+						out = append(out, e.hit)
+						n++
+					}
+				}
+			}
+			if len(res.Hits) < page {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Hit) int {
+		switch {
+		case a.Event.Seq < b.Event.Seq:
+			return -1
+		case a.Event.Seq > b.Event.Seq:
+			return 1
+		}
+		return 0
+	})
+	return out[:min(len(out), size)], nil
+}
+
+// addBlocks adds to out, the per-event side's result of r, what the block
+// partitions hold: their matches merged into the page by sort key (page
+// tokens hold the key, alike on both layouts), their counts added to the
+// total, the facets (asked: as requested) and the histogram's buckets.
+func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []blockShard, ast query.Node, r SearchRequest, asked []FacetRequest, now time.Time, size int, tok pageToken, fp [8]byte, buckets []time.Time, iv time.Duration, allEvents bool) error {
+	var after string
+	if len(tok.after) == 1 {
+		after = tok.after[0]
+	}
+	fields := make([]int, len(asked))
+	for i, f := range asked {
+		name, err := facetField(f.Field)
+		if err != nil {
+			return err
+		}
+		if fields[i] = blockColumn(name); fields[i] < 0 {
+			return fmt.Errorf("%w: no column of %s on blocks", ErrInvalid, f.Field)
+		}
+	}
+	br, err := s.blockSearch(ctx, shards, ast, r, now, size, after, fields, buckets, iv, allEvents)
+	if err != nil {
+		return err
+	}
+	merged := make([]blockEvent, 0, len(out.Hits)+len(br.hits))
+	for _, h := range out.Hits {
+		merged = append(merged, blockEvent{key: timeKey(&h.Event) + seqKey(h.Event.Seq), hit: h})
+	}
+	merged = append(merged, br.hits...)
+	slices.SortFunc(merged, func(a, b blockEvent) int {
+		if r.Order == OrderOldest {
+			return strings.Compare(a.key, b.key)
+		}
+		return strings.Compare(b.key, a.key)
+	})
+	merged = merged[:min(len(merged), size)]
+	out.Hits = out.Hits[:0]
+	for _, m := range merged {
+		out.Hits = append(out.Hits, m.hit)
+	}
+	out.Total += br.total
+	out.NextPageToken = ""
+	if seen := tok.offset + uint64(len(merged)); len(merged) == size && seen < out.Total {
+		out.NextPageToken = s.encodePageToken(pageToken{fingerprint: fp, offset: seen, after: []string{merged[len(merged)-1].key}})
+	}
+	for i, f := range asked {
+		var fr FacetResult
+		if i < len(out.Facets) {
+			fr = out.Facets[i]
+		}
+		fr.Field = f.Field
+		values := map[string]int{}
+		for _, v := range fr.Values {
+			values[v.Value] += v.Count
+		}
+		for v, k := range br.facets[i].values {
+			values[v] += k
+		}
+		fr.Missing += br.facets[i].missing
+		fr.Values = fr.Values[:0]
+		for v, k := range values {
+			fr.Values = append(fr.Values, FacetValue{Value: v, Count: k})
+		}
+		finishFacet(&fr, f.Size)
+		if i < len(out.Facets) {
+			out.Facets[i] = fr
+		} else {
+			out.Facets = append(out.Facets, fr)
+		}
+	}
+	if len(buckets) > 0 {
+		if len(out.Histogram) != len(buckets) {
+			out.Histogram = make([]Bucket, len(buckets))
+			for i, t := range buckets {
+				out.Histogram[i].Start = t
+			}
+		}
+		for i, k := range br.buckets {
+			out.Histogram[i].Count += k
+		}
+	}
+	return nil
+}
+
+// blockAny says whether an event of the block partitions matches ast
+// within scope.
+func (s *Store) blockAny(ctx context.Context, ast query.Node, scope Scope) (bool, error) {
+	shards := s.blockShards()
+	if len(shards) == 0 {
+		return false, nil
+	}
+	p, err := s.blockPlanOf(ast, scope, time.Now(), time.Time{}, time.Time{}, shards)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	err = eachBlockShard(shards, func(_ int, _ blockShard, search searchFunc, stored blockStored) error {
+		if found {
+			return nil
+		}
+		pg, err := p.page(ctx, search, stored, true, 1, "")
+		found = len(pg.matches) > 0
+		return err
+	})
+	return found, err
+}

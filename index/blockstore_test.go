@@ -1,0 +1,193 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// layoutStores returns three stores holding the same 4,000 variedEvents
+// in partitions of 1,500: every partition per-event, every one blocks, and
+// the first per-event and the others blocks (a store whose layout changed
+// on a restart).
+func layoutStores(t *testing.T) (events, blocks, mixed *Store) {
+	t.Helper()
+	evs := variedEvents(t, 4000)
+	open := func(dir, layout string) *Store {
+		cfg := DefaultConfig(dir)
+		cfg.Shards, cfg.PartitionMaxEvents, cfg.MaxFacets, cfg.Layout = 2, 1500, 64, layout
+		s, err := Open(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	put := func(s *Store, lo, hi int) {
+		t.Helper()
+		for i := lo; i < hi; i += 1000 {
+			// A copy: Put sets the sequence numbers.
+			if _, err := s.Put(context.Background(), slices.Clone(evs[i:i+1000]), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	events, blocks = open(t.TempDir(), LayoutEvents), open(t.TempDir(), LayoutBlocks)
+	put(events, 0, 4000)
+	put(blocks, 0, 4000)
+	dir := t.TempDir()
+	mixed = open(dir, LayoutEvents)
+	put(mixed, 0, 2000)
+	if err := mixed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mixed = open(dir, LayoutBlocks)
+	put(mixed, 2000, 4000)
+	for _, s := range []*Store{events, blocks, mixed} {
+		t.Cleanup(func() { _ = s.Close() })
+	}
+	if n := len(mixed.blockShards()); n != 2 || len(*mixed.shardsView.Load()) != 2 {
+		t.Fatalf("mixed store: %d block shards, %d per-event; want 2 and 2", n, len(*mixed.shardsView.Load()))
+	}
+	return events, blocks, mixed
+}
+
+// TestLayoutsAgree: a store of block partitions, and one of both layouts,
+// answer searches (every page, by page token, newest and oldest first,
+// with totals, facets and histograms), Get, ScopedStats and the pages
+// lagging subscribers read exactly as a store of per-event partitions.
+func TestLayoutsAgree(t *testing.T) {
+	ctx := context.Background()
+	want, blocks, mixed := layoutStores(t)
+	from, to := time.Date(2025, 6, 2, 6, 0, 0, 0, time.UTC), time.Date(2025, 6, 4, 0, 0, 0, 0, time.UTC)
+	queries := []struct {
+		q          string
+		start, end time.Time
+	}{
+		{q: ""},
+		{q: "eventName:StartBuild"},
+		{q: "NOT eventName:GitPush AND errorCode:*"},
+		{q: "u7"},
+		{q: "userIdentity.userName:u3 OR awsRegion:us-east-2"},
+		{q: "resource:*p1*"},
+		{q: "_exists_:errorCode AND NOT errorCode:E1"},
+		{q: "eventTime:>=2025-06-03"},
+		{q: "", start: from, end: to},
+		{q: "eventName:(GetPipeline OR PutPackage)", start: from},
+		{q: "nosuchword"},
+	}
+	facets := []FacetRequest{{Field: "eventName", Size: 3}, {Field: "account"}, {Field: "errorCode"}, {Field: multiResource, Size: 4}}
+	for _, c := range queries {
+		for _, order := range []Order{OrderNewest, OrderOldest} {
+			for _, iv := range []string{"", "1d", "1h", "30m"} {
+				name := fmt.Sprintf("%q/%v/%d/%s", c.q, c.start.IsZero(), order, iv)
+				t.Run(name, func(t *testing.T) {
+					r := SearchRequest{Query: c.q, Start: c.start, End: c.end, Order: order, PageSize: 250, Facets: facets, HistogramInterval: iv}
+					w := allPages(t, want, r)
+					for _, s := range []*Store{blocks, mixed} {
+						got := allPages(t, s, r)
+						if !slices.Equal(got.ids, w.ids) {
+							t.Fatalf("%d events %v...\nwant %d %v...", len(got.ids), head(got.ids), len(w.ids), head(w.ids))
+						}
+						if got.total != w.total || fmt.Sprint(got.facets) != fmt.Sprint(w.facets) || fmt.Sprint(got.histogram) != fmt.Sprint(w.histogram) {
+							t.Fatalf("total %d facets %v histogram %v\nwant %d %v %v", got.total, got.facets, got.histogram, w.total, w.facets, w.histogram)
+						}
+					}
+				})
+			}
+		}
+	}
+
+	t.Run("get", func(t *testing.T) {
+		scope := Scope{Accounts: []string{"111122223331"}}
+		for _, id := range []string{"v-000000", "v-001777", "v-003999", "v-002001", "nosuch"} {
+			for _, sc := range []Scope{{}, scope} {
+				w, werr := want.Get(ctx, id, sc)
+				for _, s := range []*Store{blocks, mixed} {
+					g, err := s.Get(ctx, id, sc)
+					if (err == nil) != (werr == nil) || err == nil && (g.Event.ID != w.Event.ID || string(g.Event.Raw) != string(w.Event.Raw) || g.Cursor != "" && g.Event.Seq != w.Event.Seq) {
+						t.Fatalf("get %s %v: %s %v, want %s %v", id, sc, g.Event.ID, err, w.Event.ID, werr)
+					}
+				}
+			}
+		}
+	})
+	t.Run("stats", func(t *testing.T) {
+		for _, sc := range []Scope{{}, {Regions: []string{"us-east-2"}}} {
+			w, err := want.ScopedStats(ctx, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []*Store{blocks, mixed} {
+				if g, err := s.ScopedStats(ctx, sc); err != nil || g != w {
+					t.Fatalf("scoped stats %v: %+v %v, want %+v", sc, g, err, w)
+				}
+				if g, w := s.Stats(), want.Stats(); g.Events != w.Events || !g.Oldest.Equal(w.Oldest) || !g.Newest.Equal(w.Newest) || g.LastSeq != w.LastSeq {
+					t.Fatalf("stats %+v, want %+v", g, w)
+				}
+			}
+		}
+	})
+	t.Run("replay pages", func(t *testing.T) {
+		w, err := want.readPage(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []*Store{blocks, mixed} {
+			g, err := s.readPage(ctx, 0)
+			if err != nil || len(g) != len(w) {
+				t.Fatalf("page 0: %d events %v, want %d", len(g), err, len(w))
+			}
+			for i := range g {
+				if g[i].hit.Event.ID != w[i].hit.Event.ID || g[i].hit.Event.Seq != w[i].hit.Event.Seq {
+					t.Fatalf("page 0, event %d: %s %d, want %s %d", i, g[i].hit.Event.ID, g[i].hit.Event.Seq, w[i].hit.Event.ID, w[i].hit.Event.Seq)
+				}
+			}
+		}
+	})
+	t.Run("relevance", func(t *testing.T) {
+		if _, err := blocks.Search(ctx, SearchRequest{Query: "u7", Order: OrderRelevance}); err == nil {
+			t.Fatal("relevance order on blocks: no error")
+		}
+	})
+}
+
+// pages is what allPages read.
+type pages struct {
+	ids       []string
+	total     uint64
+	facets    []FacetResult
+	histogram []Bucket
+}
+
+// allPages reads every page of r by page token, checking that each page
+// reports the same total, facets and histogram.
+func allPages(t *testing.T, s *Store, r SearchRequest) pages {
+	t.Helper()
+	var out pages
+	for n := 0; ; n++ {
+		res, err := s.Search(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			out.total, out.facets, out.histogram = res.Total, res.Facets, res.Histogram
+		} else if res.Total != out.total {
+			t.Fatalf("page %d: total %d, first page's %d", n, res.Total, out.total)
+		}
+		for _, h := range res.Hits {
+			out.ids = append(out.ids, h.Event.ID)
+		}
+		if res.NextPageToken == "" {
+			if uint64(len(out.ids)) != out.total {
+				t.Fatalf("%d events paged, total %d", len(out.ids), out.total)
+			}
+			return out
+		}
+		if n > 100 {
+			t.Fatal("no last page")
+		}
+		r.PageToken = res.NextPageToken
+	}
+}
