@@ -13,9 +13,10 @@ tools:
 
 test: tools vet check-proto fuzz-short
 	go test -count=1 -timeout 20m ./...
-	# The index's tests again, every new partition stored as blocks
-	# (docs/blocks.md); those of the per-event layout's internals skip.
-	CODETRAIL_TEST_LAYOUT=blocks go test -count=1 -timeout 20m ./index
+	# The index's tests and the end-to-end ones again, every new partition
+	# stored as blocks (docs/blocks.md); those of the per-event layout's
+	# internals skip.
+	CODETRAIL_TEST_LAYOUT=blocks go test -count=1 -timeout 20m ./index ./cmd/codetrail
 	cd bench && go test -count=1 ./...
 
 vet:

@@ -173,6 +173,15 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		m     blockMatch
 		shard int
 	}
+	// A term on a facetable field alone is counted beside the blocks too.
+	termTotal, termCounted, err := blockTermCount(ast, r, shards)
+	if err != nil {
+		return out, err
+	}
+	termCounted = termCounted && len(fields) == 0 && len(buckets) == 0
+	if termCounted {
+		out.total = termTotal
+	}
 	var all []found
 	var stored []blockStored
 	var dones []func()
@@ -197,7 +206,7 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		}
 		// Over all events the counts kept beside the blocks answer;
 		// otherwise the candidate blocks are read.
-		counted := false
+		counted := termCounted
 		if allEvents {
 			counted = true
 			sh.w.counts(func(c *allCounts) {
@@ -577,4 +586,37 @@ func (s *Store) blockAny(ctx context.Context, ast query.Node, scope Scope) (bool
 		return err
 	})
 	return found, err
+}
+
+// blockTermCount returns the events of the shards holding the term ast is, when
+// ast is one term on a facetable typed field of a whole-value request (no
+// scope, no time range), from the value counts kept beside the blocks.
+func blockTermCount(ast query.Node, r SearchRequest, shards []blockShard) (n uint64, ok bool, err error) {
+	t, isTerm := ast.(query.Term)
+	if !isTerm || !r.Scope.IsZero() || !r.Start.IsZero() || !r.End.IsZero() || strings.IndexByte(t.Value, '\n') >= 0 {
+		return 0, false, nil
+	}
+	spec := resolveField(t.Field)
+	f := -1
+	if spec.kind == kindKeyword {
+		f = blockColumn(spec.name)
+	}
+	if f < 0 || spec.name == "readOnly" || spec.name == "requestID" {
+		return 0, false, nil
+	}
+	for _, sh := range shards {
+		// A block that left a value with a newline out of its list: the
+		// term matches its lines, which the counts do not hold.
+		nl, err := indexTerms(sh.idx)(fieldNewline)
+		if err != nil {
+			return 0, false, err
+		}
+		if slices.Contains(nl, spec.name) {
+			return 0, false, nil
+		}
+	}
+	for _, sh := range shards {
+		sh.w.counts(func(c *allCounts) { n += c.values[f][t.Value] })
+	}
+	return n, true, nil
 }

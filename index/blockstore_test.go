@@ -76,6 +76,11 @@ func TestLayoutsAgree(t *testing.T) {
 		{q: "", start: from, end: to},
 		{q: "eventName:(GetPipeline OR PutPackage)", start: from},
 		{q: "nosuchword"},
+		{q: "account:111122223332"},
+		{q: "awsRegion:us-east-1"},
+		{q: "errorCode:E2"},
+		{q: "resource:\"arn:aws:codebuild:us-east-1:111122223333:project/p3\""},
+		{q: "eventName:NoSuchName"},
 	}
 	facets := []FacetRequest{{Field: "eventName", Size: 3}, {Field: "account"}, {Field: "errorCode"}, {Field: multiResource, Size: 4}}
 	for _, c := range queries {

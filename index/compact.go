@@ -104,6 +104,9 @@ func (s *Store) segmentTotal() int {
 			total += segments(scorchOf(sv.idx))
 		}
 	}
+	for _, sh := range s.blockShards() {
+		total += segments(scorchOf(sh.idx))
+	}
 	return total
 }
 

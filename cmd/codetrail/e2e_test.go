@@ -94,7 +94,12 @@ var listenRe = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // startServer runs `codetrail serve` with args on a free loopback port.
 func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"serve", "--listen", "127.0.0.1:0", "--watch-interval", "200ms"}, args...)...)
+	base := []string{"serve", "--listen", "127.0.0.1:0", "--watch-interval", "200ms"}
+	if l := os.Getenv("CODETRAIL_TEST_LAYOUT"); l != "" {
+		// make test runs these again with every partition stored as blocks.
+		base = append(base, "--layout", l)
+	}
+	cmd := exec.Command(binary(t), append(base, args...)...)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

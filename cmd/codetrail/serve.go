@@ -74,7 +74,7 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for calls in progress")
-	fs.IntVar(&c.ingest.BatchSize, "batch-size", c.ingest.BatchSize, "most events committed to the index in one batch")
+	fs.IntVar(&c.ingest.BatchSize, "batch-size", 0, "most events committed to the index in one batch, split over the shards; 0: 2500, or 10000 with --layout blocks (blocks are cut within a shard's part of a batch)")
 	fs.Var(&c.memoryLimit, "memory-limit", "soft limit (`SIZE`: 1GiB, 2GiB) of the Go heap; the garbage collector works harder as the heap nears it. Under ingest alone 700MiB keeps the server within a 1 GiB container at no measurable cost, but a limit under what the server holds live (about 300 MiB under ingest, much more with many subscribers) costs most of the CPU; 0 (the default) for 70% of the container's memory limit when the server runs in a memory cgroup that has one, else none; GOMEMLIMIT in the environment takes precedence (GOMEMLIMIT=off for none in a container)")
 	c.gcMinHeap = 256 << 20
 	fs.Var(&c.gcMinHeap, "gc-min-heap", "the Go heap may grow to this `SIZE` (256MiB, 1GiB) before the garbage collector runs, however little is live: searches allocate a few MiB each, and with a small live heap the collector otherwise runs every second search; a larger live heap (under ingest) gets the usual target of twice its size; 0 for Go's own rule; GOGC in the environment takes precedence")
@@ -122,6 +122,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
+	if c.ingest.BatchSize == 0 {
+		c.ingest.BatchSize = ingest.DefaultConfig().BatchSize
+		if c.index.Layout == index.LayoutBlocks {
+			// 5,000 events a shard's Bleve batch, as the block benchmarks
+			// measured: 1,250 made four times the segments to merge.
+			c.ingest.BatchSize = 10000
+		}
+	}
 	switch {
 	case os.Getenv("GOMEMLIMIT") != "":
 	case c.memoryLimit > 0:
