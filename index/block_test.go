@@ -924,3 +924,29 @@ func searchOf(idx bleve.Index) searchFunc {
 		return idx.SearchInContext(ctx, r)
 	}
 }
+
+// TestWordCountsEvents: a word an event repeats in two values (an id, and
+// an ARN ending with it) does not become common; one in two events of a
+// block does.
+func TestWordCountsEvents(t *testing.T) {
+	var evs []record.Event
+	for i := range 4 {
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"w-%d","eventTime":"2025-01-01T00:00:0%dZ","eventSource":"codebuild.amazonaws.com","eventName":"StartBuild","requestParameters":{"id":"deadbeef%d","note":"sharedword"},"responseElements":{"build":{"arn":"arn:aws:codebuild:us-east-1:111122223333:build/p:deadbeef%d"}}}`, i, i, i, i)
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Seq = uint64(i + 1)
+		evs = append(evs, ev)
+	}
+	w := newWordCounts()
+	if _, err := newBlockBuilder(w).build(evs); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := w.total("deadbeef0"); ok {
+		t.Error("an id one event repeats became common")
+	}
+	if _, since, ok := w.total("sharedword"); !ok || since != 5 {
+		t.Errorf("a word of every event: common %v from %d, want from 5", ok, since)
+	}
+}
