@@ -16,9 +16,10 @@
 // checkpoint without its events.
 //
 // The block layout (docs/blocks.md: one document per block of up to 256
-// events, block.go, blockindex.go, wordcounts.go, blockquery.go) is being
-// built: its builder and query compilation are tested here, and the Store
-// does not write or read blocks yet.
+// events, block*.go, wordcounts.go) is what partitions created with
+// Config.Layout "blocks" hold; blockstore.go adds them to each entry point
+// of the Store, whose alias and shard view hold the per-event partitions
+// only.
 //
 // Lock order: Store.mu (writers) before anything else; searches take no
 // Store lock beyond reading the Bleve index, which is safe concurrently.

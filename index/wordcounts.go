@@ -11,10 +11,9 @@ import (
 // blocks' Bloom filters find their blocks, and a word's total is its count
 // plus its events in the blocks before it became common. A word becomes
 // common, for the blocks after it, once it occurs in two events of one
-// block; ids and other near-unique values never do (an id an event repeats,
-// in its request and its response, did: the map of common words then grew
-// with every event, and looking words up in it took 9% of the server's
-// ingest). (A word occurring once in each of
+// block; ids and other near-unique values never do (an id an event repeats
+// in two values, an id and an ARN ending with it, did when the rule was
+// twice in a block). (A word occurring once in each of
 // many blocks never becomes common by that rule.) Each batch stores what
 // it added (delta) in the Bleve batch of its blocks, so the counts are
 // stored with the events they count or not at all, and a partition sums
