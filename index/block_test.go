@@ -761,7 +761,7 @@ func TestBlockWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := searchOf(idx)
+	run := searchOfIndex(idx)
 	fields := make([]int, len(blockColumnFields))
 	for i := range fields {
 		fields[i] = i
@@ -806,7 +806,7 @@ func TestBlockFacets(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
 	idx, _ := writeBlockShard(t, evs)
 	s := &evs[1234]
-	run := searchOf(idx)
+	run := searchOfIndex(idx)
 	c := compiler{now: time.Now()}
 	fields := make([]int, len(blockColumnFields))
 	for i := range fields {
@@ -916,13 +916,6 @@ func mustPlan(t *testing.T, c compiler, idx bleve.Index, q string) *blockPlan {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// searchOf runs searches on idx.
-func searchOf(idx bleve.Index) searchFunc {
-	return func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
-		return idx.SearchInContext(ctx, r)
-	}
 }
 
 // TestWordCountsEvents: a word an event repeats in two values (an id, and

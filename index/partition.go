@@ -83,6 +83,15 @@ func (p *partition) shardPath(dataDir string, i int) string {
 	return filepath.Join(dataDir, p.dir, fmt.Sprintf("shard-%d.bleve", i))
 }
 
+// openShard opens (or creates) the shard of p at path, a block shard
+// with blockShardConfig.
+func (p *partition) openShard(path string) (bleve.Index, error) {
+	if p.isBlocks() {
+		return openShardWith(path, blockShardConfig)
+	}
+	return openShard(path)
+}
+
 // openShards opens the partition's shards on disk, and creates the
 // missing ones up to want.
 func (p *partition) openShards(dataDir string, want int) error {
@@ -92,13 +101,7 @@ func (p *partition) openShards(dataDir string, want int) error {
 		if i >= want && statErr != nil {
 			break
 		}
-		var idx bleve.Index
-		var err error
-		if p.isBlocks() {
-			idx, err = openShardWith(path, blockShardConfig)
-		} else {
-			idx, err = openShard(path)
-		}
+		idx, err := p.openShard(path)
 		if err == nil && statErr != nil && !p.isBlocks() {
 			// New: every event it will hold is indexed with fieldHour.
 			err = idx.SetInternal(keyDictExact, []byte{1})

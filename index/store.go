@@ -744,13 +744,7 @@ func (s *Store) reopenShard(i int) {
 	if err := old.Close(); err != nil {
 		s.log.Warn("close shard after a failed batch", "shard", path, "err", err)
 	}
-	var idx bleve.Index
-	var err error
-	if p.isBlocks() {
-		idx, err = openShardWith(path, blockShardConfig)
-	} else {
-		idx, err = openShard(path)
-	}
+	idx, err := p.openShard(path)
 	if err == nil {
 		if err = checkShard(path, idx); err != nil {
 			_ = idx.Close()
