@@ -409,9 +409,20 @@ func (s *Store) blockEventCount(p *partition) uint64 {
 
 // blockReplay returns the events of the block partitions with sequence
 // numbers in (after, upto] that match (nil: all), up to size, in sequence
-// order.
-func (s *Store) blockReplay(ctx context.Context, match func(*ringEntry) bool, after, upto uint64, size int) ([]Hit, error) {
+// order. ast (nil: all events) is the query match tests, compiled for the
+// blocks so that only its matches are parsed and tested: a sparse query
+// over a window of 65,536 events otherwise parsed them all, for each
+// lagging subscriber.
+func (s *Store) blockReplay(ctx context.Context, ast query.Node, match func(*ringEntry) bool, after, upto uint64, size int) ([]Hit, error) {
 	var out []Hit
+	shards := s.blockShards()
+	var plan *blockPlan
+	if ast != nil {
+		var err error
+		if plan, err = s.blockPlanOf(ast, Scope{}, time.Now(), time.Time{}, time.Time{}, shards); err != nil {
+			return nil, err
+		}
+	}
 	// A block's events have consecutive sequence numbers from its
 	// first, at most blockSize of them.
 	from := uint64(0)
@@ -419,7 +430,7 @@ func (s *Store) blockReplay(ctx context.Context, match func(*ringEntry) bool, af
 		from = after + 1 - blockSize
 	}
 	q := bquery.NewConjunctionQuery([]bquery.Query{termOn(fieldDoc, blockDoc), termRange(fieldSeq, seqKey(from), seqKey(upto), true, true)})
-	err := eachBlockShard(s.blockShards(), func(_ int, _ blockShard, search searchFunc, stored blockStored) error {
+	err := eachBlockShard(shards, func(_ int, _ blockShard, search searchFunc, stored blockStored) error {
 		rd := blockReader{stored: stored}
 		n := 0
 		for skip, page := 0, 16; n < size; skip, page = skip+page, 64 {
@@ -435,6 +446,18 @@ func (s *Store) blockReplay(ctx context.Context, match func(*ringEntry) bool, af
 				if err != nil {
 					return err
 				}
+				var set eventSet
+				if plan != nil {
+					if !plan.mayHold(blockBloom{rd.bloom}) {
+						continue
+					}
+					if set, _, err = plan.test(x, func() ([]blockRecord, error) { return rd.records(h) }); err != nil {
+						return fmt.Errorf("block %s: %w", h.ID, err)
+					}
+					if set.empty() {
+						continue
+					}
+				}
 				recs, err := rd.records(h)
 				if err != nil {
 					return err
@@ -445,7 +468,7 @@ func (s *Store) blockReplay(ctx context.Context, match func(*ringEntry) bool, af
 				var pr record.Parser
 				for o := range x.events {
 					seq := x.key(o).seq
-					if seq <= after || seq > upto || n == size {
+					if seq <= after || seq > upto || n == size || plan != nil && !set.has(o) {
 						continue
 					}
 					ev, err := pr.Parse(recs[o].kind, recs[o].raw)

@@ -101,7 +101,7 @@ func (s *Store) page(ctx context.Context, n uint64) ([]*ringEntry, error) {
 
 func (s *Store) readPage(ctx context.Context, n uint64) ([]*ringEntry, error) {
 	s.replays <- struct{}{}
-	blobs, err := s.replay(ctx, bquery.NewMatchAllQuery(), nil, n*pageEvents, (n+1)*pageEvents, pageEvents)
+	blobs, err := s.replay(ctx, bquery.NewMatchAllQuery(), nil, nil, n*pageEvents, (n+1)*pageEvents, pageEvents)
 	<-s.replays
 	s.pages.reads.Add(1)
 	metricLagPages.Inc()

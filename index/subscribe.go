@@ -141,7 +141,7 @@ func (s *Store) Subscribe(ctx context.Context, r SubscribeRequest, send func(Mes
 		pos = head
 	}
 
-	sub := subscription{s: s, w: w, send: send, query: q, match: match, pos: pos, maxBatch: r.MaxBatch}
+	sub := subscription{s: s, w: w, send: send, query: q, ast: ast, match: match, pos: pos, maxBatch: r.MaxBatch}
 	if keys, ok := requiredTerms(ast); ok {
 		sub.filtered = true
 		sub.filterID, sub.filterVersion = s.hub.filter.add(keys)
@@ -177,6 +177,7 @@ type subscription struct {
 	w           *subscriber
 	send        func(Message) error
 	query       bquery.Query
+	ast         query.Node // the query within its scope, for block partitions
 	match       matcher
 	replayQuery bquery.Query // replay variant (start_time); nil: same as query
 	startTime   time.Time    // replay bound on eventTime, with replayQuery
@@ -441,7 +442,7 @@ func (sub *subscription) readStep(ctx context.Context, head uint64) error {
 	if head-sub.pos > sub.window {
 		upto = sub.pos + sub.window
 	}
-	blobs, err := s.replay(ctx, q, match, sub.pos, upto, s.cfg.ReplayPageSize)
+	blobs, err := s.replay(ctx, q, sub.ast, match, sub.pos, upto, s.cfg.ReplayPageSize)
 	<-s.replays
 	if err != nil {
 		return err
@@ -552,8 +553,9 @@ func (sub *subscription) leave() {
 
 // replay returns the stored blobs of up to size events matching q with
 // sequence numbers in (after, upto], in sequence order; the block
-// partitions' events, tested with match (nil: all), come as Hits.
-func (s *Store) replay(ctx context.Context, q bquery.Query, match func(*ringEntry) bool, after, upto uint64, size int) ([]any, error) {
+// partitions' events, those of ast (nil: all) that match (nil: all), come
+// as Hits.
+func (s *Store) replay(ctx context.Context, q bquery.Query, ast query.Node, match func(*ringEntry) bool, after, upto uint64, size int) ([]any, error) {
 	seqRange := termRange(fieldSeq, seqKey(after), seqKey(upto), false, true)
 	req := bleve.NewSearchRequestOptions(bquery.NewConjunctionQuery([]bquery.Query{seqRange, q}), size, 0, false)
 	req.Score = "none"
@@ -570,7 +572,7 @@ func (s *Store) replay(ctx context.Context, q bquery.Query, match func(*ringEntr
 	if len(s.blockShards()) == 0 {
 		return out, nil
 	}
-	hits, err := s.blockReplay(ctx, match, after, upto, size)
+	hits, err := s.blockReplay(ctx, ast, match, after, upto, size)
 	if err != nil || len(hits) == 0 {
 		return out, err
 	}
