@@ -398,13 +398,20 @@ func TestSegCounts(t *testing.T) {
 	req := SearchRequest{PageSize: 1, Facets: []FacetRequest{{Field: "eventName", Size: 20}, {Field: "user", Size: 20}}, HistogramInterval: "1h"}
 	search := func(wantMisses bool) {
 		t.Helper()
-		hits, misses := counter(metricSegCounts.WithLabelValues("hit")), counter(metricSegCounts.WithLabelValues("miss"))
-		got, err := s.Search(ctx, req)
-		if err != nil {
-			t.Fatal(err)
+		var got *SearchResult
+		var hits, misses float64
+		// A merge of Bleve's between two searches makes a segment whose
+		// counts are read once (CI saw it under load): a search after it
+		// reads none again.
+		for try := 0; try == 0 || !wantMisses && misses > 0 && try < 5; try++ {
+			hits, misses = counter(metricSegCounts.WithLabelValues("hit")), counter(metricSegCounts.WithLabelValues("miss"))
+			var err error
+			if got, err = s.Search(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			hits = counter(metricSegCounts.WithLabelValues("hit")) - hits
+			misses = counter(metricSegCounts.WithLabelValues("miss")) - misses
 		}
-		hits = counter(metricSegCounts.WithLabelValues("hit")) - hits
-		misses = counter(metricSegCounts.WithLabelValues("miss")) - misses
 		if (misses > 0) != wantMisses || hits+misses == 0 {
 			t.Fatalf("%v counts kept, %v read; want reads: %v", hits, misses, wantMisses)
 		}
