@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -233,44 +234,126 @@ func FuzzEventIndex(f *testing.F) {
 	})
 }
 
-// TestBlockRecords: the records of a block come back as they went in, and
+// TestBlockRecords: the records of a block come back as they went in,
+// whole or one at a time in any order (only the asked-for frames are
+// decompressed), from full and partial blocks, from version 1 blocks too;
 // damaged ones are an error.
 func TestBlockRecords(t *testing.T) {
 	evs := blockTestEvents(t, 300)[:blockSize]
-	var recs []byte
-	for i := range evs {
-		recs = appendBlockRecord(recs, &evs[i])
-	}
-	enc := encodeBlockRecords(recs)
-	got, err := decodeBlockRecords(enc, nil)
+	c, err := codec()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(evs) {
-		t.Fatalf("%d records, want %d", len(got), len(evs))
-	}
-	for i, r := range got {
-		if r.kind != evs[i].Kind || !bytes.Equal(r.raw, evs[i].Raw) {
-			t.Fatalf("record %d differs", i)
+	for _, n := range []int{1, blockFrame - 1, blockFrame, blockFrame + 1, 37, blockSize} {
+		var recs []byte
+		for i := range evs[:n] {
+			recs = appendBlockRecord(recs, &evs[i])
+		}
+		v1 := c.enc.EncodeAll(recs, []byte{blockRecsV1})
+		for name, enc := range map[string][]byte{"v2": encodeBlockRecords(recs), "v1": v1, "raw": append([]byte{blobRaw}, recs...)} {
+			t.Run(fmt.Sprintf("%s/%d", name, n), func(t *testing.T) {
+				got, err := decodeBlockRecords(enc, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != n {
+					t.Fatalf("%d records, want %d", len(got), n)
+				}
+				for i, r := range got {
+					if r.kind != evs[i].Kind || !bytes.Equal(r.raw, evs[i].Raw) {
+						t.Fatalf("record %d differs", i)
+					}
+				}
+				// One at a time, backwards and skipping: each record is its
+				// own, and a frame never asked for stays compressed.
+				br, err := openBlockRecords(enc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for o := n - 1; o >= 0; o -= 3 {
+					r, err := br.get(o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r.kind != evs[o].Kind || !bytes.Equal(r.raw, evs[o].Raw) {
+						t.Fatalf("record %d differs", o)
+					}
+				}
+				if _, err := br.get(n); err == nil {
+					t.Errorf("record %d of %d: no error", n, n)
+				}
+				if name == "v2" && n > 2*blockFrame {
+					br, _ := openBlockRecords(enc)
+					if _, err := br.get(blockFrame); err != nil {
+						t.Fatal(err)
+					}
+					if br.frames[0] == nil || br.frames[1] != nil || br.frames[2] == nil {
+						t.Errorf("after record %d, frames decoded: %v %v %v (want only the second)", blockFrame, br.frames[0] == nil, br.frames[1] == nil, br.frames[2] == nil)
+					}
+				}
+			})
+		}
+		if n == blockSize {
+			if enc := encodeBlockRecords(recs); len(enc) > len(recs)/3 {
+				t.Errorf("%d events' records compress to %d bytes of %d", n, len(enc), len(recs))
+			}
 		}
 	}
-	if len(enc) > len(recs)/3 {
-		t.Errorf("%d events' records compress to %d bytes of %d", len(evs), len(enc), len(recs))
+
+	var recs []byte
+	for i := range evs[:40] {
+		recs = appendBlockRecord(recs, &evs[i])
 	}
-	for _, bad := range [][]byte{nil, {9}, {blobRaw, byte(record.KindCloudTrail), 50, 'x'}, enc[:len(enc)/2]} {
+	enc := encodeBlockRecords(recs)
+	// A frame holding a record less than its table says.
+	short := []byte{blockRecsV2, 2, 2}
+	one := c.enc.EncodeAll(appendBlockRecord(nil, &evs[0]), nil)
+	short = append(binary.AppendUvarint(short, uint64(len(one))), one...)
+	for name, bad := range map[string][]byte{
+		"nil":           nil,
+		"version":       {9},
+		"raw damaged":   {blobRaw, byte(record.KindCloudTrail), 50, 'x'},
+		"half":          enc[:len(enc)/2],
+		"one byte less": enc[:len(enc)-1],
+		"no records":    {blockRecsV2, 0, 16},
+		"frame of 0":    {blockRecsV2, 1, 0, 0},
+		"too many":      binary.AppendUvarint([]byte{blockRecsV2}, blockSize+1),
+		"short frame":   short,
+		"v1 damaged":    c.enc.EncodeAll([]byte{1, 9, 'x'}, []byte{blockRecsV1}),
+	} {
 		if _, err := decodeBlockRecords(bad, nil); err == nil {
-			t.Errorf("%q: no error", bad[:min(len(bad), 8)])
+			t.Errorf("%s: no error", name)
 		}
 	}
 }
 
 func FuzzDecodeBlockRecords(f *testing.F) {
+	evs := generated(f, 40)
+	var recs []byte
+	for i := range evs {
+		recs = appendBlockRecord(recs, &evs[i])
+	}
+	f.Add(encodeBlockRecords(recs))
 	f.Add(encodeBlockRecords(append([]byte{byte(record.KindCloudTrail), 2}, "{}"...)))
 	f.Add(append([]byte{blobRaw}, byte(record.KindCodeCatalyst), 1, 'x'))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		recs, err := decodeBlockRecords(b, nil)
 		if err == nil && len(recs) > blockSize {
 			t.Fatalf("%d records", len(recs))
+		}
+		// Record by record, backwards: the same records or an error.
+		br, err := openBlockRecords(b)
+		if err != nil {
+			return
+		}
+		for o := br.len() - 1; o >= 0; o-- {
+			r, err := br.get(o)
+			if err != nil {
+				return
+			}
+			if o < len(recs) && (r.kind != recs[o].kind || !bytes.Equal(r.raw, recs[o].raw)) {
+				t.Fatalf("record %d differs read alone", o)
+			}
 		}
 	})
 }
@@ -522,7 +605,7 @@ func checkPlan(t *testing.T, c compiler, q query.Node, terms termSource, idx ble
 			continue
 		}
 		read++
-		set, n, err := p.test(blk.x, func() ([]blockRecord, error) { return decodeBlockRecords(blk.blob, nil) })
+		set, n, err := p.test(blk.x, func() (*blockRecords, error) { return openBlockRecords(blk.blob) })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -399,7 +399,7 @@ func (n *blockNode) mayHold(f blockBloom) bool {
 // test returns the events of the block with the event index x that match.
 // records gives the block's records, called only when the index cannot
 // decide some event; parsed is the number of records it tested.
-func (p *blockPlan) test(x eventIndex, records func() ([]blockRecord, error)) (match eventSet, parsed int, err error) {
+func (p *blockPlan) test(x eventIndex, records func() (*blockRecords, error)) (match eventSet, parsed int, err error) {
 	yes, maybe, err := p.root.eval(x)
 	if err != nil || maybe.empty() {
 		return yes, 0, err
@@ -408,16 +408,20 @@ func (p *blockPlan) test(x eventIndex, records func() ([]blockRecord, error)) (m
 	if err != nil {
 		return yes, 0, err
 	}
-	if len(recs) != x.events {
-		return yes, 0, fmt.Errorf("%w: %d records for %d events", errEventIndex, len(recs), x.events)
+	if recs.len() != x.events {
+		return yes, 0, fmt.Errorf("%w: %d records for %d events", errEventIndex, recs.len(), x.events)
 	}
 	var pr record.Parser
 	maybe.each(func(o int) {
 		if err != nil {
 			return
 		}
+		var rec blockRecord
+		if rec, err = recs.get(o); err != nil {
+			return
+		}
 		var ev record.Event
-		if ev, err = pr.Parse(recs[o].kind, recs[o].raw); err != nil {
+		if ev, err = pr.Parse(rec.kind, rec.raw); err != nil {
 			err = fmt.Errorf("block event %d: %w", x.key(o).seq, err)
 			return
 		}

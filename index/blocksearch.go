@@ -121,14 +121,14 @@ func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
 }
 
 // records returns the records of the block m.
-func (r *blockReader) records(m *search.DocumentMatch) (recs []blockRecord, err error) {
+func (r *blockReader) records(m *search.DocumentMatch) (recs *blockRecords, err error) {
 	found := false
 	serr := r.stored(m, func(field string, value []byte) bool {
 		if field != fieldBlob {
 			return true
 		}
 		found = true
-		recs, err = decodeBlockRecords(value, nil)
+		recs, err = openBlockRecords(value)
 		return false
 	})
 	if serr != nil || err != nil || !found {
@@ -216,7 +216,7 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 				continue
 			}
 			pg.read++
-			set, parsed, err := p.test(x, func() ([]blockRecord, error) { return rd.records(h) })
+			set, parsed, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
 			pg.parsed += parsed
 			if err != nil {
 				return nil, fmt.Errorf("block %s: %w", h.ID, err)
@@ -293,7 +293,7 @@ func (p *blockPlan) counts(ctx context.Context, search searchFunc, stored blockS
 			if !p.mayHold(blockBloom{rd.bloom}) {
 				continue
 			}
-			set, _, err := p.test(x, func() ([]blockRecord, error) { return rd.records(h) })
+			set, _, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
 			if err != nil {
 				return out, fmt.Errorf("block %s: %w", h.ID, err)
 			}
@@ -331,7 +331,7 @@ func (p *blockPlan) counts(ctx context.Context, search searchFunc, stored blockS
 // each block's records are decoded once.
 func blockEvents(ms []blockMatch, stored blockStored) ([]record.Event, error) {
 	rd := blockReader{stored: stored}
-	recs := map[*search.DocumentMatch][]blockRecord{}
+	recs := map[*search.DocumentMatch]*blockRecords{}
 	out := make([]record.Event, len(ms))
 	var p record.Parser
 	for i, m := range ms {
@@ -343,10 +343,11 @@ func blockEvents(ms []blockMatch, stored blockStored) ([]record.Event, error) {
 			}
 			recs[m.block] = rs
 		}
-		if m.ord >= len(rs) {
-			return nil, fmt.Errorf("block %s: %w: event %d of %d records", m.block.ID, errEventIndex, m.ord, len(rs))
+		rec, err := rs.get(m.ord)
+		if err != nil {
+			return nil, fmt.Errorf("block %s: %w", m.block.ID, err)
 		}
-		ev, err := p.Parse(rs[m.ord].kind, rs[m.ord].raw)
+		ev, err := p.Parse(rec.kind, rec.raw)
 		if err != nil {
 			return nil, fmt.Errorf("block %s, event %d: %w", m.block.ID, m.key.seq, err)
 		}

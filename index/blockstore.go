@@ -446,24 +446,32 @@ func (s *Store) blockReplay(ctx context.Context, ast query.Node, match func(*rin
 				if err != nil {
 					return err
 				}
+				// The records, read once for the plan's test and the events.
+				var recs *blockRecords
+				records := func() (*blockRecords, error) {
+					var err error
+					if recs == nil {
+						recs, err = rd.records(h)
+					}
+					return recs, err
+				}
 				var set eventSet
 				if plan != nil {
 					if !plan.mayHold(blockBloom{rd.bloom}) {
 						continue
 					}
-					if set, _, err = plan.test(x, func() ([]blockRecord, error) { return rd.records(h) }); err != nil {
+					if set, _, err = plan.test(x, records); err != nil {
 						return fmt.Errorf("block %s: %w", h.ID, err)
 					}
 					if set.empty() {
 						continue
 					}
 				}
-				recs, err := rd.records(h)
-				if err != nil {
+				if _, err := records(); err != nil {
 					return err
 				}
-				if len(recs) != x.events {
-					return fmt.Errorf("block %s: %w: %d records for %d events", h.ID, errEventIndex, len(recs), x.events)
+				if recs.len() != x.events {
+					return fmt.Errorf("block %s: %w: %d records for %d events", h.ID, errEventIndex, recs.len(), x.events)
 				}
 				var pr record.Parser
 				for o := range x.events {
@@ -471,7 +479,11 @@ func (s *Store) blockReplay(ctx context.Context, ast query.Node, match func(*rin
 					if seq <= after || seq > upto || n == size || plan != nil && !set.has(o) {
 						continue
 					}
-					ev, err := pr.Parse(recs[o].kind, recs[o].raw)
+					rec, err := recs.get(o)
+					if err != nil {
+						return fmt.Errorf("block %s: %w", h.ID, err)
+					}
+					ev, err := pr.Parse(rec.kind, rec.raw)
 					if err != nil {
 						return fmt.Errorf("block %s, event %d: %w", h.ID, seq, err)
 					}

@@ -310,8 +310,8 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 		if set.empty() {
 			continue
 		}
-		recs, err := decodeBlockRecords(blob, nil)
-		if err != nil || len(recs) != x.events {
+		recs, err := openBlockRecords(blob)
+		if err != nil || recs.len() != x.events {
 			return ev, false, fmt.Errorf("block %s: %w", blockID(first), cmp.Or(err, errEventIndex))
 		}
 		// The hash may be another id's: the record says.
@@ -320,7 +320,11 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 			if !set.has(o) {
 				continue
 			}
-			e, err := p.Parse(recs[o].kind, recs[o].raw)
+			rec, err := recs.get(o)
+			if err != nil {
+				return ev, false, fmt.Errorf("block %s: %w", blockID(first), err)
+			}
+			e, err := p.Parse(rec.kind, rec.raw)
 			if err != nil {
 				return ev, false, fmt.Errorf("block %s, event %d: %w", blockID(first), x.key(o).seq, err)
 			}

@@ -1013,3 +1013,47 @@ func BenchmarkAllCounts(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBlockRecords measures reading a block's records
+// (encodeBlockRecords) by the number of records a frame, on 20,480
+// generated events in blocks of blockSize: one is a sparse hit (the block
+// opened and one record got: one frame decompressed), all every record of
+// the block; B/event is the records' stored size. per=256 is version 1's
+// single frame.
+func BenchmarkBlockRecords(b *testing.B) {
+	events := generated(b, 20480)
+	for _, per := range []int{8, blockFrame, 32, blockSize} {
+		var blocks [][]byte
+		size := 0
+		for lo := 0; lo < len(events); lo += blockSize {
+			var recs []byte
+			for i := lo; i < min(lo+blockSize, len(events)); i++ {
+				recs = appendBlockRecord(recs, &events[i])
+			}
+			blocks = append(blocks, encodeRecordFrames(recs, per))
+			size += len(blocks[len(blocks)-1])
+		}
+		b.Run(fmt.Sprintf("per=%d/one", per), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				r, err := openBlockRecords(blocks[i%len(blocks)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				o := i * 7 % r.len()
+				if rec, err := r.get(o); err != nil || !bytes.Equal(rec.raw, events[i%len(blocks)*blockSize+o].Raw) {
+					b.Fatalf("record %d: %v", o, err)
+				}
+			}
+			b.ReportMetric(float64(size)/float64(len(events)), "B/event")
+		})
+		b.Run(fmt.Sprintf("per=%d/all", per), func(b *testing.B) {
+			var out []blockRecord
+			var err error
+			for i := 0; b.Loop(); i++ {
+				if out, err = decodeBlockRecords(blocks[i%len(blocks)], out[:0]); err != nil || len(out) != blockSize {
+					b.Fatalf("%d records: %v", len(out), err)
+				}
+			}
+		})
+	}
+}
