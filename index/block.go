@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2/document"
-	"github.com/klauspost/compress/s2"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -28,11 +27,13 @@ import (
 // records, encodeBlockRecords).
 const (
 	fieldBloom   = "_bloom"   // stored: the Bloom filter of the block's near-unique terms
-	fieldEvents  = "_events"  // stored: the event index, s2
+	fieldEvents  = "_events"  // stored: the event index, s2 (read only: blocks written before fieldIndex)
+	fieldIndex   = "_ix"      // stored: the event index as it is (zap compresses a document's stored fields; s2 inside cost a decode of its own)
 	fieldNewline = "_nl"      // keyword: the list fields that left a value holding a newline out
 	fieldOldest  = "_oldest"  // keyword with doc values: timeKey + seqKey of the oldest event
 	fieldDoc     = "_doc"     // keyword: blockDoc on every block, so that a search can leave other documents out
 	blockIDMark  = "b"        // a block's document id is blockIDMark + seqKey(first sequence number)
+	recordsMark  = "r"        // the document of a block's records: recordsMark + seqKey(first sequence number)
 	blockRecsV1  = byte(0x10) // records' first version: kind, length and record of each event, zstd in one frame (read only)
 	blockRecsV2  = byte(0x11) // encodeBlockRecords' version: the same in frames of blockFrame records
 	blockDoc     = "block"
@@ -83,6 +84,26 @@ func newBlockBuilder(words *wordCounts) *blockBuilder {
 
 // blockID is the document id of the block whose first event has seq.
 func blockID(seq uint64) string { return blockIDMark + seqKey(seq) }
+
+// recordsID is the id of the document holding the records of the block
+// with the id block. The writer keeps them out of the block document
+// (splitRecords) so that the many reads of a block's event index, for
+// counting and paging, do not decompress its records with it: zap
+// decompresses a document's stored fields together.
+func recordsID(block string) string { return recordsMark + strings.TrimPrefix(block, blockIDMark) }
+
+// splitRecords moves the records of the block document doc into a
+// document of their own (nil if doc holds none).
+func splitRecords(doc *document.Document) (block, records *document.Document) {
+	i := slices.IndexFunc(doc.Fields, func(f document.Field) bool { return f.Name() == fieldBlob })
+	if i < 0 {
+		return doc, nil
+	}
+	records = document.NewDocument(recordsID(doc.ID()))
+	records.AddField(doc.Fields[i])
+	doc.Fields = slices.Delete(doc.Fields, i, i+1)
+	return doc, records
+}
 
 // hashTerm adds the term of field seeds for the event ord to the pairs and
 // returns its hash.
@@ -195,7 +216,7 @@ func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
 	doc.AddField(newIndexedField(fieldDoc, []byte(blockDoc), optKeyword, wholeValue))
 	doc.AddField(newIndexedField(fieldSeq, []byte(seqKey(evs[0].Seq)), sortKeyOpts, wholeValue))
 	b.ix, b.pairs, b.spare = encodeEventIndex(b.ix[:0], b.pairs, b.spare, b.keys)
-	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldEvents, nil, s2.Encode(nil, b.ix), optStoreOnly))
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldIndex, nil, slices.Clone(b.ix), optStoreOnly))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBloom, nil, f.bits, optStoreOnly))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldBlob, nil, encodeBlockRecords(b.recs), optStoreOnly))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldColumns, nil, b.cols.encode(evs), optStoreOnly))

@@ -128,11 +128,7 @@ func storedIndex(tb testing.TB, doc interface {
 	VisitFields(bindex.FieldVisitor)
 }) eventIndex {
 	tb.Helper()
-	raw, err := s2.Decode(nil, storedOf(tb, doc, fieldEvents))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	x, err := parseEventIndex(raw)
+	x, err := parseEventIndex(storedOf(tb, doc, fieldIndex))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -424,6 +420,27 @@ func TestWordCounts(t *testing.T) {
 // disk and returns it with the stored parts of each block by id.
 func writeBlockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]storedBlock) {
 	t.Helper()
+	return writeBlockShardAs(t, evs, formatOne)
+}
+
+// Formats a block is stored in: in one document (formatOne, the event
+// index raw, the records in frames), in two (formatSplit: the records in a
+// document of their own, as the blockWriter writes), and as the first
+// writer did (formatV1: in one document, the event index with s2, the
+// records in a single frame).
+const (
+	formatOne = iota
+	formatSplit
+	formatV1
+)
+
+// writeBlockShardAs is writeBlockShard with the blocks in a format.
+func writeBlockShardAs(t *testing.T, evs []record.Event, format int) (bleve.Index, map[string]storedBlock) {
+	t.Helper()
+	c, err := codec()
+	if err != nil {
+		t.Fatal(err)
+	}
 	idx, err := bleve.NewUsing(filepath.Join(t.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -432,12 +449,37 @@ func writeBlockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]
 	b := newBlockBuilder(newWordCounts())
 	batch := idx.NewBatch()
 	for lo := 0; lo < len(evs); lo += blockSize {
-		doc, err := b.build(evs[lo:min(lo+blockSize, len(evs))])
+		blk := evs[lo:min(lo+blockSize, len(evs))]
+		doc, err := b.build(blk)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := batch.IndexAdvanced(doc); err != nil {
-			t.Fatal(err)
+		docs := []*document.Document{doc}
+		switch format {
+		case formatSplit:
+			block, recs := splitRecords(doc)
+			docs = []*document.Document{block, recs}
+		case formatV1:
+			var recs []byte
+			for i := range blk {
+				recs = appendBlockRecord(recs, &blk[i])
+			}
+			old := document.NewDocument(doc.ID())
+			for _, f := range doc.Fields {
+				switch f.Name() {
+				case fieldIndex:
+					f = document.NewTextFieldWithIndexingOptions(fieldEvents, nil, s2.Encode(nil, f.Value()), optStoreOnly)
+				case fieldBlob:
+					f = document.NewTextFieldWithIndexingOptions(fieldBlob, nil, c.enc.EncodeAll(recs, []byte{blockRecsV1}), optStoreOnly)
+				}
+				old.AddField(f)
+			}
+			docs = []*document.Document{old}
+		}
+		for _, d := range docs {
+			if err := batch.IndexAdvanced(d); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	// A partition holds other documents beside blocks (a batch's word
@@ -451,7 +493,7 @@ func writeBlockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]
 		t.Fatal(err)
 	}
 	blocks := map[string]storedBlock{}
-	for lo := 0; lo < len(evs); lo += blockSize {
+	for lo := 0; lo < len(evs) && format == formatOne; lo += blockSize {
 		id := blockID(evs[lo].Seq)
 		doc, err := idx.Document(id)
 		if err != nil || doc == nil {
@@ -663,7 +705,7 @@ func docStored(idx bleve.Index) blockStored {
 			return err
 		}
 		if doc == nil {
-			return fmt.Errorf("no block %s", m.ID)
+			return fmt.Errorf("block %s: %w", m.ID, errNoDocument)
 		}
 		more := true
 		doc.VisitFields(func(f bindex.Field) {
@@ -681,12 +723,24 @@ func docStored(idx bleve.Index) blockStored {
 // the count against their number.
 func TestBlockPages(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
-	idx, _ := writeBlockShard(t, evs)
+	for format, name := range []string{"one document", "records apart", "version 1"} {
+		t.Run(name, func(t *testing.T) {
+			idx, _ := writeBlockShardAs(t, evs, format)
+			stored, done, err := shardStored(idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer done()
+			testBlockPages(t, evs, idx, stored)
+		})
+	}
+}
+
+func testBlockPages(t *testing.T, evs []record.Event, idx bleve.Index, stored blockStored) {
 	s := &evs[1234]
 	search := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
 		return idx.SearchInContext(ctx, r)
 	}
-	stored := docStored(idx)
 	c := compiler{now: time.Now()}
 	for _, q := range []string{
 		"", "eventName:" + s.Name, "NOT eventName:" + s.Name, "eventName:Start*", "accessdenied",

@@ -2,6 +2,7 @@ package index
 
 import (
 	"cmp"
+	"errors"
 	"context"
 	"fmt"
 	"slices"
@@ -80,6 +81,10 @@ func (a eventKey) less(b eventKey) bool {
 // false (visitByNumber, or by its id).
 type blockStored func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error
 
+// errNoDocument is what a blockStored returns, wrapped, for a document its
+// shard does not hold.
+var errNoDocument = errors.New("no such document")
+
 // blockReader reads the blocks a search takes, keeping its buffers.
 type blockReader struct {
 	stored blockStored
@@ -100,6 +105,9 @@ func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
 	r.bloom, r.colBuf = r.bloom[:0], r.colBuf[:0]
 	serr := r.stored(m, func(field string, value []byte) bool {
 		switch field {
+		case fieldIndex: // copied: value is the reader's buffer
+			r.ix = append(r.ix[:0], value...)
+			found++
 		case fieldEvents:
 			r.ix, err = s2Decode(r.ix[:cap(r.ix)], value)
 			found++
@@ -120,17 +128,22 @@ func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
 	return parseEventIndex(r.ix)
 }
 
-// records returns the records of the block m.
+// records returns the records of the block m: from their own document
+// (splitRecords), or from m's where they are kept with the block.
 func (r *blockReader) records(m *search.DocumentMatch) (recs *blockRecords, err error) {
 	found := false
-	serr := r.stored(m, func(field string, value []byte) bool {
+	visit := func(field string, value []byte) bool {
 		if field != fieldBlob {
 			return true
 		}
 		found = true
 		recs, err = openBlockRecords(value)
 		return false
-	})
+	}
+	serr := r.stored(&search.DocumentMatch{ID: recordsID(m.ID)}, visit)
+	if errors.Is(serr, errNoDocument) {
+		serr = r.stored(m, visit)
+	}
 	if serr != nil || err != nil || !found {
 		return nil, fmt.Errorf("read the records of block %s: %w", m.ID, cmp.Or(serr, err, errEventIndex))
 	}

@@ -3,6 +3,8 @@ package index
 import (
 	"context"
 	"fmt"
+	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/codetrail/codetrail/index/query"
 	"github.com/codetrail/codetrail/index/record"
@@ -53,6 +56,17 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 	}
 	snap, _ := r.(*scorch.IndexSnapshot)
 	stored = func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+		if snap != nil && m.IndexInternalID == nil {
+			// By id (a block's records): its number in the snapshot.
+			n, err := snap.InternalID(m.ID)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", m.ID, err)
+			}
+			if n == nil {
+				return fmt.Errorf("read %s: %w", m.ID, errNoDocument)
+			}
+			m = &search.DocumentMatch{ID: m.ID, IndexInternalID: n}
+		}
 		if snap != nil {
 			ok, err := visitByNumber(snap, m, fn)
 			if err != nil || ok {
@@ -64,7 +78,7 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 			return fmt.Errorf("read block %s: %w", m.ID, err)
 		}
 		if doc == nil {
-			return fmt.Errorf("read block %s: %w", m.ID, errEventIndex)
+			return fmt.Errorf("read %s: %w", m.ID, errNoDocument)
 		}
 		more := true
 		doc.VisitFields(func(f bindex.Field) {
@@ -182,75 +196,94 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	if termCounted {
 		out.total = termTotal
 	}
-	var all []found
-	var stored []blockStored
-	var dones []func()
+	// Each shard's page and counts, the shards side by side (a search on
+	// the per-event layout fans out the same way), then summed in order.
+	type part struct {
+		pg      blockPage
+		counted bool // over all events, from the counts beside the blocks
+		kept    blockCounts
+		cs      blockCounts // read from the candidate blocks, unless counted
+	}
+	parts := make([]part, len(shards))
+	stored := make([]blockStored, len(shards))
+	dones := make([]func(), len(shards))
 	defer func() {
 		for _, d := range dones {
-			d()
+			if d != nil {
+				d()
+			}
 		}
 	}()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, sh := range shards {
 		st, done, err := shardStored(sh.idx)
 		if err != nil {
 			return out, err
 		}
-		stored, dones = append(stored, st), append(dones, done)
-		search := searchOfIndex(sh.idx)
-		pg, err := p.page(ctx, search, st, newest, size, after)
-		if err != nil {
-			return out, err
-		}
-		for _, m := range pg.matches {
-			all = append(all, found{m, i})
-		}
-		// Over all events the counts kept beside the blocks answer;
-		// otherwise the candidate blocks are read.
-		counted := termCounted
-		if allEvents {
-			counted = true
-			sh.w.counts(func(c *allCounts) {
-				out.total += c.events
-				for j, f := range fields {
-					fc := c.facet(f)
-					out.facets[j].missing += fc.missing
-					for v, k := range fc.values {
-						out.facets[j].values[v] += k
-					}
-				}
-				if len(buckets) > 0 {
-					bs, ok := c.histogram(buckets[0], iv, len(buckets))
-					if !ok {
-						counted = false
-						return
-					}
-					for j, k := range bs {
-						out.buckets[j] += k
-					}
-				}
-			})
-		}
-		if !counted {
-			cs, err := p.counts(ctx, search, st, creq)
-			if err != nil {
-				return out, err
+		stored[i], dones[i] = st, done
+		g.Go(func() error {
+			pt := &parts[i]
+			search := searchOfIndex(sh.idx)
+			var err error
+			if pt.pg, err = p.page(gctx, search, st, newest, size, after); err != nil {
+				return err
 			}
-			if allEvents { // the histogram alone was left
-				for j, k := range cs.buckets {
-					out.buckets[j] += k
-				}
-				continue
+			// Over all events the counts kept beside the blocks answer;
+			// otherwise the candidate blocks are read.
+			pt.counted = termCounted
+			if allEvents {
+				pt.counted = true
+				pt.kept = blockCounts{facets: make([]facetCount, len(fields))}
+				sh.w.counts(func(c *allCounts) {
+					pt.kept.total = c.events
+					for j, f := range fields {
+						fc := c.facet(f)
+						pt.kept.facets[j] = facetCount{values: maps.Clone(fc.values), missing: fc.missing}
+					}
+					if len(buckets) > 0 {
+						bs, ok := c.histogram(buckets[0], iv, len(buckets))
+						pt.kept.buckets = bs
+						pt.counted = ok
+					}
+				})
 			}
-			out.total += cs.total
+			if !pt.counted {
+				pt.cs, err = p.counts(gctx, search, st, creq)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return out, err
+	}
+	var all []found
+	add := func(cs blockCounts, facets bool) {
+		out.total += cs.total
+		if facets {
 			for j := range fields {
 				out.facets[j].missing += cs.facets[j].missing
 				for v, k := range cs.facets[j].values {
 					out.facets[j].values[v] += k
 				}
 			}
-			for j, k := range cs.buckets {
-				out.buckets[j] += k
-			}
+		}
+		for j, k := range cs.buckets {
+			out.buckets[j] += k
+		}
+	}
+	for i, pt := range parts {
+		for _, m := range pt.pg.matches {
+			all = append(all, found{m, i})
+		}
+		switch {
+		case allEvents && pt.counted:
+			add(pt.kept, true)
+		case allEvents: // the histogram alone was read from the blocks
+			pt.kept.buckets = pt.cs.buckets
+			add(pt.kept, true)
+		case !pt.counted:
+			add(pt.cs, true)
 		}
 	}
 	slices.SortFunc(all, func(a, b found) int {

@@ -101,9 +101,16 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 			binary.LittleEndian.PutUint32(raw[4*i:], ids[i])
 		}
 		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldIDs, nil, raw, optStoreOnly))
+		doc, recs := splitRecords(doc)
 		if err := b.IndexAdvanced(doc); err != nil {
 			w.failed = true
 			return fmt.Errorf("block %d: %w", blk[0].Seq, err)
+		}
+		if recs != nil {
+			if err := b.IndexAdvanced(recs); err != nil {
+				w.failed = true
+				return fmt.Errorf("block %d's records: %w", blk[0].Seq, err)
+			}
 		}
 		blocks = append(blocks, built{blk[0].Seq, ids})
 	}
@@ -291,15 +298,23 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 			return ev, false, fmt.Errorf("read block %s: %w", blockID(first), cmp.Or(err, errEventIndex))
 		}
 		var ix, blob []byte
+		raw := false
 		doc.VisitFields(func(f bindex.Field) {
 			switch f.Name() {
+			case fieldIndex:
+				ix, raw = f.Value(), true
 			case fieldEvents:
 				ix = f.Value()
 			case fieldBlob:
 				blob = f.Value()
 			}
 		})
-		x, err := decodeEventIndex(ix)
+		var x eventIndex
+		if raw {
+			x, err = parseEventIndex(ix)
+		} else {
+			x, err = decodeEventIndex(ix)
+		}
 		if err != nil {
 			return ev, false, fmt.Errorf("block %s: %w", blockID(first), err)
 		}
@@ -309,6 +324,17 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 		}
 		if set.empty() {
 			continue
+		}
+		if blob == nil { // in the records' own document
+			rdoc, err := sh.Document(recordsID(blockID(first)))
+			if err != nil || rdoc == nil {
+				return ev, false, fmt.Errorf("read the records of block %s: %w", blockID(first), cmp.Or(err, errEventIndex))
+			}
+			rdoc.VisitFields(func(f bindex.Field) {
+				if f.Name() == fieldBlob {
+					blob = f.Value()
+				}
+			})
 		}
 		recs, err := openBlockRecords(blob)
 		if err != nil || recs.len() != x.events {

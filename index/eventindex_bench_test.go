@@ -34,13 +34,15 @@ import (
 //   - encode: encodeEventIndex alone from a block's term pairs, the sort
 //     and the layout, CPU an event;
 //   - lookup: parseEventIndex and one term's events, index in memory;
-//   - s2-decode, zstd-decode: decompressing one block's index, which a
-//     search pays for each candidate block it reads from disk;
+//   - s2-decode, zstd-decode: what decompressing one block's index would
+//     cost a search for each candidate block (it was stored with s2 inside
+//     zap's compression until fieldIndex);
 //   - records-decode, records-parse: what testing a block's events without
 //     the index would cost: decodeBlockRecords, and parsing them all;
 //   - candidate: a candidate block of a real index: its stored fields read
-//     from its Bleve segment (zap decompresses them together, records
-//     included), its event index decoded and parsed, one term looked up.
+//     from its Bleve segment (zap decompresses them together; the records
+//     are in a document of their own, as the store writes them), its event
+//     index copied and parsed, one term looked up.
 //
 // It first checks the index against the events' own terms
 // (checkEventIndex), and each timed part's result once.
@@ -74,12 +76,8 @@ func BenchmarkBlockEventIndex(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stored := storedOf(b, doc, fieldEvents)
-		ix, err := s2.Decode(nil, stored)
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw, ss, zs = append(raw, ix), append(ss, stored), append(zs, zenc.EncodeAll(ix, nil))
+		ix := storedOf(b, doc, fieldIndex)
+		raw, ss, zs = append(raw, ix), append(ss, s2.Encode(nil, ix)), append(zs, zenc.EncodeAll(ix, nil))
 		recs, blooms = append(recs, storedOf(b, doc, fieldBlob)), append(blooms, storedOf(b, doc, fieldBloom))
 		pairs, keys = append(pairs, slices.Clone(bb.pairs)), append(keys, slices.Clone(bb.keys))
 		rs, err := decodeBlockRecords(recs[len(recs)-1], nil)
@@ -212,13 +210,10 @@ func BenchmarkBlockEventIndex(b *testing.B) {
 			ss := segs[i%len(segs)]
 			local := uint64(i/len(segs)) % ss.Count()
 			err := ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
-				if field != fieldEvents {
+				if field != fieldIndex {
 					return true
 				}
-				var derr error
-				if buf, derr = s2.Decode(buf[:cap(buf)], value); derr != nil {
-					b.Fatal(derr)
-				}
+				buf = append(buf[:0], value...) // as blockReader.read: value is zap's buffer
 				x, err := parseEventIndex(buf)
 				if err != nil {
 					b.Fatal(err)
@@ -412,7 +407,19 @@ func blockSegments(b *testing.B, events []record.Event) (segs []*scorch.SegmentS
 	if err != nil {
 		b.Fatal(err)
 	}
-	writeBlocks(b, idx, events, 5000, blockSize, blockBuild(b, newBlockBuilder(newWordCounts())))
+	// As the store writes them: the records in documents of their own.
+	build := blockBuild(b, newBlockBuilder(newWordCounts()))
+	recs := idx.NewBatch()
+	writeBlocks(b, idx, events, 5000, blockSize, func(evs []record.Event) *document.Document {
+		doc, rd := splitRecords(build(evs))
+		if err := recs.IndexAdvanced(rd); err != nil {
+			b.Fatal(err)
+		}
+		return doc
+	})
+	if err := idx.Batch(recs); err != nil {
+		b.Fatal(err)
+	}
 	r := indexReader(b, idx)
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
