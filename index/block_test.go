@@ -87,8 +87,13 @@ func TestBlockEventIndex(t *testing.T) {
 				t.Fatalf("block at %d, event %d: key %v, want %v", lo, o, got, want)
 			}
 		}
+		rare, _ := x.rare()
 		for term, os := range holders {
-			set, shared, err := x.lookup(termHash(term[0], []byte(term[1])))
+			ix := x.eventIndex
+			if rareField(term[0]) {
+				ix = rare
+			}
+			set, shared, err := ix.lookup(termHash(term[0], []byte(term[1])))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,16 +128,24 @@ func storedOf(tb testing.TB, doc interface {
 	return v
 }
 
-// storedIndex is the event index doc stores, decoded.
+// storedIndex is the event indexes doc stores (as built, both in it),
+// decoded.
 func storedIndex(tb testing.TB, doc interface {
 	VisitFields(bindex.FieldVisitor)
-}) eventIndex {
+}) blockIndexes {
 	tb.Helper()
-	x, err := parseEventIndex(storedOf(tb, doc, fieldIndex))
+	x, err := parseEventIndex(storedOf(tb, doc, fieldTyped))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return x
+	rare, err := parseEventIndex(storedOf(tb, doc, fieldRare))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if rare.events != x.events {
+		tb.Fatalf("%d events in the rare terms' index, %d in the typed", rare.events, x.events)
+	}
+	return blockIndexes{eventIndex: x, rare: func() (eventIndex, error) { return rare, nil }}
 }
 
 // TestEventIndexShared writes hashes shared by two terms (told apart by
@@ -423,14 +436,17 @@ func writeBlockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]
 	return writeBlockShardAs(t, evs, formatOne)
 }
 
-// Formats a block is stored in: in one document (formatOne, the event
-// index raw, the records in frames), in two (formatSplit: the records in a
-// document of their own, as the blockWriter writes), and as the first
-// writer did (formatV1: in one document, the event index with s2, the
-// records in a single frame).
+// Formats a block is stored in: in one document (formatOne: the typed
+// and the rare terms' event indexes raw, the records in frames), in three
+// (formatSplit: the records and the rare terms' index in documents of
+// their own, as the blockWriter writes), with one event index of all terms
+// raw and the records apart (formatAllIndex, as 5482a42 wrote), and as the
+// first writer did (formatV1: in one document, one event index with s2,
+// the records in a single frame).
 const (
 	formatOne = iota
 	formatSplit
+	formatAllIndex
 	formatV1
 )
 
@@ -455,11 +471,15 @@ func writeBlockShardAs(t *testing.T, evs []record.Event, format int) (bleve.Inde
 			t.Fatal(err)
 		}
 		docs := []*document.Document{doc}
+		// One index of all terms, as blocks held before the rare terms'
+		// went apart: from the builder's pairs of both (sorted, still
+		// pairs).
+		all, _, _ := encodeEventIndex(nil, append(slices.Clone(b.pairs), b.rare...), nil, b.keys)
 		switch format {
 		case formatSplit:
-			block, recs := splitRecords(doc)
-			docs = []*document.Document{block, recs}
-		case formatV1:
+			block, recs, rare := splitBlock(doc)
+			docs = []*document.Document{block, recs, rare}
+		case formatAllIndex, formatV1:
 			var recs []byte
 			for i := range blk {
 				recs = appendBlockRecord(recs, &blk[i])
@@ -467,14 +487,25 @@ func writeBlockShardAs(t *testing.T, evs []record.Event, format int) (bleve.Inde
 			old := document.NewDocument(doc.ID())
 			for _, f := range doc.Fields {
 				switch f.Name() {
-				case fieldIndex:
-					f = document.NewTextFieldWithIndexingOptions(fieldEvents, nil, s2.Encode(nil, f.Value()), optStoreOnly)
+				case fieldRare:
+					continue
+				case fieldTyped:
+					f = document.NewTextFieldWithIndexingOptions(fieldIndex, nil, all, optStoreOnly)
+					if format == formatV1 {
+						f = document.NewTextFieldWithIndexingOptions(fieldEvents, nil, s2.Encode(nil, all), optStoreOnly)
+					}
 				case fieldBlob:
-					f = document.NewTextFieldWithIndexingOptions(fieldBlob, nil, c.enc.EncodeAll(recs, []byte{blockRecsV1}), optStoreOnly)
+					if format == formatV1 {
+						f = document.NewTextFieldWithIndexingOptions(fieldBlob, nil, c.enc.EncodeAll(recs, []byte{blockRecsV1}), optStoreOnly)
+					}
 				}
 				old.AddField(f)
 			}
 			docs = []*document.Document{old}
+			if format == formatAllIndex {
+				block, recs, _ := splitBlock(old)
+				docs = []*document.Document{block, recs}
+			}
 		}
 		for _, d := range docs {
 			if err := batch.IndexAdvanced(d); err != nil {
@@ -505,7 +536,7 @@ func writeBlockShardAs(t *testing.T, evs []record.Event, format int) (bleve.Inde
 }
 
 type storedBlock struct {
-	x     eventIndex
+	x     blockIndexes
 	bloom blockBloom
 	blob  []byte
 }
@@ -723,7 +754,7 @@ func docStored(idx bleve.Index) blockStored {
 // the count against their number.
 func TestBlockPages(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
-	for format, name := range []string{"one document", "records apart", "version 1"} {
+	for format, name := range []string{"one document", "records and rare terms apart", "one index, records apart", "version 1"} {
 		t.Run(name, func(t *testing.T) {
 			idx, _ := writeBlockShardAs(t, evs, format)
 			stored, done, err := shardStored(idx)

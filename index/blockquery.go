@@ -399,7 +399,7 @@ func (n *blockNode) mayHold(f blockBloom) bool {
 // test returns the events of the block with the event index x that match.
 // records gives the block's records, called only when the index cannot
 // decide some event; parsed is the number of records it tested.
-func (p *blockPlan) test(x eventIndex, records func() (*blockRecords, error)) (match eventSet, parsed int, err error) {
+func (p *blockPlan) test(x blockIndexes, records func() (*blockRecords, error)) (match eventSet, parsed int, err error) {
 	yes, maybe, err := p.root.eval(x)
 	if err != nil || maybe.empty() {
 		return yes, 0, err
@@ -436,7 +436,7 @@ func (p *blockPlan) test(x eventIndex, records func() (*blockRecords, error)) (m
 
 // eval returns the events of x that match n (yes) and those the index
 // cannot decide (maybe): the matches are yes and some of maybe.
-func (n *blockNode) eval(x eventIndex) (yes, maybe eventSet, err error) {
+func (n *blockNode) eval(x blockIndexes) (yes, maybe eventSet, err error) {
 	all := x.all()
 	switch n.op {
 	case bnAll:
@@ -444,7 +444,13 @@ func (n *blockNode) eval(x eventIndex) (yes, maybe eventSet, err error) {
 	case bnNone:
 		return yes, maybe, nil
 	case bnTerm:
-		set, shared, err := x.lookup(n.hash)
+		ix := x.eventIndex
+		if n.bloom && x.rare != nil {
+			if ix, err = x.rare(); err != nil {
+				return yes, maybe, err
+			}
+		}
+		set, shared, err := ix.lookup(n.hash)
 		if shared {
 			return yes, set, err
 		}

@@ -90,14 +90,27 @@ type blockReader struct {
 	stored blockStored
 	cols   bool // read the columns too, into colBuf
 	ix     []byte
+	rix    []byte
 	bloom  []byte
 	colBuf []byte
 }
 
-// read returns the event index of the block m, and its Bloom filter in
-// r.bloom (and its columns in r.colBuf if r.cols).
-func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
+// blockIndexes are the event indexes of a block: its typed terms' (with
+// the events' keys) and, read when a query asks for one of them, its rare
+// terms' (the Bloom filter's).
+type blockIndexes struct {
+	eventIndex
+	// rare reads the rare terms' index; nil when the typed one holds them
+	// too (blocks written before they were apart).
+	rare func() (eventIndex, error)
+}
+
+// read returns the event indexes of the block m (the rare terms' valid
+// until the next read), and its Bloom filter in r.bloom (and its columns
+// in r.colBuf if r.cols).
+func (r *blockReader) read(m *search.DocumentMatch) (blockIndexes, error) {
 	var err error
+	split := false
 	found, want := 0, 2
 	if r.cols {
 		want = 3
@@ -105,7 +118,10 @@ func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
 	r.bloom, r.colBuf = r.bloom[:0], r.colBuf[:0]
 	serr := r.stored(m, func(field string, value []byte) bool {
 		switch field {
-		case fieldIndex: // copied: value is the reader's buffer
+		case fieldTyped: // copied: value is the reader's buffer
+			r.ix, split = append(r.ix[:0], value...), true
+			found++
+		case fieldIndex:
 			r.ix = append(r.ix[:0], value...)
 			found++
 		case fieldEvents:
@@ -123,13 +139,51 @@ func (r *blockReader) read(m *search.DocumentMatch) (eventIndex, error) {
 		return found < want && err == nil
 	})
 	if serr != nil || err != nil || found < want {
-		return eventIndex{}, fmt.Errorf("read block %s: %w", m.ID, cmp.Or(serr, err, errEventIndex))
+		return blockIndexes{}, fmt.Errorf("read block %s: %w", m.ID, cmp.Or(serr, err, errEventIndex))
 	}
-	return parseEventIndex(r.ix)
+	x, err := parseEventIndex(r.ix)
+	if err != nil || !split {
+		return blockIndexes{eventIndex: x}, err
+	}
+	var rare *eventIndex
+	return blockIndexes{eventIndex: x, rare: func() (eventIndex, error) {
+		if rare == nil {
+			rx, err := r.readRare(m)
+			if err == nil && rx.events != x.events {
+				err = fmt.Errorf("%w: %d events in the rare terms' index of %d", errEventIndex, rx.events, x.events)
+			}
+			if err != nil {
+				return eventIndex{}, fmt.Errorf("read block %s: %w", m.ID, err)
+			}
+			rare = &rx
+		}
+		return *rare, nil
+	}}, nil
+}
+
+// readRare reads the rare terms' index of the block m: from its own
+// document (splitBlock), or from m's where it is kept with the block.
+func (r *blockReader) readRare(m *search.DocumentMatch) (eventIndex, error) {
+	found := false
+	visit := func(field string, value []byte) bool {
+		if field != fieldRare {
+			return true
+		}
+		r.rix, found = append(r.rix[:0], value...), true
+		return false
+	}
+	err := r.stored(&search.DocumentMatch{ID: rareID(m.ID)}, visit)
+	if errors.Is(err, errNoDocument) {
+		err = r.stored(m, visit)
+	}
+	if err != nil || !found {
+		return eventIndex{}, cmp.Or(err, errEventIndex)
+	}
+	return parseEventIndex(r.rix)
 }
 
 // records returns the records of the block m: from their own document
-// (splitRecords), or from m's where they are kept with the block.
+// (splitBlock), or from m's where they are kept with the block.
 func (r *blockReader) records(m *search.DocumentMatch) (recs *blockRecords, err error) {
 	found := false
 	visit := func(field string, value []byte) bool {

@@ -101,15 +101,14 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 			binary.LittleEndian.PutUint32(raw[4*i:], ids[i])
 		}
 		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldIDs, nil, raw, optStoreOnly))
-		doc, recs := splitRecords(doc)
-		if err := b.IndexAdvanced(doc); err != nil {
-			w.failed = true
-			return fmt.Errorf("block %d: %w", blk[0].Seq, err)
-		}
-		if recs != nil {
-			if err := b.IndexAdvanced(recs); err != nil {
+		block, recs, rare := splitBlock(doc)
+		for _, d := range []*document.Document{block, recs, rare} {
+			if d == nil {
+				continue
+			}
+			if err := b.IndexAdvanced(d); err != nil {
 				w.failed = true
-				return fmt.Errorf("block %d's records: %w", blk[0].Seq, err)
+				return fmt.Errorf("block %d (%s): %w", blk[0].Seq, d.ID(), err)
 			}
 		}
 		blocks = append(blocks, built{blk[0].Seq, ids})
@@ -293,52 +292,46 @@ func eachDoc(ctx context.Context, sh bleve.Index, kind, sortField string, fn fun
 func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (ev record.Event, ok bool, err error) {
 	h := termHash("eventID", []byte(id))
 	for _, first := range ids.blocks(h) {
-		doc, err := sh.Document(blockID(first))
-		if err != nil || doc == nil {
-			return ev, false, fmt.Errorf("read block %s: %w", blockID(first), cmp.Or(err, errEventIndex))
+		bid := blockID(first)
+		// The id's events from the rare terms' index, in a document of its
+		// own or, in blocks written before it was, in the block's.
+		fields, err := docFields(sh, rareID(bid))
+		if err == nil && fields == nil {
+			fields, err = docFields(sh, bid)
 		}
-		var ix, blob []byte
-		raw := false
-		doc.VisitFields(func(f bindex.Field) {
-			switch f.Name() {
-			case fieldIndex:
-				ix, raw = f.Value(), true
-			case fieldEvents:
-				ix = f.Value()
-			case fieldBlob:
-				blob = f.Value()
-			}
-		})
+		if err != nil || fields == nil {
+			return ev, false, fmt.Errorf("read block %s: %w", bid, cmp.Or(err, errEventIndex))
+		}
 		var x eventIndex
-		if raw {
-			x, err = parseEventIndex(ix)
-		} else {
-			x, err = decodeEventIndex(ix)
+		switch {
+		case fields[fieldRare] != nil:
+			x, err = parseEventIndex(fields[fieldRare])
+		case fields[fieldIndex] != nil:
+			x, err = parseEventIndex(fields[fieldIndex])
+		default:
+			x, err = decodeEventIndex(fields[fieldEvents])
 		}
 		if err != nil {
-			return ev, false, fmt.Errorf("block %s: %w", blockID(first), err)
+			return ev, false, fmt.Errorf("block %s: %w", bid, err)
 		}
 		set, _, err := x.lookup(h)
 		if err != nil {
-			return ev, false, fmt.Errorf("block %s: %w", blockID(first), err)
+			return ev, false, fmt.Errorf("block %s: %w", bid, err)
 		}
 		if set.empty() {
 			continue
 		}
+		blob := fields[fieldBlob]
 		if blob == nil { // in the records' own document
-			rdoc, err := sh.Document(recordsID(blockID(first)))
-			if err != nil || rdoc == nil {
-				return ev, false, fmt.Errorf("read the records of block %s: %w", blockID(first), cmp.Or(err, errEventIndex))
+			rf, err := docFields(sh, recordsID(bid))
+			if err != nil || rf[fieldBlob] == nil {
+				return ev, false, fmt.Errorf("read the records of block %s: %w", bid, cmp.Or(err, errEventIndex))
 			}
-			rdoc.VisitFields(func(f bindex.Field) {
-				if f.Name() == fieldBlob {
-					blob = f.Value()
-				}
-			})
+			blob = rf[fieldBlob]
 		}
 		recs, err := openBlockRecords(blob)
 		if err != nil || recs.len() != x.events {
-			return ev, false, fmt.Errorf("block %s: %w", blockID(first), cmp.Or(err, errEventIndex))
+			return ev, false, fmt.Errorf("block %s: %w", bid, cmp.Or(err, errEventIndex))
 		}
 		// The hash may be another id's: the record says.
 		var p record.Parser
@@ -348,11 +341,11 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 			}
 			rec, err := recs.get(o)
 			if err != nil {
-				return ev, false, fmt.Errorf("block %s: %w", blockID(first), err)
+				return ev, false, fmt.Errorf("block %s: %w", bid, err)
 			}
 			e, err := p.Parse(rec.kind, rec.raw)
 			if err != nil {
-				return ev, false, fmt.Errorf("block %s, event %d: %w", blockID(first), x.key(o).seq, err)
+				return ev, false, fmt.Errorf("block %s, event %d: %w", bid, x.key(o).seq, err)
 			}
 			if e.ID == id {
 				e.Seq = x.key(o).seq
@@ -361,4 +354,16 @@ func findEvent(ctx context.Context, sh bleve.Index, ids *blockIDs, id string) (e
 		}
 	}
 	return ev, false, nil
+}
+
+// docFields returns the stored fields of the document of sh with the id,
+// nil if sh holds none.
+func docFields(sh bleve.Index, id string) (map[string][]byte, error) {
+	doc, err := sh.Document(id)
+	if err != nil || doc == nil {
+		return nil, err
+	}
+	fields := map[string][]byte{}
+	doc.VisitFields(func(f bindex.Field) { fields[f.Name()] = f.Value() })
+	return fields, nil
 }

@@ -29,8 +29,9 @@ import (
 // blockSize:
 //   - build: blockBuilder.build, the whole block document (lists, Bloom
 //     filter, event index, records; common words counted), CPU an event;
-//     the bytes an event of the event index raw, with s2 (as stored) and
-//     with zstd (fastest), of the records and of the Bloom filter as stored;
+//     the bytes an event of the typed terms' event index raw (as stored),
+//     with s2 and with zstd (fastest), of the rare terms' index, of the
+//     records and of the Bloom filter as stored;
 //   - encode: encodeEventIndex alone from a block's term pairs, the sort
 //     and the layout, CPU an event;
 //   - lookup: parseEventIndex and one term's events, index in memory;
@@ -66,7 +67,7 @@ func BenchmarkBlockEventIndex(b *testing.B) {
 	}
 	defer zdec.Close()
 	// Each block as stored, and its term pairs and keys for encode.
-	var raw, ss, zs, recs, blooms [][]byte
+	var raw, ss, zs, rares, recs, blooms [][]byte
 	var pairs [][]uint64
 	var keys [][]eventKey
 	var decoded [][]blockRecord
@@ -76,8 +77,9 @@ func BenchmarkBlockEventIndex(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ix := storedOf(b, doc, fieldIndex)
+		ix := storedOf(b, doc, fieldTyped)
 		raw, ss, zs = append(raw, ix), append(ss, s2.Encode(nil, ix)), append(zs, zenc.EncodeAll(ix, nil))
+		rares = append(rares, storedOf(b, doc, fieldRare))
 		recs, blooms = append(recs, storedOf(b, doc, fieldBlob)), append(blooms, storedOf(b, doc, fieldBloom))
 		pairs, keys = append(pairs, slices.Clone(bb.pairs)), append(keys, slices.Clone(bb.keys))
 		rs, err := decodeBlockRecords(recs[len(recs)-1], nil)
@@ -114,6 +116,7 @@ func BenchmarkBlockEventIndex(b *testing.B) {
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/event")
 		b.ReportMetric(perEvent(raw), "raw-B/event")
+		b.ReportMetric(perEvent(rares), "rare-B/event")
 		b.ReportMetric(perEvent(ss), "s2-B/event")
 		b.ReportMetric(perEvent(zs), "zstd-B/event")
 		b.ReportMetric(perEvent(recs), "records-B/event")
@@ -210,7 +213,7 @@ func BenchmarkBlockEventIndex(b *testing.B) {
 			ss := segs[i%len(segs)]
 			local := uint64(i/len(segs)) % ss.Count()
 			err := ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
-				if field != fieldIndex {
+				if field != fieldTyped {
 					return true
 				}
 				buf = append(buf[:0], value...) // as blockReader.read: value is zap's buffer
@@ -299,16 +302,25 @@ func checkEventIndex(b *testing.B, blocks [][]record.Event) {
 				b.Fatalf("block %d event %d: key %v, want %v", k, i, got, want)
 			}
 		}
-		terms := map[uint32]int{} // hash: the block's terms with it
+		// Each term in its index: the typed terms' or the rare terms'.
+		terms := map[bool]map[uint32]int{false: {}, true: {}} // rare: hash: the block's terms with it
 		for t := range holders {
-			terms[termHash(t.name, []byte(t.term))]++
+			terms[rareField(t.name)][termHash(t.name, []byte(t.term))]++
 		}
-		if x.n != len(terms) {
-			b.Fatalf("block %d: its index holds %d term hashes, its events' terms have %d", k, x.n, len(terms))
+		rare, err := x.rare()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if x.n != len(terms[false]) || rare.n != len(terms[true]) {
+			b.Fatalf("block %d: its indexes hold %d and %d term hashes, its events' terms have %d and %d", k, x.n, rare.n, len(terms[false]), len(terms[true]))
 		}
 		for t, want := range holders {
 			h := termHash(t.name, []byte(t.term))
-			got, sh, err := x.lookup(h)
+			ix := x.eventIndex
+			if rareField(t.name) {
+				ix = rare
+			}
+			got, sh, err := ix.lookup(h)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -316,7 +328,7 @@ func checkEventIndex(b *testing.B, blocks [][]record.Event) {
 				b.Fatalf("block %d: %s:%q found events %v, want at least %v", k, t.name, t.term, got, want)
 			}
 			if sh {
-				if terms[h] < 2 {
+				if terms[rareField(t.name)][h] < 2 {
 					b.Fatalf("block %d: %s:%q is marked shared, no other term of the block has its hash", k, t.name, t.term)
 				}
 				shared++
@@ -407,12 +419,16 @@ func blockSegments(b *testing.B, events []record.Event) (segs []*scorch.SegmentS
 	if err != nil {
 		b.Fatal(err)
 	}
-	// As the store writes them: the records in documents of their own.
+	// As the store writes them: the records and the rare terms' index in
+	// documents of their own.
 	build := blockBuild(b, newBlockBuilder(newWordCounts()))
 	recs := idx.NewBatch()
 	writeBlocks(b, idx, events, 5000, blockSize, func(evs []record.Event) *document.Document {
-		doc, rd := splitRecords(build(evs))
+		doc, rd, rare := splitBlock(build(evs))
 		if err := recs.IndexAdvanced(rd); err != nil {
+			b.Fatal(err)
+		}
+		if err := recs.IndexAdvanced(rare); err != nil {
 			b.Fatal(err)
 		}
 		return doc
