@@ -172,7 +172,7 @@ func (r *blockReader) readRare(m *search.DocumentMatch) (eventIndex, error) {
 		r.rix, found = append(r.rix[:0], value...), true
 		return false
 	}
-	err := r.stored(&search.DocumentMatch{ID: rareID(m.ID)}, visit)
+	err := r.stored(blockSibling(m, rareID(m.ID)), visit)
 	if errors.Is(err, errNoDocument) {
 		err = r.stored(m, visit)
 	}
@@ -194,7 +194,7 @@ func (r *blockReader) records(m *search.DocumentMatch) (recs *blockRecords, err 
 		recs, err = openBlockRecords(value)
 		return false
 	}
-	serr := r.stored(&search.DocumentMatch{ID: recordsID(m.ID)}, visit)
+	serr := r.stored(blockSibling(m, recordsID(m.ID)), visit)
 	if errors.Is(serr, errNoDocument) {
 		serr = r.stored(m, visit)
 	}

@@ -41,10 +41,10 @@ func (s *Store) blockShards() []blockShard {
 	return nil
 }
 
-// shardStored reads the stored fields of a block of sh by its document
-// number in a snapshot of sh, and by its id when the snapshot holds
-// another document there (the search ran on a newer one); done releases
-// the snapshot.
+// shardStored reads the stored fields of a document of sh (a block, or
+// one written beside it) in a snapshot of sh, by its document number, near
+// it, or by its id (the search ran on a newer snapshot); done releases the
+// snapshot.
 func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 	adv, err := sh.Advanced()
 	if err != nil {
@@ -56,8 +56,20 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 	}
 	snap, _ := r.(*scorch.IndexSnapshot)
 	stored = func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
-		if snap != nil && m.IndexInternalID == nil {
-			// By id (a block's records): its number in the snapshot.
+		if snap != nil {
+			// By its number; else, for a document written beside a block in
+			// the same batch (blockSibling), in the segment holding the
+			// block (a batch makes one segment, and merges keep a segment's
+			// documents together); else by its id in the snapshot.
+			if m.IndexInternalID != nil {
+				ok, err := visitByNumber(snap, m, fn)
+				if err == nil && !ok {
+					ok, err = visitSibling(snap, m, fn)
+				}
+				if err != nil || ok {
+					return err
+				}
+			}
 			n, err := snap.InternalID(m.ID)
 			if err != nil {
 				return fmt.Errorf("read %s: %w", m.ID, err)
@@ -65,10 +77,7 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 			if n == nil {
 				return fmt.Errorf("read %s: %w", m.ID, errNoDocument)
 			}
-			m = &search.DocumentMatch{ID: m.ID, IndexInternalID: n}
-		}
-		if snap != nil {
-			ok, err := visitByNumber(snap, m, fn)
+			ok, err := visitByNumber(snap, &search.DocumentMatch{ID: m.ID, IndexInternalID: n}, fn)
 			if err != nil || ok {
 				return err
 			}
@@ -89,6 +98,35 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 		return nil
 	}
 	return stored, func() { _ = r.Close() }, nil
+}
+
+// blockSibling is the match of the document with the id written in the
+// same batch as the block m (its records, its rare terms' index), for a
+// blockStored to find near m.
+func blockSibling(m *search.DocumentMatch, id string) *search.DocumentMatch {
+	return &search.DocumentMatch{ID: id, IndexInternalID: m.IndexInternalID}
+}
+
+// visitSibling visits the stored fields of the document with m's id in the
+// segment of snap holding the document number m names; ok is false if that
+// segment holds none.
+func visitSibling(snap *scorch.IndexSnapshot, m *search.DocumentMatch, fn func(field string, value []byte) bool) (ok bool, err error) {
+	n := m.IndexInternalID.Value()
+	var off uint64
+	for _, ss := range snap.Segments() {
+		count := ss.Count()
+		if n >= off+count {
+			off += count
+			continue
+		}
+		found, err := ss.Segment().DocNumbers([]string{m.ID})
+		if err != nil || found.IsEmpty() {
+			return false, err
+		}
+		at := &search.DocumentMatch{ID: m.ID, IndexInternalID: bindex.NewIndexInternalID(nil, off+uint64(found.Minimum()))}
+		return visitByNumber(snap, at, fn)
+	}
+	return false, nil
 }
 
 // blockShardTerms lists the distinct terms of a field over the shards.
