@@ -271,12 +271,10 @@ func eachDoc(ctx context.Context, sh bleve.Index, kind, sortField string, fn fun
 			return fmt.Errorf("read %s documents: %w", kind, err)
 		}
 		for _, m := range res.Hits {
-			doc, err := sh.Document(m.ID)
-			if err != nil || doc == nil {
+			fields, err := docFields(sh, m.ID)
+			if err != nil || fields == nil {
 				return fmt.Errorf("read %s: %w", m.ID, cmp.Or(err, errEventIndex))
 			}
-			fields := map[string][]byte{}
-			doc.VisitFields(func(f bindex.Field) { fields[f.Name()] = f.Value() })
 			if err := fn(m, func(name string) []byte { return fields[name] }); err != nil {
 				return err
 			}
