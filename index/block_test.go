@@ -731,20 +731,7 @@ func TestTermPair(t *testing.T) {
 // docStored reads a block of idx by its id.
 func docStored(idx bleve.Index) blockStored {
 	return func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
-		doc, err := idx.Document(m.ID)
-		if err != nil {
-			return err
-		}
-		if doc == nil {
-			return fmt.Errorf("block %s: %w", m.ID, errNoDocument)
-		}
-		more := true
-		doc.VisitFields(func(f bindex.Field) {
-			if more && f.Name() != "_id" {
-				more = fn(f.Name(), f.Value())
-			}
-		})
-		return nil
+		return visitDocument(idx, m.ID, fn)
 	}
 }
 

@@ -82,22 +82,28 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 				return err
 			}
 		}
-		doc, err := sh.Document(m.ID)
-		if err != nil {
-			return fmt.Errorf("read block %s: %w", m.ID, err)
-		}
-		if doc == nil {
-			return fmt.Errorf("read %s: %w", m.ID, errNoDocument)
-		}
-		more := true
-		doc.VisitFields(func(f bindex.Field) {
-			if more && f.Name() != "_id" {
-				more = fn(f.Name(), f.Value())
-			}
-		})
-		return nil
+		return visitDocument(sh, m.ID, fn)
 	}
 	return stored, func() { _ = r.Close() }, nil
+}
+
+// visitDocument visits the stored fields of the document of sh with the
+// id, through Bleve's Document (which loads them all).
+func visitDocument(sh bleve.Index, id string, fn func(field string, value []byte) bool) error {
+	doc, err := sh.Document(id)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", id, err)
+	}
+	if doc == nil {
+		return fmt.Errorf("read %s: %w", id, errNoDocument)
+	}
+	more := true
+	doc.VisitFields(func(f bindex.Field) {
+		if more && f.Name() != "_id" {
+			more = fn(f.Name(), f.Value())
+		}
+	})
+	return nil
 }
 
 // blockSibling is the match of the document with the id written in the
