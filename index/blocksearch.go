@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
-	bquery "github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -228,16 +228,18 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 	if !newest {
 		sortField, boundField = fieldOldest, fieldOrder
 	}
+	sortBy := []string{sortField}
 	if after != "" {
 		// A block can hold an event past the token only if its oldest
-		// (newest) event is.
-		var r bquery.Query
-		if newest {
-			r = termRange(boundField, "", after, false, false)
-		} else {
-			r = termRange(boundField, after, "", false, false)
+		// (newest) event is: told by a second sort value of each block
+		// rather than by a range over the blocks' keys, a term a block
+		// (which made a page deep in 1M events cost 8 times the first).
+		sortBy = append(sortBy, boundField)
+	}
+	if newest {
+		for i := range sortBy {
+			sortBy[i] = "-" + sortBy[i]
 		}
-		q = bquery.NewConjunctionQuery([]bquery.Query{q, r})
 	}
 	var from eventKey
 	if after != "" {
@@ -256,24 +258,23 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 	for skip, n := 0, 64; ; skip, n = skip+n, 1024 {
 		req := bleve.NewSearchRequestOptions(q, n, skip, false)
 		req.Score = "none"
-		if newest {
-			req.SortBy([]string{"-" + sortField})
-		} else {
-			req.SortBy([]string{sortField})
-		}
+		req.SortBy(sortBy)
 		res, err := search(ctx, req)
 		if err != nil {
 			return nil, fmt.Errorf("search blocks: %w", err)
 		}
 		for _, h := range res.Hits {
-			if len(h.Sort) != 1 {
-				return nil, fmt.Errorf("search blocks: block %s has no %s", h.ID, sortField)
+			if len(h.Sort) != len(sortBy) {
+				return nil, fmt.Errorf("search blocks: block %s has no %s", h.ID, strings.Join(sortBy, " or "))
 			}
 			if len(out) == size && (newest && h.Sort[0] <= last || !newest && h.Sort[0] >= last) {
 				// No event of this block or the next sorts before the
 				// last kept: the page is full, and more may follow.
 				pg.more = true
 				return out, nil
+			}
+			if after != "" && (newest && h.Sort[1] >= after || !newest && h.Sort[1] <= after) {
+				continue // every event of the block is at or before the token
 			}
 			x, err := rd.read(h)
 			if err != nil {
