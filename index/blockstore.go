@@ -263,6 +263,7 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	for i, sh := range shards {
 		st, done, err := shardStored(sh.idx)
 		if err != nil {
+			_ = g.Wait() // the shards' searches started read snapshots the deferred dones close
 			return out, err
 		}
 		stored[i], dones[i] = st, done
@@ -302,14 +303,12 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		return out, err
 	}
 	var all []found
-	add := func(cs blockCounts, facets bool) {
+	add := func(cs blockCounts) {
 		out.total += cs.total
-		if facets {
-			for j := range fields {
-				out.facets[j].missing += cs.facets[j].missing
-				for v, k := range cs.facets[j].values {
-					out.facets[j].values[v] += k
-				}
+		for j := range fields {
+			out.facets[j].missing += cs.facets[j].missing
+			for v, k := range cs.facets[j].values {
+				out.facets[j].values[v] += k
 			}
 		}
 		for j, k := range cs.buckets {
@@ -322,12 +321,12 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		}
 		switch {
 		case allEvents && pt.counted:
-			add(pt.kept, true)
+			add(pt.kept)
 		case allEvents: // the histogram alone was read from the blocks
 			pt.kept.buckets = pt.cs.buckets
-			add(pt.kept, true)
+			add(pt.kept)
 		case !pt.counted:
-			add(pt.cs, true)
+			add(pt.cs)
 		}
 	}
 	slices.SortFunc(all, func(a, b found) int {
