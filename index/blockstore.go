@@ -117,22 +117,16 @@ func blockSibling(m *search.DocumentMatch, id string) *search.DocumentMatch {
 // segment of snap holding the document number m names; ok is false if that
 // segment holds none.
 func visitSibling(snap *scorch.IndexSnapshot, m *search.DocumentMatch, fn func(field string, value []byte) bool) (ok bool, err error) {
-	n := m.IndexInternalID.Value()
-	var off uint64
-	for _, ss := range snap.Segments() {
-		count := ss.Count()
-		if n >= off+count {
-			off += count
-			continue
-		}
-		found, err := ss.Segment().DocNumbers([]string{m.ID})
-		if err != nil || found.IsEmpty() {
-			return false, err
-		}
-		at := &search.DocumentMatch{ID: m.ID, IndexInternalID: bindex.NewIndexInternalID(nil, off+uint64(found.Minimum()))}
-		return visitByNumber(snap, at, fn)
+	ss, off := segmentOf(snap, m.IndexInternalID.Value())
+	if ss == nil {
+		return false, nil
 	}
-	return false, nil
+	found, err := ss.Segment().DocNumbers([]string{m.ID})
+	if err != nil || found.IsEmpty() {
+		return false, err
+	}
+	at := &search.DocumentMatch{ID: m.ID, IndexInternalID: bindex.NewIndexInternalID(nil, off+uint64(found.Minimum()))}
+	return visitByNumber(snap, at, fn)
 }
 
 // blockShardTerms lists the distinct terms of a field over the shards.

@@ -616,33 +616,39 @@ func visitByNumber(snap *scorch.IndexSnapshot, m *search.DocumentMatch, fn func(
 	if m.IndexInternalID == nil {
 		return false, nil
 	}
-	n := m.IndexInternalID.Value()
-	var off uint64
-	for _, ss := range snap.Segments() {
-		count := ss.Count()
-		if n >= off+count {
-			off += count
-			continue
-		}
-		local := n - off
-		if d := ss.Deleted(); d != nil && d.Contains(uint32(local)) {
-			return false, nil
-		}
-		var checked, other bool
-		err := ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
-			if field == "_id" {
-				// Never stop at the id: zapx (v17.2.5) then puts its
-				// decoding buffer back in its pool twice, and two
-				// later reads can share it and see each other's
-				// fields. Stop at the next field instead.
-				checked, other = true, string(value) != m.ID
-				return true
-			}
-			return checked && !other && fn(field, value)
-		})
-		return checked && !other, err
+	ss, off := segmentOf(snap, m.IndexInternalID.Value())
+	if ss == nil {
+		return false, nil
 	}
-	return false, nil
+	local := m.IndexInternalID.Value() - off
+	if d := ss.Deleted(); d != nil && d.Contains(uint32(local)) {
+		return false, nil
+	}
+	var checked, other bool
+	err = ss.Segment().VisitStoredFields(local, func(field string, _ byte, value []byte, _ []uint64) bool {
+		if field == "_id" {
+			// Never stop at the id: zapx (v17.2.5) then puts its
+			// decoding buffer back in its pool twice, and two
+			// later reads can share it and see each other's
+			// fields. Stop at the next field instead.
+			checked, other = true, string(value) != m.ID
+			return true
+		}
+		return checked && !other && fn(field, value)
+	})
+	return checked && !other, err
+}
+
+// segmentOf returns the segment of snap holding the document number n and
+// the number of its first document; nil past the last.
+func segmentOf(snap *scorch.IndexSnapshot, n uint64) (ss *scorch.SegmentSnapshot, off uint64) {
+	for _, ss := range snap.Segments() {
+		if n < off+ss.Count() {
+			return ss, off
+		}
+		off += ss.Count()
+	}
+	return nil, off
 }
 
 // localDensity is how many times denser events are in the two whole hours
