@@ -50,7 +50,7 @@ const (
 type blockNode struct {
 	op     int
 	hash   uint32 // bnTerm
-	bloom  bool   // bnTerm: the term is in the Bloom filter, not in a list
+	bloom  bool   // bnTerm: a rare term (rareField): in the Bloom filter and the rare terms' index, not in a list
 	lo, hi int64  // bnTime, nanoseconds, both included
 	kids   []blockNode
 }
