@@ -26,7 +26,7 @@ import (
 // blockTestEvents is generated events and a few written here for the
 // cases the generator does not make (a typed value and a path holding a
 // newline, no eventTime, a readOnly in upper case), numbered from 1.
-func blockTestEvents(t *testing.T, n int) []record.Event {
+func blockTestEvents(t testing.TB, n int) []record.Event {
 	t.Helper()
 	evs := generated(t, n)
 	for i, raw := range []string{
@@ -969,74 +969,94 @@ func TestBlockFacets(t *testing.T) {
 	}
 	for _, q := range []string{"", "eventName:" + s.Name, "NOT eventName:" + s.Name, "accessdenied", "errorCode:*", "eventName:NoSuchName"} {
 		p := mustPlan(t, c, idx, q)
-		want := make([]facetCount, len(fields))
-		matched := 0
-		for i := range evs {
-			ev := &evs[i]
-			if !p.match(newEventTerms(ev)) {
-				continue
-			}
-			matched++
-			for f, name := range blockColumnFields {
-				if want[f].values == nil {
-					want[f].values = map[string]int{}
-				}
-				var vs []string
-				if name == multiResource {
-					vs = ev.Resources
-				} else if v := fieldByName[name].value(ev); v != "" {
-					vs = []string{v}
-				}
-				if len(vs) == 0 {
-					want[f].missing++
-				}
-				for _, v := range vs {
-					want[f].values[v]++
-				}
-			}
-		}
-		// Daily buckets from the day of the oldest generated event.
-		day := 24 * time.Hour
-		start := evs[0].Time.UTC().Truncate(day)
-		wantBuckets := make([]int, 40)
-		for i := range evs {
-			if t := evs[i].Time; !t.IsZero() && !t.Before(start) && p.match(newEventTerms(&evs[i])) {
-				if b := int(t.Sub(start) / day); b < len(wantBuckets) {
-					wantBuckets[b]++
-				}
-			}
-		}
-		cs, err := p.counts(context.Background(), run, docStored(idx), blockCountRequest{fields: fields, start: start, iv: day, buckets: len(wantBuckets)})
+		want := wantCounts(t, p, evs, len(fields) > 0)
+		cs, err := p.counts(context.Background(), run, docStored(idx), blockCountRequest{fields: fields, start: want.start, iv: day, buckets: len(want.buckets)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		total, got := cs.total, cs.facets
-		inDays := 0
-		for _, b := range wantBuckets {
-			inDays += b
-		}
-		if matched > 5 && inDays == 0 {
-			t.Fatalf("%q: no match in the %d days from %s", q, len(wantBuckets), start)
-		}
-		if !slices.Equal(cs.buckets, wantBuckets) {
-			t.Fatalf("%q: days %v, want %v", q, cs.buckets, wantBuckets)
-		}
-		if total != uint64(matched) {
-			t.Fatalf("%q: %d matches counted, want %d", q, total, matched)
-		}
-		for f, name := range blockColumnFields {
-			if matched == 0 {
-				if len(got[f].values) != 0 || got[f].missing != 0 {
-					t.Fatalf("%q: %s counted %v over no match", q, name, got[f])
-				}
-				continue
-			}
-			if !maps.Equal(got[f].values, want[f].values) || got[f].missing != want[f].missing {
-				t.Fatalf("%q: %s: %d values, %d missing; want %d values, %d missing", q, name, len(got[f].values), got[f].missing, len(want[f].values), want[f].missing)
-			}
-		}
-		t.Logf("%q: %d matches", q, matched)
+		want.check(t, q, cs)
 	}
+}
+
+// countsWant is what counts over a query's matches must give: the total,
+// every blockColumnFields facet, and daily buckets from the day of the
+// oldest event.
+type countsWant struct {
+	blockCounts
+	start time.Time
+}
+
+const day = 24 * time.Hour
+
+// wantCounts counts the matches of p among evs with the matcher.
+func wantCounts(t *testing.T, p *blockPlan, evs []record.Event, facets bool) countsWant {
+	t.Helper()
+	want := countsWant{start: evs[0].Time.UTC().Truncate(day)}
+	want.buckets = make([]int, 40)
+	if facets {
+		want.facets = make([]facetCount, len(blockColumnFields))
+	}
+	for i := range evs {
+		ev := &evs[i]
+		if !p.match(newEventTerms(ev)) {
+			continue
+		}
+		want.total++
+		if t := ev.Time; !t.IsZero() && !t.Before(want.start) {
+			if b := int(t.Sub(want.start) / day); b < len(want.buckets) {
+				want.buckets[b]++
+			}
+		}
+		for f, name := range blockColumnFields[:len(want.facets)] {
+			if want.facets[f].values == nil {
+				want.facets[f].values = map[string]int{}
+			}
+			var vs []string
+			if name == multiResource {
+				vs = ev.Resources
+			} else if v := fieldByName[name].value(ev); v != "" {
+				vs = []string{v}
+			}
+			if len(vs) == 0 {
+				want.facets[f].missing++
+			}
+			for _, v := range vs {
+				want.facets[f].values[v]++
+			}
+		}
+	}
+	inDays := 0
+	for _, b := range want.buckets {
+		inDays += b
+	}
+	if want.total > 5 && inDays == 0 {
+		t.Fatalf("no match in the %d days from %s", len(want.buckets), want.start)
+	}
+	return want
+}
+
+// check compares counts with what they must be.
+func (want countsWant) check(t *testing.T, q string, cs blockCounts) {
+	t.Helper()
+	if !slices.Equal(cs.buckets, want.buckets) {
+		t.Fatalf("%q: days %v, want %v", q, cs.buckets, want.buckets)
+	}
+	if cs.total != want.total {
+		t.Fatalf("%q: %d matches counted, want %d", q, cs.total, want.total)
+	}
+	for f, name := range blockColumnFields[:len(want.facets)] {
+		got := cs.facets[f]
+		if want.total == 0 {
+			if len(got.values) != 0 || got.missing != 0 {
+				t.Fatalf("%q: %s counted %v over no match", q, name, got)
+			}
+			continue
+		}
+		if !maps.Equal(got.values, want.facets[f].values) || got.missing != want.facets[f].missing {
+			t.Fatalf("%q: %s: %d values, %d missing; want %d values, %d missing", q, name, len(got.values), got.missing, len(want.facets[f].values), want.facets[f].missing)
+		}
+	}
+	t.Logf("%q: %d matches", q, want.total)
 }
 
 func FuzzDecodeBlockColumns(f *testing.F) {
@@ -1060,7 +1080,7 @@ func FuzzDecodeBlockColumns(f *testing.F) {
 }
 
 // mustPlan compiles q for the blocks of idx.
-func mustPlan(t *testing.T, c compiler, idx bleve.Index, q string) *blockPlan {
+func mustPlan(t testing.TB, c compiler, idx bleve.Index, q string) *blockPlan {
 	t.Helper()
 	ast, err := query.Parse(q)
 	if err != nil {

@@ -51,6 +51,9 @@ type blockNode struct {
 	op     int
 	hash   uint32 // bnTerm
 	bloom  bool   // bnTerm: a rare term (rareField): in the Bloom filter and the rare terms' index, not in a list
+	// bnTerm of a listed term: its field and term, which the sidecar
+	// looks up by value (empty where the hash alone is known).
+	field, term string
 	lo, hi int64  // bnTime, nanoseconds, both included
 	kids   []blockNode
 }
@@ -215,7 +218,7 @@ func blockBloomTerm(field, term string) blockNode {
 // listing it are the candidates. A value holding a newline is left out of
 // the lists, and any block may hold it.
 func blockListTerm(field, term string) (blockNode, bquery.Query, error) {
-	node := blockNode{op: bnTerm, hash: termHash(field, []byte(term))}
+	node := blockNode{op: bnTerm, hash: termHash(field, []byte(term)), field: field, term: term}
 	if strings.IndexByte(term, '\n') >= 0 {
 		return node, nil, nil
 	}
@@ -277,7 +280,7 @@ func (c *compiler) expand(n query.Node, field string, terms termSource) (blockNo
 		if len(or.kids) == maxExpandedTerms {
 			return maybe, nil
 		}
-		or.kids = append(or.kids, blockNode{op: bnTerm, hash: termHash(field, []byte(t))})
+		or.kids = append(or.kids, blockNode{op: bnTerm, hash: termHash(field, []byte(t)), field: field, term: t})
 	}
 	return or, nil
 }

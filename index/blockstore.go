@@ -287,9 +287,16 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 					}
 				})
 			}
-			if !pt.counted {
-				pt.cs, err = p.counts(gctx, search, st, creq)
+			if pt.counted {
+				return nil
 			}
+			if cs, ok := sh.w.sidecarCounts(p, creq); ok {
+				metricBlockCounts.WithLabelValues("sidecar").Inc()
+				pt.cs = cs
+				return nil
+			}
+			metricBlockCounts.WithLabelValues("blocks").Inc()
+			pt.cs, err = p.counts(gctx, search, st, creq)
 			return err
 		})
 	}
@@ -427,13 +434,16 @@ func (s *Store) blockStoredIDs(ctx context.Context, ids []string) (map[string]bo
 // many match.
 func (s *Store) blockEdge(ctx context.Context, p *blockPlan, newest, count bool) (t time.Time, n uint64, err error) {
 	var best *eventKey
-	err = eachBlockShard(s.blockShards(), func(_ int, _ blockShard, search searchFunc, stored blockStored) error {
+	err = eachBlockShard(s.blockShards(), func(_ int, sh blockShard, search searchFunc, stored blockStored) error {
 		if count {
-			c, err := p.count(ctx, search, stored)
-			if err != nil {
-				return err
+			cs, ok := sh.w.sidecarCounts(p, blockCountRequest{})
+			if !ok {
+				var err error
+				if cs.total, err = p.count(ctx, search, stored); err != nil {
+					return err
+				}
 			}
-			n += c
+			n += cs.total
 		}
 		// Oldest first, the events without a time come first (as on the
 		// per-event layout): skip them.

@@ -38,8 +38,9 @@ type blockWriter struct {
 	build *blockBuilder
 	words *wordCounts
 	ids   *blockIDs
-	mu    sync.RWMutex // guards all
+	mu    sync.RWMutex // guards all and side
 	all   *allCounts   // of the stored events only
+	side  *sidecar     // of the stored events only
 	// failed is set by a failed batch: the word counts may hold some of
 	// its events, so the writer takes no more (the Store opens a new one
 	// from what the shard stores).
@@ -61,11 +62,26 @@ func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := loadBlockIDs(ctx, sh)
+	ids, side, err := loadBlocks(ctx, sh)
 	if err != nil {
 		return nil, err
 	}
-	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, all: all, ids: ids}, nil
+	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, all: all, ids: ids, side: side}, nil
+}
+
+// sidecarCounts counts p's matches and what r asks for over them on the
+// sidecar; ok is false when the sidecar cannot decide p.
+func (w *blockWriter) sidecarCounts(p *blockPlan, r blockCountRequest) (c blockCounts, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.side.broken {
+		return c, false
+	}
+	match, ok := w.side.eval(&p.root)
+	if !ok {
+		return c, false
+	}
+	return w.side.counts(match, r), true
 }
 
 // writeBatch stores events (consecutive, their sequence numbers set) as
@@ -85,6 +101,8 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	type built struct {
 		first uint64
 		ids   []uint32
+		ix    eventIndex // typed, for the sidecar
+		cols  []byte
 	}
 	var blocks []built
 	for lo := 0; lo < len(events); lo += blockSize {
@@ -111,7 +129,20 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 				return fmt.Errorf("block %d (%s): %w", blk[0].Seq, d.ID(), err)
 			}
 		}
-		blocks = append(blocks, built{blk[0].Seq, ids})
+		bt := built{first: blk[0].Seq, ids: ids}
+		for _, f := range block.Fields {
+			switch f.Name() {
+			case fieldTyped:
+				bt.ix, err = parseEventIndex(f.Value())
+			case fieldColumns:
+				bt.cols = f.Value()
+			}
+		}
+		if err != nil {
+			w.failed = true
+			return fmt.Errorf("block %d: %w", blk[0].Seq, err)
+		}
+		blocks = append(blocks, bt)
 	}
 	// The batch's own counts, added to the store's once it is stored.
 	added := newAllCounts()
@@ -132,6 +163,11 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	}
 	w.mu.Lock()
 	err := w.all.apply(delta)
+	for _, blk := range blocks {
+		// A block the sidecar cannot take breaks it (counts are then
+		// read from the blocks), not the batch, which is stored.
+		_ = w.side.add(blk.ix, blk.cols)
+	}
 	w.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("count the batch's values: %w", err)
@@ -217,10 +253,13 @@ func loadCounts(ctx context.Context, sh bleve.Index) (*wordCounts, *allCounts, e
 	return w, all, err
 }
 
-// loadBlockIDs reads the ids' hashes of the blocks of sh.
-func loadBlockIDs(ctx context.Context, sh bleve.Index) (*blockIDs, error) {
-	x := &blockIDs{}
+// loadBlocks reads the ids' hashes of the blocks of sh, and their
+// sidecar (broken if a block has no columns or event index it can read:
+// its counts are read from the blocks then).
+func loadBlocks(ctx context.Context, sh bleve.Index) (*blockIDs, *sidecar, error) {
+	x, side := &blockIDs{}, newSidecar()
 	err := eachDoc(ctx, sh, blockDoc, fieldSeq, func(m *search.DocumentMatch, stored func(string) []byte) error {
+		side.addStored(stored)
 		raw := stored(fieldIDs)
 		if len(raw)%4 != 0 || len(raw) == 0 || len(raw) > 4*blockSize {
 			return fmt.Errorf("block %s: %w: %d bytes of ids", m.ID, errEventIndex, len(raw))
@@ -236,7 +275,36 @@ func loadBlockIDs(ctx context.Context, sh bleve.Index) (*blockIDs, error) {
 		x.add(first, hs)
 		return nil
 	})
-	return x, err
+	return x, side, err
+}
+
+// addStored adds a block from its stored fields; one it cannot read
+// breaks the sidecar.
+func (s *sidecar) addStored(stored func(string) []byte) {
+	if s.broken {
+		return
+	}
+	ix, err := storedEventIndex(stored)
+	if err != nil {
+		s.broken = true
+		return
+	}
+	_ = s.add(ix, stored(fieldColumns))
+}
+
+// storedEventIndex is the event index of a block's stored fields holding
+// the typed terms, in any format blocks were written in.
+func storedEventIndex(stored func(string) []byte) (eventIndex, error) {
+	if b := stored(fieldTyped); b != nil {
+		return parseEventIndex(b)
+	}
+	if b := stored(fieldIndex); b != nil {
+		return parseEventIndex(b)
+	}
+	if b := stored(fieldEvents); b != nil {
+		return decodeEventIndex(b)
+	}
+	return eventIndex{}, errEventIndex
 }
 
 // blockFirst is the first sequence number of the block with the id.

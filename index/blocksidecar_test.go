@@ -1,0 +1,176 @@
+package index
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search"
+)
+
+// TestSidecar counts queries on block shards' sidecars, loaded from
+// blocks of every format and built by the writer as it stores batches,
+// against the matcher over the same events: totals, every facet and daily
+// buckets. Queries of facetable terms, _exists, time ranges, AND, OR and
+// NOT (patterns on typed fields expanded to their terms) must be decided
+// on the sidecar; words, ids, paths and phrases must not.
+func TestSidecar(t *testing.T) {
+	evs := blockTestEvents(t, 3000)
+	s := &evs[1234]
+	ctx := context.Background()
+	fields := make([]int, len(blockColumnFields))
+	for i := range fields {
+		fields[i] = i
+	}
+	week := s.Time.Add(-7 * day).UTC().Format(time.RFC3339)
+	decided := []string{
+		"",
+		"eventName:" + s.Name,
+		"NOT eventName:" + s.Name,
+		"errorCode:*",
+		"NOT errorCode:*",
+		"service:" + s.Service + " AND NOT errorCode:*",
+		"eventSource:" + s.Source + " AND eventName:" + s.Name + " AND eventTime:>=" + week,
+		"service:" + s.Service + " AND (eventName:" + s.Name + " OR eventName:StopBuild) AND NOT errorCode:*",
+		"resource:" + s.Resources[0],
+		"NOT resource:*",
+		"eventName:Start*",
+		"eventName:[C TO G]",
+		"eventTime:" + s.Time.UTC().Format("2006-01-02"),
+		"eventTime:<" + s.Time.UTC().Format(time.RFC3339Nano),
+		"readOnly:TRUE",
+		"userIdentity.type:* AND NOT userIdentity.arn:*",
+		"eventName:NoSuchName",
+		"account:" + s.Account + " OR awsRegion:" + s.Region,
+	}
+	undecided := []string{
+		"accessdenied",
+		"eventID:" + s.ID,
+		"requestID:" + s.RequestID,
+		`"` + s.Name + ` ` + s.Source + `"`,
+		"eventName:" + s.Name + " AND accessdenied",
+		"NOT requestParameters.projectName:*",
+		"NOT eventTime:*",
+	}
+	check := func(t *testing.T, idx bleve.Index, side *sidecar) {
+		t.Helper()
+		if side.broken {
+			t.Fatal("sidecar broken")
+		}
+		if side.next != uint32(len(evs)) {
+			t.Fatalf("sidecar of %d events, want %d", side.next, len(evs))
+		}
+		c := compiler{now: s.Time}
+		for _, q := range decided {
+			p := mustPlan(t, c, idx, q)
+			want := wantCounts(t, p, evs, true)
+			match, ok := side.eval(&p.root)
+			if !ok {
+				t.Fatalf("%q: not decided on the sidecar", q)
+			}
+			want.check(t, q, side.counts(match, blockCountRequest{fields: fields, start: want.start, iv: day, buckets: len(want.buckets)}))
+		}
+		for _, q := range undecided {
+			if _, ok := side.eval(&mustPlan(t, c, idx, q).root); ok {
+				t.Fatalf("%q: decided on the sidecar", q)
+			}
+		}
+	}
+	for _, f := range []struct {
+		name   string
+		format int
+	}{{"one", formatOne}, {"split", formatSplit}, {"all index", formatAllIndex}, {"v1", formatV1}} {
+		t.Run("loaded/"+f.name, func(t *testing.T) {
+			idx, _ := writeBlockShardAs(t, evs, f.format)
+			// As loadBlocks reads them (these blocks have no ids).
+			side := newSidecar()
+			err := eachDoc(ctx, idx, blockDoc, fieldSeq, func(_ *search.DocumentMatch, stored func(string) []byte) error {
+				side.addStored(stored)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, idx, side)
+		})
+	}
+	t.Run("written", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "shard")
+		idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = idx.Close() }()
+		w, err := newBlockWriter(ctx, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for lo := 0; lo < len(evs); lo += 700 {
+			if err := w.writeBatch(evs[lo:min(lo+700, len(evs))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(t, idx, w.side)
+		// Through the writer, as a search asks it.
+		p := mustPlan(t, compiler{now: s.Time}, idx, "errorCode:*")
+		cs, ok := w.sidecarCounts(p, blockCountRequest{fields: []int{blockColumn("eventName")}})
+		want := wantCounts(t, p, evs, true)
+		if !ok || cs.total != want.total || len(cs.facets[0].values) != len(want.facets[blockColumn("eventName")].values) {
+			t.Fatalf("errorCode:* through the writer: %v %d, want %d", ok, cs.total, want.total)
+		}
+		// A block the sidecar cannot read breaks it: counts go back to
+		// the blocks.
+		if err := w.side.add(eventIndex{events: 1, b: make([]byte, eventIndexHead+16)}, []byte("not columns")); err == nil {
+			t.Fatal("damaged columns added")
+		}
+		if _, ok := w.sidecarCounts(p, blockCountRequest{}); ok {
+			t.Fatal("a broken sidecar counted")
+		}
+	})
+}
+
+// BenchmarkSidecar counts the harness's aggregations over a block shard's
+// sidecar of 100,000 generated events: a facet on eventName over the
+// errors, a day histogram of one service, and the total of source AND
+// name over a week.
+func BenchmarkSidecar(b *testing.B) {
+	evs := blockTestEvents(b, 100_000)
+	idx, err := bleve.NewUsing(filepath.Join(b.TempDir(), "shard"), newMapping(), scorch.Name, scorch.Name, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = idx.Close() }()
+	w, err := newBlockWriter(context.Background(), idx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for lo := 0; lo < len(evs); lo += 5000 {
+		if err := w.writeBatch(evs[lo:min(lo+5000, len(evs))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := &evs[len(evs)/2]
+	c := compiler{now: s.Time}
+	start := evs[0].Time.UTC().Truncate(day)
+	week := s.Time.Add(-7 * day).UTC().Format(time.RFC3339)
+	for _, bc := range []struct {
+		name, q string
+		r       blockCountRequest
+	}{
+		{"facet errors", "errorCode:*", blockCountRequest{fields: []int{blockColumn("eventName")}}},
+		{"histogram service", "service:" + s.Service, blockCountRequest{start: start, iv: day, buckets: 60}},
+		{"source+name+7d", "eventSource:" + s.Source + " AND eventName:" + s.Name + " AND eventTime:>=" + week, blockCountRequest{}},
+	} {
+		p := mustPlan(b, c, idx, bc.q)
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, ok := w.sidecarCounts(p, bc.r); !ok {
+					b.Fatal("not decided")
+				}
+			}
+		})
+	}
+}
