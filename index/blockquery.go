@@ -48,14 +48,14 @@ const (
 
 // blockNode is a query's test on a block's event index.
 type blockNode struct {
-	op     int
-	hash   uint32 // bnTerm
-	bloom  bool   // bnTerm: a rare term (rareField): in the Bloom filter and the rare terms' index, not in a list
+	op    int
+	hash  uint32 // bnTerm
+	bloom bool   // bnTerm: a rare term (rareField): in the Bloom filter and the rare terms' index, not in a list
 	// bnTerm of a listed term: its field and term, which the sidecar
 	// looks up by value (empty where the hash alone is known).
 	field, term string
-	lo, hi int64  // bnTime, nanoseconds, both included
-	kids   []blockNode
+	lo, hi      int64 // bnTime, nanoseconds, both included
+	kids        []blockNode
 }
 
 // termSource lists the distinct terms of a field in the blocks a plan
