@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2/document"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -423,21 +424,64 @@ type blockRecord struct {
 // decompressing a frame the first time one of its records is asked for.
 type blockRecords struct {
 	per    int           // records a frame
-	frames [][]byte      // compressed; nil once decoded
+	frames [][]byte      // compressed; nil once decoded or when not kept
 	recs   []blockRecord // by ordinal; those of an undecoded frame are zero
+	ready  eventSet      // the records decoded
 }
 
 // openBlockRecords reads the frame table of b; it keeps no reference to b
 // (stored values alias a reader's buffer). Blocks of version 1 and raw
 // ones are decoded whole.
 func openBlockRecords(b []byte) (*blockRecords, error) {
+	r, err := readBlockRecords(b, nil)
+	if err != nil || r.frames == nil {
+		return r, err
+	}
+	// The compressed frames copied in one piece, to decode when asked.
+	total := 0
+	for _, f := range r.frames {
+		total += len(f)
+	}
+	body := make([]byte, 0, total)
+	for i, f := range r.frames {
+		body = append(body, f...)
+		r.frames[i] = body[len(body)-len(f) : len(body) : len(body)]
+	}
+	return r, nil
+}
+
+// openBlockRecordsAt is openBlockRecords for a reader that knows the
+// records it wants: their frames are decoded at once from b, and no other
+// is kept (asking for another record is an error). It spares copying the
+// block's compressed records, most of what a page's read of one record a
+// block cost.
+func openBlockRecordsAt(b []byte, ords []int) (*blockRecords, error) {
+	r, err := readBlockRecords(b, ords)
+	if err != nil || r.frames == nil {
+		return r, err
+	}
+	for _, o := range ords {
+		if _, err := r.get(o); err != nil {
+			return nil, err
+		}
+	}
+	clear(r.frames)
+	return r, nil
+}
+
+// readBlockRecords reads the header of b: the frames alias b. Raw and
+// version 1 records are decoded whole (frames nil).
+func readBlockRecords(b []byte, ords []int) (*blockRecords, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("decode block records: empty")
 	}
+	whole := func(body []byte) (*blockRecords, error) {
+		recs, err := splitBlockRecords(body, nil, blockSize)
+		return &blockRecords{per: max(1, len(recs)), recs: recs, ready: firstEvents(len(recs))}, err
+	}
 	switch b[0] {
 	case blobRaw:
-		recs, err := splitBlockRecords(slices.Clone(b[1:]), nil, blockSize)
-		return &blockRecords{per: max(1, len(recs)), recs: recs}, err
+		return whole(slices.Clone(b[1:]))
 	case blockRecsV1:
 		c, err := codec()
 		if err != nil {
@@ -447,8 +491,7 @@ func openBlockRecords(b []byte) (*blockRecords, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decode block records: %w", err)
 		}
-		recs, err := splitBlockRecords(body, nil, blockSize)
-		return &blockRecords{per: max(1, len(recs)), recs: recs}, err
+		return whole(body)
 	case blockRecsV2:
 	default:
 		return nil, fmt.Errorf("decode block records: unknown version %d", b[0])
@@ -478,9 +521,8 @@ func openBlockRecords(b []byte) (*blockRecords, error) {
 	if total != len(rest) {
 		return nil, fmt.Errorf("decode block records: frames of %d bytes in %d", total, len(rest))
 	}
-	body := slices.Clone(rest)
 	for i, l := range lens {
-		r.frames[i], body = body[:l:l], body[l:]
+		r.frames[i], rest = rest[:l:l], rest[l:]
 	}
 	return r, nil
 }
@@ -494,25 +536,40 @@ func (r *blockRecords) get(o int) (blockRecord, error) {
 	if o < 0 || o >= len(r.recs) {
 		return blockRecord{}, fmt.Errorf("%w: record %d of %d", errEventIndex, o, len(r.recs))
 	}
-	if f := o / r.per; f < len(r.frames) && r.frames[f] != nil {
-		c, err := codec()
-		if err != nil {
-			return blockRecord{}, err
-		}
-		body, err := c.dec.DecodeAll(r.frames[f], nil)
-		if err != nil {
-			return blockRecord{}, fmt.Errorf("decode block records, frame %d: %w", f, err)
-		}
-		lo := f * r.per
-		want := min(r.per, len(r.recs)-lo)
-		got, err := splitBlockRecords(body, r.recs[lo:lo], want)
-		if err == nil && len(got) != want {
-			err = fmt.Errorf("decode block records: %d records in frame %d, want %d", len(got), f, want)
-		}
-		if err != nil {
-			return blockRecord{}, err
-		}
-		r.frames[f] = nil
+	if r.ready.has(o) {
+		return r.recs[o], nil
+	}
+	f := o / r.per
+	if f >= len(r.frames) || r.frames[f] == nil {
+		return blockRecord{}, fmt.Errorf("index: record %d of a block was not read", o)
+	}
+	c, err := codec()
+	if err != nil {
+		return blockRecord{}, err
+	}
+	// Sized from the frame's header: growing the output as it decodes
+	// cost as much as decoding.
+	var dst []byte
+	var h zstd.Header
+	if h.Decode(r.frames[f]) == nil && h.HasFCS && h.FrameContentSize <= maxBlockPart {
+		dst = make([]byte, 0, h.FrameContentSize)
+	}
+	body, err := c.dec.DecodeAll(r.frames[f], dst)
+	if err != nil {
+		return blockRecord{}, fmt.Errorf("decode block records, frame %d: %w", f, err)
+	}
+	lo := f * r.per
+	want := min(r.per, len(r.recs)-lo)
+	got, err := splitBlockRecords(body, r.recs[lo:lo], want)
+	if err == nil && len(got) != want {
+		err = fmt.Errorf("decode block records: %d records in frame %d, want %d", len(got), f, want)
+	}
+	if err != nil {
+		return blockRecord{}, err
+	}
+	r.frames[f] = nil
+	for k := lo; k < lo+want; k++ {
+		r.ready.add(k)
 	}
 	return r.recs[o], nil
 }

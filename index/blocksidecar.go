@@ -3,8 +3,10 @@ package index
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/blevesearch/bleve/v2/search"
 )
 
 // A block shard's sidecar (docs/blocks.md, step 3): its stored events as
@@ -30,17 +32,26 @@ type sidecar struct {
 	// broken is set when a block could not be added (a damaged or
 	// older block): nothing is counted on it then.
 	broken bool
-	next   uint32 // events so far
-	blocks []sidecarBlock
-	times  []int64 // by event number: eventTime in Unix nanoseconds, noTime without
-	fields []sidecarField
+	// unpaged is set by a block whose sequence numbers are not its first
+	// one's and the next ones: its events' keys are not known, so pages
+	// are read from the blocks.
+	unpaged bool
+	next    uint32 // events so far
+	blocks  []sidecarBlock
+	times   []int64 // by event number: eventTime in Unix nanoseconds, noTime without
+	fields  []sidecarField
+	// The blocks' numbers by their newest event's key and by their
+	// oldest's, ascending: the orders pages read them in.
+	byNewest, byOldest []int32
 }
 
 // sidecarBlock is where a block's events are in a sidecar.
 type sidecarBlock struct {
 	base, n        uint32
-	oldest, newest int64 // of its events with a time
-	untimed        bool  // some event has no time
+	first          uint64 // sequence number of its first event; its others follow
+	oldest, newest int64  // of its events with a time
+	untimed        bool   // some event has no time
+	lo, hi         eventKey
 }
 
 // sidecarField is a field's events by value.
@@ -80,15 +91,24 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 		return err
 	}
 	base := s.next
-	b := sidecarBlock{base: base, n: uint32(x.events), oldest: math.MaxInt64, newest: math.MinInt64}
+	b := sidecarBlock{base: base, n: uint32(x.events), first: x.key(0).seq, oldest: math.MaxInt64, newest: math.MinInt64}
 	for o := range x.events {
-		t := x.key(o).nanos
-		s.times = append(s.times, t)
-		if t == noTime {
+		k := x.key(o)
+		if k.seq != b.first+uint64(o) {
+			s.unpaged = true
+		}
+		if o == 0 || k.less(b.lo) {
+			b.lo = k
+		}
+		if o == 0 || b.hi.less(k) {
+			b.hi = k
+		}
+		s.times = append(s.times, k.nanos)
+		if k.nanos == noTime {
 			b.untimed = true
 			continue
 		}
-		b.oldest, b.newest = min(b.oldest, t), max(b.newest, t)
+		b.oldest, b.newest = min(b.oldest, k.nanos), max(b.newest, k.nanos)
 	}
 	var bms []*roaring.Bitmap
 	for f, name := range blockColumnFields {
@@ -134,7 +154,21 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 	}
 	s.blocks = append(s.blocks, b)
 	s.next += uint32(x.events)
+	num := int32(len(s.blocks) - 1)
+	s.byNewest = insertBlock(s.byNewest, num, func(i int32) bool { return s.blocks[i].hi.less(b.hi) })
+	s.byOldest = insertBlock(s.byOldest, num, func(i int32) bool { return s.blocks[i].lo.less(b.lo) })
 	return nil
+}
+
+// insertBlock inserts num into list after the blocks for which before
+// holds (a prefix): blocks come mostly in time order, so mostly at the
+// end.
+func insertBlock(list []int32, num int32, before func(int32) bool) []int32 {
+	at := len(list)
+	for at > 0 && !before(list[at-1]) {
+		at--
+	}
+	return slices.Insert(list, at, num)
 }
 
 // eval returns the events matching n, or ok false when n holds a test the
@@ -279,4 +313,73 @@ func (s *sidecar) counts(match *roaring.Bitmap, r blockCountRequest) blockCounts
 		}
 	}
 	return out
+}
+
+// page returns the size events of match that sort first in the order
+// (newest or oldest first) after the key from (when after), as
+// blockPlan.page finds them on the blocks: the blocks are visited in the
+// order of their newest (oldest) event, until the next cannot hold an
+// event sorting before the last kept. block gives the match of a block
+// for its records to be read.
+func (s *sidecar) page(match *roaring.Bitmap, newest bool, size int, from eventKey, after bool, block func(first uint64) *search.DocumentMatch) blockPage {
+	var pg blockPage
+	before := func(a, b eventKey) bool { // a sorts before b in the order
+		if newest {
+			return b.less(a)
+		}
+		return a.less(b)
+	}
+	order := s.byOldest
+	if newest {
+		order = s.byNewest
+	}
+	var out []blockMatch
+	for i := range order {
+		if newest {
+			i = len(order) - 1 - i
+		}
+		b := &s.blocks[order[i]]
+		head, tail := b.lo, b.hi // its first and last event in the order
+		if newest {
+			head, tail = b.hi, b.lo
+		}
+		if len(out) >= size && !before(head, out[size-1].key) {
+			// No event of this block or the next sorts before the last
+			// kept: the page is full, and more may follow.
+			pg.more = true
+			break
+		}
+		if after && !before(from, tail) {
+			continue // each of its events is at or before the token
+		}
+		if !match.IntersectsWithInterval(uint64(b.base), uint64(b.base+b.n)) {
+			continue
+		}
+		pg.read++
+		var m *search.DocumentMatch
+		for o := range b.n {
+			if !match.Contains(b.base + o) {
+				continue
+			}
+			k := eventKey{nanos: s.times[b.base+o], seq: b.first + uint64(o)}
+			if after && !before(from, k) {
+				continue
+			}
+			if m == nil {
+				m = block(b.first)
+			}
+			out = append(out, blockMatch{key: k, block: m, ord: int(o)})
+		}
+		slices.SortFunc(out, func(a, b blockMatch) int {
+			if before(a.key, b.key) {
+				return -1
+			}
+			return 1
+		})
+		if len(out) > size {
+			out, pg.more = out[:size], true
+		}
+	}
+	pg.matches = out
+	return pg
 }

@@ -3,12 +3,16 @@ package index
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
+
+	"github.com/codetrail/codetrail/index/record"
 )
 
 // TestSidecar counts queries on block shards' sidecars, loaded from
@@ -72,6 +76,7 @@ func TestSidecar(t *testing.T) {
 				t.Fatalf("%q: not decided on the sidecar", q)
 			}
 			want.check(t, q, side.counts(match, blockCountRequest{fields: fields, start: want.start, iv: day, buckets: len(want.buckets)}))
+			checkSidecarPages(t, q, side, match, p, evs, idx)
 		}
 		for _, q := range undecided {
 			if _, ok := side.eval(&mustPlan(t, c, idx, q).root); ok {
@@ -114,6 +119,19 @@ func TestSidecar(t *testing.T) {
 			}
 		}
 		check(t, idx, w.side)
+		// The values of each facetable field, as the blocks' lists hold
+		// them, for patterns to be expanded against.
+		for _, field := range blockColumnFields {
+			got, ok := w.sidecarTerms(field)
+			want, err := indexTerms(idx)(field)
+			slices.Sort(got)
+			if !ok || err != nil || !slices.Equal(got, want) {
+				t.Fatalf("%s: %d values in the sidecar (%v), %d in the lists (%v)", field, len(got), ok, len(want), err)
+			}
+		}
+		if _, ok := w.sidecarTerms("requestID"); ok {
+			t.Fatal("terms of a field the sidecar does not hold")
+		}
 		// Through the writer, as a search asks it.
 		p := mustPlan(t, compiler{now: s.Time}, idx, "errorCode:*")
 		cs, ok := w.sidecarCounts(p, blockCountRequest{fields: []int{blockColumn("eventName")}})
@@ -172,5 +190,61 @@ func BenchmarkSidecar(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// checkSidecarPages pages through match on the sidecar, newest and oldest
+// first, 37 events a page with the last one's key as the token, against
+// the matcher's matches of p in order; and reads the first page's events
+// from their blocks, named by id only.
+func checkSidecarPages(t *testing.T, q string, side *sidecar, match *roaring.Bitmap, p *blockPlan, evs []record.Event, idx bleve.Index) {
+	t.Helper()
+	var want []eventKey
+	for i := range evs {
+		if p.match(newEventTerms(&evs[i])) {
+			k := eventKey{nanos: noTime, seq: evs[i].Seq}
+			if t, ok := indexedTime(&evs[i]); ok {
+				k.nanos = t.UnixNano()
+			}
+			want = append(want, k)
+		}
+	}
+	block := func(first uint64) *search.DocumentMatch { return &search.DocumentMatch{ID: blockID(first)} }
+	for _, newest := range []bool{true, false} {
+		slices.SortFunc(want, func(a, b eventKey) int {
+			if a.less(b) != newest {
+				return -1
+			}
+			return 1
+		})
+		var got []eventKey
+		var from eventKey
+		for page := 0; ; page++ {
+			pg := side.page(match, newest, 37, from, page > 0, block)
+			if page == 0 && len(pg.matches) > 0 {
+				read, err := blockEvents(pg.matches, docStored(idx))
+				if err != nil {
+					t.Fatalf("%q: read the first page: %v", q, err)
+				}
+				for i, ev := range read {
+					if ev.Seq != pg.matches[i].key.seq {
+						t.Fatalf("%q: event %d of the first page read as %d", q, pg.matches[i].key.seq, ev.Seq)
+					}
+				}
+			}
+			for _, m := range pg.matches {
+				got = append(got, m.key)
+				if first, _ := blockFirst(m.block.ID); m.key.seq != first+uint64(m.ord) {
+					t.Fatalf("%q: event %d named as %d of block %s", q, m.key.seq, m.ord, m.block.ID)
+				}
+			}
+			if len(pg.matches) < 37 || page > len(want) {
+				break
+			}
+			from = pg.matches[len(pg.matches)-1].key
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q (newest %v): paged %d events, want %d", q, newest, len(got), len(want))
+		}
 	}
 }

@@ -74,14 +74,15 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 			if err != nil {
 				return fmt.Errorf("read %s: %w", m.ID, err)
 			}
-			if n == nil {
-				return fmt.Errorf("read %s: %w", m.ID, errNoDocument)
-			}
-			ok, err := visitByNumber(snap, &search.DocumentMatch{ID: m.ID, IndexInternalID: n}, fn)
-			if err != nil || ok {
-				return err
+			if n != nil {
+				ok, err := visitByNumber(snap, &search.DocumentMatch{ID: m.ID, IndexInternalID: n}, fn)
+				if err != nil || ok {
+					return err
+				}
 			}
 		}
+		// Not in the snapshot: stored since (a page from the sidecar,
+		// which holds every block stored), or in none.
 		return visitDocument(sh, m.ID, fn)
 	}
 	return stored, func() { _ = r.Close() }, nil
@@ -134,9 +135,15 @@ func blockShardTerms(shards []blockShard) termSource {
 	return func(field string) ([]string, error) {
 		var out []string
 		for _, sh := range shards {
-			ts, err := indexTerms(sh.idx)(field)
-			if err != nil {
-				return nil, err
+			// A facetable field's values from the sidecar: walking the
+			// term dictionaries of every segment cost a wildcard on user
+			// ARNs 7 ms at 1M events.
+			ts, ok := sh.w.sidecarTerms(field)
+			if !ok {
+				var err error
+				if ts, err = indexTerms(sh.idx)(field); err != nil {
+					return nil, err
+				}
 			}
 			out = append(out, ts...)
 		}
@@ -264,10 +271,6 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		g.Go(func() error {
 			pt := &parts[i]
 			search := searchOfIndex(sh.idx)
-			var err error
-			if pt.pg, err = p.page(gctx, search, st, newest, size, after); err != nil {
-				return err
-			}
 			// Over all events the counts kept beside the blocks answer;
 			// otherwise the candidate blocks are read.
 			pt.counted = termCounted
@@ -287,15 +290,18 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 					}
 				})
 			}
-			if pt.counted {
-				return nil
+			// The page and counts on the sidecar when it decides the
+			// query; else from the candidate blocks.
+			pg, cs, ok, err := sh.w.sidecarSearch(p, newest, size, after, !pt.counted, creq)
+			if err != nil || ok {
+				metricBlockSearches.WithLabelValues("sidecar").Inc()
+				pt.pg, pt.cs = pg, cs
+				return err
 			}
-			if cs, ok := sh.w.sidecarCounts(p, creq); ok {
-				metricBlockCounts.WithLabelValues("sidecar").Inc()
-				pt.cs = cs
-				return nil
+			if pt.pg, err = p.page(gctx, search, st, newest, size, after); err != nil || pt.counted {
+				return err
 			}
-			metricBlockCounts.WithLabelValues("blocks").Inc()
+			metricBlockSearches.WithLabelValues("blocks").Inc()
 			pt.cs, err = p.counts(gctx, search, st, creq)
 			return err
 		})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
@@ -67,6 +68,58 @@ func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
 		return nil, err
 	}
 	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, all: all, ids: ids, side: side}, nil
+}
+
+// sidecarSearch is blockPlan.page and, with count, blockPlan.counts, on
+// the sidecar; ok is false when the sidecar cannot decide p (or page it).
+// The page's blocks are named by id, read by shardStored from its
+// snapshot or, for a block stored since, from the shard.
+func (w *blockWriter) sidecarSearch(p *blockPlan, newest bool, size int, after string, count bool, r blockCountRequest) (pg blockPage, c blockCounts, ok bool, err error) {
+	var from eventKey
+	if after != "" {
+		if from, err = parseOrderKey(after); err != nil {
+			return pg, c, false, err
+		}
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.side.broken || w.side.unpaged {
+		return pg, c, false, nil
+	}
+	match, ok := w.side.eval(&p.root)
+	if !ok {
+		return pg, c, false, nil
+	}
+	pg = w.side.page(match, newest, size, from, after != "", func(first uint64) *search.DocumentMatch {
+		return &search.DocumentMatch{ID: blockID(first)}
+	})
+	if count {
+		c = w.side.counts(match, r)
+	}
+	return pg, c, true, nil
+}
+
+// sidecarTerms returns the values of a facetable field in the shard's
+// blocks, which a block list of the field holds unless they hold a
+// newline (those are in the sidecar too); ok is false for another field
+// or a broken sidecar.
+func (w *blockWriter) sidecarTerms(field string) (terms []string, ok bool) {
+	f := blockColumn(field)
+	if f < 0 {
+		return nil, false
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.side.broken {
+		return nil, false
+	}
+	terms = make([]string, 0, len(w.side.fields[f].values))
+	for v := range w.side.fields[f].values {
+		if strings.IndexByte(v, '\n') < 0 {
+			terms = append(terms, v)
+		}
+	}
+	return terms, true
 }
 
 // sidecarCounts counts p's matches and what r asks for over them on the

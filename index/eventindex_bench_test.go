@@ -1058,11 +1058,11 @@ func BenchmarkBlockRecords(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("per=%d/one", per), func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
-				r, err := openBlockRecords(blocks[i%len(blocks)])
+				o := i * 7 % blockSize
+				r, err := openBlockRecordsAt(blocks[i%len(blocks)], []int{o})
 				if err != nil {
 					b.Fatal(err)
 				}
-				o := i * 7 % r.len()
 				if rec, err := r.get(o); err != nil || !bytes.Equal(rec.raw, events[i%len(blocks)*blockSize+o].Raw) {
 					b.Fatalf("record %d: %v", o, err)
 				}

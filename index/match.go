@@ -454,17 +454,11 @@ func (b *matchBuilder) patternMatcher(field, re string, pos int, shown string) (
 // matches whole terms.
 func (b *matchBuilder) regexpMatcher(field, pattern string, pos int, shown string) matcher {
 	pattern = strings.TrimPrefix(pattern, "^")
-	parsed, err := syntax.Parse(pattern, syntax.Perl)
+	a, prefix, err := compiledRegexp(pattern)
 	if err != nil {
 		b.searchFails(errAt(pos, "the index cannot search /%s/: %v", shown, err))
 		return matchNone
 	}
-	a, err := vregexp.NewParsedWithLimit(pattern, parsed, vregexp.DefaultLimit)
-	if err != nil {
-		b.searchFails(errAt(pos, "the index cannot search /%s/: %v", shown, err))
-		return matchNone
-	}
-	prefix := literalPrefix(parsed)
 	slot := slotOf(field)
 	return func(e *eventTerms) bool {
 		s := e.field(slot, field)
@@ -483,6 +477,50 @@ func (b *matchBuilder) regexpMatcher(field, pattern string, pos int, shown strin
 		}
 		return false
 	}
+}
+
+// automata keeps the automata of recent patterns: building one took a
+// wildcard query 1.7 ms, and a query on blocks builds its matcher twice
+// (the query's and, to expand it, the pattern's alone). An automaton is
+// read-only once built, so searches share it.
+var automata = struct {
+	sync.Mutex
+	m map[string]automaton
+}{m: map[string]automaton{}}
+
+// maxAutomata bounds automata; past it, it starts again empty.
+const maxAutomata = 256
+
+type automaton struct {
+	a      *vregexp.Regexp
+	prefix string // literalPrefix
+}
+
+// compiledRegexp returns the automaton of pattern (a regular expression,
+// Perl syntax) and the literal text every match starts with.
+func compiledRegexp(pattern string) (*vregexp.Regexp, string, error) {
+	automata.Lock()
+	c, ok := automata.m[pattern]
+	automata.Unlock()
+	if ok {
+		return c.a, c.prefix, nil
+	}
+	parsed, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := vregexp.NewParsedWithLimit(pattern, parsed, vregexp.DefaultLimit)
+	if err != nil {
+		return nil, "", err
+	}
+	c = automaton{a: a, prefix: literalPrefix(parsed)}
+	automata.Lock()
+	if len(automata.m) >= maxAutomata {
+		clear(automata.m)
+	}
+	automata.m[pattern] = c
+	automata.Unlock()
+	return c.a, c.prefix, nil
 }
 
 // literalPrefix returns the literal text every match of a parsed regexp

@@ -36,9 +36,9 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "bitmap_aggregations_total",
 		Help: "Facets, histograms and totals of queries made of exact terms, counted on postings bitmaps instead of per match, by what: facets, histogram, count.",
 	}, []string{"what"})
-	metricBlockCounts = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "codetrail", Subsystem: "index", Name: "block_counts_total",
-		Help: "Totals, facets and histograms over a query's matches in one block shard, by where they were counted: sidecar (the shard's events by value in memory, for a query of facetable terms, _exists and time ranges) or blocks (every candidate block read).",
+	metricBlockSearches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "block_searches_total",
+		Help: "Searches of one block shard, by where the page's events were found and the total, facets and histogram counted: sidecar (the shard's events by value in memory, for a query of facetable terms, _exists and time ranges) or blocks (the candidate blocks read).",
 	}, []string{"from"})
 	metricColumns = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "columns_total",
@@ -117,7 +117,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricBlockCounts, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricBlockSearches, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps}
 }
 
 var (
