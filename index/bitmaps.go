@@ -335,6 +335,14 @@ func newCounter(match *roaring.Bitmap, docs uint64, terms int) *matchCounter {
 	return c
 }
 
+// has says whether d is a match.
+func (k *matchCounter) has(d uint32) bool {
+	if k.bits == nil {
+		return k.match.Contains(d)
+	}
+	return int(d>>6) < len(k.bits) && k.bits[d>>6]>>(d&63)&1 != 0
+}
+
 // countIn counts the matches holding term in field.
 func (c *bmSegment) countIn(k *matchCounter, field string, term []byte) (uint64, error) {
 	bm, one, isOne, err := c.postings(field, term, true)

@@ -56,7 +56,7 @@ type sidecarBlock struct {
 
 // sidecarField is a field's events by value.
 type sidecarField struct {
-	values map[string]*roaring.Bitmap
+	values map[string]*sidecarValue
 	has    *roaring.Bitmap // the events with a value
 	exists *roaring.Bitmap // the events holding the field's _exists term; nil once a block's hash of it was shared
 }
@@ -64,9 +64,74 @@ type sidecarField struct {
 func newSidecar() *sidecar {
 	s := &sidecar{fields: make([]sidecarField, len(blockColumnFields))}
 	for i := range s.fields {
-		s.fields[i] = sidecarField{values: map[string]*roaring.Bitmap{}, has: roaring.New(), exists: roaring.New()}
+		s.fields[i] = sidecarField{values: map[string]*sidecarValue{}, has: roaring.New(), exists: roaring.New()}
 	}
 	return s
+}
+
+// sidecarValue is the events holding a value: their numbers while they
+// are few (most values of resources, agents and addresses are), a bitmap
+// from fewMax on. A roaring bitmap of one small container costs about
+// 150 bytes; most of the sidecar's memory was resources' such bitmaps.
+type sidecarValue struct {
+	few []uint32
+	bm  *roaring.Bitmap
+}
+
+const fewMax = 16
+
+// add adds event o, numbered after those it holds.
+func (v *sidecarValue) add(o uint32) {
+	switch {
+	case v.bm != nil:
+		v.bm.Add(o)
+	case len(v.few) < fewMax:
+		v.few = append(v.few, o)
+	default:
+		v.bm = roaring.BitmapOf(v.few...)
+		v.bm.Add(o)
+		v.few = nil
+	}
+}
+
+// bitmap returns the events as a bitmap, never to be modified.
+func (v *sidecarValue) bitmap() *roaring.Bitmap {
+	if v.bm != nil {
+		return v.bm
+	}
+	return roaring.BitmapOf(v.few...)
+}
+
+// count counts the events among k's matches.
+func (v *sidecarValue) count(k *matchCounter) uint64 {
+	if v.bm != nil {
+		return k.count(v.bm, 0, false)
+	}
+	n := uint64(0)
+	for _, o := range v.few {
+		if k.has(o) {
+			n++
+		}
+	}
+	return n
+}
+
+// optimize makes the bitmaps' full or mostly full containers runs (a
+// field's has and exists bitmaps, its common values), once a container's
+// 65,536 events are all added.
+func (s *sidecar) optimize() {
+	for i := range s.fields {
+		f := &s.fields[i]
+		f.has.RunOptimize()
+		if f.exists != nil {
+			f.exists.RunOptimize()
+		}
+		for _, v := range f.values {
+			if v.bm != nil {
+				v.bm.RunOptimize()
+			}
+		}
+	}
 }
 
 // add adds a block: its typed event index x and its stored columns. A
@@ -110,14 +175,14 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 		}
 		b.oldest, b.newest = min(b.oldest, k.nanos), max(b.newest, k.nanos)
 	}
-	var bms []*roaring.Bitmap
+	var bms []*sidecarValue
 	for f, name := range blockColumnFields {
 		sf := &s.fields[f]
 		bms = bms[:0]
 		for _, v := range cols.fields[f] {
 			bm := sf.values[v]
 			if bm == nil {
-				bm = roaring.New()
+				bm = &sidecarValue{}
 				sf.values[v] = bm
 			}
 			bms = append(bms, bm)
@@ -128,13 +193,13 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 					sf.has.Add(base + uint32(o))
 				}
 				for _, v := range ords {
-					bms[v].Add(base + uint32(o))
+					bms[v].add(base + uint32(o))
 				}
 			}
 		} else {
 			for o, v := range cols.cells[f] {
 				if v >= 0 {
-					bms[v].Add(base + uint32(o))
+					bms[v].add(base + uint32(o))
 					sf.has.Add(base + uint32(o))
 				}
 			}
@@ -154,6 +219,9 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 	}
 	s.blocks = append(s.blocks, b)
 	s.next += uint32(x.events)
+	if base>>16 != s.next>>16 {
+		s.optimize()
+	}
 	num := int32(len(s.blocks) - 1)
 	s.byNewest = insertBlock(s.byNewest, num, func(i int32) bool { return s.blocks[i].hi.less(b.hi) })
 	s.byOldest = insertBlock(s.byOldest, num, func(i int32) bool { return s.blocks[i].lo.less(b.lo) })
@@ -195,8 +263,8 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 		if f < 0 {
 			return nil, false
 		}
-		if bm := s.fields[f].values[n.term]; bm != nil {
-			return bm, true
+		if v := s.fields[f].values[n.term]; v != nil {
+			return v.bitmap(), true
 		}
 		return roaring.New(), true
 	case bnTime:
@@ -292,7 +360,7 @@ func (s *sidecar) counts(match *roaring.Bitmap, r blockCountRequest) blockCounts
 		fc := facetCount{values: map[string]int{}, missing: int(out.total - match.AndCardinality(sf.has))}
 		k := newCounter(match, uint64(s.next), len(sf.values))
 		for v, bm := range sf.values {
-			if n := k.count(bm, 0, false); n > 0 {
+			if n := bm.count(k); n > 0 {
 				fc.values[v] = int(n)
 			}
 		}
