@@ -369,10 +369,13 @@ func appendBlockRecord(b []byte, ev *record.Event) []byte {
 // blockFrame is the number of records compressed together in a block's
 // records (version 2): a hit, or a record a query confirms, costs the
 // decompression of its frame, not of the block's 256 records. On generated
-// events (BenchmarkBlockRecords), one record of a block: 58 µs at 16, 43
-// at 8, 88 at 32, 480 in one frame (version 1); all of them 0.72 ms
-// against 0.46; stored, 241 B an event against 264, 220 and 169.
-const blockFrame = 16
+// events (BenchmarkBlockRecords, decoding from the stored value), one
+// record of a block: 27 µs at 8, 41 at 16, 68 at 32, 416 in one frame;
+// all of them 0.78 ms against 0.38; stored, 264 B an event against 241,
+// 220 and 169. A page's 50 events lie in some 40 frames: at 16 their
+// decoding was most of a page's CPU. Encoding costs 1.6 µs an event more
+// than at 16.
+const blockFrame = 8
 
 // encodeBlockRecords compresses a block's records (appendBlockRecord, at
 // most blockSize of them) in frames of blockFrame, each with the blob

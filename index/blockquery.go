@@ -51,8 +51,8 @@ type blockNode struct {
 	op    int
 	hash  uint32 // bnTerm
 	bloom bool   // bnTerm: a rare term (rareField): in the Bloom filter and the rare terms' index, not in a list
-	// bnTerm of a listed term: its field and term, which the sidecar
-	// looks up by value (empty where the hash alone is known).
+	// bnTerm: its field and term, which the sidecar looks up by value
+	// and the word counts by word (empty where the hash alone is known).
 	field, term string
 	lo, hi      int64 // bnTime, nanoseconds, both included
 	kids        []blockNode
@@ -211,7 +211,7 @@ func (c *compiler) blockTerm(n query.Term) (blockNode, bquery.Query, error) {
 // blockBloomTerm is the test of a near-unique term, which blocks keep in
 // their Bloom filters.
 func blockBloomTerm(field, term string) blockNode {
-	return blockNode{op: bnTerm, hash: termHash(field, []byte(term)), bloom: true}
+	return blockNode{op: bnTerm, hash: termHash(field, []byte(term)), bloom: true, field: field, term: term}
 }
 
 // blockListTerm is the test of a term blocks list in the field: those
@@ -369,6 +369,27 @@ func blockTime(lo, hi time.Time) (blockNode, bquery.Query, error) {
 		return node, termOn(fieldExists, fieldTime), nil
 	}
 	return node, bquery.NewConjunctionQuery(qs), nil
+}
+
+// oneWord returns the word of a plan that is one word alone, whose total
+// the word counts may hold.
+func (p *blockPlan) oneWord() (string, bool) {
+	n := &p.root
+	if n.op == bnAnd && len(n.kids) == 1 {
+		n = &n.kids[0]
+	}
+	return n.term, n.op == bnTerm && n.bloom && n.field == fieldText
+}
+
+// before returns p with its candidates the blocks whose first event's
+// sequence number is under seq.
+func (p *blockPlan) before(seq uint64) *blockPlan {
+	incl, excl := true, false
+	r := bquery.NewTermRangeInclusiveQuery("", seqKey(seq), &incl, &excl)
+	r.SetField(fieldSeq)
+	q := *p
+	q.candidates = bquery.NewConjunctionQuery([]bquery.Query{p.candidates, r})
+	return &q
 }
 
 // mayHold reports whether a block with the Bloom filter f may hold a match.

@@ -134,6 +134,45 @@ func TestSidecar(t *testing.T) {
 		if _, ok := w.sidecarTerms("requestID"); ok {
 			t.Fatal("terms of a field the sidecar does not hold")
 		}
+		// A common word's total: its count, and its events in the blocks
+		// before it became common, against the matcher.
+		c := compiler{now: s.Time}
+		stored, done, err := shardStored(idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer done()
+		late := 0
+		step := max(1, len(w.stored.words)/15)
+		for i, word := range w.stored.words {
+			if i%step != 0 {
+				continue
+			}
+			p := mustPlan(t, c, idx, word)
+			if got, ok := p.oneWord(); !ok || got != word {
+				t.Fatalf("%q: one word %q, %v", word, got, ok)
+			}
+			n, since, ok := w.wordTotal(word)
+			if !ok {
+				t.Fatalf("%q: not common", word)
+			}
+			if since > 1 {
+				late++
+			}
+			early, err := p.before(since).count(ctx, searchOfIndex(idx), stored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := wantCounts(t, p, evs, false).total; n+early != want {
+				t.Fatalf("%q: %d counted from %d on and %d before, want %d", word, n, since, early, want)
+			}
+		}
+		if late == 0 {
+			t.Fatal("no word became common after the first block")
+		}
+		if _, ok := mustPlan(t, c, idx, "accessdenied AND "+s.Name).oneWord(); ok {
+			t.Fatal("a word and a term taken for one word")
+		}
 		// Through the writer, as a search asks it.
 		p := mustPlan(t, compiler{now: s.Time}, idx, "errorCode:*")
 		cs, ok := w.sidecarCounts(p, blockCountRequest{fields: []int{blockColumn("eventName")}})

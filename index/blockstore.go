@@ -301,6 +301,16 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 			if pt.pg, err = p.page(gctx, search, st, newest, size, after); err != nil || pt.counted {
 				return err
 			}
+			// One common word's total is its count, and its events in the
+			// blocks before it became common.
+			if word, ok := p.oneWord(); ok && len(fields) == 0 && len(buckets) == 0 {
+				if n, since, ok := sh.w.wordTotal(word); ok {
+					metricBlockSearches.WithLabelValues("word_counts").Inc()
+					early, err := p.before(since).count(gctx, search, st)
+					pt.cs.total = n + early
+					return err
+				}
+			}
 			metricBlockSearches.WithLabelValues("blocks").Inc()
 			pt.cs, err = p.counts(gctx, search, st, creq)
 			return err

@@ -39,9 +39,12 @@ type blockWriter struct {
 	build *blockBuilder
 	words *wordCounts
 	ids   *blockIDs
-	mu    sync.RWMutex // guards all and side
+	mu    sync.RWMutex // guards all, side and stored
 	all   *allCounts   // of the stored events only
 	side  *sidecar     // of the stored events only
+	// stored is words as stored: words also holds the batch being built,
+	// and only the writer may read it.
+	stored *wordCounts
 	// failed is set by a failed batch: the word counts may hold some of
 	// its events, so the writer takes no more (the Store opens a new one
 	// from what the shard stores).
@@ -59,7 +62,7 @@ func (w *blockWriter) counts(fn func(*allCounts)) {
 // newBlockWriter returns the writer of sh, its word counts and id index
 // read from what sh stores.
 func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
-	words, all, err := loadCounts(ctx, sh)
+	words, stored, all, err := loadCounts(ctx, sh)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +70,7 @@ func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, all: all, ids: ids, side: side}, nil
+	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, all: all, ids: ids, side: side, stored: stored}, nil
 }
 
 // sidecarSearch is blockPlan.page and, with count, blockPlan.counts, on
@@ -120,6 +123,14 @@ func (w *blockWriter) sidecarTerms(field string) (terms []string, ok bool) {
 		}
 	}
 	return terms, true
+}
+
+// wordTotal returns the stored events holding a common word from the
+// sequence number since on; ok is false if the word is not common.
+func (w *blockWriter) wordTotal(word string) (n, since uint64, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.stored.total(word)
 }
 
 // sidecarCounts counts p's matches and what r asks for over them on the
@@ -203,7 +214,8 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	delta := added.delta(nil)
 	doc := document.NewDocument(countsMark + seqKey(events[0].Seq))
 	doc.AddField(newIndexedField(fieldDoc, []byte(countsDoc), optKeyword, wholeValue))
-	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldCounts, nil, w.words.delta(nil), optStoreOnly))
+	wdelta := w.words.delta(nil)
+	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldCounts, nil, wdelta, optStoreOnly))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldAll, nil, delta, optStoreOnly))
 	if err := b.IndexAdvanced(doc); err != nil {
 		w.failed = true
@@ -215,7 +227,7 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		return err
 	}
 	w.mu.Lock()
-	err := w.all.apply(delta)
+	err := cmp.Or(w.all.apply(delta), w.stored.apply(wdelta))
 	for _, blk := range blocks {
 		// A block the sidecar cannot take breaks it (counts are then
 		// read from the blocks), not the batch, which is stored.
@@ -291,11 +303,12 @@ func (x *blockIDs) blocks(h uint32) []uint64 {
 	return out
 }
 
-// loadCounts sums the word and value counts of the counts documents of sh.
-func loadCounts(ctx context.Context, sh bleve.Index) (*wordCounts, *allCounts, error) {
-	w, all := newWordCounts(), newAllCounts()
-	err := eachDoc(ctx, sh, countsDoc, "_id", func(m *search.DocumentMatch, stored func(string) []byte) error {
-		if err := w.apply(stored(fieldCounts)); err != nil {
+// loadCounts sums the word and value counts of the counts documents of
+// sh: the word counts twice, for the writer's builder and for searches.
+func loadCounts(ctx context.Context, sh bleve.Index) (w, w2 *wordCounts, all *allCounts, err error) {
+	w, w2, all = newWordCounts(), newWordCounts(), newAllCounts()
+	err = eachDoc(ctx, sh, countsDoc, "_id", func(m *search.DocumentMatch, stored func(string) []byte) error {
+		if err := cmp.Or(w.apply(stored(fieldCounts)), w2.apply(stored(fieldCounts))); err != nil {
 			return fmt.Errorf("%s: %w", m.ID, err)
 		}
 		if err := all.apply(stored(fieldAll)); err != nil {
@@ -303,7 +316,7 @@ func loadCounts(ctx context.Context, sh bleve.Index) (*wordCounts, *allCounts, e
 		}
 		return nil
 	})
-	return w, all, err
+	return w, w2, all, err
 }
 
 // loadBlocks reads the ids' hashes of the blocks of sh, and their

@@ -1045,7 +1045,7 @@ func BenchmarkAllCounts(b *testing.B) {
 // single frame.
 func BenchmarkBlockRecords(b *testing.B) {
 	events := generated(b, 20480)
-	for _, per := range []int{8, blockFrame, 32, blockSize} {
+	for _, per := range []int{blockFrame, 16, 32, blockSize} {
 		var blocks [][]byte
 		size := 0
 		for lo := 0; lo < len(events); lo += blockSize {

@@ -38,7 +38,7 @@ var (
 	}, []string{"what"})
 	metricBlockSearches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "block_searches_total",
-		Help: "Searches of one block shard, by where the page's events were found and the total, facets and histogram counted: sidecar (the shard's events by value in memory, for a query of facetable terms, _exists and time ranges) or blocks (the candidate blocks read).",
+		Help: "Searches of one block shard, by where the page's events were found and the total, facets and histogram counted: sidecar (the shard's events by value in memory, for a query of facetable terms, _exists and time ranges), word_counts (a query of one common word: its page from the blocks, its total from the word counts and the blocks before the word became common) or blocks (the candidate blocks read).",
 	}, []string{"from"})
 	metricColumns = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "columns_total",
