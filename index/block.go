@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2/document"
@@ -430,6 +431,25 @@ type blockRecords struct {
 	frames [][]byte      // compressed; nil once decoded or when not kept
 	recs   []blockRecord // by ordinal; those of an undecoded frame are zero
 	ready  eventSet      // the records decoded
+	// pooled: frames decode into frameBufs' buffers, kept in bodies until
+	// release.
+	pooled bool
+	bodies []*[]byte
+}
+
+// frameBufs are buffers a frame's records decode into, for readers that
+// copy what they keep of them (record.Parser.Parse copies the record):
+// a page decodes some 40 frames, and their buffers were most of what a
+// search allocated.
+var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// release returns the buffers of a pooled blockRecords; its records are
+// not to be read after.
+func (r *blockRecords) release() {
+	for _, b := range r.bodies {
+		frameBufs.Put(b)
+	}
+	r.bodies, r.recs, r.ready = nil, nil, eventSet{}
 }
 
 // openBlockRecords reads the frame table of b; it keeps no reference to b
@@ -457,12 +477,14 @@ func openBlockRecords(b []byte) (*blockRecords, error) {
 // records it wants: their frames are decoded at once from b, and no other
 // is kept (asking for another record is an error). It spares copying the
 // block's compressed records, most of what a page's read of one record a
-// block cost.
+// block cost. The records are in pooled buffers: the reader copies what
+// it keeps and calls release.
 func openBlockRecordsAt(b []byte, ords []int) (*blockRecords, error) {
 	r, err := readBlockRecords(b, ords)
 	if err != nil || r.frames == nil {
 		return r, err
 	}
+	r.pooled = true
 	for _, o := range ords {
 		if _, err := r.get(o); err != nil {
 			return nil, err
@@ -552,12 +574,25 @@ func (r *blockRecords) get(o int) (blockRecord, error) {
 	}
 	// Sized from the frame's header: growing the output as it decodes
 	// cost as much as decoding.
-	var dst []byte
+	size := uint64(0)
 	var h zstd.Header
 	if h.Decode(r.frames[f]) == nil && h.HasFCS && h.FrameContentSize <= maxBlockPart {
-		dst = make([]byte, 0, h.FrameContentSize)
+		size = h.FrameContentSize
+	}
+	var dst []byte
+	var buf *[]byte
+	if r.pooled {
+		buf = frameBufs.Get().(*[]byte)
+		dst = (*buf)[:0]
+	}
+	if uint64(cap(dst)) < size {
+		dst = make([]byte, 0, size)
 	}
 	body, err := c.dec.DecodeAll(r.frames[f], dst)
+	if buf != nil {
+		*buf = body
+		r.bodies = append(r.bodies, buf)
+	}
 	if err != nil {
 		return blockRecord{}, fmt.Errorf("decode block records, frame %d: %w", f, err)
 	}

@@ -291,6 +291,36 @@ func TestBlockRecords(t *testing.T) {
 				if _, err := br.get(n); err == nil {
 					t.Errorf("record %d of %d: no error", n, n)
 				}
+				// Only asked records, decoded into pooled buffers: what a
+				// reader copied stays when the buffers are reused.
+				ords := []int{n - 1, n / 2, 0}
+				var kept [][]byte
+				for round := range 3 {
+					ar, err := openBlockRecordsAt(enc, ords)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, o := range ords {
+						r, err := ar.get(o)
+						if err != nil || !bytes.Equal(r.raw, evs[o].Raw) {
+							t.Fatalf("record %d asked for: %v", o, err)
+						}
+						if round == 0 {
+							kept = append(kept, slices.Clone(r.raw))
+						}
+					}
+					if o := n / 3; name == "v2" && o/blockFrame != 0 && o/blockFrame != (n/2)/blockFrame && o/blockFrame != (n-1)/blockFrame {
+						if _, err := ar.get(o); err == nil {
+							t.Errorf("record %d not asked for: read", o)
+						}
+					}
+					ar.release()
+				}
+				for i, o := range ords {
+					if !bytes.Equal(kept[i], evs[o].Raw) {
+						t.Fatalf("record %d copied, changed once its buffer was reused", o)
+					}
+				}
 				if name == "v2" && n > 2*blockFrame {
 					br, _ := openBlockRecords(enc)
 					if _, err := br.get(blockFrame); err != nil {

@@ -435,6 +435,7 @@ func blockEvents(ms []blockMatch, stored blockStored) ([]record.Event, error) {
 			if err != nil {
 				return err
 			}
+			defer rs.release() // Parse copies the record
 			var p record.Parser
 			for _, i := range is {
 				m := &ms[i]

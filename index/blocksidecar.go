@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/search"
@@ -38,8 +40,13 @@ type sidecar struct {
 	unpaged bool
 	next    uint32 // events so far
 	blocks  []sidecarBlock
-	times   []int64 // by event number: eventTime in Unix nanoseconds, noTime without
-	fields  []sidecarField
+	// times are the events' eventTime, by event number: milliseconds
+	// after their block's oldest, untimed without one; a block whose times
+	// are not whole milliseconds, or span more than 49 days, keeps them
+	// in wide (Unix nanoseconds, noTime without one), by its base.
+	times  []uint32
+	wide   map[uint32][]int64
+	fields []sidecarField
 	// The blocks' numbers by their newest event's key and by their
 	// oldest's, ascending: the orders pages read them in.
 	byNewest, byOldest []int32
@@ -51,7 +58,22 @@ type sidecarBlock struct {
 	first          uint64 // sequence number of its first event; its others follow
 	oldest, newest int64  // of its events with a time
 	untimed        bool   // some event has no time
+	wide           bool   // its times are in sidecar.wide
 	lo, hi         eventKey
+}
+
+// untimed is a time of sidecar.times for an event without one.
+const untimed = math.MaxUint32
+
+// time returns the time of the event o of the block b (noTime for none).
+func (s *sidecar) time(b *sidecarBlock, o uint32) int64 {
+	if b.wide {
+		return s.wide[b.base][o-b.base]
+	}
+	if d := s.times[o]; d != untimed {
+		return b.oldest + int64(d)*int64(time.Millisecond)
+	}
+	return noTime
 }
 
 // sidecarField is a field's events by value.
@@ -116,20 +138,16 @@ func (v *sidecarValue) count(k *matchCounter) uint64 {
 	return n
 }
 
-// optimize makes the bitmaps' full or mostly full containers runs (a
-// field's has and exists bitmaps, its common values), once a container's
-// 65,536 events are all added.
+// optimize makes the full or mostly full containers of each field's has
+// and exists bitmaps runs, once a container's 65,536 events are all
+// added. Values' bitmaps are left: their events are spread, and walking
+// every value at each 65,536 events cost ingest a tenth at 10M.
 func (s *sidecar) optimize() {
 	for i := range s.fields {
 		f := &s.fields[i]
 		f.has.RunOptimize()
 		if f.exists != nil {
 			f.exists.RunOptimize()
-		}
-		for _, v := range f.values {
-			if v.bm != nil {
-				v.bm.RunOptimize()
-			}
 		}
 	}
 }
@@ -168,12 +186,34 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 		if o == 0 || b.hi.less(k) {
 			b.hi = k
 		}
-		s.times = append(s.times, k.nanos)
 		if k.nanos == noTime {
 			b.untimed = true
 			continue
 		}
 		b.oldest, b.newest = min(b.oldest, k.nanos), max(b.newest, k.nanos)
+	}
+	for o := range x.events {
+		t := x.key(o).nanos
+		d := (t - b.oldest) / int64(time.Millisecond)
+		switch {
+		case t == noTime:
+			s.times = append(s.times, untimed)
+		case (t-b.oldest)%int64(time.Millisecond) == 0 && d < untimed:
+			s.times = append(s.times, uint32(d))
+		default:
+			b.wide = true
+			s.times = append(s.times, untimed)
+		}
+	}
+	if b.wide {
+		ts := make([]int64, x.events)
+		for o := range ts {
+			ts[o] = x.key(o).nanos
+		}
+		if s.wide == nil {
+			s.wide = map[uint32][]int64{}
+		}
+		s.wide[base] = ts
 	}
 	var bms []*sidecarValue
 	for f, name := range blockColumnFields {
@@ -321,6 +361,32 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 	return nil, false // bnMaybe: decided on records
 }
 
+// size estimates the sidecar's memory in bytes: its bitmaps' and number
+// lists' own sizes, the values as map keys with their entries, the times
+// and the blocks.
+func (s *sidecar) size() uint64 {
+	n := uint64(cap(s.times))*4 + uint64(cap(s.blocks))*uint64(unsafe.Sizeof(sidecarBlock{})) + uint64(cap(s.byNewest)+cap(s.byOldest))*4
+	for _, ts := range s.wide {
+		n += 8*uint64(len(ts)) + 40
+	}
+	for i := range s.fields {
+		f := &s.fields[i]
+		n += f.has.GetSizeInBytes()
+		if f.exists != nil {
+			n += f.exists.GetSizeInBytes()
+		}
+		for v, bm := range f.values {
+			n += uint64(len(v)) + 16 + 8 + 32 // key, its header, the pointer, the value
+			if bm.bm != nil {
+				n += bm.bm.GetSizeInBytes() + 100 // and the bitmap's headers
+			} else {
+				n += 4 * uint64(cap(bm.few))
+			}
+		}
+	}
+	return n
+}
+
 // all returns every event.
 func (s *sidecar) all() *roaring.Bitmap {
 	bm := roaring.New()
@@ -339,7 +405,7 @@ func (s *sidecar) between(lo, hi int64) *roaring.Bitmap {
 			bm.AddRange(uint64(b.base), uint64(b.base+b.n))
 		default:
 			for o := b.base; o < b.base+b.n; o++ {
-				if t := s.times[o]; t != noTime && t >= lo && t <= hi {
+				if t := s.time(&b, o); t != noTime && t >= lo && t <= hi {
 					bm.Add(o)
 				}
 			}
@@ -369,10 +435,14 @@ func (s *sidecar) counts(match *roaring.Bitmap, r blockCountRequest) blockCounts
 	if r.buckets > 0 {
 		start := r.start.UnixNano()
 		var buf [256]uint32
+		bi := 0 // the block of the event: numbers come in order
 		it := match.ManyIterator()
 		for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
 			for _, o := range buf[:n] {
-				if t := s.times[o]; t != noTime && t >= start {
+				for o >= s.blocks[bi].base+s.blocks[bi].n {
+					bi++
+				}
+				if t := s.time(&s.blocks[bi], o); t != noTime && t >= start {
 					if b := (t - start) / int64(r.iv); b < int64(r.buckets) {
 						out.buckets[b]++
 					}
@@ -391,6 +461,10 @@ func (s *sidecar) counts(match *roaring.Bitmap, r blockCountRequest) blockCounts
 // for its records to be read.
 func (s *sidecar) page(match *roaring.Bitmap, newest bool, size int, from eventKey, after bool, block func(first uint64) *search.DocumentMatch) blockPage {
 	var pg blockPage
+	if size <= 0 {
+		pg.more = !match.IsEmpty()
+		return pg
+	}
 	before := func(a, b eventKey) bool { // a sorts before b in the order
 		if newest {
 			return b.less(a)
@@ -429,7 +503,7 @@ func (s *sidecar) page(match *roaring.Bitmap, newest bool, size int, from eventK
 			if !match.Contains(b.base + o) {
 				continue
 			}
-			k := eventKey{nanos: s.times[b.base+o], seq: b.first + uint64(o)}
+			k := eventKey{nanos: s.time(b, b.base+o), seq: b.first + uint64(o)}
 			if after && !before(from, k) {
 				continue
 			}

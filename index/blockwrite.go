@@ -42,9 +42,10 @@ type blockWriter struct {
 	mu    sync.RWMutex // guards all, side and stored
 	all   *allCounts   // of the stored events only
 	side  *sidecar     // of the stored events only
-	// stored is words as stored: words also holds the batch being built,
-	// and only the writer may read it.
-	stored *wordCounts
+	// stored is words' totals as stored: words also holds the batch
+	// being built, and only the writer may read it. The keys are words'
+	// own strings.
+	stored map[string]wordTotal
 	// failed is set by a failed batch: the word counts may hold some of
 	// its events, so the writer takes no more (the Store opens a new one
 	// from what the shard stores).
@@ -62,9 +63,13 @@ func (w *blockWriter) counts(fn func(*allCounts)) {
 // newBlockWriter returns the writer of sh, its word counts and id index
 // read from what sh stores.
 func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
-	words, stored, all, err := loadCounts(ctx, sh)
+	words, all, err := loadCounts(ctx, sh)
 	if err != nil {
 		return nil, err
+	}
+	stored := make(map[string]wordTotal, len(words.words))
+	for k, word := range words.words {
+		stored[word] = wordTotal{words.counts[k], words.since[k]}
 	}
 	ids, side, err := loadBlocks(ctx, sh)
 	if err != nil {
@@ -130,7 +135,8 @@ func (w *blockWriter) sidecarTerms(field string) (terms []string, ok bool) {
 func (w *blockWriter) wordTotal(word string) (n, since uint64, ok bool) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	return w.stored.total(word)
+	t, ok := w.stored[word]
+	return t.n, t.since, ok
 }
 
 // sidecarCounts counts p's matches and what r asks for over them on the
@@ -214,6 +220,7 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	delta := added.delta(nil)
 	doc := document.NewDocument(countsMark + seqKey(events[0].Seq))
 	doc.AddField(newIndexedField(fieldDoc, []byte(countsDoc), optKeyword, wholeValue))
+	touched := slices.Clone(w.words.touched)
 	wdelta := w.words.delta(nil)
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldCounts, nil, wdelta, optStoreOnly))
 	doc.AddField(document.NewTextFieldWithIndexingOptions(fieldAll, nil, delta, optStoreOnly))
@@ -227,7 +234,10 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		return err
 	}
 	w.mu.Lock()
-	err := cmp.Or(w.all.apply(delta), w.stored.apply(wdelta))
+	err := w.all.apply(delta)
+	for _, k := range touched {
+		w.stored[w.words.words[k]] = wordTotal{w.words.counts[k], w.words.since[k]}
+	}
 	for _, blk := range blocks {
 		// A block the sidecar cannot take breaks it (counts are then
 		// read from the blocks), not the batch, which is stored.
@@ -303,12 +313,15 @@ func (x *blockIDs) blocks(h uint32) []uint64 {
 	return out
 }
 
-// loadCounts sums the word and value counts of the counts documents of
-// sh: the word counts twice, for the writer's builder and for searches.
-func loadCounts(ctx context.Context, sh bleve.Index) (w, w2 *wordCounts, all *allCounts, err error) {
-	w, w2, all = newWordCounts(), newWordCounts(), newAllCounts()
+// wordTotal is a common word's stored count and the sequence number it
+// starts at.
+type wordTotal struct{ n, since uint64 }
+
+// loadCounts sums the word and value counts of the counts documents of sh.
+func loadCounts(ctx context.Context, sh bleve.Index) (w *wordCounts, all *allCounts, err error) {
+	w, all = newWordCounts(), newAllCounts()
 	err = eachDoc(ctx, sh, countsDoc, "_id", func(m *search.DocumentMatch, stored func(string) []byte) error {
-		if err := cmp.Or(w.apply(stored(fieldCounts)), w2.apply(stored(fieldCounts))); err != nil {
+		if err := w.apply(stored(fieldCounts)); err != nil {
 			return fmt.Errorf("%s: %w", m.ID, err)
 		}
 		if err := all.apply(stored(fieldAll)); err != nil {
@@ -316,7 +329,7 @@ func loadCounts(ctx context.Context, sh bleve.Index) (w, w2 *wordCounts, all *al
 		}
 		return nil
 	})
-	return w, w2, all, err
+	return w, all, err
 }
 
 // loadBlocks reads the ids' hashes of the blocks of sh, and their

@@ -1066,6 +1066,7 @@ func BenchmarkBlockRecords(b *testing.B) {
 				if rec, err := r.get(o); err != nil || !bytes.Equal(rec.raw, events[i%len(blocks)*blockSize+o].Raw) {
 					b.Fatalf("record %d: %v", o, err)
 				}
+				r.release()
 			}
 			b.ReportMetric(float64(size)/float64(len(events)), "B/event")
 		})
