@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"time"
 	"unsafe"
 
@@ -273,8 +274,8 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 // end.
 func insertBlock(list []int32, num int32, before func(int32) bool) []int32 {
 	at := len(list)
-	for at > 0 && !before(list[at-1]) {
-		at--
+	if at > 0 && !before(list[at-1]) {
+		at = sort.Search(len(list), func(i int) bool { return !before(list[i]) })
 	}
 	return slices.Insert(list, at, num)
 }
