@@ -259,12 +259,7 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 			return nil, err
 		}
 	}
-	before := func(a, b eventKey) bool { // a sorts before b in the order
-		if newest {
-			return b.less(a)
-		}
-		return a.less(b)
-	}
+	before := inOrder(newest)
 	last := "" // orderKey of out[size-1]
 	rd := blockReader{stored: stored}
 	for skip, n := 0, 64; ; skip, n = skip+n, 1024 {
@@ -306,15 +301,7 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 					out = append(out, blockMatch{key: k, block: h, ord: o})
 				}
 			})
-			slices.SortFunc(out, func(a, b blockMatch) int {
-				if before(a.key, b.key) {
-					return -1
-				}
-				return 1
-			})
-			if len(out) > size {
-				out, pg.more = out[:size], true
-			}
+			out = keepFirst(out, size, before, pg)
 			if len(out) == size {
 				last = orderKey(out[size-1].key)
 			}
@@ -323,6 +310,30 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 			return out, nil
 		}
 	}
+}
+
+// inOrder returns whether an event sorts before another, newest or
+// oldest first.
+func inOrder(newest bool) func(a, b eventKey) bool {
+	if newest {
+		return func(a, b eventKey) bool { return b.less(a) }
+	}
+	return eventKey.less
+}
+
+// keepFirst sorts a page's matches by before and keeps the first size,
+// noting in pg that more follow when it drops some.
+func keepFirst(out []blockMatch, size int, before func(a, b eventKey) bool, pg *blockPage) []blockMatch {
+	slices.SortFunc(out, func(a, b blockMatch) int {
+		if before(a.key, b.key) {
+			return -1
+		}
+		return 1
+	})
+	if len(out) > size {
+		out, pg.more = out[:size], true
+	}
+	return out
 }
 
 // count returns the number of p's matches, reading every candidate block.

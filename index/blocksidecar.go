@@ -466,12 +466,7 @@ func (s *sidecar) page(match *roaring.Bitmap, newest bool, size int, from eventK
 		pg.more = !match.IsEmpty()
 		return pg
 	}
-	before := func(a, b eventKey) bool { // a sorts before b in the order
-		if newest {
-			return b.less(a)
-		}
-		return a.less(b)
-	}
+	before := inOrder(newest)
 	order := s.byOldest
 	if newest {
 		order = s.byNewest
@@ -513,15 +508,7 @@ func (s *sidecar) page(match *roaring.Bitmap, newest bool, size int, from eventK
 			}
 			out = append(out, blockMatch{key: k, block: m, ord: int(o)})
 		}
-		slices.SortFunc(out, func(a, b blockMatch) int {
-			if before(a.key, b.key) {
-				return -1
-			}
-			return 1
-		})
-		if len(out) > size {
-			out, pg.more = out[:size], true
-		}
+		out = keepFirst(out, size, before, &pg)
 	}
 	pg.matches = out
 	return pg

@@ -91,16 +91,7 @@ func TestSidecar(t *testing.T) {
 	}{{"one", formatOne}, {"split", formatSplit}, {"all index", formatAllIndex}, {"v1", formatV1}} {
 		t.Run("loaded/"+f.name, func(t *testing.T) {
 			idx, _ := writeBlockShardAs(t, evs, f.format)
-			// As loadBlocks reads them (these blocks have no ids).
-			side := newSidecar()
-			err := eachDoc(ctx, idx, blockDoc, fieldSeq, func(_ *search.DocumentMatch, stored func(string) []byte) error {
-				side.addStored(stored)
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(t, idx, side, evs)
+			check(t, idx, storedSidecar(t, idx), evs)
 		})
 	}
 	t.Run("nanoseconds", func(t *testing.T) {
@@ -112,14 +103,7 @@ func TestSidecar(t *testing.T) {
 			}
 		}
 		idx, _ := writeBlockShardAs(t, evs, formatOne)
-		side := newSidecar()
-		err := eachDoc(ctx, idx, blockDoc, fieldSeq, func(_ *search.DocumentMatch, stored func(string) []byte) error {
-			side.addStored(stored)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		side := storedSidecar(t, idx)
 		if len(side.wide) == 0 || len(side.wide) == len(side.blocks) {
 			t.Fatalf("%d blocks of %d with their times whole", len(side.wide), len(side.blocks))
 		}
@@ -259,6 +243,21 @@ func BenchmarkSidecar(b *testing.B) {
 			b.ReportMetric(perEvent, "sidecar-B/event")
 		})
 	}
+}
+
+// storedSidecar reads the sidecar of the blocks of idx as loadBlocks does
+// (the test writer's blocks have no ids).
+func storedSidecar(t *testing.T, idx bleve.Index) *sidecar {
+	t.Helper()
+	side := newSidecar()
+	err := eachDoc(context.Background(), idx, blockDoc, fieldSeq, func(_ *search.DocumentMatch, stored func(string) []byte) error {
+		side.addStored(stored)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return side
 }
 
 // checkSidecarPages pages through match on the sidecar, newest and oldest
