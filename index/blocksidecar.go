@@ -139,20 +139,6 @@ func (v *sidecarValue) count(k *matchCounter) uint64 {
 	return n
 }
 
-// optimize makes the full or mostly full containers of each field's has
-// and exists bitmaps runs, once a container's 65,536 events are all
-// added. Values' bitmaps are left: their events are spread, and walking
-// every value at each 65,536 events cost ingest a tenth at 10M.
-func (s *sidecar) optimize() {
-	for i := range s.fields {
-		f := &s.fields[i]
-		f.has.RunOptimize()
-		if f.exists != nil {
-			f.exists.RunOptimize()
-		}
-	}
-}
-
 // add adds a block: its typed event index x and its stored columns. A
 // block that cannot be read breaks the sidecar.
 func (s *sidecar) add(x eventIndex, columns []byte) error {
@@ -260,9 +246,6 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 	}
 	s.blocks = append(s.blocks, b)
 	s.next += uint32(x.events)
-	if base>>16 != s.next>>16 {
-		s.optimize()
-	}
 	num := int32(len(s.blocks) - 1)
 	s.byNewest = insertBlock(s.byNewest, num, func(i int32) bool { return s.blocks[i].hi.less(b.hi) })
 	s.byOldest = insertBlock(s.byOldest, num, func(i int32) bool { return s.blocks[i].lo.less(b.lo) })

@@ -124,8 +124,6 @@ func TestSidecar(t *testing.T) {
 			if err := w.writeBatch(evs[lo:min(lo+700, len(evs))]); err != nil {
 				t.Fatal(err)
 			}
-			// As every 65,536 events: bitmaps made runs, then added to.
-			w.side.optimize()
 		}
 		check(t, idx, w.side, evs)
 		// The values of each facetable field, as the blocks' lists hold
