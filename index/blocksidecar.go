@@ -263,6 +263,15 @@ func insertBlock(list []int32, num int32, before func(int32) bool) []int32 {
 	return slices.Insert(list, at, num)
 }
 
+// matches returns the events matching p, or ok false when the sidecar
+// is broken or cannot decide p.
+func (s *sidecar) matches(p *blockPlan) (*roaring.Bitmap, bool) {
+	if s.broken {
+		return nil, false
+	}
+	return s.eval(&p.root)
+}
+
 // eval returns the events matching n, or ok false when n holds a test the
 // sidecar cannot make. The bitmap may be one the sidecar keeps: callers
 // never modify it.
@@ -298,15 +307,15 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 		// instead of each being made from all events.
 		var pos, neg []*roaring.Bitmap
 		for i := range n.kids {
-			k := &n.kids[i]
-			if k.op == bnNot {
+			k, not := &n.kids[i], n.kids[i].op == bnNot
+			if not {
 				k = &k.kids[0]
 			}
 			bm, ok := s.eval(k)
 			if !ok {
 				return nil, false
 			}
-			if k != &n.kids[i] {
+			if not {
 				neg = append(neg, bm)
 			} else {
 				pos = append(pos, bm)

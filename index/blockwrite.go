@@ -91,11 +91,8 @@ func (w *blockWriter) sidecarSearch(p *blockPlan, newest bool, size int, after s
 	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	if w.side.broken || w.side.unpaged {
-		return pg, c, false, nil
-	}
-	match, ok := w.side.eval(&p.root)
-	if !ok {
+	match, ok := w.side.matches(p)
+	if !ok || w.side.unpaged {
 		return pg, c, false, nil
 	}
 	pg = w.side.page(match, newest, size, from, after != "", func(first uint64) *search.DocumentMatch {
@@ -144,10 +141,7 @@ func (w *blockWriter) wordTotal(word string) (n, since uint64, ok bool) {
 func (w *blockWriter) sidecarCounts(p *blockPlan, r blockCountRequest) (c blockCounts, ok bool) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	if w.side.broken {
-		return c, false
-	}
-	match, ok := w.side.eval(&p.root)
+	match, ok := w.side.matches(p)
 	if !ok {
 		return c, false
 	}
