@@ -366,6 +366,77 @@ func TestBlockRecords(t *testing.T) {
 	}
 }
 
+// blockSummaries is what the block builder stores as the summaries of evs.
+func blockSummaries(evs []record.Event) []byte {
+	var sums []byte
+	for i := range evs {
+		sums = appendBlockPart(sums, evs[i].Kind, summaryPayload(&evs[i]))
+	}
+	return encodeBlockSummaries(sums)
+}
+
+// TestBlockSummaries: a block's summaries read whole or only those asked
+// for give each event's typed fields, each in a buffer of its own, and
+// damage is an error.
+func TestBlockSummaries(t *testing.T) {
+	evs := summaryEvents(t)
+	for _, n := range []int{1, blockFrame - 1, blockFrame + 1, 37, blockSize} {
+		blk := evs[:n]
+		enc := blockSummaries(blk)
+		if enc[0] != blockSumsV1 {
+			t.Fatalf("version %#x, want %#x", enc[0], blockSumsV1)
+		}
+		all, err := decodeBlockRecords(enc, nil)
+		if err != nil || len(all) != n {
+			t.Fatalf("%d events: %d summaries, %v", n, len(all), err)
+		}
+		ords := []int{n - 1, n / 2, 0}
+		at, err := openBlockRecordsAt(enc, ords)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range ords {
+			one, err := at.get(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []blockRecord{all[o], one} {
+				ev, err := parseSummaryPayload(r.raw)
+				if err != nil || r.kind != blk[o].Kind {
+					t.Fatalf("summary %d of %d (kind %d): %v", o, n, r.kind, err)
+				}
+				sameSummary(t, ev, blk[o])
+			}
+		}
+		// Decoded events share their frame: never a pooled buffer that a
+		// later read would write over.
+		if at.pooled || len(at.bodies) != 0 {
+			t.Fatalf("summaries in pooled buffers")
+		}
+		if n == blockSize {
+			t.Logf("%d summaries: %d bytes, %.0f an event", n, len(enc), float64(len(enc))/float64(n))
+		}
+	}
+	enc := blockSummaries(evs[:40])
+	for name, bad := range map[string][]byte{
+		"half":          enc[:len(enc)/2],
+		"one byte less": enc[:len(enc)-1],
+		"frame flipped": append(slices.Clone(enc[:len(enc)-20]), bytes.Repeat([]byte{0xff}, 20)...),
+		"zstd frame":    append([]byte{blockSumsV1}, encodeBlockRecords(appendBlockRecord(nil, &evs[0]))[1:]...),
+	} {
+		if got, err := decodeBlockRecords(bad, nil); err == nil {
+			for _, r := range got {
+				if _, perr := parseSummaryPayload(r.raw); perr != nil {
+					err = perr
+				}
+			}
+			if err == nil {
+				t.Errorf("%s: no error", name)
+			}
+		}
+	}
+}
+
 func FuzzDecodeBlockRecords(f *testing.F) {
 	evs := generated(f, 40)
 	var recs []byte
@@ -373,6 +444,7 @@ func FuzzDecodeBlockRecords(f *testing.F) {
 		recs = appendBlockRecord(recs, &evs[i])
 	}
 	f.Add(encodeBlockRecords(recs))
+	f.Add(blockSummaries(evs))
 	f.Add(encodeBlockRecords(append([]byte{byte(record.KindCloudTrail), 2}, "{}"...)))
 	f.Add(append([]byte{blobRaw}, byte(record.KindCodeCatalyst), 1, 'x'))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -467,12 +539,13 @@ func writeBlockShard(t *testing.T, evs []record.Event) (bleve.Index, map[string]
 }
 
 // Formats a block is stored in: in one document (formatOne: the typed
-// and the rare terms' event indexes raw, the records in frames), in three
-// (formatSplit: the records and the rare terms' index in documents of
-// their own, as the blockWriter writes), with one event index of all terms
-// raw and the records apart (formatAllIndex, as 5482a42 wrote), and as the
-// first writer did (formatV1: in one document, one event index with s2,
-// the records in a single frame).
+// and the rare terms' event indexes raw, the records and the summaries in
+// frames), in four (formatSplit: the records, the summaries and the rare
+// terms' index in documents of their own, as the blockWriter writes), with
+// one event index of all terms raw and the records apart, no summaries
+// (formatAllIndex, as 5482a42 wrote), and as the first writer did
+// (formatV1: in one document, one event index with s2, the records in a
+// single frame, no summaries).
 const (
 	formatOne = iota
 	formatSplit
@@ -507,8 +580,8 @@ func writeBlockShardAs(t *testing.T, evs []record.Event, format int) (bleve.Inde
 		all, _, _ := encodeEventIndex(nil, append(slices.Clone(b.pairs), b.rare...), nil, b.keys)
 		switch format {
 		case formatSplit:
-			block, recs, rare := splitBlock(doc)
-			docs = []*document.Document{block, recs, rare}
+			block, recs, sums, rare := splitBlock(doc)
+			docs = []*document.Document{block, recs, sums, rare}
 		case formatAllIndex, formatV1:
 			var recs []byte
 			for i := range blk {
@@ -517,7 +590,7 @@ func writeBlockShardAs(t *testing.T, evs []record.Event, format int) (bleve.Inde
 			old := document.NewDocument(doc.ID())
 			for _, f := range doc.Fields {
 				switch f.Name() {
-				case fieldRare:
+				case fieldRare, fieldSums:
 					continue
 				case fieldTyped:
 					f = document.NewTextFieldWithIndexingOptions(fieldIndex, nil, all, optStoreOnly)
@@ -533,7 +606,7 @@ func writeBlockShardAs(t *testing.T, evs []record.Event, format int) (bleve.Inde
 			}
 			docs = []*document.Document{old}
 			if format == formatAllIndex {
-				block, recs, _ := splitBlock(old)
+				block, recs, _, _ := splitBlock(old)
 				docs = []*document.Document{block, recs}
 			}
 		}
@@ -771,7 +844,7 @@ func docStored(idx bleve.Index) blockStored {
 // the count against their number.
 func TestBlockPages(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
-	for format, name := range []string{"one document", "records and rare terms apart", "one index, records apart", "version 1"} {
+	for format, name := range []string{"one document", "records, summaries and rare terms apart", "one index, records apart", "version 1"} {
 		t.Run(name, func(t *testing.T) {
 			idx, _ := writeBlockShardAs(t, evs, format)
 			stored, done, err := shardStored(idx)
@@ -779,12 +852,12 @@ func TestBlockPages(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer done()
-			testBlockPages(t, evs, idx, stored)
+			testBlockPages(t, evs, idx, stored, format == formatOne || format == formatSplit)
 		})
 	}
 }
 
-func testBlockPages(t *testing.T, evs []record.Event, idx bleve.Index, stored blockStored) {
+func testBlockPages(t *testing.T, evs []record.Event, idx bleve.Index, stored blockStored, sums bool) {
 	s := &evs[1234]
 	search := func(ctx context.Context, r *bleve.SearchRequest) (*bleve.SearchResult, error) {
 		return idx.SearchInContext(ctx, r)
@@ -836,7 +909,7 @@ func testBlockPages(t *testing.T, evs []record.Event, idx bleve.Index, stored bl
 				if err != nil {
 					t.Fatal(err)
 				}
-				page, err := blockEvents(pg.matches, stored)
+				page, err := blockEvents(pg.matches, stored, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -846,9 +919,31 @@ func testBlockPages(t *testing.T, evs []record.Event, idx bleve.Index, stored bl
 						t.Fatalf("%q: hit %d is %s (seq %d), want %s", q, i, ev.ID, ev.Seq, exp[i])
 					}
 				}
+				checkSummaries(t, pg.matches, stored, page, sums)
 			}
 		}
 		t.Logf("%q: %d matches", q, len(want))
+	}
+}
+
+// checkSummaries: a page's events in the summary view are the typed
+// fields of the events read from the records (full), read from the
+// blocks' summaries if sums, else from the records.
+func checkSummaries(t *testing.T, ms []blockMatch, stored blockStored, full []record.Event, sums bool) {
+	t.Helper()
+	got, err := blockEvents(ms, stored, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ev := range got {
+		if ev.Seq != full[i].Seq {
+			t.Fatalf("summary %d is event %d, want %d", i, ev.Seq, full[i].Seq)
+		}
+		if fromRecord := ev.Raw != nil; fromRecord == sums {
+			t.Fatalf("event %d read from its record %v, want %v", ev.Seq, fromRecord, !sums)
+		}
+		ev.Raw, ev.Leaves = nil, record.Leaves{}
+		sameSummary(t, ev, full[i])
 	}
 }
 

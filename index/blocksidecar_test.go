@@ -291,7 +291,7 @@ func checkSidecarPages(t *testing.T, q string, side *sidecar, match *roaring.Bit
 				if err != nil {
 					t.Fatal(err)
 				}
-				read, err := blockEvents(pg.matches, stored)
+				read, err := blockEvents(pg.matches, stored, false)
 				done()
 				if err != nil {
 					t.Fatalf("%q: read the first page: %v", q, err)

@@ -369,7 +369,7 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		if len(ms) == 0 {
 			continue
 		}
-		got, err := blockEvents(ms, stored[i])
+		got, err := blockEvents(ms, stored[i], r.Summary)
 		if err != nil {
 			return out, err
 		}

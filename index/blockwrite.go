@@ -183,8 +183,8 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 			binary.LittleEndian.PutUint32(raw[4*i:], ids[i])
 		}
 		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldIDs, nil, raw, optStoreOnly))
-		block, recs, rare := splitBlock(doc)
-		for _, d := range []*document.Document{block, recs, rare} {
+		block, recs, sums, rare := splitBlock(doc)
+		for _, d := range []*document.Document{block, recs, sums, rare} {
 			if d == nil {
 				continue
 			}

@@ -419,17 +419,16 @@ func blockSegments(b *testing.B, events []record.Event) (segs []*scorch.SegmentS
 	if err != nil {
 		b.Fatal(err)
 	}
-	// As the store writes them: the records and the rare terms' index in
-	// documents of their own.
+	// As the store writes them: the records, the summaries and the rare
+	// terms' index in documents of their own.
 	build := blockBuild(b, newBlockBuilder(newWordCounts()))
 	recs := idx.NewBatch()
 	writeBlocks(b, idx, events, 5000, blockSize, func(evs []record.Event) *document.Document {
-		doc, rd, rare := splitBlock(build(evs))
-		if err := recs.IndexAdvanced(rd); err != nil {
-			b.Fatal(err)
-		}
-		if err := recs.IndexAdvanced(rare); err != nil {
-			b.Fatal(err)
+		doc, rd, sums, rare := splitBlock(build(evs))
+		for _, d := range []*document.Document{rd, sums, rare} {
+			if err := recs.IndexAdvanced(d); err != nil {
+				b.Fatal(err)
+			}
 		}
 		return doc
 	})

@@ -302,7 +302,7 @@ func layoutIDs(ctx context.Context, s *Store, c compiler, ast query.Node, bq bqu
 		if err != nil {
 			return err
 		}
-		evs, err := blockEvents(pg.matches, stored)
+		evs, err := blockEvents(pg.matches, stored, false)
 		for _, ev := range evs {
 			out = append(out, ev.ID)
 		}

@@ -916,7 +916,7 @@ func (s *Store) undoChunk(i int, events []record.Event, idx []int) error {
 	if len(idx) == 0 {
 		return nil
 	}
-	// The chunk's blocks, their records and rare terms' documents and its
+	// The chunk's blocks, their records, summaries and rare terms' documents and its
 	// counts document, named by their first sequence numbers; then the
 	// writer reads its counts and ids again.
 	b := p.shards[i].NewBatch()
@@ -926,6 +926,7 @@ func (s *Store) undoChunk(i int, events []record.Event, idx []int) error {
 		b.Delete(blockID(events[idx[k]].Seq))
 		b.Delete(recordsID(blockID(events[idx[k]].Seq)))
 		b.Delete(rareID(blockID(events[idx[k]].Seq)))
+		b.Delete(sumsID(blockID(events[idx[k]].Seq)))
 	}
 	if err := p.shards[i].Batch(b); err != nil {
 		return err

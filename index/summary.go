@@ -69,7 +69,11 @@ func compressSummary(payload []byte) []byte {
 
 // summaryPayload is the uncompressed content of ev's summary.
 func summaryPayload(ev *record.Event) []byte {
-	b := make([]byte, 0, 512)
+	return appendSummaryPayload(make([]byte, 0, 512), ev)
+}
+
+// appendSummaryPayload appends summaryPayload(ev) to b.
+func appendSummaryPayload(b []byte, ev *record.Event) []byte {
 	b = append(b, byte(ev.Kind))
 	b = binary.AppendUvarint(b, ev.Seq)
 	var t []byte
@@ -122,9 +126,16 @@ func decodeSummary(b []byte) (record.Event, error) {
 	if err != nil {
 		return record.Event{}, fmt.Errorf("%w: %w", errSummary, err)
 	}
-	// One string for all the values, each field a slice of it. raw is
-	// this call's own and never written again, so the string can share
-	// its bytes instead of copying them (a third of a hit's allocations).
+	return parseSummaryPayload(raw)
+}
+
+// parseSummaryPayload rebuilds an event from a summary's payload, which
+// the event's strings share: raw is the caller's to give away, never
+// written again.
+func parseSummaryPayload(raw []byte) (record.Event, error) {
+	// One string for all the values, each field a slice of it, sharing
+	// raw's bytes instead of copying them (a third of a hit's
+	// allocations).
 	r := summaryReader{s: unsafe.String(unsafe.SliceData(raw), len(raw))}
 	var ev record.Event
 	ev.Kind = record.Kind(r.byte())
