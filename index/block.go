@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/klauspost/compress/s2"
@@ -82,7 +83,28 @@ type blockBuilder struct {
 	cols               columnsBuilder
 	// words counts the common words (wordCounts); nil counts none.
 	words *wordCounts
+	// shapes are the _exists terms of the event shapes seen (existsShape),
+	// by shapeKey; blocks counts the blocks built, to tell whether a
+	// shape's terms are in this block's list already.
+	shapes   map[string]*existsShape
+	shapeKey []byte
+	blocks   int
 }
+
+// An existsShape is what an event's _exists paths put into a block: its
+// terms (a path's lines) and their hash and check. Events of one kind of
+// call share their paths, and computing them (every leaf path and its
+// ancestors, deduplicated, then hashed twice) was a sixth of the builder's
+// CPU.
+type existsShape struct {
+	terms []string
+	pairs []uint64 // hash<<32 | check of each term
+	block int      // the last block (blockBuilder.blocks) whose list has the terms
+}
+
+// maxShapes bounds the shapes a builder keeps (about 3 KB each): past it
+// they are dropped and found again.
+const maxShapes = 1024
 
 // newBlockBuilder returns a builder counting common words in words (nil
 // for none).
@@ -205,16 +227,7 @@ func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
 				b.list(f.name, f.value)
 			}
 		}
-		for path := range existsPaths(ev) {
-			// A path holding a newline is a term a line, as the per-event
-			// document's list reads it (existsTerms).
-			b.buf = append(b.buf[:0], path...)
-			b.toks = eachLine.tokens(b.buf, b.toks[:0])
-			for _, t := range b.toks {
-				b.list(fieldExists, t.term)
-				b.hashTerm(blockSeeds[fieldExists], t.term, i)
-			}
-		}
+		b.exists(ev, i)
 		clear(b.seen)
 		for l := range ev.Leaves.All() {
 			if _, dup := b.seen[l.Value]; !dup {
@@ -276,7 +289,76 @@ func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
 	if b.words != nil {
 		b.words.promote(evs[len(evs)-1].Seq + 1)
 	}
+	b.blocks++
 	return doc, nil
+}
+
+// exists adds the _exists terms of ev, event ord, to the block's list and
+// its typed pairs, from the shape of an earlier event with the same
+// (shapeKey) if there was one.
+func (b *blockBuilder) exists(ev *record.Event, ord int) {
+	b.shapeKey = shapeKey(b.shapeKey[:0], ev)
+	sh, ok := b.shapes[string(b.shapeKey)]
+	if !ok {
+		sh = &existsShape{block: -1}
+		seeds := blockSeeds[fieldExists]
+		for path := range existsPaths(ev) {
+			// A path holding a newline is a term a line, as the per-event
+			// document's list reads it (existsTerms).
+			b.buf = append(b.buf[:0], path...)
+			b.toks = eachLine.tokens(b.buf, b.toks[:0])
+			for _, t := range b.toks {
+				sh.terms = append(sh.terms, string(t.term))
+				sh.pairs = append(sh.pairs, uint64(hashFrom(seeds.hash, t.term))<<32|uint64(termCheck(seeds.check, t.term)))
+			}
+		}
+		if b.shapes == nil || len(b.shapes) >= maxShapes {
+			b.shapes = map[string]*existsShape{}
+		}
+		b.shapes[string(b.shapeKey)] = sh
+	}
+	if sh.block != b.blocks {
+		sh.block = b.blocks
+		for _, t := range sh.terms {
+			b.list(fieldExists, unsafe.Slice(unsafe.StringData(t), len(t)))
+		}
+	}
+	for _, p := range sh.pairs {
+		b.pairs = append(b.pairs, termPair(uint32(p>>32), uint32(p), ord))
+	}
+}
+
+// shapeKey keeps a bit for each keyword field, below its own two.
+func init() {
+	if len(keywordFields) > 62 {
+		panic("index: shapeKey holds 62 keyword fields")
+	}
+}
+
+// shapeKey appends to key what existsPaths(ev) depends on: which keyword
+// fields have a value, whether ev has resources and an indexed time, and
+// its leaves' paths (each with its length, so that no two lists of paths
+// make one key).
+func shapeKey(key []byte, ev *record.Event) []byte {
+	var bits uint64
+	for i := range keywordFields {
+		if keywordFields[i].value(ev) != "" {
+			bits |= 1 << i
+		}
+	}
+	if len(ev.Resources) > 0 {
+		bits |= 1 << 62
+	}
+	if _, ok := indexedTime(ev); ok {
+		bits |= 1 << 63
+	}
+	key = binary.LittleEndian.AppendUint64(key, bits)
+	for i := range ev.Leaves.Len() {
+		p := ev.Leaves.At(i).Path
+		key = binary.AppendUvarint(key, uint64(len(p)))
+		key = append(key, p...)
+	}
+	return key
 }
 
 // text hashes the words of v (a leaf value or the service) for the event

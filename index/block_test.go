@@ -481,7 +481,7 @@ func TestWordCounts(t *testing.T) {
 	holding := map[string][]int{}
 	for lo, blk := 0, 0; lo < len(evs); lo, blk = lo+blockSize, blk+1 {
 		part := evs[lo:min(lo+blockSize, len(evs))]
-		for word := range w.index {
+		for _, word := range w.words {
 			if _, ok := since[word]; !ok {
 				since[word] = blk
 			}
@@ -502,8 +502,8 @@ func TestWordCounts(t *testing.T) {
 			}
 		}
 	}
-	if len(w.index) < 50 {
-		t.Fatalf("only %d common words", len(w.index))
+	if w.index.len() < 50 || w.index.len() != len(w.words) {
+		t.Fatalf("only %d common words (%d in the table)", len(w.words), w.index.len())
 	}
 	for word, first := range since {
 		want := uint64(0)
@@ -519,15 +519,49 @@ func TestWordCounts(t *testing.T) {
 				word, got, from, s, sfrom, want, first, evs[first*blockSize].Seq)
 		}
 	}
-	if len(stored.index) != len(w.index) {
-		t.Errorf("%d common words from the deltas, %d counted", len(stored.index), len(w.index))
+	if stored.index.len() != w.index.len() {
+		t.Errorf("%d common words from the deltas, %d counted", stored.index.len(), w.index.len())
 	}
 	if _, _, ok := w.total("nosuchword"); ok {
 		t.Error("a word never seen is common")
 	}
-	before := maps.Clone(stored.index)
-	if err := stored.apply([]byte{5, 'a'}); err == nil || len(stored.index) != len(before) {
-		t.Errorf("damaged delta: err %v, %d words (was %d)", err, len(stored.index), len(before))
+	before := stored.index.len()
+	if err := stored.apply([]byte{5, 'a'}); err == nil || stored.index.len() != before {
+		t.Errorf("damaged delta: err %v, %d words (was %d)", err, stored.index.len(), before)
+	}
+}
+
+// TestWordTable: words are found by hash and text, also when their hashes
+// are the same or share a slot, across the table's growth.
+func TestWordTable(t *testing.T) {
+	var tab wordTable
+	var words []string
+	for i := range 5000 {
+		w := fmt.Sprintf("w%d", i)
+		h := wordHash(w)
+		if i%3 == 0 {
+			h = 42 // many words of one hash
+		}
+		if _, ok := tab.find(h, w, words); ok {
+			t.Fatalf("%q found before it was added", w)
+		}
+		words = append(words, w)
+		tab.add(h, len(words)-1)
+		for j := 0; j <= i; j += 97 {
+			hj := wordHash(words[j])
+			if j%3 == 0 {
+				hj = 42
+			}
+			if k, ok := tab.find(hj, words[j], words); !ok || k != j {
+				t.Fatalf("after %d words: %q found as %d (%v)", i+1, words[j], k, ok)
+			}
+		}
+	}
+	if _, ok := tab.find(42, "nosuchword", words); ok {
+		t.Error("a word never added found")
+	}
+	if tab.len() != len(words) || 2*tab.len() > len(tab.slots) {
+		t.Errorf("%d words in %d slots", tab.len(), len(tab.slots))
 	}
 }
 
@@ -1014,7 +1048,7 @@ func TestBlockWriter(t *testing.T) {
 	}
 	find(w, idx)
 	counts := map[string]uint64{}
-	for word, k := range w.words.index {
+	for k, word := range w.words.words {
 		counts[word] = w.words.counts[k]
 	}
 	if len(counts) < 50 {
@@ -1031,8 +1065,8 @@ func TestBlockWriter(t *testing.T) {
 			t.Fatalf("%q: %d after reopening, %d before", word, got, n)
 		}
 	}
-	if len(w.words.index) != len(counts) {
-		t.Fatalf("%d common words after reopening, %d before", len(w.words.index), len(counts))
+	if w.words.index.len() != len(counts) {
+		t.Fatalf("%d common words after reopening, %d before", w.words.index.len(), len(counts))
 	}
 	// Searches see every event once, and no counts document; the value
 	// counts restored at open give what reading every block counts.

@@ -3,6 +3,7 @@ package index
 import (
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 )
 
 // wordCounts keeps exact totals of the common words of a block partition
@@ -23,7 +24,7 @@ import (
 // word became common survives a restart: its total is its count plus its
 // events before that. Not safe for concurrent use.
 type wordCounts struct {
-	index   map[string]int // word -> its number
+	index   wordTable // word -> its number
 	words   []string
 	counts  []uint64
 	since   []uint64 // the sequence number the word's count starts at
@@ -36,12 +37,23 @@ type wordCounts struct {
 	arena   []byte // uvarint length and bytes of each word of refs
 }
 
-func newWordCounts() *wordCounts { return &wordCounts{index: map[string]int{}} }
+func newWordCounts() *wordCounts { return &wordCounts{} }
 
-// saw notes the word with hash h in the event being built: counted once an
-// event if common, remembered for promote if not.
+// textSeeds are the seeds of a word's hashes (the builder's, which the
+// word table is keyed by).
+var textSeeds = blockSeeds[fieldText]
+
+// wordHash is the hash of word the block builder gives it (hashRare of
+// fieldText).
+func wordHash(word string) uint32 {
+	return hashFrom(textSeeds.hash, unsafe.Slice(unsafe.StringData(word), len(word)))
+}
+
+// saw notes the word with hash h (wordHash) in the event being built:
+// counted once an event if common, remembered for promote if not.
 func (w *wordCounts) saw(h uint32, word []byte) {
-	k, ok := w.index[string(word)]
+	// The word is only compared, not kept: no copy.
+	k, ok := w.index.find(h, unsafe.String(unsafe.SliceData(word), len(word)), w.words)
 	if !ok {
 		if len(w.arena) < 1<<24 { // past it, none of the block's later words is promoted
 			w.refs = append(w.refs, uint64(h)<<32|uint64(uint8(w.stamp))<<24|uint64(len(w.arena)))
@@ -67,11 +79,12 @@ func (w *wordCounts) add(k int, n uint64) {
 // word returns the number of word, making it common from the sequence
 // number since if new; fresh says it was.
 func (w *wordCounts) word(word string, since uint64) (k int, fresh bool) {
-	if k, ok := w.index[word]; ok {
+	h := wordHash(word)
+	if k, ok := w.index.find(h, word, w.words); ok {
 		return k, false
 	}
 	k = len(w.words)
-	w.index[word] = k
+	w.index.add(h, k)
 	w.words = append(w.words, word)
 	w.counts = append(w.counts, 0)
 	w.since = append(w.since, since)
@@ -109,7 +122,7 @@ func (w *wordCounts) promote(next uint64) {
 // total returns the events counted for word from the sequence number
 // since on; ok is false if it is not common.
 func (w *wordCounts) total(word string) (n, since uint64, ok bool) {
-	k, ok := w.index[word]
+	k, ok := w.index.find(wordHash(word), word, w.words)
 	if !ok {
 		return 0, 0, false
 	}
@@ -160,3 +173,67 @@ func (w *wordCounts) apply(delta []byte) error {
 	}
 	return nil
 }
+
+// wordTable finds a common word's number by its hash: open addressing with
+// linear probing over slots of hash<<32 | number+1 (0: empty), at most half
+// full. The builder has hashed each word already, and a Go map hashing it
+// again with its string was 9% of the CPU of block ingest; a slot is also
+// a third of a map entry's memory.
+type wordTable struct {
+	slots []uint64
+	shift uint // 64 - log2(len(slots))
+	n     int
+}
+
+// slot is where the probe for hash h starts.
+func (t *wordTable) slot(h uint32) int { return int(spread(h) >> t.shift) }
+
+// find returns the number of word, whose hash is h, among words.
+func (t *wordTable) find(h uint32, word string, words []string) (int, bool) {
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	mask := len(t.slots) - 1
+	for i := t.slot(h); ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			return 0, false
+		}
+		if uint32(s>>32) == h {
+			if k := int(uint32(s)) - 1; words[k] == word {
+				return k, true
+			}
+		}
+	}
+}
+
+// add notes word number k with hash h (not in the table yet).
+func (t *wordTable) add(h uint32, k int) {
+	if 2*(t.n+1) > len(t.slots) {
+		old := t.slots
+		t.slots = make([]uint64, max(1024, 2*len(old)))
+		t.shift = 64
+		for n := len(t.slots); n > 1; n >>= 1 {
+			t.shift--
+		}
+		for _, s := range old {
+			if s != 0 {
+				t.put(s)
+			}
+		}
+	}
+	t.put(uint64(h)<<32 | uint64(k+1))
+	t.n++
+}
+
+func (t *wordTable) put(s uint64) {
+	mask := len(t.slots) - 1
+	i := t.slot(uint32(s >> 32))
+	for t.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = s
+}
+
+// len is the number of words.
+func (t *wordTable) len() int { return t.n }
