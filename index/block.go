@@ -561,8 +561,8 @@ type blockRecords struct {
 	frames [][]byte      // compressed; nil once decoded or when not kept
 	recs   []blockRecord // by ordinal; those of an undecoded frame are zero
 	ready  eventSet      // the records decoded
-	// pooled: frames decode into frameBufs' buffers, kept in bodies until
-	// release.
+	// pooled: from recordsPool, its frames decoded into frameBufs'
+	// buffers, kept in bodies until release.
 	pooled bool
 	bodies []*[]byte
 }
@@ -570,23 +570,34 @@ type blockRecords struct {
 // frameBufs are buffers a frame's records decode into, for readers that
 // copy what they keep of them (record.Parser.Parse copies the record):
 // a page decodes some 40 frames, and their buffers were most of what a
-// search allocated.
-var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+// search allocated. recordsPool holds readers of a block's records, whose
+// table of 256 records was the next most.
+var (
+	frameBufs   = sync.Pool{New: func() any { return new([]byte) }}
+	recordsPool = sync.Pool{New: func() any { return new(blockRecords) }}
+)
 
-// release returns the buffers of a pooled blockRecords; its records are
-// not to be read after.
+// release returns a pooled blockRecords and its buffers; its records are
+// not to be read after. Others it leaves to the collector.
 func (r *blockRecords) release() {
+	if !r.pooled {
+		return
+	}
 	for _, b := range r.bodies {
 		frameBufs.Put(b)
 	}
-	r.bodies, r.recs, r.ready = nil, nil, eventSet{}
+	clear(r.bodies)
+	clear(r.frames)
+	clear(r.recs)
+	r.bodies, r.frames, r.recs, r.ready = r.bodies[:0], r.frames[:0], r.recs[:0], eventSet{}
+	recordsPool.Put(r)
 }
 
 // openBlockRecords reads the frame table of b; it keeps no reference to b
 // (stored values alias a reader's buffer). Blocks of version 1 and raw
 // ones are decoded whole.
 func openBlockRecords(b []byte) (*blockRecords, error) {
-	r, err := readBlockRecords(b, nil)
+	r, err := readBlockRecords(b, false)
 	if err != nil || r.frames == nil {
 		return r, err
 	}
@@ -607,15 +618,13 @@ func openBlockRecords(b []byte) (*blockRecords, error) {
 // records it wants: their frames are decoded at once from b, and no other
 // is kept (asking for another record is an error). It spares copying the
 // block's compressed records, most of what a page's read of one record a
-// block cost. Records are in pooled buffers: the reader copies what it
-// keeps and calls release. Summaries are not: the events decoded from them
-// share their bytes.
+// block cost. It is pooled, its records in pooled buffers: the reader
+// copies what it keeps and calls release.
 func openBlockRecordsAt(b []byte, ords []int) (*blockRecords, error) {
-	r, err := readBlockRecords(b, ords)
+	r, err := readBlockRecords(b, true)
 	if err != nil || r.frames == nil {
 		return r, err
 	}
-	r.pooled = !r.s2
 	for _, o := range ords {
 		if _, err := r.get(o); err != nil {
 			return nil, err
@@ -626,8 +635,9 @@ func openBlockRecordsAt(b []byte, ords []int) (*blockRecords, error) {
 }
 
 // readBlockRecords reads the header of b: the frames alias b. Raw and
-// version 1 records are decoded whole (frames nil).
-func readBlockRecords(b []byte, ords []int) (*blockRecords, error) {
+// version 1 records are decoded whole (frames nil); others are read into a
+// reader from recordsPool if pool.
+func readBlockRecords(b []byte, pool bool) (*blockRecords, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("decode block records: empty")
 	}
@@ -665,8 +675,20 @@ func readBlockRecords(b []byte, ords []int) (*blockRecords, error) {
 	if n < 1 || n > blockSize || per < 1 {
 		return nil, fmt.Errorf("decode block records: damaged header (%d records, %d a frame)", n, per)
 	}
-	r := &blockRecords{s2: b[0] == blockSumsV1, per: per, recs: make([]blockRecord, n), frames: make([][]byte, (n+per-1)/per)}
-	lens := make([]int, len(r.frames))
+	r := new(blockRecords)
+	if pool {
+		r = recordsPool.Get().(*blockRecords)
+		r.pooled = true
+	}
+	r.s2, r.per = b[0] == blockSumsV1, per
+	r.recs = slices.Grow(r.recs[:0], n)[:n]
+	r.frames = slices.Grow(r.frames[:0], (n+per-1)/per)[:(n+per-1)/per]
+	var lensBuf [blockSize / blockFrame]int
+	lens := lensBuf[:]
+	if len(r.frames) > len(lens) {
+		lens = make([]int, len(r.frames))
+	}
+	lens = lens[:len(r.frames)]
 	total := 0
 	for i := range lens {
 		if lens[i] = next(); lens[i] < 0 {

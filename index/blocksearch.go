@@ -204,8 +204,7 @@ func (r *blockReader) recordsAt(m *search.DocumentMatch, ords []int) (recs *bloc
 }
 
 // summariesAt reads the summaries ords of the block m (all when ords is
-// nil), decoded at once into buffers of their own (the events decoded
-// from them share their bytes); found is false for a block written
+// nil), as recordsAt reads records; found is false for a block written
 // without summaries.
 func (r *blockReader) summariesAt(m *search.DocumentMatch, ords []int) (sums *blockRecords, found bool, err error) {
 	sums, found, err = r.partsAt(m, sumsID(m.ID), fieldSums, ords)
@@ -284,6 +283,7 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 	before := inOrder(newest)
 	last := "" // orderKey of out[size-1]
 	rd := blockReader{stored: stored}
+	var x blockIndexes
 	for skip, n := 0, 64; ; skip, n = skip+n, 1024 {
 		req := bleve.NewSearchRequestOptions(q, n, skip, false)
 		req.Score = "none"
@@ -305,25 +305,9 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 			if after != "" && (newest && h.Sort[1] >= after || !newest && h.Sort[1] <= after) {
 				continue // every event of the block is at or before the token
 			}
-			x, err := rd.read(h)
-			if err != nil {
+			if out, err = p.take(&rd, &x, h, out, after != "", from, before, size, pg); err != nil {
 				return nil, err
 			}
-			if !p.mayHold(blockBloom{rd.bloom}) {
-				continue
-			}
-			pg.read++
-			set, parsed, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
-			pg.parsed += parsed
-			if err != nil {
-				return nil, fmt.Errorf("block %s: %w", h.ID, err)
-			}
-			set.each(func(o int) {
-				if k := x.key(o); after == "" || before(from, k) {
-					out = append(out, blockMatch{key: k, block: h, ord: o})
-				}
-			})
-			out = keepFirst(out, size, before, pg)
 			if len(out) == size {
 				last = orderKey(out[size-1].key)
 			}
@@ -331,6 +315,78 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 		if len(res.Hits) < n {
 			return out, nil
 		}
+	}
+}
+
+// take adds to out the events of the block h that match p and sort after
+// from (if after), keeping the first size (keepFirst); x holds the block's
+// indexes read by rd.
+func (p *blockPlan) take(rd *blockReader, x *blockIndexes, h *search.DocumentMatch, out []blockMatch, after bool, from eventKey, before func(a, b eventKey) bool, size int, pg *blockPage) ([]blockMatch, error) {
+	var err error
+	if *x, err = rd.read(h); err != nil {
+		return out, err
+	}
+	if !p.mayHold(blockBloom{rd.bloom}) {
+		return out, nil
+	}
+	pg.read++
+	set, parsed, err := p.test(*x, func() (*blockRecords, error) { return rd.records(h) })
+	pg.parsed += parsed
+	if err != nil {
+		return out, fmt.Errorf("block %s: %w", h.ID, err)
+	}
+	set.each(func(o int) {
+		if k := x.key(o); !after || before(from, k) {
+			out = append(out, blockMatch{key: k, block: h, ord: o})
+		}
+	})
+	return keepFirst(out, size, before, pg), nil
+}
+
+// orderedBlocks gives a shard's blocks in a page's order (sidecar.blocksFrom).
+type orderedBlocks func(out []sidecarRef, newest, started bool, cursor eventKey, n int) []sidecarRef
+
+// pageOrdered is page over the blocks in the order blocks gives them
+// (the sidecar's), instead of a Bleve search sorting every candidate
+// block by its key: that search was most of the CPU of a page of one word
+// over 1M events.
+func (p *blockPlan) pageOrdered(ctx context.Context, blocks orderedBlocks, stored blockStored, newest bool, size int, after string) (blockPage, error) {
+	var pg blockPage
+	var from eventKey
+	if after != "" {
+		var err error
+		if from, err = parseOrderKey(after); err != nil {
+			return pg, err
+		}
+	}
+	before := inOrder(newest)
+	rd := blockReader{stored: stored}
+	var x blockIndexes
+	var refs []sidecarRef
+	started, cursor := false, eventKey{}
+	for n := 64; ; n = 1024 {
+		if err := ctx.Err(); err != nil {
+			return pg, err
+		}
+		if refs = blocks(refs[:0], newest, started, cursor, n); len(refs) == 0 {
+			return pg, nil
+		}
+		for _, b := range refs {
+			if len(pg.matches) >= size && !before(b.head, pg.matches[size-1].key) {
+				// No event of this block or the next sorts before the
+				// last kept: the page is full, and more may follow.
+				pg.more = true
+				return pg, nil
+			}
+			if after != "" && !before(from, b.tail) {
+				continue // every event of the block is at or before the token
+			}
+			var err error
+			if pg.matches, err = p.take(&rd, &x, &search.DocumentMatch{ID: blockID(b.first)}, pg.matches, after != "", from, before, size, &pg); err != nil {
+				return pg, err
+			}
+		}
+		started, cursor = true, refs[len(refs)-1].head
 	}
 }
 
@@ -476,11 +532,14 @@ func blockEvents(ms []blockMatch, stored blockStored, summary bool) ([]record.Ev
 					return err
 				}
 				if found {
+					defer sums.release()
 					for _, i := range is {
 						m := &ms[i]
 						s, err := sums.get(m.ord)
 						if err == nil {
-							out[i], err = parseSummaryPayload(s.raw)
+							// The event's strings share their bytes: a copy,
+							// the frame's buffer being pooled.
+							out[i], err = parseSummaryPayload(slices.Clone(s.raw))
 						}
 						if err != nil {
 							return fmt.Errorf("block %s, event %d: %w", b.ID, m.key.seq, err)

@@ -252,6 +252,92 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 	return nil
 }
 
+// superset returns events among which are all the matches of n, from the
+// parts of n the sidecar decides (nil: any event may match): a page of a
+// query it does not decide reads, in the sidecar's order, only the blocks
+// holding one of them. Never one the sidecar keeps.
+func (s *sidecar) superset(n *blockNode) *roaring.Bitmap {
+	if bm, ok := s.eval(n); ok {
+		return bm.Clone()
+	}
+	switch n.op {
+	case bnAnd:
+		var pos, neg []*roaring.Bitmap
+		for i := range n.kids {
+			k := &n.kids[i]
+			if k.op == bnNot {
+				// A NOT the sidecar decides takes its events away; one it
+				// does not, none.
+				if bm, ok := s.eval(&k.kids[0]); ok {
+					neg = append(neg, bm)
+				}
+				continue
+			}
+			if bm := s.superset(k); bm != nil {
+				pos = append(pos, bm)
+			}
+		}
+		if len(pos) == 0 {
+			return nil
+		}
+		out := pos[0]
+		if len(pos) > 1 {
+			out = roaring.FastAnd(pos...)
+		}
+		for _, bm := range neg {
+			out.AndNot(bm)
+		}
+		return out
+	case bnOr:
+		bms := make([]*roaring.Bitmap, len(n.kids))
+		for i := range n.kids {
+			if bms[i] = s.superset(&n.kids[i]); bms[i] == nil {
+				return nil
+			}
+		}
+		return roaring.FastOr(bms...)
+	}
+	return nil
+}
+
+// sidecarRef is a block as a page in the sidecar's order reads it: its
+// first sequence number, and its first and last event in the order.
+type sidecarRef struct {
+	first      uint64
+	head, tail eventKey
+}
+
+// blocksFrom appends to out at most n blocks holding an event of cand (nil:
+// any), newest (oldest) first: from the first, or after the block whose
+// first event in the order is cursor if started.
+func (s *sidecar) blocksFrom(out []sidecarRef, newest, started bool, cursor eventKey, cand *roaring.Bitmap, n int) []sidecarRef {
+	take := func(b *sidecarBlock) bool {
+		return cand == nil || cand.IntersectsWithInterval(uint64(b.base), uint64(b.base+b.n))
+	}
+	if newest {
+		i := len(s.byNewest) - 1
+		if started {
+			i = sort.Search(len(s.byNewest), func(j int) bool { return !s.blocks[s.byNewest[j]].hi.less(cursor) }) - 1
+		}
+		for ; i >= 0 && len(out) < n; i-- {
+			if b := &s.blocks[s.byNewest[i]]; take(b) {
+				out = append(out, sidecarRef{first: b.first, head: b.hi, tail: b.lo})
+			}
+		}
+		return out
+	}
+	i := 0
+	if started {
+		i = sort.Search(len(s.byOldest), func(j int) bool { return cursor.less(s.blocks[s.byOldest[j]].lo) })
+	}
+	for ; i < len(s.byOldest) && len(out) < n; i++ {
+		if b := &s.blocks[s.byOldest[i]]; take(b) {
+			out = append(out, sidecarRef{first: b.first, head: b.lo, tail: b.hi})
+		}
+	}
+	return out
+}
+
 // insertBlock inserts num into list after the blocks for which before
 // holds (a prefix): blocks come mostly in time order, so mostly at the
 // end.

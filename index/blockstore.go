@@ -298,7 +298,14 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 				pt.pg, pt.cs = pg, cs
 				return err
 			}
-			if pt.pg, err = p.page(gctx, search, st, newest, size, after); err != nil || pt.counted {
+			// Else the page from the blocks, in the sidecar's order where
+			// it has them.
+			if blocks, ok := sh.w.sidecarBlocks(p); ok {
+				pt.pg, err = p.pageOrdered(gctx, blocks, st, newest, size, after)
+			} else {
+				pt.pg, err = p.page(gctx, search, st, newest, size, after)
+			}
+			if err != nil || pt.counted {
 				return err
 			}
 			// One common word's total is its count, and its events in the
@@ -648,7 +655,7 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 		return strings.Compare(b.key, a.key)
 	})
 	merged = merged[:min(len(merged), size)]
-	out.Hits = out.Hits[:0]
+	out.Hits = slices.Grow(out.Hits[:0], len(merged))
 	for _, m := range merged {
 		out.Hits = append(out.Hits, m.hit)
 	}

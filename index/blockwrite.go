@@ -104,6 +104,24 @@ func (w *blockWriter) sidecarSearch(p *blockPlan, newest bool, size int, after s
 	return pg, c, true, nil
 }
 
+// sidecarBlocks returns how a page of p reads the shard's blocks in the
+// sidecar's order (blocksFrom, holding an event the sidecar cannot rule
+// out); ok is false when the sidecar cannot order them (broken, or a
+// block whose events' keys it does not know).
+func (w *blockWriter) sidecarBlocks(p *blockPlan) (blocks orderedBlocks, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.side.broken || w.side.unpaged {
+		return nil, false
+	}
+	cand := w.side.superset(&p.root)
+	return func(out []sidecarRef, newest, started bool, cursor eventKey, n int) []sidecarRef {
+		w.mu.RLock()
+		defer w.mu.RUnlock()
+		return w.side.blocksFrom(out, newest, started, cursor, cand, n)
+	}, true
+}
+
 // sidecarTerms returns the values of a facetable field in the shard's
 // blocks, which a block list of the field holds unless they hold a
 // newline (those are in the sidecar too); ok is false for another field
