@@ -505,6 +505,16 @@ func (p *blockPlan) counts(ctx context.Context, search searchFunc, stored blockS
 // as much, a summary's frame 4 µs, and a page's parsed records were most
 // of what a search allocated.
 func blockEvents(ms []blockMatch, stored blockStored, summary bool) ([]record.Event, error) {
+	out := make([]record.Event, len(ms))
+	into := make([]*record.Event, len(ms))
+	for i := range out {
+		into[i] = &out[i]
+	}
+	return out, readBlockEvents(ms, stored, summary, into)
+}
+
+// readBlockEvents is blockEvents reading the event of ms[i] into into[i].
+func readBlockEvents(ms []blockMatch, stored blockStored, summary bool, into []*record.Event) error {
 	// The blocks side by side: a page's 50 events are in up to 50 frames,
 	// each some 40 µs of zstd.
 	at := map[*search.DocumentMatch][]int{} // positions in ms by block
@@ -515,7 +525,6 @@ func blockEvents(ms []blockMatch, stored blockStored, summary bool) ([]record.Ev
 		}
 		at[m.block] = append(at[m.block], i)
 	}
-	out := make([]record.Event, len(ms))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, b := range blocks {
@@ -539,12 +548,12 @@ func blockEvents(ms []blockMatch, stored blockStored, summary bool) ([]record.Ev
 						if err == nil {
 							// The event's strings share their bytes: a copy,
 							// the frame's buffer being pooled.
-							out[i], err = parseSummaryPayload(slices.Clone(s.raw))
+							*into[i], err = parseSummaryPayload(slices.Clone(s.raw))
 						}
 						if err != nil {
 							return fmt.Errorf("block %s, event %d: %w", b.ID, m.key.seq, err)
 						}
-						out[i].Seq = m.key.seq
+						into[i].Seq = m.key.seq
 					}
 					return nil
 				}
@@ -566,13 +575,10 @@ func blockEvents(ms []blockMatch, stored blockStored, summary bool) ([]record.Ev
 					return fmt.Errorf("block %s, event %d: %w", b.ID, m.key.seq, err)
 				}
 				ev.Seq = m.key.seq
-				out[i] = ev
+				*into[i] = ev
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return g.Wait()
 }

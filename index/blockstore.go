@@ -76,6 +76,12 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 			}
 			if n != nil {
 				ok, err := visitByNumber(snap, &search.DocumentMatch{ID: m.ID, IndexInternalID: n}, fn)
+				if ok && m.IndexInternalID == nil {
+					// Kept, for its siblings to be found in its segment
+					// (blockSibling): looking an id up in every segment
+					// was a tenth of a page of one word.
+					m.IndexInternalID = n
+				}
 				if err != nil || ok {
 					return err
 				}
@@ -363,34 +369,31 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		return 1
 	})
 	all = all[:min(len(all), size)]
-	// Each shard's events from its blocks' records, then in order.
-	evs := make([]record.Event, len(all))
+	// Each shard's events from its blocks' records, read into the hits in
+	// order (an event is some 500 bytes: a page's copies of them were a
+	// fifth of what a search allocated).
+	out.hits = make([]blockEvent, len(all))
 	for i := range shards {
 		var ms []blockMatch
-		var at []int
+		var into []*record.Event
 		for j, f := range all {
 			if f.shard == i {
-				ms, at = append(ms, f.m), append(at, j)
+				ms, into = append(ms, f.m), append(into, &out.hits[j].hit.Event)
 			}
 		}
 		if len(ms) == 0 {
 			continue
 		}
-		got, err := blockEvents(ms, stored[i], r.Summary)
-		if err != nil {
+		if err := readBlockEvents(ms, stored[i], r.Summary, into); err != nil {
 			return out, err
 		}
-		for k, j := range at {
-			evs[j] = got[k]
-		}
 	}
-	out.hits = make([]blockEvent, len(all))
 	for i, f := range all {
-		ev := evs[i]
+		h := &out.hits[i]
 		if r.Summary {
-			ev.Raw, ev.Leaves = nil, record.Leaves{}
+			h.hit.Event.Raw, h.hit.Event.Leaves = nil, record.Leaves{}
 		}
-		out.hits[i] = blockEvent{key: orderKey(f.m.key), hit: Hit{Event: ev, Cursor: s.Cursor(ev.Seq)}}
+		h.key, h.hit.Cursor = orderKey(f.m.key), s.Cursor(h.hit.Event.Seq)
 	}
 	return out, nil
 }
@@ -643,17 +646,22 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 	if err != nil {
 		return err
 	}
-	merged := make([]blockEvent, 0, len(out.Hits)+len(br.hits))
-	for _, h := range out.Hits {
-		merged = append(merged, blockEvent{key: timeKey(&h.Event) + seqKey(h.Event.Seq), hit: h})
-	}
-	merged = append(merged, br.hits...)
-	slices.SortFunc(merged, func(a, b blockEvent) int {
-		if r.Order == OrderOldest {
-			return strings.Compare(a.key, b.key)
+	// The blocks' hits are in order: merged with the per-event
+	// partitions' if there are any.
+	merged := br.hits
+	if len(out.Hits) > 0 {
+		merged = make([]blockEvent, 0, len(out.Hits)+len(br.hits))
+		for _, h := range out.Hits {
+			merged = append(merged, blockEvent{key: timeKey(&h.Event) + seqKey(h.Event.Seq), hit: h})
 		}
-		return strings.Compare(b.key, a.key)
-	})
+		merged = append(merged, br.hits...)
+		slices.SortFunc(merged, func(a, b blockEvent) int {
+			if r.Order == OrderOldest {
+				return strings.Compare(a.key, b.key)
+			}
+			return strings.Compare(b.key, a.key)
+		})
+	}
 	merged = merged[:min(len(merged), size)]
 	out.Hits = slices.Grow(out.Hits[:0], len(merged))
 	for _, m := range merged {
