@@ -934,6 +934,21 @@ func testBlockPages(t *testing.T, evs []record.Event, idx bleve.Index, stored bl
 		if err != nil || n != uint64(len(want)) {
 			t.Fatalf("%q: count %d (%v), want %d", q, n, err, len(want))
 		}
+		// Counted in the blocks the sidecar names, and in those before
+		// the 1000th event (as a word's total counts those before it
+		// became common) against the plan's own.
+		c, err := p.countBlocks(context.Background(), side.blockList(p, 0), stored, blockCountRequest{})
+		if err != nil || c.total != uint64(len(want)) {
+			t.Fatalf("%q: counted in the sidecar's blocks %d (%v), want %d", q, c.total, err, len(want))
+		}
+		cut := evs[999].Seq
+		early, err := p.before(cut).count(context.Background(), search, stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := p.countBlocks(context.Background(), side.blockList(p, cut), stored, blockCountRequest{}); err != nil || c.total != early {
+			t.Fatalf("%q: counted before %d in the sidecar's blocks %d (%v), want %d", q, cut, c.total, err, early)
+		}
 		for _, newest := range []bool{true, false} {
 			exp := slices.Clone(want)
 			if newest {

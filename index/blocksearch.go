@@ -439,61 +439,92 @@ type blockCounts struct {
 
 // counts counts p's matches and what r asks for over them, reading every
 // candidate block (its columns too when facets are asked for).
-func (p *blockPlan) counts(ctx context.Context, search searchFunc, stored blockStored, r blockCountRequest) (blockCounts, error) {
+func (p *blockPlan) counts(ctx context.Context, find searchFunc, stored blockStored, r blockCountRequest) (blockCounts, error) {
+	return p.countIn(func(fn func(h *search.DocumentMatch) error) error {
+		for from, n := 0, 1024; ; from += n {
+			req := bleve.NewSearchRequestOptions(p.candidates, n, from, false)
+			req.Score = "none"
+			req.SortBy([]string{fieldSeq})
+			res, err := find(ctx, req)
+			if err != nil {
+				return fmt.Errorf("search blocks: %w", err)
+			}
+			for _, h := range res.Hits {
+				if err := fn(h); err != nil {
+					return err
+				}
+			}
+			if len(res.Hits) < n {
+				return nil
+			}
+		}
+	}, stored, r)
+}
+
+// countBlocks is counts over the blocks named by their first sequence
+// numbers (the sidecar's, sidecarBlockList) instead of a Bleve search for
+// the candidate blocks, which cost a millisecond even when it found one.
+func (p *blockPlan) countBlocks(ctx context.Context, firsts []uint64, stored blockStored, r blockCountRequest) (blockCounts, error) {
+	return p.countIn(func(fn func(h *search.DocumentMatch) error) error {
+		for _, f := range firsts {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(&search.DocumentMatch{ID: blockID(f)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, stored, r)
+}
+
+// countIn counts p's matches, and what r asks for over them, in the blocks
+// each gives.
+func (p *blockPlan) countIn(each func(fn func(h *search.DocumentMatch) error) error, stored blockStored, r blockCountRequest) (blockCounts, error) {
 	rd := blockReader{stored: stored, cols: len(r.fields) > 0}
 	out := blockCounts{facets: make([]facetCount, len(r.fields)), buckets: make([]int, r.buckets)}
 	var start int64
 	if r.buckets > 0 {
 		start = r.start.UnixNano()
 	}
-	for from, n := 0, 1024; ; from += n {
-		req := bleve.NewSearchRequestOptions(p.candidates, n, from, false)
-		req.Score = "none"
-		req.SortBy([]string{fieldSeq})
-		res, err := search(ctx, req)
+	err := each(func(h *search.DocumentMatch) error {
+		x, err := rd.read(h)
 		if err != nil {
-			return out, fmt.Errorf("search blocks: %w", err)
+			return err
 		}
-		for _, h := range res.Hits {
-			x, err := rd.read(h)
-			if err != nil {
-				return out, err
-			}
-			if !p.mayHold(blockBloom{rd.bloom}) {
-				continue
-			}
-			set, _, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
-			if err != nil {
-				return out, fmt.Errorf("block %s: %w", h.ID, err)
-			}
-			out.total += uint64(set.count())
-			if set.empty() {
-				continue
-			}
-			if r.buckets > 0 {
-				set.each(func(o int) {
-					if t := x.key(o).nanos; t != noTime && t >= start {
-						if i := (t - start) / int64(r.iv); i < int64(r.buckets) {
-							out.buckets[i]++
-						}
+		if !p.mayHold(blockBloom{rd.bloom}) {
+			return nil
+		}
+		set, _, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
+		if err != nil {
+			return fmt.Errorf("block %s: %w", h.ID, err)
+		}
+		out.total += uint64(set.count())
+		if set.empty() {
+			return nil
+		}
+		if r.buckets > 0 {
+			set.each(func(o int) {
+				if t := x.key(o).nanos; t != noTime && t >= start {
+					if i := (t - start) / int64(r.iv); i < int64(r.buckets) {
+						out.buckets[i]++
 					}
-				})
-			}
-			if len(r.fields) == 0 {
-				continue
-			}
-			cols, err := decodeBlockColumns(rd.colBuf, x.events, r.fields)
-			if err != nil {
-				return out, fmt.Errorf("block %s: %w", h.ID, err)
-			}
-			for i, f := range r.fields {
-				cols.count(f, set, &out.facets[i])
-			}
+				}
+			})
 		}
-		if len(res.Hits) < n {
-			return out, nil
+		if len(r.fields) == 0 {
+			return nil
 		}
-	}
+		cols, err := decodeBlockColumns(rd.colBuf, x.events, r.fields)
+		if err != nil {
+			return fmt.Errorf("block %s: %w", h.ID, err)
+		}
+		for i, f := range r.fields {
+			cols.count(f, set, &out.facets[i])
+		}
+		return nil
+	})
+	return out, err
 }
 
 // blockEvents returns the events of ms, in order, from their blocks' records;

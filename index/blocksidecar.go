@@ -300,6 +300,20 @@ func (s *sidecar) superset(n *blockNode) *roaring.Bitmap {
 	return nil
 }
 
+// blockList returns the first sequence numbers of the blocks that start
+// before seq (0: any) and hold an event of superset(p).
+func (s *sidecar) blockList(p *blockPlan, seq uint64) (firsts []uint64) {
+	cand := s.superset(&p.root)
+	for i := range s.blocks {
+		b := &s.blocks[i]
+		if seq != 0 && b.first >= seq || cand != nil && !cand.IntersectsWithInterval(uint64(b.base), uint64(b.base+b.n)) {
+			continue
+		}
+		firsts = append(firsts, b.first)
+	}
+	return firsts
+}
+
 // sidecarRef is a block as a page in the sidecar's order reads it: its
 // first sequence number, and its first and last event in the order.
 type sidecarRef struct {

@@ -319,13 +319,23 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 			if word, ok := p.oneWord(); ok && len(fields) == 0 && len(buckets) == 0 {
 				if n, since, ok := sh.w.wordTotal(word); ok {
 					metricBlockSearches.WithLabelValues("word_counts").Inc()
-					early, err := p.before(since).count(gctx, search, st)
-					pt.cs.total = n + early
+					var early blockCounts
+					if firsts, ok := sh.w.sidecarBlockList(p, max(since, 1)); ok {
+						early, err = p.countBlocks(gctx, firsts, st, blockCountRequest{})
+					} else {
+						early.total, err = p.before(since).count(gctx, search, st)
+					}
+					pt.cs.total = n + early.total
 					return err
 				}
 			}
 			metricBlockSearches.WithLabelValues("blocks").Inc()
-			pt.cs, err = p.counts(gctx, search, st, creq)
+			// The candidate blocks from the sidecar where it has them.
+			if firsts, ok := sh.w.sidecarBlockList(p, 0); ok {
+				pt.cs, err = p.countBlocks(gctx, firsts, st, creq)
+			} else {
+				pt.cs, err = p.counts(gctx, search, st, creq)
+			}
 			return err
 		})
 	}

@@ -122,6 +122,19 @@ func (w *blockWriter) sidecarBlocks(p *blockPlan) (blocks orderedBlocks, ok bool
 	}, true
 }
 
+// sidecarBlockList returns the first sequence numbers of the shard's
+// blocks that start before seq (0: any) and hold an event the sidecar's
+// part of p leaves in (sidecar.superset), for p's counts to read; ok is
+// false when the sidecar is broken.
+func (w *blockWriter) sidecarBlockList(p *blockPlan, seq uint64) (firsts []uint64, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.side.broken {
+		return nil, false
+	}
+	return w.side.blockList(p, seq), true
+}
+
 // sidecarTerms returns the values of a facetable field in the shard's
 // blocks, which a block list of the field holds unless they hold a
 // newline (those are in the sidecar too); ok is false for another field
