@@ -70,9 +70,14 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 					return err
 				}
 			}
-			n, err := snap.InternalID(m.ID)
-			if err != nil {
-				return fmt.Errorf("read %s: %w", m.ID, err)
+			var n bindex.IndexInternalID
+			if k, ok := blockDocs.number(snap, m.ID); ok {
+				n = bindex.NewIndexInternalID(nil, k)
+			} else {
+				var err error
+				if n, err = snap.InternalID(m.ID); err != nil {
+					return fmt.Errorf("read %s: %w", m.ID, err)
+				}
 			}
 			if n != nil {
 				ok, err := visitByNumber(snap, &search.DocumentMatch{ID: m.ID, IndexInternalID: n}, fn)
@@ -128,11 +133,21 @@ func visitSibling(snap *scorch.IndexSnapshot, m *search.DocumentMatch, fn func(f
 	if ss == nil {
 		return false, nil
 	}
-	found, err := ss.Segment().DocNumbers([]string{m.ID})
-	if err != nil || found.IsEmpty() {
-		return false, err
+	var local uint32
+	if ids, err := blockDocs.of(ss.Segment()); err == nil {
+		n, ok := ids[m.ID]
+		if !ok {
+			return false, nil
+		}
+		local = n
+	} else {
+		found, err := ss.Segment().DocNumbers([]string{m.ID})
+		if err != nil || found.IsEmpty() {
+			return false, err
+		}
+		local = found.Minimum()
 	}
-	at := &search.DocumentMatch{ID: m.ID, IndexInternalID: bindex.NewIndexInternalID(nil, off+uint64(found.Minimum()))}
+	at := &search.DocumentMatch{ID: m.ID, IndexInternalID: bindex.NewIndexInternalID(nil, off+uint64(local))}
 	return visitByNumber(snap, at, fn)
 }
 
