@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -1316,5 +1317,38 @@ func TestWordCountsEvents(t *testing.T) {
 	}
 	if _, since, ok := w.total("sharedword"); !ok || since != 5 {
 		t.Errorf("a word of every event: common %v from %d, want from 5", ok, since)
+	}
+}
+
+// TestRadixSort: radixSort orders values by their bits lo to hi (whole
+// bytes) as a stable sort does, for the ranges the builder sorts on and a
+// few more.
+func TestRadixSort(t *testing.T) {
+	for _, r := range []struct{ lo, hi uint }{{0, 32}, {24, 64}, {0, 64}, {8, 16}, {40, 48}, {0, 0}} {
+		for _, n := range []int{0, 1, 2, 100, 40000} {
+			v := make([]uint64, n)
+			x := uint64(n)*0x9e3779b97f4a7c15 + uint64(r.lo)
+			for i := range v {
+				x ^= x << 13
+				x ^= x >> 7
+				x ^= x << 17
+				v[i] = x
+				if i%3 == 0 {
+					v[i] &= 0xffff_0000_ffff_00ff // many equal digits
+				}
+			}
+			key := func(x uint64) uint64 {
+				if r.hi-r.lo == 64 {
+					return x
+				}
+				return x >> r.lo & (1<<(r.hi-r.lo) - 1)
+			}
+			want := slices.Clone(v)
+			slices.SortStableFunc(want, func(a, b uint64) int { return cmp.Compare(key(a), key(b)) })
+			got, _ := radixSort(slices.Clone(v), nil, r.lo, r.hi)
+			if !slices.Equal(got, want) {
+				t.Fatalf("bits %d to %d of %d values: not a stable sort", r.lo, r.hi, n)
+			}
+		}
 	}
 }
