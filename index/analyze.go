@@ -81,7 +81,7 @@ func wordTokens(value []byte, out []token) []token {
 		c, size := value[i], 1
 		var in bool
 		if c < utf8.RuneSelf {
-			in = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+			in = asciiWord[c]
 		} else {
 			var r rune
 			r, size = utf8.DecodeRune(value[i:])
@@ -106,15 +106,29 @@ func wordTokens(value []byte, out []token) []token {
 	return out
 }
 
+// asciiWord says which ASCII bytes are letters or digits, asciiLower is
+// each byte lowercased (ASCII letters only): tables, the tests they stand
+// for being most of wordTokens' time.
+var asciiWord, asciiLower = func() (word [utf8.RuneSelf]bool, lower [256]byte) {
+	for c := range utf8.RuneSelf {
+		word[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	for c := range 256 {
+		lower[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			lower[c] = byte(c + 'a' - 'A')
+		}
+	}
+	return word, lower
+}()
+
 // appendWord lowercases term and appends it unless it is over maxTokenLen
 // characters long.
 func appendWord(out []token, term []byte, pos int, ascii bool) []token {
 	n := len(term)
 	if ascii {
 		for i, c := range term {
-			if 'A' <= c && c <= 'Z' {
-				term[i] = c + 'a' - 'A'
-			}
+			term[i] = asciiLower[c]
 		}
 	} else {
 		term = lowerWord(term)
