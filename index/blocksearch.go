@@ -283,7 +283,6 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 	before := inOrder(newest)
 	last := "" // orderKey of out[size-1]
 	rd := blockReader{stored: stored}
-	var x blockIndexes
 	for skip, n := 0, 64; ; skip, n = skip+n, 1024 {
 		req := bleve.NewSearchRequestOptions(q, n, skip, false)
 		req.Score = "none"
@@ -305,7 +304,7 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 			if after != "" && (newest && h.Sort[1] >= after || !newest && h.Sort[1] <= after) {
 				continue // every event of the block is at or before the token
 			}
-			if out, err = p.take(&rd, &x, h, out, after != "", from, before, size, pg); err != nil {
+			if out, err = p.take(&rd, h, out, after != "", from, before, size, pg); err != nil {
 				return nil, err
 			}
 			if len(out) == size {
@@ -318,19 +317,18 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 	}
 }
 
-// take adds to out the events of the block h that match p and sort after
-// from (if after), keeping the first size (keepFirst); x holds the block's
-// indexes read by rd.
-func (p *blockPlan) take(rd *blockReader, x *blockIndexes, h *search.DocumentMatch, out []blockMatch, after bool, from eventKey, before func(a, b eventKey) bool, size int, pg *blockPage) ([]blockMatch, error) {
-	var err error
-	if *x, err = rd.read(h); err != nil {
+// take adds to out the events of the block h, read by rd, that match p
+// and sort after from (if after), keeping the first size (keepFirst).
+func (p *blockPlan) take(rd *blockReader, h *search.DocumentMatch, out []blockMatch, after bool, from eventKey, before func(a, b eventKey) bool, size int, pg *blockPage) ([]blockMatch, error) {
+	x, err := rd.read(h)
+	if err != nil {
 		return out, err
 	}
 	if !p.mayHold(blockBloom{rd.bloom}) {
 		return out, nil
 	}
 	pg.read++
-	set, parsed, err := p.test(*x, func() (*blockRecords, error) { return rd.records(h) })
+	set, parsed, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
 	pg.parsed += parsed
 	if err != nil {
 		return out, fmt.Errorf("block %s: %w", h.ID, err)
@@ -361,7 +359,6 @@ func (p *blockPlan) pageOrdered(ctx context.Context, blocks orderedBlocks, store
 	}
 	before := inOrder(newest)
 	rd := blockReader{stored: stored}
-	var x blockIndexes
 	var refs []sidecarRef
 	started, cursor := false, eventKey{}
 	for n := 64; ; n = 1024 {
@@ -382,7 +379,7 @@ func (p *blockPlan) pageOrdered(ctx context.Context, blocks orderedBlocks, store
 				continue // every event of the block is at or before the token
 			}
 			var err error
-			if pg.matches, err = p.take(&rd, &x, &search.DocumentMatch{ID: blockID(b.first)}, pg.matches, after != "", from, before, size, &pg); err != nil {
+			if pg.matches, err = p.take(&rd, &search.DocumentMatch{ID: blockID(b.first)}, pg.matches, after != "", from, before, size, &pg); err != nil {
 				return pg, err
 			}
 		}
