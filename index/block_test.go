@@ -1002,6 +1002,17 @@ func testBlockPages(t *testing.T, evs []record.Event, idx bleve.Index, stored bl
 	}
 }
 
+// blockEvents returns the events of ms, in order, as readBlockEvents reads
+// them.
+func blockEvents(ms []blockMatch, stored blockStored, summary bool) ([]record.Event, error) {
+	out := make([]record.Event, len(ms))
+	into := make([]*record.Event, len(ms))
+	for i := range out {
+		into[i] = &out[i]
+	}
+	return out, readBlockEvents(ms, stored, summary, into)
+}
+
 // checkSummaries: a page's events in the summary view are the typed
 // fields of the events read from the records (full), read from the
 // blocks' summaries if sums, else from the records.

@@ -203,15 +203,15 @@ func checkBlocks(b *testing.B, idx bleve.Index, events []record.Event, size, bat
 
 // indexReader returns a reader of idx's current snapshot; the caller
 // closes it.
-func indexReader(b *testing.B, idx bleve.Index) bindex.IndexReader {
-	b.Helper()
+func indexReader(tb testing.TB, idx bleve.Index) bindex.IndexReader {
+	tb.Helper()
 	ai, err := idx.Advanced()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	r, err := ai.Reader()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return r
 }

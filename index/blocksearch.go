@@ -524,24 +524,14 @@ func (p *blockPlan) countIn(each func(fn func(h *search.DocumentMatch) error) er
 	return out, err
 }
 
-// blockEvents returns the events of ms, in order, from their blocks' records;
-// each block's records are decoded once.
+// readBlockEvents reads the event of ms[i] into into[i] from its block's
+// records; each block's records are decoded once.
 //
 // With summary, the events are their summaries (Raw and Leaves empty), as
 // the summary view shows them, read from the blocks' summaries where they
 // have them: the record's frame costs some 25 µs of zstd and its parsing
 // as much, a summary's frame 4 µs, and a page's parsed records were most
 // of what a search allocated.
-func blockEvents(ms []blockMatch, stored blockStored, summary bool) ([]record.Event, error) {
-	out := make([]record.Event, len(ms))
-	into := make([]*record.Event, len(ms))
-	for i := range out {
-		into[i] = &out[i]
-	}
-	return out, readBlockEvents(ms, stored, summary, into)
-}
-
-// readBlockEvents is blockEvents reading the event of ms[i] into into[i].
 func readBlockEvents(ms []blockMatch, stored blockStored, summary bool, into []*record.Event) error {
 	// The blocks side by side: a page's 50 events are in up to 50 frames,
 	// each some 40 µs of zstd.

@@ -12,25 +12,15 @@ import (
 func TestSegDocs(t *testing.T) {
 	evs := blockTestEvents(t, 3000)
 	idx, _ := writeBlockShardAs(t, evs, formatSplit)
-	// A second segment: the first block deleted, a block written again.
+	// The first block deleted: its segment keeps it, marked.
 	b := idx.NewBatch()
 	b.Delete(blockID(evs[0].Seq))
 	if err := idx.Batch(b); err != nil {
 		t.Fatal(err)
 	}
-	snapshot := func() (*scorch.IndexSnapshot, func()) {
-		ai, err := idx.Advanced()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := ai.Reader()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.(*scorch.IndexSnapshot), func() { _ = r.Close() }
-	}
-	snap, done := snapshot()
-	defer done()
+	r := indexReader(t, idx)
+	defer r.Close()
+	snap := r.(*scorch.IndexSnapshot)
 	checked := 0
 	for lo := 0; lo < len(evs); lo += blockSize {
 		block := blockID(evs[lo].Seq)
