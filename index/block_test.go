@@ -1154,6 +1154,40 @@ func TestBlockWriter(t *testing.T) {
 	}
 }
 
+// TestAllCountsFromColumns checks the counts the block builder's columns
+// feed (addColumn, addTimes) against counting the events themselves (add),
+// over blocks of several sizes, events without resources or times among
+// them.
+func TestAllCountsFromColumns(t *testing.T) {
+	evs := generated(t, 3000)
+	for i := range evs {
+		switch i % 97 {
+		case 3:
+			evs[i].Resources = nil
+		case 5:
+			evs[i].Time = time.Time{}
+		case 7:
+			evs[i].Resources = append(evs[i].Resources, evs[i].Resources...) // one named twice
+		}
+	}
+	for _, size := range []int{1, 100, blockSize} {
+		want, got := newAllCounts(), newAllCounts()
+		want.add(evs)
+		got.addTimes(evs)
+		var cb columnsBuilder
+		cb.counts = got
+		for lo := 0; lo < len(evs); lo += size {
+			cb.encode(evs[lo:min(lo+size, len(evs))])
+		}
+		if w, g := want.delta(nil), got.delta(nil); !bytes.Equal(w, g) {
+			t.Fatalf("blocks of %d: the columns' delta differs from the events' (%d bytes, want %d)", size, len(g), len(w))
+		}
+		if want.events != got.events || !slices.Equal(want.missing, got.missing) || !maps.Equal(want.hours, got.hours) {
+			t.Fatalf("blocks of %d: events %d missing %v, want %d %v", size, got.events, got.missing, want.events, want.missing)
+		}
+	}
+}
+
 func FuzzAllCountsApply(f *testing.F) {
 	c := newAllCounts()
 	c.add(generated(f, 20))

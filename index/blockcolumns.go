@@ -49,6 +49,8 @@ type columnsBuilder struct {
 	values []string
 	out    []byte
 	cells  []int
+	counts *allCounts // when set, each field's values are counted in it
+	tally  []uint64
 }
 
 // encode returns the columns of evs (stored compressed).
@@ -57,7 +59,7 @@ func (c *columnsBuilder) encode(evs []record.Event) []byte {
 		c.ords = map[string]int{}
 	}
 	out := append(c.out[:0], blockColumnsV1)
-	for _, name := range blockColumnFields {
+	for f, name := range blockColumnFields {
 		clear(c.ords)
 		c.values, c.cells = c.values[:0], c.cells[:0]
 		ord := func(v string) int {
@@ -86,6 +88,9 @@ func (c *columnsBuilder) encode(evs []record.Event) []byte {
 				c.cells = append(c.cells, o)
 			}
 		}
+		if c.counts != nil {
+			c.count(f)
+		}
 		out = binary.AppendUvarint(out, uint64(len(c.values)))
 		for _, v := range c.values {
 			out = binary.AppendUvarint(out, uint64(len(v)))
@@ -105,6 +110,23 @@ func (c *columnsBuilder) encode(evs []record.Event) []byte {
 	}
 	c.out = out
 	return s2.Encode(nil, out)
+}
+
+// count adds the field numbered f of the block just encoded to c.counts:
+// each value's events (a resource once for each time an event names it)
+// and the events without the field.
+func (c *columnsBuilder) count(f int) {
+	c.tally = append(c.tally[:0], make([]uint64, len(c.values))...)
+	var missing uint64
+	for _, o := range c.cells {
+		switch {
+		case o >= 0:
+			c.tally[o]++
+		case o == -1: // none, or a resource count of none
+			missing++
+		}
+	}
+	c.counts.addColumn(f, c.values, c.tally, missing)
 }
 
 // blockColumns is a decoded view of a block's columns.

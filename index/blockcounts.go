@@ -42,7 +42,50 @@ func (c *allCounts) init() {
 	c.hours = map[int64]uint64{}
 }
 
-// add counts evs.
+// addColumn counts one block's values of the field number f: n events each
+// of values[i], missing events without the field. The block builder calls
+// it with the dictionary its columns made (columnsBuilder.encode): a map
+// update for each distinct value of a block instead of one for each event
+// (the per-event updates were 3% of block ingest's CPU).
+func (c *allCounts) addColumn(f int, values []string, n []uint64, missing uint64) {
+	for _, t := range []*allCounts{c, c.d} {
+		t.missing[f] += missing
+		for i, v := range values {
+			if n[i] != 0 {
+				t.values[f][v] += n[i]
+			}
+		}
+	}
+}
+
+// addTimes counts evs and their hours (the values come from addColumn).
+func (c *allCounts) addTimes(evs []record.Event) {
+	for _, t := range []*allCounts{c, c.d} {
+		t.events += uint64(len(evs))
+	}
+	var last, run int64 // runs of one hour: the events of a file are near in time
+	flush := func() {
+		if run > 0 {
+			c.hours[last] += uint64(run)
+			c.d.hours[last] += uint64(run)
+		}
+	}
+	for i := range evs {
+		tm, ok := indexedTime(&evs[i])
+		if !ok {
+			continue
+		}
+		if h := hourOf(tm); h != last || run == 0 {
+			flush()
+			last, run = h, 0
+		}
+		run++
+	}
+	flush()
+}
+
+// add counts evs (what addColumn and addTimes count for blocks, from the
+// events themselves).
 func (c *allCounts) add(evs []record.Event) {
 	for _, t := range []*allCounts{c, c.d} {
 		t.events += uint64(len(evs))

@@ -200,6 +200,12 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		cols  []byte
 	}
 	var blocks []built
+	// The batch's own counts, added to the store's once it is stored: the
+	// values from the blocks' columns, as they are built.
+	added := newAllCounts()
+	added.addTimes(events)
+	w.build.cols.counts = added
+	defer func() { w.build.cols.counts = nil }()
 	for lo := 0; lo < len(events); lo += blockSize {
 		blk := events[lo:min(lo+blockSize, len(events))]
 		doc, err := w.build.build(blk)
@@ -239,9 +245,6 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		}
 		blocks = append(blocks, bt)
 	}
-	// The batch's own counts, added to the store's once it is stored.
-	added := newAllCounts()
-	added.add(events)
 	delta := added.delta(nil)
 	doc := document.NewDocument(countsMark + seqKey(events[0].Seq))
 	doc.AddField(newIndexedField(fieldDoc, []byte(countsDoc), optKeyword, wholeValue))
