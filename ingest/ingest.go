@@ -172,6 +172,8 @@ func New(cfg Config, store *index.Store, log *slog.Logger) (*Ingester, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// Every record goes through record.Parse, which validates it.
+	cfg.Decode.CallerValidates = true
 	in := &Ingester{cfg: cfg, log: log, store: store, sources: map[string]*SourceStats{}, resumed: make(chan struct{})}
 	in.decoding = semaphore.NewWeighted(cfg.DecodeBytes)
 	in.com = newCommitter(store, cfg.BatchSize, cfg.Linger)
