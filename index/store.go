@@ -655,7 +655,7 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 	// the chunks are written (hub.prematch).
 	pending := make([]*ringEntry, len(fresh))
 	for j, i := range fresh {
-		pending[j] = newRingEntry(events[i], s.Cursor(events[i].Seq))
+		pending[j] = newRingEntry(events[i], "") // its cursor when sent
 	}
 	var prematched sync.WaitGroup
 	defer prematched.Wait()

@@ -394,7 +394,7 @@ func (sub *subscription) deliverMatched(entries []*ringEntry) error {
 		if e.seq() <= sub.pos {
 			continue
 		}
-		if err := sub.deliverHit(&e.hit, e.stored); err != nil {
+		if err := sub.deliverHit(e.sent(sub.s), e.stored); err != nil {
 			return err
 		}
 		sub.pos = e.seq()
@@ -495,7 +495,7 @@ func (sub *subscription) deliverEntries(entries []*ringEntry, match func(*ringEn
 			if sub.caught {
 				stored = e.stored
 			}
-			if err := sub.deliverHit(&e.hit, stored); err != nil {
+			if err := sub.deliverHit(e.sent(sub.s), stored); err != nil {
 				return err
 			}
 		}
