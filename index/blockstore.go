@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -459,12 +460,19 @@ func (s *Store) blockStoredIDs(ctx context.Context, ids []string) (map[string]bo
 	if len(shards) == 0 {
 		return out, nil
 	}
-	for _, id := range ids {
-		h := termHash("eventID", []byte(id))
-		for _, sh := range shards {
-			// Most ids are new, and no block has their hash: the id
-			// index says so without reading one.
-			if len(sh.w.ids.blocks(h)) == 0 {
+	keys := make([]uint64, len(ids)) // hash<<32 | index in ids
+	for i, id := range ids {
+		keys[i] = uint64(hashFrom(idSeeds.hash, unsafe.Slice(unsafe.StringData(id), len(id))))<<32 | uint64(i)
+	}
+	keys, _ = radixSort(keys, nil, 32, 64)
+	var may []int
+	for _, sh := range shards {
+		// Most ids are new, and no block has their hash: the id index
+		// says so without reading one.
+		may = sh.w.ids.mayHold(keys, may[:0])
+		for _, i := range may {
+			id := ids[i]
+			if out[id] {
 				continue
 			}
 			_, ok, err := findEvent(ctx, sh.idx, sh.w.ids, id)
@@ -473,7 +481,6 @@ func (s *Store) blockStoredIDs(ctx context.Context, ids []string) (map[string]bo
 			}
 			if ok {
 				out[id] = true
-				break
 			}
 		}
 	}

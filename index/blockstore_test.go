@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -194,5 +195,46 @@ func allPages(t *testing.T, s *Store, r SearchRequest) pages {
 			t.Fatal("no last page")
 		}
 		r.PageToken = res.NextPageToken
+	}
+}
+
+// TestBlockIDsMayHold checks the batched lookup of ids' hashes (mayHold,
+// gallop) against blocks, one hash at a time, with hashes in both of the
+// index's runs, repeated, and absent.
+func TestBlockIDsMayHold(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var x blockIDs
+	var stored []uint32
+	for b := range 40 { // past idTail, so that both runs hold some
+		hs := make([]uint32, 256)
+		for i := range hs {
+			hs[i] = rng.Uint32() % 100000 // some shared
+		}
+		stored = append(stored, hs...)
+		x.add(uint64(b*256+1), hs)
+	}
+	if len(x.sorted) == 0 || len(x.tail) == 0 {
+		t.Fatalf("runs of %d and %d", len(x.sorted), len(x.tail))
+	}
+	for _, n := range []int{0, 1, 7, 500, 5000} {
+		keys := make([]uint64, n)
+		for i := range keys {
+			h := rng.Uint32() % 100000
+			if i%3 == 0 {
+				h = stored[rng.IntN(len(stored))]
+			}
+			keys[i] = uint64(h)<<32 | uint64(i)
+		}
+		var want []int
+		for i, k := range keys {
+			if len(x.blocks(uint32(k>>32))) > 0 {
+				want = append(want, i)
+			}
+		}
+		keys, _ = radixSort(keys, nil, 32, 64)
+		got := x.mayHold(keys, []int{-1})[1:]
+		if !slices.Equal(got, want) {
+			t.Fatalf("%d keys: %d may be held, want %d", n, len(got), len(want))
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/document"
@@ -216,7 +217,8 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		ids := make([]uint32, len(blk))
 		raw := make([]byte, 4*len(blk))
 		for i := range blk {
-			ids[i] = termHash("eventID", []byte(blk[i].ID))
+			id := blk[i].ID
+			ids[i] = hashFrom(idSeeds.hash, unsafe.Slice(unsafe.StringData(id), len(id)))
 			binary.LittleEndian.PutUint32(raw[4*i:], ids[i])
 		}
 		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldIDs, nil, raw, optStoreOnly))
@@ -339,6 +341,45 @@ func (x *blockIDs) blocks(h uint32) []uint64 {
 		}
 	}
 	return out
+}
+
+// mayHold appends to into the indexes (the low 32 bits) of the keys,
+// sorted by their high 32 bits, a hash of an id, whose hash some block
+// has. Sorted, each search starts where the last ended and gallops: a
+// batch of ids was one binary search an id and shard over all of the
+// shard's ids, and those, with a lock each, were 2% of ingest's time in
+// Put.
+func (x *blockIDs) mayHold(keys []uint64, into []int) []int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := len(into)
+	for _, run := range [][]uint64{x.sorted, x.tail} {
+		at := 0
+		for _, k := range keys {
+			at = gallop(run, at, k>>32<<32)
+			if at < len(run) && run[at]>>32 == k>>32 {
+				into = append(into, int(uint32(k)))
+			}
+		}
+	}
+	// A hash in both runs: each index once, in order.
+	slices.Sort(into[n:])
+	return append(into[:n], slices.Compact(into[n:])...)
+}
+
+// gallop returns the first index from at of the sorted run whose value is
+// not below v, probing at, at+1, at+3, at+7... before a binary search.
+func gallop(run []uint64, at int, v uint64) int {
+	step := 1
+	hi := at
+	for hi < len(run) && run[hi] < v {
+		at = hi + 1
+		hi += step
+		step *= 2
+	}
+	hi = min(hi, len(run))
+	i, _ := slices.BinarySearch(run[at:hi], v)
+	return at + i
 }
 
 // wordTotal is a common word's stored count and the sequence number it
