@@ -1,10 +1,13 @@
 package index
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
@@ -97,6 +100,57 @@ func (c *segDocs) dropOldest() {
 		if e.used <= cut {
 			delete(c.segs, s)
 		}
+	}
+}
+
+// warmEvery is how often warmLoop looks for new segments.
+const warmEvery = time.Second
+
+// warmLoop reads the block ids of the block shards' new segments ahead of
+// the first search that needs them (Bleve merges segments in the
+// background, and a search that names blocks reads the ids of every
+// segment): the first search after a merge of 16,000 blocks took 30 ms
+// longer, the first run of several queries after ingest in the benchmark.
+// It costs about 2 µs an id once, and keeps the segments in use at the
+// head of the cache.
+func (s *Store) warmLoop(ctx context.Context) {
+	defer close(s.warmDone)
+	t := time.NewTicker(warmEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, sh := range s.blockShards() {
+			if ctx.Err() != nil {
+				return
+			}
+			warmShard(sh.idx)
+		}
+	}
+}
+
+// warmShard reads the block ids of the segments of sh's current snapshot
+// that blockDocs does not hold yet. A shard closed meanwhile is skipped.
+func warmShard(sh bleve.Index) {
+	adv, err := sh.Advanced()
+	if err != nil {
+		return
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return
+	}
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok || snap == nil { // a closed scorch has no snapshot
+		return
+	}
+	defer func() { _ = snap.Close() }()
+	for _, ss := range snap.Segments() {
+		// An unreadable segment is left to the search, which reports it.
+		_, _ = blockDocs.of(ss.Segment())
 	}
 }
 

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -45,4 +46,38 @@ func TestSegDocs(t *testing.T) {
 	if checked < 4*len(evs)/blockSize {
 		t.Errorf("%d ids checked", checked)
 	}
+}
+
+// TestWarmShard: warmShard reads the ids of every segment of a shard's
+// snapshot into the cache, and passes over a closed shard.
+func TestWarmShard(t *testing.T) {
+	idx, _ := writeBlockShardAs(t, blockTestEvents(t, 2000), formatSplit)
+	r := indexReader(t, idx)
+	defer r.Close()
+	segs := r.(*scorch.IndexSnapshot).Segments()
+	held := func() (n int) {
+		blockDocs.mu.Lock()
+		defer blockDocs.mu.Unlock()
+		for _, ss := range segs {
+			if _, ok := blockDocs.segs[ss.Segment()]; ok {
+				n++
+			}
+		}
+		return n
+	}
+	if n := held(); n != 0 {
+		t.Fatalf("%d segments of a new shard cached", n)
+	}
+	warmShard(idx)
+	if n := held(); n != len(segs) || n == 0 {
+		t.Fatalf("%d of %d segments cached", n, len(segs))
+	}
+	closed, err := openShardWith(filepath.Join(t.TempDir(), "closed"), blockShardConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := closed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	warmShard(closed)
 }

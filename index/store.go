@@ -270,6 +270,8 @@ type Store struct {
 	compactDone  chan struct{}
 	stopAdvice   context.CancelFunc
 	adviceDone   chan struct{}
+	stopWarm     context.CancelFunc
+	warmDone     chan struct{}
 	stopDispatch func()
 	dispatchDone chan struct{}
 }
@@ -379,6 +381,11 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopAdvice, s.adviceDone = cancel, make(chan struct{})
 		go s.readAdviceLoop(ctx)
+	}
+	{
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopWarm, s.warmDone = cancel, make(chan struct{})
+		go s.warmLoop(ctx)
 	}
 	s.head.Store(s.seq)
 	s.hub.disp.pos.Store(s.seq)
@@ -1254,6 +1261,8 @@ func (s *Store) Close() error {
 		s.stopAdvice()
 		<-s.adviceDone
 	}
+	s.stopWarm()
+	<-s.warmDone
 	s.stopDispatch()
 	<-s.dispatchDone
 	s.mu.Lock()
