@@ -303,7 +303,11 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	m.Ingest = time.Since(start)
-	fmt.Printf("codetrail: ingest to searchable: %d events in %s = %.0f events/s\n", n, m.Ingest.Round(time.Millisecond), m.rate())
+	// The server's CPU, which moves less with the machine's hour than
+	// the rate: what an event cost, not how soon the cores were free.
+	m.IngestCPU = procCPU(pid)
+	fmt.Printf("codetrail: ingest to searchable: %d events in %s = %.0f events/s (server CPU %s, %.1f µs an event)\n", n, m.Ingest.Round(time.Millisecond), m.rate(),
+		m.IngestCPU.Round(10*time.Millisecond), float64(m.IngestCPU.Microseconds())/float64(n))
 
 	if settleMax > 0 {
 		var segs int64

@@ -15,6 +15,9 @@ type measure struct {
 	// Ingest is the time from the start of ingest until every event was
 	// searchable (for SQLite: committed and visible to a new query).
 	Ingest time.Duration `json:"ingest"`
+	// IngestCPU is the CPU time the codetrail server used from its start
+	// until every event was searchable.
+	IngestCPU time.Duration `json:"ingest_cpu,omitempty"`
 	// Queries holds the timings of benchQueries, in their order.
 	Queries []timing `json:"queries"`
 	// Page1 and Page100 are the median times of page 1 and page 100 of
