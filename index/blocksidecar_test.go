@@ -148,7 +148,7 @@ func TestSidecar(t *testing.T) {
 		}
 		defer done()
 		late := 0
-		common := slices.Sorted(maps.Keys(w.stored))
+		common := slices.Sorted(maps.Keys(w.wordNums))
 		step := max(1, len(common)/15)
 		for i, word := range common {
 			if i%step != 0 {

@@ -43,10 +43,13 @@ type blockWriter struct {
 	mu    sync.RWMutex // guards all, side and stored
 	all   *allCounts   // of the stored events only
 	side  *sidecar     // of the stored events only
-	// stored is words' totals as stored: words also holds the batch
-	// being built, and only the writer may read it. The keys are words'
-	// own strings.
-	stored map[string]wordTotal
+	// stored is words' totals as stored, by their numbers in words, and
+	// numbers their words (words also holds the batch being built, and
+	// only the writer may read it; the keys are words' own strings). A
+	// batch sets the totals it changed by number: by word, hashing each,
+	// it was 1% of ingest's CPU.
+	stored   []wordTotal
+	wordNums map[string]int
 	// failed is set by a failed batch: the word counts may hold some of
 	// its events, so the writer takes no more (the Store opens a new one
 	// from what the shard stores).
@@ -68,15 +71,13 @@ func newBlockWriter(ctx context.Context, sh bleve.Index) (*blockWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	stored := make(map[string]wordTotal, len(words.words))
-	for k, word := range words.words {
-		stored[word] = wordTotal{words.counts[k], words.since[k]}
-	}
 	ids, side, err := loadBlocks(ctx, sh)
 	if err != nil {
 		return nil, err
 	}
-	return &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, all: all, ids: ids, side: side, stored: stored}, nil
+	w := &blockWriter{sh: sh, build: newBlockBuilder(words), words: words, all: all, ids: ids, side: side, wordNums: map[string]int{}}
+	w.storeTotals(nil)
+	return w, nil
 }
 
 // sidecarSearch is blockPlan.page and, with count, blockPlan.counts, on
@@ -164,8 +165,24 @@ func (w *blockWriter) sidecarTerms(field string) (terms []string, ok bool) {
 func (w *blockWriter) wordTotal(word string) (n, since uint64, ok bool) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	t, ok := w.stored[word]
-	return t.n, t.since, ok
+	k, ok := w.wordNums[word]
+	if !ok {
+		return 0, 0, false
+	}
+	return w.stored[k].n, w.stored[k].since, true
+}
+
+// storeTotals copies the totals of the words numbered in touched from the
+// word counts to stored, and those of the words that became common since
+// it last ran; mu held for writing.
+func (w *blockWriter) storeTotals(touched []int) {
+	for k := len(w.stored); k < len(w.words.words); k++ {
+		w.wordNums[w.words.words[k]] = k
+		w.stored = append(w.stored, wordTotal{w.words.counts[k], w.words.since[k]})
+	}
+	for _, k := range touched {
+		w.stored[k] = wordTotal{w.words.counts[k], w.words.since[k]}
+	}
 }
 
 // sidecarCounts counts p's matches and what r asks for over them on the
@@ -265,9 +282,7 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	}
 	w.mu.Lock()
 	err := w.all.apply(delta)
-	for _, k := range touched {
-		w.stored[w.words.words[k]] = wordTotal{w.words.counts[k], w.words.since[k]}
-	}
+	w.storeTotals(touched)
 	for _, blk := range blocks {
 		// A block the sidecar cannot take breaks it (counts are then
 		// read from the blocks), not the batch, which is stored.
