@@ -51,6 +51,9 @@ type columnsBuilder struct {
 	cells  []int
 	counts *allCounts // when set, each field's values are counted in it
 	tally  []uint64
+	// distinct is each field's distinct values in the block last
+	// encoded, by blockColumnFields (the block document's lists of them).
+	distinct [][]string
 }
 
 // encode returns the columns of evs (stored compressed).
@@ -91,6 +94,10 @@ func (c *columnsBuilder) encode(evs []record.Event) []byte {
 		if c.counts != nil {
 			c.count(f)
 		}
+		if c.distinct == nil {
+			c.distinct = make([][]string, len(blockColumnFields))
+		}
+		c.distinct[f] = append(c.distinct[f][:0], c.values...)
 		out = binary.AppendUvarint(out, uint64(len(c.values)))
 		for _, v := range c.values {
 			out = binary.AppendUvarint(out, uint64(len(v)))
