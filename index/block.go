@@ -100,16 +100,16 @@ type blockBuilder struct {
 	// in many of its events, and sorting them all to drop the repeats was
 	// 2% of ingest's CPU. Repeats it misses are dropped after sorting.
 	bloomLast [bloomLastSlots]uint32
-	toks               []token
-	lists              map[string]map[string]struct{}
-	newline            map[string]struct{}
-	seen               map[string]struct{}
-	buf                []byte
-	keys               []eventKey
-	ix, rix            []byte
-	recs               []byte
-	sums, sum          []byte // the block's summaries (appendBlockRecord's framing), one summary
-	cols               columnsBuilder
+	toks      []token
+	lists     map[string]map[string]struct{}
+	newline   map[string]struct{}
+	seen      map[string]struct{}
+	buf       []byte
+	keys      []eventKey
+	ix, rix   []byte
+	recs      []byte
+	sums, sum []byte // the block's summaries (appendBlockRecord's framing), one summary
+	cols      columnsBuilder
 	// words counts the common words (wordCounts); nil counts none.
 	words *wordCounts
 	// shapes are the _exists terms of the event shapes seen (existsShape),
