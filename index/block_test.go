@@ -1154,6 +1154,39 @@ func TestBlockWriter(t *testing.T) {
 	}
 }
 
+// add counts evs from the events themselves: what the block builder
+// counts from its columns (addColumn) and addTimes, for the tests to
+// check it against.
+func (c *allCounts) add(evs []record.Event) {
+	for _, t := range []*allCounts{c, c.d} {
+		t.events += uint64(len(evs))
+	}
+	for i := range evs {
+		ev := &evs[i]
+		for f, name := range blockColumnFields {
+			var vs []string
+			if name == multiResource {
+				vs = ev.Resources
+			} else if v := fieldByName[name].value(ev); v != "" {
+				vs = []string{v}
+			}
+			for _, t := range []*allCounts{c, c.d} {
+				if len(vs) == 0 {
+					t.missing[f]++
+				}
+				for _, v := range vs {
+					t.values[f][v]++
+				}
+			}
+		}
+		if tm, ok := indexedTime(ev); ok {
+			h := hourOf(tm)
+			c.hours[h]++
+			c.d.hours[h]++
+		}
+	}
+}
+
 // TestAllCountsFromColumns checks the counts the block builder's columns
 // feed (addColumn, addTimes) against counting the events themselves (add),
 // over blocks of several sizes, events without resources or times among

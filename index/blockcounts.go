@@ -84,38 +84,6 @@ func (c *allCounts) addTimes(evs []record.Event) {
 	flush()
 }
 
-// add counts evs (what addColumn and addTimes count for blocks, from the
-// events themselves).
-func (c *allCounts) add(evs []record.Event) {
-	for _, t := range []*allCounts{c, c.d} {
-		t.events += uint64(len(evs))
-	}
-	for i := range evs {
-		ev := &evs[i]
-		for f, name := range blockColumnFields {
-			var vs []string
-			if name == multiResource {
-				vs = ev.Resources
-			} else if v := fieldByName[name].value(ev); v != "" {
-				vs = []string{v}
-			}
-			for _, t := range []*allCounts{c, c.d} {
-				if len(vs) == 0 {
-					t.missing[f]++
-				}
-				for _, v := range vs {
-					t.values[f][v]++
-				}
-			}
-		}
-		if tm, ok := indexedTime(ev); ok {
-			h := hourOf(tm)
-			c.hours[h]++
-			c.d.hours[h]++
-		}
-	}
-}
-
 // delta appends what was counted since the last delta to buf, and starts
 // the next: uvarint events; for each field, uvarint missing, uvarint
 // number of values and each value (uvarint length, bytes, uvarint count);
