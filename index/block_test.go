@@ -891,7 +891,7 @@ func TestBlockPages(t *testing.T) {
 	for format, name := range []string{"one document", "records, summaries and rare terms apart", "one index, records apart", "version 1"} {
 		t.Run(name, func(t *testing.T) {
 			idx, _ := writeBlockShardAs(t, evs, format)
-			stored, done, err := shardStored(idx)
+			stored, done, err := shardStored(idx, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

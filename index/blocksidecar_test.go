@@ -142,7 +142,7 @@ func TestSidecar(t *testing.T) {
 		// A common word's total: its count, and its events in the blocks
 		// before it became common, against the matcher.
 		c := compiler{now: s.Time}
-		stored, done, err := shardStored(idx)
+		stored, done, err := shardStored(idx, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +287,7 @@ func checkSidecarPages(t *testing.T, q string, side *sidecar, match *roaring.Bit
 		for page := 0; ; page++ {
 			pg := side.page(match, newest, 37, from, page > 0, block)
 			if page == 0 && len(pg.matches) > 0 {
-				stored, done, err := shardStored(idx)
+				stored, done, err := shardStored(idx, nil, 0)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -45,8 +45,10 @@ func (s *Store) blockShards() []blockShard {
 // shardStored reads the stored fields of a document of sh (a block, or
 // one written beside it) in a snapshot of sh, by its document number, near
 // it, or by its id (the search ran on a newer snapshot); done releases the
-// snapshot.
-func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
+// snapshot. The newest blocks' documents, those of blocks starting at
+// keepFrom or later (0: none), are read through cache (nil: none).
+func shardStored(sh bleve.Index, cache *storedCache, keepFrom uint64) (stored blockStored, done func(), err error) {
+	gen := cache.generation() // before the snapshot: see storedCache
 	adv, err := sh.Advanced()
 	if err != nil {
 		return nil, nil, fmt.Errorf("open shard: %w", err)
@@ -56,7 +58,8 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 		return nil, nil, fmt.Errorf("open shard reader: %w", err)
 	}
 	snap, _ := r.(*scorch.IndexSnapshot)
-	stored = func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+	var read blockStored
+	read = func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
 		if snap != nil {
 			// By its number; else, for a document written beside a block in
 			// the same batch (blockSibling), in the segment holding the
@@ -96,6 +99,9 @@ func shardStored(sh bleve.Index) (stored blockStored, done func(), err error) {
 		// Not in the snapshot: stored since (a page from the sidecar,
 		// which holds every block stored), or in none.
 		return visitDocument(sh, m.ID, fn)
+	}
+	stored = func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+		return cache.cached(m, gen, keepFrom, read, fn)
 	}
 	return stored, func() { _ = r.Close() }, nil
 }
@@ -197,7 +203,7 @@ func (s *Store) blockPlanOf(ast query.Node, scope Scope, now, start, end time.Ti
 // fields.
 func eachBlockShard(shards []blockShard, fn func(i int, sh blockShard, search searchFunc, stored blockStored) error) error {
 	for i, sh := range shards {
-		stored, done, err := shardStored(sh.idx)
+		stored, done, err := shardStored(sh.idx, nil, 0)
 		if err != nil {
 			return err
 		}
@@ -283,8 +289,9 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	}()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
+	keepFrom := keepFromSeq(s.head.Load())
 	for i, sh := range shards {
-		st, done, err := shardStored(sh.idx)
+		st, done, err := shardStored(sh.idx, s.stored, keepFrom)
 		if err != nil {
 			_ = g.Wait() // the shards' searches started read snapshots the deferred dones close
 			return out, err

@@ -60,6 +60,14 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "id_lookups_total",
 		Help: "Event ids checked for duplicates before a batch is stored, by result: skipped (no partition's id filter may hold it) or looked_up (in the index).",
 	}, []string{"result"})
+	metricStoredCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "stored_cache_total",
+		Help: "Reads of the stored fields of one of the newest blocks' documents (a block's, its summaries', its rare terms' index's), by result: hit (kept decompressed from an earlier read) or miss (decompressed by zapx, and kept).",
+	}, []string{"result"})
+	metricStoredCacheBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "stored_cache_bytes",
+		Help: "Bytes the cache of the newest blocks' stored fields holds, about.",
+	})
 	metricRandomReadMaps = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "random_read_maps",
 		Help: "Memory maps of index files advised for random reads (no read-ahead on a page fault), as of the last look, about a second ago.",
@@ -117,7 +125,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricBlockSearches, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricBlockSearches, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps, metricStoredCache, metricStoredCacheBytes}
 }
 
 var (

@@ -224,6 +224,8 @@ type Store struct {
 	edges *edgeTimes
 	// lastSweep is when sweepSegmentCaches last ran (unix nanoseconds).
 	lastSweep atomic.Int64
+	// stored keeps the newest blocks' stored fields (storedcache.go).
+	stored *storedCache
 	// head is the newest sequence number whose event is searchable and in
 	// the hub; readers use it without taking mu.
 	head atomic.Uint64
@@ -355,7 +357,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		}
 	}
 	s := &Store{cfg: cfg, log: log, idx: alias, parts: parts, cps: cps,
-		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache(), segCounts: newSegCounts(), columns: newColumns(cfg.ColumnBytes), edges: newEdgeTimes(cfg.ColumnBytes / 4)}
+		hub: newHub(cfg.RingSize), replays: make(chan struct{}, cfg.MaxConcurrentReplays), pages: newPageCache(), segCounts: newSegCounts(), columns: newColumns(cfg.ColumnBytes), stored: newStoredCache(storedCacheBytes), edges: newEdgeTimes(cfg.ColumnBytes / 4)}
 	if err := s.load(); err != nil {
 		for _, p := range parts {
 			_ = p.close()
@@ -942,12 +944,15 @@ func (s *Store) undoChunk(i int, events []record.Event, idx []int) error {
 	first := events[idx[0]].Seq
 	b.Delete(countsMark + seqKey(first))
 	for k := 0; k < len(idx); k += blockSize {
-		b.Delete(blockID(events[idx[k]].Seq))
-		b.Delete(recordsID(blockID(events[idx[k]].Seq)))
-		b.Delete(rareID(blockID(events[idx[k]].Seq)))
-		b.Delete(sumsID(blockID(events[idx[k]].Seq)))
+		id := blockID(events[idx[k]].Seq)
+		b.Delete(id)
+		b.Delete(recordsID(id))
+		b.Delete(rareID(id))
+		b.Delete(sumsID(id))
 	}
-	if err := p.shards[i].Batch(b); err != nil {
+	err := p.shards[i].Batch(b)
+	s.stored.forget() // the sequence numbers will name other blocks
+	if err != nil {
 		return err
 	}
 	w, err := newBlockWriter(context.Background(), p.shards[i])

@@ -1,0 +1,199 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/blevesearch/bleve/v2/search"
+)
+
+// fakeRead is a blockStored over documents given as field -> value, in
+// field order, counting its reads.
+type fakeRead struct {
+	docs  map[string][][2]string
+	reads int
+}
+
+func (f *fakeRead) read(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+	f.reads++
+	d, ok := f.docs[m.ID]
+	if !ok {
+		return fmt.Errorf("read %s: %w", m.ID, errNoDocument)
+	}
+	for _, kv := range d {
+		if !fn(kv[0], []byte(kv[1])) {
+			break
+		}
+	}
+	return nil
+}
+
+// visitAll returns what cached lets fn see of the document id, stopping
+// after stop fields (0: all).
+func visitAll(t *testing.T, c *storedCache, f *fakeRead, id string, gen, keepFrom uint64, stop int) string {
+	t.Helper()
+	var got []string
+	err := c.cached(&search.DocumentMatch{ID: id}, gen, keepFrom, f.read, func(field string, value []byte) bool {
+		got = append(got, field+"="+string(value))
+		return stop == 0 || len(got) < stop
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(got, " ")
+}
+
+func TestStoredCache(t *testing.T) {
+	blk := func(seq uint64) string { return blockID(seq) }
+	tests := []struct {
+		name     string
+		id       string
+		keepFrom uint64
+		kept     bool
+	}{
+		{"a block from keepFrom", blk(100), 100, true},
+		{"a block after", blk(5000), 100, true},
+		{"a block before", blk(99), 100, false},
+		{"its summaries", sumsID(blk(100)), 100, true},
+		{"its rare terms", rareID(blk(100)), 100, true},
+		{"its records never", recordsID(blk(100)), 100, false},
+		{"keepFrom 0 keeps none", blk(100), 0, false},
+		{"an event's document", "6c1f0e4e-8b3a-4b1d-9d2e-0c8e9f7a1b2c", 1, false},
+		{"not hex", "b00000000000000zz", 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := keeps(tt.id, tt.keepFrom); got != tt.kept {
+				t.Fatalf("keeps(%q, %d) = %v, want %v", tt.id, tt.keepFrom, got, tt.kept)
+			}
+			c := newStoredCache(1 << 20)
+			f := &fakeRead{docs: map[string][][2]string{tt.id: {{"_ixt", "index"}, {"_bloom", "bloom"}, {"_cols", "columns"}}}}
+			want := "_ixt=index _bloom=bloom _cols=columns"
+			// The first read stops early; the entry still holds every field.
+			if got := visitAll(t, c, f, tt.id, 0, tt.keepFrom, 1); got != "_ixt=index" {
+				t.Fatalf("first read saw %q", got)
+			}
+			if got := visitAll(t, c, f, tt.id, 0, tt.keepFrom, 0); got != want {
+				t.Fatalf("second read saw %q, want %q", got, want)
+			}
+			if wantReads := map[bool]int{true: 1, false: 2}[tt.kept]; f.reads != wantReads {
+				t.Fatalf("%d reads of the document, want %d", f.reads, wantReads)
+			}
+		})
+	}
+}
+
+// TestStoredCacheGenerations: after forget, a search of the new generation
+// reads the documents again, even if a search of the old one kept their
+// old fields after the forget (it read a snapshot from before).
+func TestStoredCacheGenerations(t *testing.T) {
+	id := blockID(1)
+	c := newStoredCache(1 << 20)
+	old := &fakeRead{docs: map[string][][2]string{id: {{"_ixt", "old"}}}}
+	gen0 := c.generation()
+	if got := visitAll(t, c, old, id, gen0, 1, 0); got != "_ixt=old" {
+		t.Fatal(got)
+	}
+	c.forget()
+	gen1 := c.generation()
+	// The old search goes on reading its snapshot, and keeps what it read.
+	if got := visitAll(t, c, old, id, gen0, 1, 0); got != "_ixt=old" {
+		t.Fatal(got)
+	}
+	now := &fakeRead{docs: map[string][][2]string{id: {{"_ixt", "new"}}}}
+	if got := visitAll(t, c, now, id, gen1, 1, 0); got != "_ixt=new" || now.reads != 1 {
+		t.Fatalf("new generation saw %q after %d reads", got, now.reads)
+	}
+	if got := visitAll(t, c, now, id, gen1, 1, 0); got != "_ixt=new" || now.reads != 1 {
+		t.Fatalf("new generation saw %q after %d reads", got, now.reads)
+	}
+}
+
+// TestStoredCacheEviction: the cache holds at most its bytes, the least
+// recently used going first, and never one document of more than a
+// sixteenth of them.
+func TestStoredCacheEviction(t *testing.T) {
+	value := strings.Repeat("x", 700)
+	f := &fakeRead{docs: map[string][][2]string{}}
+	var ids []string
+	for i := range 40 {
+		id := blockID(uint64(i + 1))
+		ids = append(ids, id)
+		f.docs[id] = [][2]string{{"_sums", value}}
+	}
+	big := blockID(1000)
+	f.docs[big] = [][2]string{{"_sums", strings.Repeat("y", 2000)}}
+	c := newStoredCache(16 * 1024) // room for about 18 of them
+	for _, id := range ids {
+		visitAll(t, c, f, id, 0, 1, 0)
+		// The first stays the most recently used.
+		visitAll(t, c, f, ids[0], 0, 1, 0)
+	}
+	if c.size > c.max {
+		t.Fatalf("%d bytes held, at most %d", c.size, c.max)
+	}
+	var kept []string
+	for d := c.order.next; d != &c.order; d = d.next {
+		kept = append(kept, d.key.id)
+	}
+	if len(kept) < 10 || kept[0] != ids[0] || !slices.Contains(kept, ids[39]) || slices.Contains(kept, ids[1]) {
+		t.Fatalf("kept %d: %v", len(kept), kept)
+	}
+	visitAll(t, c, f, big, 0, 1, 0)
+	if c.get(storedKey{id: big}) != nil {
+		t.Fatal("kept a document of over a sixteenth of the cache")
+	}
+	total := 0
+	for d := c.order.next; d != &c.order; d = d.next {
+		total += d.bytes()
+	}
+	if total != c.size || len(c.docs) != len(kept) {
+		t.Fatalf("size %d, entries' %d; %d entries, %d listed", c.size, total, len(c.docs), len(kept))
+	}
+}
+
+// TestStoredCacheSearches: on a block store, searches read the newest
+// blocks' documents from the cache the second time, and find the same
+// pages as a store without it.
+func TestStoredCacheSearches(t *testing.T) {
+	ctx := context.Background()
+	s := openStoreCfg(t, func(c *Config) { c.Layout = LayoutBlocks })
+	if _, err := s.Put(ctx, synthetic(t, 3000, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	queries := []string{"*", "eventName:StartBuild", "p3", "GitPush OR projectName:p2"}
+	search := func() []string {
+		var out []string
+		for _, q := range queries {
+			for _, summary := range []bool{true, false} {
+				res, err := s.Search(ctx, SearchRequest{Query: q, PageSize: 40, Summary: summary})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range res.Hits {
+					out = append(out, fmt.Sprintf("%s %d %s %s %d", q, h.Event.Seq, h.Event.ID, h.Event.Name, len(h.Event.Raw)))
+				}
+				out = append(out, fmt.Sprint(q, " total ", res.Total))
+			}
+		}
+		return out
+	}
+	hits0 := counter(metricStoredCache.WithLabelValues("hit"))
+	first := search()
+	hits1 := counter(metricStoredCache.WithLabelValues("hit"))
+	second := search()
+	if hits2 := counter(metricStoredCache.WithLabelValues("hit")); hits2-hits1 <= hits1-hits0 {
+		t.Fatalf("the second searches hit the cache %v times, the first %v", hits2-hits1, hits1-hits0)
+	}
+	if !slices.Equal(first, second) {
+		t.Fatal("the searches found other pages from the cache")
+	}
+	s.stored.forget()
+	s.stored.max = 0 // keeps nothing: every read from the blocks
+	if third := search(); !slices.Equal(first, third) {
+		t.Fatal("the searches found other pages without the cache")
+	}
+}
