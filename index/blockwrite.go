@@ -54,6 +54,9 @@ type blockWriter struct {
 	// its events, so the writer takes no more (the Store opens a new one
 	// from what the shard stores).
 	failed bool
+	// cache, if set, is given each stored block's documents but its
+	// records: the newest blocks are what the next searches read.
+	cache *storedCache
 }
 
 // counts calls fn with the value counts of the stored events, which it
@@ -218,6 +221,7 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		cols  []byte
 	}
 	var blocks []built
+	var kept []*document.Document // for w.cache
 	// The batch's own counts, added to the store's once it is stored: the
 	// values from the blocks' columns, as they are built.
 	added := newAllCounts()
@@ -240,6 +244,9 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		}
 		doc.AddField(document.NewTextFieldWithIndexingOptions(fieldIDs, nil, raw, optStoreOnly))
 		block, recs, sums, rare := splitBlock(doc)
+		if w.cache != nil {
+			kept = append(kept, block, sums, rare)
+		}
 		for _, d := range []*document.Document{block, recs, sums, rare} {
 			if d == nil {
 				continue
@@ -295,6 +302,7 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	for _, blk := range blocks {
 		w.ids.add(blk.first, blk.ids)
 	}
+	w.cache.keep(kept)
 	return nil
 }
 

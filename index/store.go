@@ -832,7 +832,9 @@ func (s *Store) writeChunk(i int, events []record.Event, idx []int) error {
 		for k, j := range idx {
 			evs[k] = events[j]
 		}
-		if err := p.blocks[i].writeBatch(evs); err != nil {
+		w := p.blocks[i]
+		w.cache = s.stored // the writer may be new: reopened after a failed batch, or its partition's
+		if err := w.writeBatch(evs); err != nil {
 			return err
 		}
 	} else if err := writeBatch(p.shards[i], !p.hourly[i], events, idx); err != nil {

@@ -4,11 +4,12 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/search"
 )
 
 // storedCache keeps the stored fields of a store's newest blocks'
-// documents as searches read them: a block's own, its summaries' and its
+// documents as they are written and as searches read them: a block's own, its summaries' and its
 // rare terms' index's (not its records'), decompressed. zapx decompresses a
 // document's stored fields whole (snappy) on every read, a third of the
 // server's CPU on the page of one word at 1M events, and a newest-first
@@ -161,6 +162,39 @@ func (c *storedCache) forget() {
 	c.order.next, c.order.prev = &c.order, &c.order
 	c.size = 0
 	metricStoredCacheBytes.Set(0)
+}
+
+// keep keeps the stored fields of docs (nil ones skipped), as written: a
+// block's documents, once its batch is stored. A nil c keeps none.
+func (c *storedCache) keep(docs []*document.Document) {
+	if c == nil {
+		return
+	}
+	gen := c.generation()
+	for _, doc := range docs {
+		if doc == nil {
+			continue
+		}
+		// Copied: the entry must not share what the writer may reuse.
+		d := &storedDoc{key: storedKey{id: doc.ID(), gen: gen}}
+		// Bleve added the id as a stored field, which reads skip.
+		stored := func(f document.Field) bool { return f.Options().IsStored() && f.Name() != "_id" }
+		size := 0
+		for _, f := range doc.Fields {
+			if stored(f) {
+				size += len(f.Value())
+			}
+		}
+		d.buf = make([]byte, 0, size)
+		for _, f := range doc.Fields {
+			if stored(f) {
+				d.names = append(d.names, f.Name())
+				d.buf = append(d.buf, f.Value()...)
+				d.ends = append(d.ends, len(d.buf))
+			}
+		}
+		c.put(d)
+	}
 }
 
 // cached reads the document m through c when c keeps it (keeps): from its
