@@ -231,7 +231,8 @@ type blockEvent struct {
 
 // blockResult is what the block partitions add to a search.
 type blockResult struct {
-	hits    []blockEvent // the page's first size, in order
+	hits    []Hit    // the page's first size, in order
+	keys    []string // their orderKeys
 	total   uint64
 	facets  []facetCount // by the request's facets
 	buckets []int        // by histogram bucket
@@ -405,13 +406,13 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	// Each shard's events from its blocks' records, read into the hits in
 	// order (an event is some 500 bytes: a page's copies of them were a
 	// fifth of what a search allocated).
-	out.hits = make([]blockEvent, len(all))
+	out.hits, out.keys = make([]Hit, len(all)), make([]string, len(all))
 	for i := range shards {
 		var ms []blockMatch
 		var into []*record.Event
 		for j, f := range all {
 			if f.shard == i {
-				ms, into = append(ms, f.m), append(into, &out.hits[j].hit.Event)
+				ms, into = append(ms, f.m), append(into, &out.hits[j].Event)
 			}
 		}
 		if len(ms) == 0 {
@@ -424,9 +425,9 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	for i, f := range all {
 		h := &out.hits[i]
 		if r.Summary {
-			h.hit.Event.Raw, h.hit.Event.Leaves = nil, record.Leaves{}
+			h.Event.Raw, h.Event.Leaves = nil, record.Leaves{}
 		}
-		h.key, h.hit.Cursor = orderKey(f.m.key), s.Cursor(h.hit.Event.Seq)
+		out.keys[i], h.Cursor = orderKey(f.m.key), s.Cursor(h.Event.Seq)
 	}
 	return out, nil
 }
@@ -686,30 +687,35 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 		return err
 	}
 	// The blocks' hits are in order: merged with the per-event
-	// partitions' if there are any.
-	merged := br.hits
+	// partitions' if there are any (else they are the page as they are: a
+	// page's copies of its events were a tenth of what it allocated).
+	hits, keys := br.hits, br.keys
 	if len(out.Hits) > 0 {
-		merged = make([]blockEvent, 0, len(out.Hits)+len(br.hits))
+		merged := make([]blockEvent, 0, len(out.Hits)+len(br.hits))
 		for _, h := range out.Hits {
 			merged = append(merged, blockEvent{key: timeKey(&h.Event) + seqKey(h.Event.Seq), hit: h})
 		}
-		merged = append(merged, br.hits...)
+		for i, h := range br.hits {
+			merged = append(merged, blockEvent{key: br.keys[i], hit: h})
+		}
 		slices.SortFunc(merged, func(a, b blockEvent) int {
 			if r.Order == OrderOldest {
 				return strings.Compare(a.key, b.key)
 			}
 			return strings.Compare(b.key, a.key)
 		})
+		merged = merged[:min(len(merged), size)]
+		hits, keys = make([]Hit, len(merged)), make([]string, len(merged))
+		for i, m := range merged {
+			hits[i], keys[i] = m.hit, m.key
+		}
 	}
-	merged = merged[:min(len(merged), size)]
-	out.Hits = slices.Grow(out.Hits[:0], len(merged))
-	for _, m := range merged {
-		out.Hits = append(out.Hits, m.hit)
-	}
+	n := min(len(hits), size)
+	out.Hits, keys = hits[:n], keys[:n]
 	out.Total += br.total
 	out.NextPageToken = ""
-	if seen := tok.offset + uint64(len(merged)); len(merged) == size && seen < out.Total {
-		out.NextPageToken = s.encodePageToken(pageToken{fingerprint: fp, offset: seen, after: []string{merged[len(merged)-1].key}})
+	if seen := tok.offset + uint64(n); n == size && seen < out.Total {
+		out.NextPageToken = s.encodePageToken(pageToken{fingerprint: fp, offset: seen, after: []string{keys[n-1]}})
 	}
 	for i, f := range asked {
 		var fr FacetResult
