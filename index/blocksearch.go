@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -95,6 +96,40 @@ type blockReader struct {
 	rix    []byte
 	bloom  []byte
 	colBuf []byte
+	pooled *readerBufs // where the buffers came from (newBlockReader)
+}
+
+// readerBufs are a blockReader's buffers between searches: grown anew by
+// each search's readers, they were half of what a word's page allocated.
+type readerBufs struct{ ix, rix, bloom, colBuf []byte }
+
+var readerPool = sync.Pool{New: func() any { return new(readerBufs) }}
+
+// maxPooledBuf bounds a buffer kept in readerPool.
+const maxPooledBuf = 1 << 20
+
+// newBlockReader returns a reader with pooled buffers, to be released
+// once nothing it read is used any more.
+func newBlockReader(stored blockStored, cols bool) blockReader {
+	b := readerPool.Get().(*readerBufs)
+	return blockReader{stored: stored, cols: cols, ix: b.ix[:0], rix: b.rix[:0], bloom: b.bloom[:0], colBuf: b.colBuf[:0], pooled: b}
+}
+
+// release gives the reader's buffers back to the pool; it reads no more.
+func (r *blockReader) release() {
+	b := r.pooled
+	if b == nil {
+		return
+	}
+	keep := func(buf []byte) []byte {
+		if cap(buf) > maxPooledBuf {
+			return nil
+		}
+		return buf[:0]
+	}
+	b.ix, b.rix, b.bloom, b.colBuf = keep(r.ix), keep(r.rix), keep(r.bloom), keep(r.colBuf)
+	*r = blockReader{}
+	readerPool.Put(b)
 }
 
 // blockIndexes are the event indexes of a block: its typed terms' (with
@@ -282,7 +317,8 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 	}
 	before := inOrder(newest)
 	last := "" // orderKey of out[size-1]
-	rd := blockReader{stored: stored}
+	rd := newBlockReader(stored, false)
+	defer rd.release()
 	for skip, n := 0, 64; ; skip, n = skip+n, 1024 {
 		req := bleve.NewSearchRequestOptions(q, n, skip, false)
 		req.Score = "none"
@@ -358,7 +394,8 @@ func (p *blockPlan) pageOrdered(ctx context.Context, blocks orderedBlocks, store
 		}
 	}
 	before := inOrder(newest)
-	rd := blockReader{stored: stored}
+	rd := newBlockReader(stored, false)
+	defer rd.release()
 	var refs []sidecarRef
 	started, cursor := false, eventKey{}
 	for n := 64; ; n = 1024 {
@@ -478,7 +515,8 @@ func (p *blockPlan) countBlocks(ctx context.Context, firsts []uint64, stored blo
 // countIn counts p's matches, and what r asks for over them, in the blocks
 // each gives.
 func (p *blockPlan) countIn(each func(fn func(h *search.DocumentMatch) error) error, stored blockStored, r blockCountRequest) (blockCounts, error) {
-	rd := blockReader{stored: stored, cols: len(r.fields) > 0}
+	rd := newBlockReader(stored, len(r.fields) > 0)
+	defer rd.release()
 	out := blockCounts{facets: make([]facetCount, len(r.fields)), buckets: make([]int, r.buckets)}
 	var start int64
 	if r.buckets > 0 {
