@@ -24,6 +24,7 @@ type allCounts struct {
 	missing []uint64            // by blockColumnFields
 	hours   map[int64]uint64    // hourOf(eventTime)
 	d       *allCounts          // added since the last delta
+	strs    stringArena         // values' keys kept by apply (see sidecarField)
 }
 
 func newAllCounts() *allCounts {
@@ -167,6 +168,9 @@ func (c *allCounts) apply(delta []byte) error {
 	for f := range blockColumnFields {
 		c.missing[f] += t.missing[f]
 		for v, k := range t.values[f] {
+			if _, ok := c.values[f][v]; !ok {
+				v = c.strs.intern(v)
+			}
 			c.values[f][v] += k
 		}
 	}

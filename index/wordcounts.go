@@ -34,7 +34,8 @@ type wordCounts struct {
 	touched []int    // the words added to or made common since the last delta
 	refs    []uint64 // this block's words not common yet: hash<<32 | event<<24 | offset in arena
 	spare   []uint64
-	arena   []byte // uvarint length and bytes of each word of refs
+	arena   []byte      // uvarint length and bytes of each word of refs
+	strs    stringArena // the words (see sidecarField)
 }
 
 func newWordCounts() *wordCounts { return &wordCounts{} }
@@ -85,7 +86,7 @@ func (w *wordCounts) word(word string, since uint64) (k int, fresh bool) {
 	}
 	k = len(w.words)
 	w.index.add(h, k)
-	w.words = append(w.words, word)
+	w.words = append(w.words, w.strs.intern(word))
 	w.counts = append(w.counts, 0)
 	w.since = append(w.since, since)
 	w.deltas = append(w.deltas, 0)
