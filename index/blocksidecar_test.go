@@ -2,9 +2,11 @@ package index
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -319,5 +321,30 @@ func checkSidecarPages(t *testing.T, q string, side *sidecar, match *roaring.Bit
 		if pg := side.page(match, newest, 0, eventKey{}, false, block); len(pg.matches) != 0 || pg.more != (len(want) > 0) {
 			t.Fatalf("%q: a page of 0: %d events, more %v", q, len(pg.matches), pg.more)
 		}
+	}
+}
+
+// TestStringArena: interned strings equal what was given, across chunks,
+// and stay so while more are added; long ones are copies of their own.
+func TestStringArena(t *testing.T) {
+	var a stringArena
+	tests := []string{"", "x", "codebuild.amazonaws.com", strings.Repeat("a", arenaChunk/16), strings.Repeat("b", arenaChunk/16+1)}
+	var got, want []string
+	for i := range 200 {
+		for _, v := range tests {
+			v = fmt.Sprintf("%s-%d", v, i)
+			buf := []byte(v)
+			s := a.intern(string(buf))
+			buf[0] = '!' // the arena holds a copy
+			got, want = append(got, s), append(want, v)
+		}
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("interned %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	if a.intern("") != "" {
+		t.Fatal("the empty string")
 	}
 }
