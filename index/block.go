@@ -260,13 +260,12 @@ func (b *blockBuilder) build(evs []record.Event) (*document.Document, error) {
 				continue
 			}
 			bv := unsafe.Slice(unsafe.StringData(v), len(v))
-			switch {
-			case keywordRare[k]:
+			if keywordRare[k] {
 				b.hashRare(keywordSeeds[k], bv, i)
-			case f.facetable: // listed from the columns' values
-				b.hashTerm(keywordSeeds[k], bv, i)
-			default:
-				b.hashTerm(keywordSeeds[k], bv, i)
+				continue
+			}
+			b.hashTerm(keywordSeeds[k], bv, i)
+			if !f.facetable { // the facetable are listed from the columns' values
 				b.list(f.name, bv)
 			}
 		}

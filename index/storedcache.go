@@ -49,6 +49,13 @@ type storedDoc struct {
 
 func (d *storedDoc) bytes() int { return len(d.buf) + len(d.key.id) + 40*len(d.names) + 112 }
 
+// add appends a field, its value copied.
+func (d *storedDoc) add(field string, value []byte) {
+	d.names = append(d.names, field)
+	d.buf = append(d.buf, value...)
+	d.ends = append(d.ends, len(d.buf))
+}
+
 // visit calls fn with each field until it returns false.
 func (d *storedDoc) visit(fn func(field string, value []byte) bool) {
 	start := 0
@@ -188,9 +195,7 @@ func (c *storedCache) keep(docs []*document.Document) {
 		d.buf = make([]byte, 0, size)
 		for _, f := range doc.Fields {
 			if stored(f) {
-				d.names = append(d.names, f.Name())
-				d.buf = append(d.buf, f.Value()...)
-				d.ends = append(d.ends, len(d.buf))
+				d.add(f.Name(), f.Value())
 			}
 		}
 		c.put(d)
@@ -214,9 +219,7 @@ func (c *storedCache) cached(m *search.DocumentMatch, gen, keepFrom uint64, read
 	d := &storedDoc{key: key}
 	// Read whole: the entry must hold every field.
 	if err := read(m, func(field string, value []byte) bool {
-		d.names = append(d.names, field)
-		d.buf = append(d.buf, value...)
-		d.ends = append(d.ends, len(d.buf))
+		d.add(field, value)
 		return true
 	}); err != nil {
 		return err
