@@ -52,7 +52,6 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	memoryLimit     byteSize
 	gcMinHeap       byteSize
-	gcIdle          time.Duration
 	index           index.Config
 	ingest          ingest.Config
 	server          server.Config
@@ -79,7 +78,6 @@ func (c *serveConfig) registerFlags(fs *flag.FlagSet) {
 	fs.Var(&c.memoryLimit, "memory-limit", "soft limit (`SIZE`: 1GiB, 2GiB) of the Go heap; the garbage collector works harder as the heap nears it. Under ingest alone 700MiB keeps the server within a 1 GiB container at no measurable cost, but a limit under what the server holds live (about 300 MiB under ingest, much more with many subscribers) costs most of the CPU; 0 (the default) for 70% of the container's memory limit when the server runs in a memory cgroup that has one, else none; GOMEMLIMIT in the environment takes precedence (GOMEMLIMIT=off for none in a container)")
 	c.gcMinHeap = 512 << 20
 	fs.Var(&c.gcMinHeap, "gc-min-heap", "the Go heap may grow to this `SIZE` (512MiB, 1GiB) before the garbage collector runs, however little is live: searches allocate from 0.2 to a few MiB each, and with a small live heap the collector otherwise runs every second search; a larger live heap (under ingest, or block partitions' sidecars past about 5M events) gets the usual target of twice its size; 0 for Go's own rule; GOGC in the environment takes precedence")
-	fs.DurationVar(&c.gcIdle, "gc-idle", 2*time.Second, "collect garbage once the server has allocated little for this long (after ingest, between bursts of searches), so that searches do not meet a collection the burst left due; 0 leaves collections to the heap's target")
 	fs.IntVar(&c.ingest.Workers, "ingest-workers", c.ingest.Workers, "files in flight at once (most wait for their group commit)")
 	fs.Int64Var(&c.ingest.DecodeBytes, "ingest-decode-bytes", c.ingest.DecodeBytes, "decompressed bytes of all inputs being decoded or waiting for their commit: bounds the memory ingest holds (parsed events take about three times their JSON)")
 	fs.StringVar(&c.index.Layout, "layout", c.index.Layout, "how new partitions store events: events (a Bleve document each) or blocks (a document per 256 events, about 5 times faster to ingest and a quarter of the disk, but relevance order is refused on them and counts over a query's matches read its blocks; see docs/blocks.md); partitions keep the layout they were created with")
@@ -139,14 +137,10 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	default:
 		autoMemoryLimit(log)
 	}
-	minHeap := uint64(c.gcMinHeap)
-	if os.Getenv("GOGC") != "" {
-		minHeap = 0 // GOGC in the environment takes precedence
-	}
-	if minHeap > 0 || c.gcIdle > 0 {
+	if c.gcMinHeap > 0 && os.Getenv("GOGC") == "" {
 		gcCtx, stopGC := context.WithCancel(ctx)
 		var gcDone sync.WaitGroup
-		gcDone.Go(func() { gcLoop(gcCtx, minHeap, 100, c.gcIdle, log) })
+		gcDone.Go(func() { tuneGC(gcCtx, uint64(c.gcMinHeap), 100, log) })
 		defer gcDone.Wait()
 		defer stopGC()
 	}
@@ -183,7 +177,6 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(index.Collectors()...)
-	reg.MustRegister(metricIdleCollections)
 	reg.MustRegister(store.Collector(), in.Collector())
 	reg.MustRegister(ingest.Collectors()...)
 	reg.MustRegister(s3src.Collectors()...)
