@@ -413,10 +413,14 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 		// NOT clauses are taken away from the others' intersection
 		// instead of each being made from all events.
 		var pos, neg []*roaring.Bitmap
+		var times []*blockNode
 		for i := range n.kids {
 			k, not := &n.kids[i], n.kids[i].op == bnNot
 			if not {
 				k = &k.kids[0]
+			} else if k.op == bnTime {
+				times = append(times, k)
+				continue
 			}
 			bm, ok := s.eval(k)
 			if !ok {
@@ -428,6 +432,13 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 				pos = append(pos, bm)
 			}
 		}
+		// A time range beside other terms takes their events outside it
+		// away, instead of being made a bitmap of every event inside it
+		// (128 KiB over 1M events for a week's range, half of what the
+		// harness's source+name+7d query allocated).
+		if len(pos) == 0 && len(times) > 0 {
+			pos, times = append(pos, s.between(times[0].lo, times[0].hi)), times[1:]
+		}
 		out := s.all()
 		switch len(pos) {
 		case 0:
@@ -435,6 +446,10 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 			out = pos[0]
 		default:
 			out = roaring.FastAnd(pos...)
+		}
+		shared := len(pos) == 1 // the sidecar's own, not to be changed
+		for _, t := range times {
+			out, shared = s.within(out, shared, t.lo, t.hi)
 		}
 		for _, bm := range neg {
 			out = roaring.AndNot(out, bm)
@@ -515,6 +530,37 @@ func (s *sidecar) between(lo, hi int64) *roaring.Bitmap {
 	return bm
 }
 
+// within takes from bm its events outside [lo, hi] (as between decides),
+// copying bm first if shared, and returns it and whether it is still
+// shared. Only the blocks not wholly inside the range are looked at.
+func (s *sidecar) within(bm *roaring.Bitmap, shared bool, lo, hi int64) (*roaring.Bitmap, bool) {
+	for i := range s.blocks {
+		b := &s.blocks[i]
+		if !b.untimed && b.oldest >= lo && b.newest <= hi {
+			continue
+		}
+		first, end := uint64(b.base), uint64(b.base+b.n)
+		if !bm.IntersectsWithInterval(first, end) {
+			continue
+		}
+		if shared {
+			bm, shared = bm.Clone(), false
+		}
+		if b.oldest > b.newest || b.newest < lo || b.oldest > hi {
+			bm.RemoveRange(first, end)
+			continue
+		}
+		for o := b.base; o < b.base+b.n; o++ {
+			if bm.Contains(o) {
+				if t := s.time(b, o); t == noTime || t < lo || t > hi {
+					bm.Remove(o)
+				}
+			}
+		}
+	}
+	return bm, shared
+}
+
 // counts counts the events of match and what r asks for over them, as
 // blockPlan.counts does over the blocks.
 func (s *sidecar) counts(match *roaring.Bitmap, r blockCountRequest) blockCounts {
@@ -572,6 +618,7 @@ func (s *sidecar) page(match *roaring.Bitmap, newest bool, size int, from eventK
 		order = s.byNewest
 	}
 	var out []blockMatch
+	var it roaring.IntIterator
 	for i := range order {
 		if newest {
 			i = len(order) - 1 - i
@@ -595,10 +642,13 @@ func (s *sidecar) page(match *roaring.Bitmap, newest bool, size int, from eventK
 		}
 		pg.read++
 		var m *search.DocumentMatch
-		for o := range b.n {
-			if !match.Contains(b.base + o) {
-				continue
-			}
+		// The block's matches from the bitmap's own order, instead of a
+		// lookup for each of its events: a page of a query matching one
+		// event in a hundred looked up 256 for every 3 it kept.
+		it.Initialize(match)
+		it.AdvanceIfNeeded(b.base)
+		for it.HasNext() && it.PeekNext() < b.base+b.n {
+			o := it.Next() - b.base
 			k := eventKey{nanos: s.time(b, b.base+o), seq: b.first + uint64(o)}
 			if after && !before(from, k) {
 				continue

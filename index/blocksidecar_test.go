@@ -52,6 +52,13 @@ func TestSidecar(t *testing.T) {
 		"userIdentity.type:* AND NOT userIdentity.arn:*",
 		"eventName:NoSuchName",
 		"account:" + s.Account + " OR awsRegion:" + s.Region,
+		// Time ranges beside other terms: blocks wholly inside, wholly
+		// outside and across the bounds.
+		"eventName:" + s.Name + " AND eventTime:<" + s.Time.UTC().Format(time.RFC3339Nano),
+		"service:" + s.Service + " AND eventTime:" + s.Time.UTC().Format("2006-01-02") + " AND NOT errorCode:*",
+		"eventTime:>=" + week + " AND eventTime:<" + s.Time.UTC().Format(time.RFC3339Nano),
+		"NOT errorCode:* AND eventTime:<" + s.Time.UTC().Format(time.RFC3339Nano),
+		"(eventName:" + s.Name + " OR errorCode:*) AND eventTime:>" + s.Time.Add(-time.Hour).UTC().Format(time.RFC3339Nano) + " AND eventTime:<" + s.Time.Add(time.Hour).UTC().Format(time.RFC3339Nano),
 	}
 	undecided := []string{
 		"accessdenied",
@@ -241,6 +248,22 @@ func BenchmarkSidecar(b *testing.B) {
 				}
 			}
 			b.ReportMetric(perEvent, "sidecar-B/event")
+		})
+	}
+	// Pages of the 50 newest matches, as the harness's term and
+	// source+name+7d queries ask for them.
+	for _, pc := range []struct{ name, q string }{
+		{"page name", "eventName:" + s.Name},
+		{"page source+name+7d", "eventSource:" + s.Source + " AND eventName:" + s.Name + " AND eventTime:>=" + week},
+	} {
+		p := mustPlan(b, c, idx, pc.q)
+		b.Run(pc.name, func(b *testing.B) {
+			for b.Loop() {
+				pg, _, ok, err := w.sidecarSearch(p, true, 50, "", false, blockCountRequest{})
+				if err != nil || !ok || len(pg.matches) != 50 {
+					b.Fatalf("page of %d, decided %v: %v", len(pg.matches), ok, err)
+				}
+			}
 		})
 	}
 }
