@@ -514,14 +514,15 @@ func (s *sidecar) all() *roaring.Bitmap {
 // as the block test's bnTime decides.
 func (s *sidecar) between(lo, hi int64) *roaring.Bitmap {
 	bm := roaring.New()
-	for _, b := range s.blocks {
-		switch {
-		case b.oldest > b.newest || b.newest < lo || b.oldest > hi: // no event with a time, or none in range
-		case !b.untimed && b.oldest >= lo && b.newest <= hi:
+	for i := range s.blocks {
+		b := &s.blocks[i]
+		switch all, none := b.cover(lo, hi); {
+		case none:
+		case all:
 			bm.AddRange(uint64(b.base), uint64(b.base+b.n))
 		default:
 			for o := b.base; o < b.base+b.n; o++ {
-				if t := s.time(&b, o); t != noTime && t >= lo && t <= hi {
+				if s.timeIn(b, o, lo, hi) {
 					bm.Add(o)
 				}
 			}
@@ -530,31 +531,41 @@ func (s *sidecar) between(lo, hi int64) *roaring.Bitmap {
 	return bm
 }
 
+// cover says whether [lo, hi] holds all of block b's events or none of
+// them (no event with a time, or none in range); if neither, each is
+// tested with timeIn.
+func (b *sidecarBlock) cover(lo, hi int64) (all, none bool) {
+	none = b.oldest > b.newest || b.newest < lo || b.oldest > hi
+	return !none && !b.untimed && b.oldest >= lo && b.newest <= hi, none
+}
+
+// timeIn reports whether event o of block b has a time in [lo, hi].
+func (s *sidecar) timeIn(b *sidecarBlock, o uint32, lo, hi int64) bool {
+	t := s.time(b, o)
+	return t != noTime && t >= lo && t <= hi
+}
+
 // within takes from bm its events outside [lo, hi] (as between decides),
 // copying bm first if shared, and returns it and whether it is still
 // shared. Only the blocks not wholly inside the range are looked at.
 func (s *sidecar) within(bm *roaring.Bitmap, shared bool, lo, hi int64) (*roaring.Bitmap, bool) {
 	for i := range s.blocks {
 		b := &s.blocks[i]
-		if !b.untimed && b.oldest >= lo && b.newest <= hi {
-			continue
-		}
+		all, none := b.cover(lo, hi)
 		first, end := uint64(b.base), uint64(b.base+b.n)
-		if !bm.IntersectsWithInterval(first, end) {
+		if all || !bm.IntersectsWithInterval(first, end) {
 			continue
 		}
 		if shared {
 			bm, shared = bm.Clone(), false
 		}
-		if b.oldest > b.newest || b.newest < lo || b.oldest > hi {
+		if none {
 			bm.RemoveRange(first, end)
 			continue
 		}
 		for o := b.base; o < b.base+b.n; o++ {
-			if bm.Contains(o) {
-				if t := s.time(b, o); t == noTime || t < lo || t > hi {
-					bm.Remove(o)
-				}
+			if bm.Contains(o) && !s.timeIn(b, o, lo, hi) {
+				bm.Remove(o)
 			}
 		}
 	}
