@@ -436,6 +436,7 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 		// away, instead of being made a bitmap of every event inside it
 		// (128 KiB over 1M events for a week's range, half of what the
 		// harness's source+name+7d query allocated).
+		shared := len(pos) == 1 // the sidecar's own, not to be changed
 		if len(pos) == 0 && len(times) > 0 {
 			pos, times = append(pos, s.between(times[0].lo, times[0].hi)), times[1:]
 		}
@@ -447,7 +448,6 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 		default:
 			out = roaring.FastAnd(pos...)
 		}
-		shared := len(pos) == 1 // the sidecar's own, not to be changed
 		for _, t := range times {
 			out, shared = s.within(out, shared, t.lo, t.hi)
 		}
