@@ -207,7 +207,7 @@ type Store struct {
 	// aead and nonceKey seal cursors and page tokens (see tokens.go).
 	aead     cipher.AEAD
 	nonceKey []byte
-	nonceMAC sync.Pool // of hash.Hash: HMAC-SHA256 under nonceKey
+	nonceMAC sync.Pool // of *sealer
 	hub      *hub
 	// replays holds a token per subscriber reading the index.
 	replays chan struct{}

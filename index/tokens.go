@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"slices"
 	"time"
 )
 
@@ -46,22 +47,40 @@ func (s *Store) initSealing() error {
 	s.nonceKey = derive("codetrail token nonce")
 	// Every hit of a page gets a cursor: a new HMAC would hash its key
 	// each time, a third of what sealing costs.
-	s.nonceMAC.New = func() any { return hmac.New(sha256.New, s.nonceKey) }
+	s.nonceMAC.New = func() any { return &sealer{mac: hmac.New(sha256.New, s.nonceKey)} }
 	return nil
+}
+
+// sealer is what seal reuses: the HMAC and the buffers of its sum and its
+// sealed bytes. A page's 50 cursors made eight allocations each, half of
+// what a search in the summary view allocated by count.
+type sealer struct {
+	mac hash.Hash // HMAC-SHA256 under nonceKey
+	sum [sha256.Size]byte
+	pay []byte
+	out []byte
+	enc []byte
 }
 
 // seal encrypts payload (its first byte, the version, stays readable and
 // is authenticated).
 func (s *Store) seal(payload []byte) string {
-	m := s.nonceMAC.Get().(hash.Hash)
-	m.Reset()
-	m.Write(payload)
-	var sum [sha256.Size]byte
-	nonce := m.Sum(sum[:0])[:nonceLen]
-	s.nonceMAC.Put(m)
-	out := append([]byte{payload[0]}, nonce...)
+	z := s.nonceMAC.Get().(*sealer)
+	defer s.nonceMAC.Put(z)
+	return s.sealIn(z, payload)
+}
+
+// sealIn is seal with z's buffers.
+func (s *Store) sealIn(z *sealer, payload []byte) string {
+	z.mac.Reset()
+	z.mac.Write(payload)
+	nonce := z.mac.Sum(z.sum[:0])[:nonceLen]
+	out := append(append(z.out[:0], payload[0]), nonce...)
 	out = s.aead.Seal(out, nonce, payload[1:], payload[:1])
-	return b64.EncodeToString(out)
+	z.enc = slices.Grow(z.enc[:0], b64.EncodedLen(len(out)))[:b64.EncodedLen(len(out))]
+	b64.Encode(z.enc, out)
+	z.out = out
+	return string(z.enc)
 }
 
 func (s *Store) open(tok string, version byte) ([]byte, error) {
@@ -78,8 +97,10 @@ func (s *Store) open(tok string, version byte) ([]byte, error) {
 
 // Cursor returns the opaque cursor of a sequence number.
 func (s *Store) Cursor(seq uint64) string {
-	p := binary.AppendUvarint([]byte{cursorVersion}, seq)
-	return s.seal(p)
+	z := s.nonceMAC.Get().(*sealer)
+	defer s.nonceMAC.Put(z)
+	z.pay = binary.AppendUvarint(append(z.pay[:0], cursorVersion), seq)
+	return s.sealIn(z, z.pay)
 }
 
 // replayCursor returns the cursor of an event delivered during the replay of
