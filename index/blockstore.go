@@ -232,6 +232,7 @@ type blockEvent struct {
 // blockResult is what the block partitions add to a search.
 type blockResult struct {
 	hits    []Hit    // the page's first size, in order
+	pooled  *[]Hit   // hits' array, from getHits
 	keys    []string // their orderKeys
 	total   uint64
 	facets  []facetCount // by the request's facets
@@ -366,7 +367,11 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	if err := g.Wait(); err != nil {
 		return out, err
 	}
-	var all []found
+	n := 0
+	for _, pt := range parts {
+		n += len(pt.pg.matches)
+	}
+	all := make([]found, 0, n)
 	add := func(cs blockCounts) {
 		out.total += cs.total
 		for j := range fields {
@@ -406,10 +411,11 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	// Each shard's events from its blocks' records, read into the hits in
 	// order (an event is some 500 bytes: a page's copies of them were a
 	// fifth of what a search allocated).
-	out.hits, out.keys = make([]Hit, len(all)), make([]string, len(all))
+	out.pooled = getHits(len(all))
+	out.hits, out.keys = *out.pooled, make([]string, len(all))
+	ms, into := make([]blockMatch, 0, len(all)), make([]*record.Event, 0, len(all))
 	for i := range shards {
-		var ms []blockMatch
-		var into []*record.Event
+		ms, into = ms[:0], into[:0]
 		for j, f := range all {
 			if f.shard == i {
 				ms, into = append(ms, f.m), append(into, &out.hits[j].Event)
@@ -690,6 +696,7 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 	// partitions' if there are any (else they are the page as they are: a
 	// page's copies of its events were a tenth of what it allocated).
 	hits, keys := br.hits, br.keys
+	out.pooled = br.pooled
 	if len(out.Hits) > 0 {
 		merged := make([]blockEvent, 0, len(out.Hits)+len(br.hits))
 		for _, h := range out.Hits {
@@ -709,6 +716,8 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 		for i, m := range merged {
 			hits[i], keys[i] = m.hit, m.key
 		}
+		putHits(br.pooled) // copied
+		out.pooled = nil
 	}
 	n := min(len(hits), size)
 	out.Hits, keys = hits[:n], keys[:n]

@@ -297,6 +297,9 @@ func BenchmarkSearch(b *testing.B) {
 		{"wildcard+7d", SearchRequest{Query: "userIdentity.arn:*JaneDoe*", Start: week.Start, End: week.End}, 0},
 		{"page=1", SearchRequest{}, 0},
 		{fmt.Sprintf("page=%d", page), all, (page - 1) * 50},
+		// The summary view, which the harness and most pages ask for.
+		{"term/summary", SearchRequest{Query: "eventName:GetPipelineState", Summary: true}, 0},
+		{"word/summary", SearchRequest{Query: "checkout", Summary: true}, 0},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			tc.req.PageSize = 50
@@ -327,6 +330,7 @@ func BenchmarkSearch(b *testing.B) {
 				if len(res.Hits) != len(wantPage) {
 					b.Fatalf("%d hits, want %d", len(res.Hits), len(wantPage))
 				}
+				res.Release() // as the server does
 			}
 			reportCPU(b, cpu)
 			b.ReportMetric(float64(len(want)), "matches")

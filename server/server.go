@@ -219,6 +219,9 @@ func (s *Server) Search(parent context.Context, req *pb.SearchRequest) (*pb.Sear
 	for _, h := range res.Hits {
 		out.Events = append(out.Events, toEvent(h, req.GetView()))
 	}
+	// The events share their strings and slices with the hits, not the
+	// hits themselves, whose array the next search may take.
+	res.Release()
 	for _, f := range res.Facets {
 		pf := &pb.Facet{Field: f.Field, Other: int64(f.Other), Missing: int64(f.Missing)}
 		for _, v := range f.Values {
