@@ -1010,7 +1010,7 @@ func blockEvents(ms []blockMatch, stored blockStored, summary bool) ([]record.Ev
 	for i := range out {
 		into[i] = &out[i]
 	}
-	return out, readBlockEvents(ms, stored, summary, into)
+	return out, readBlockEvents(ms, stored, summary, nil, into)
 }
 
 // checkSummaries: a page's events in the summary view are the typed

@@ -566,11 +566,12 @@ func (p *blockPlan) countIn(each func(fn func(h *search.DocumentMatch) error) er
 // records; each block's records are decoded once.
 //
 // With summary, the events are their summaries (Raw and Leaves empty), as
-// the summary view shows them, read from the blocks' summaries where they
+// the summary view shows them, their strings' bytes in arena (nil: each
+// its own), read from the blocks' summaries where they
 // have them: the record's frame costs some 25 µs of zstd and its parsing
 // as much, a summary's frame 4 µs, and a page's parsed records were most
 // of what a search allocated.
-func readBlockEvents(ms []blockMatch, stored blockStored, summary bool, into []*record.Event) error {
+func readBlockEvents(ms []blockMatch, stored blockStored, summary bool, arena *byteArena, into []*record.Event) error {
 	// The blocks side by side: a page's 50 events are in up to 50 frames,
 	// each some 40 µs of zstd.
 	at := map[*search.DocumentMatch][]int{} // positions in ms by block
@@ -602,9 +603,10 @@ func readBlockEvents(ms []blockMatch, stored blockStored, summary bool, into []*
 						m := &ms[i]
 						s, err := sums.get(m.ord)
 						if err == nil {
-							// The event's strings share their bytes: a copy,
-							// the frame's buffer being pooled.
-							*into[i], err = parseSummaryPayload(slices.Clone(s.raw))
+							// The event's strings share their bytes: a copy
+							// (in arena, unless nil), the frame's buffer
+							// being pooled.
+							*into[i], err = parseSummaryPayload(cloneIn(arena, s.raw))
 						}
 						if err != nil {
 							return fmt.Errorf("block %s, event %d: %w", b.ID, m.key.seq, err)

@@ -231,9 +231,10 @@ type blockEvent struct {
 
 // blockResult is what the block partitions add to a search.
 type blockResult struct {
-	hits    []Hit    // the page's first size, in order
-	pooled  *[]Hit   // hits' array, from getHits
-	keys    []string // their orderKeys
+	hits    []Hit      // the page's first size, in order
+	pooled  *[]Hit     // hits' array, from getHits
+	arena   *byteArena // their summaries' bytes, when read in the summary view
+	keys    []string   // their orderKeys
 	total   uint64
 	facets  []facetCount // by the request's facets
 	buckets []int        // by histogram bucket
@@ -412,6 +413,9 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	// order (an event is some 500 bytes: a page's copies of them were a
 	// fifth of what a search allocated).
 	out.pooled = getHits(len(all))
+	if r.Summary {
+		out.arena = &byteArena{}
+	}
 	out.hits, out.keys = *out.pooled, make([]string, len(all))
 	ms, into := make([]blockMatch, 0, len(all)), make([]*record.Event, 0, len(all))
 	for i := range shards {
@@ -424,7 +428,7 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		if len(ms) == 0 {
 			continue
 		}
-		if err := readBlockEvents(ms, stored[i], r.Summary, into); err != nil {
+		if err := readBlockEvents(ms, stored[i], r.Summary, out.arena, into); err != nil {
 			return out, err
 		}
 	}
@@ -696,7 +700,7 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 	// partitions' if there are any (else they are the page as they are: a
 	// page's copies of its events were a tenth of what it allocated).
 	hits, keys := br.hits, br.keys
-	out.pooled = br.pooled
+	out.pooled, out.arena = br.pooled, br.arena
 	if len(out.Hits) > 0 {
 		merged := make([]blockEvent, 0, len(out.Hits)+len(br.hits))
 		for _, h := range out.Hits {

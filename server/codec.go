@@ -108,6 +108,12 @@ func init() {
 }
 
 func (c codec) Marshal(v any) (mem.BufferSlice, error) {
+	if s, ok := v.(*sending); ok {
+		// The bytes are a copy: what the message holds may be reused.
+		out, err := c.Marshal(s.Message)
+		s.after.run()
+		return out, err
+	}
 	if e, ok := v.(*encoded); ok {
 		// A SliceBuffer is never returned to a pool, so the shared bytes
 		// stay untouched after each send.

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"sync"
+
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -13,36 +15,44 @@ import (
 
 // toEvent converts a hit to its protobuf form in the requested view.
 func toEvent(h index.Hit, view pb.EventView) *pb.Event {
-	e := &h.Event
-	out := &pb.Event{
-		EventId:     e.ID,
-		EventSource: e.Source,
-		EventName:   e.Name,
-		Service:     e.Service,
-		AwsRegion:   e.Region,
-		AccountId:   e.Account,
-		UserIdentity: &pb.UserIdentity{
-			Type:        e.UserType,
-			Arn:         e.UserARN,
-			UserName:    e.UserName,
-			PrincipalId: e.PrincipalID,
-			AccessKeyId: e.AccessKeyID,
-			InvokedBy:   e.InvokedBy,
-			AccountId:   e.UserAccount,
-		},
-		SourceIpAddress: e.SourceIP,
-		UserAgent:       e.UserAgent,
-		ErrorCode:       e.ErrorCode,
-		ErrorMessage:    e.ErrorMessage,
-		EventType:       e.EventType,
-		RequestId:       e.RequestID,
-		Resources:       e.Resources,
-		Cursor:          h.Cursor,
-		EventVersion:    e.Version,
-		EventCategory:   e.Category,
+	out := &pb.Event{UserIdentity: &pb.UserIdentity{}}
+	if !h.Event.Time.IsZero() {
+		out.EventTime = &timestamppb.Timestamp{}
 	}
+	fillEvent(out, h, view)
+	return out
+}
+
+// fillEvent sets out to the hit in view. out's UserIdentity is set, and so
+// is its EventTime when the event has a time.
+func fillEvent(out *pb.Event, h index.Hit, view pb.EventView) {
+	e := &h.Event
+	out.EventId = e.ID
+	out.EventSource = e.Source
+	out.EventName = e.Name
+	out.Service = e.Service
+	out.AwsRegion = e.Region
+	out.AccountId = e.Account
+	u := out.UserIdentity
+	u.Type = e.UserType
+	u.Arn = e.UserARN
+	u.UserName = e.UserName
+	u.PrincipalId = e.PrincipalID
+	u.AccessKeyId = e.AccessKeyID
+	u.InvokedBy = e.InvokedBy
+	u.AccountId = e.UserAccount
+	out.SourceIpAddress = e.SourceIP
+	out.UserAgent = e.UserAgent
+	out.ErrorCode = e.ErrorCode
+	out.ErrorMessage = e.ErrorMessage
+	out.EventType = e.EventType
+	out.RequestId = e.RequestID
+	out.Resources = e.Resources
+	out.Cursor = h.Cursor
+	out.EventVersion = e.Version
+	out.EventCategory = e.Category
 	if !e.Time.IsZero() {
-		out.EventTime = timestamppb.New(e.Time)
+		out.EventTime.Seconds, out.EventTime.Nanos = e.Time.Unix(), int32(e.Time.Nanosecond())
 	}
 	switch e.ReadOnly {
 	case "true":
@@ -58,7 +68,54 @@ func toEvent(h index.Hit, view pb.EventView) *pb.Event {
 		out.Record = toStruct(e)
 	}
 	out.Problems = e.Problems
+}
+
+// pageEvents holds the messages of a page's events, made together and,
+// once the page is sent, reused for later pages (eventsPool): 50 events'
+// messages are some 25 KB.
+type pageEvents struct {
+	list   []*pb.Event // the page's, for its response
+	events []pb.Event
+	users  []pb.UserIdentity
+	times  []timestamppb.Timestamp
+	used   int
+}
+
+var eventsPool sync.Pool // of *pageEvents
+
+// getPageEvents returns room for n events' messages.
+func getPageEvents(n int) *pageEvents {
+	p, _ := eventsPool.Get().(*pageEvents)
+	if p == nil || cap(p.events) < n {
+		p = &pageEvents{list: make([]*pb.Event, 0, n), events: make([]pb.Event, n), users: make([]pb.UserIdentity, n), times: make([]timestamppb.Timestamp, n)}
+	}
+	return p
+}
+
+// add converts a hit into the next message.
+func (p *pageEvents) add(h index.Hit, view pb.EventView) *pb.Event {
+	out, u := &p.events[p.used], &p.users[p.used]
+	p.used++
+	out.UserIdentity = u
+	if !h.Event.Time.IsZero() {
+		out.EventTime = &p.times[p.used-1]
+	}
+	fillEvent(out, h, view)
+	p.list = append(p.list, out)
 	return out
+}
+
+// release resets the messages it made (so that the pool holds none of
+// their strings) and pools p.
+func (p *pageEvents) release() {
+	for i := range p.used {
+		p.events[i].Reset()
+		p.users[i].Reset()
+		p.times[i].Reset()
+	}
+	clear(p.list)
+	p.list, p.used = p.list[:0], 0
+	eventsPool.Put(p)
 }
 
 // toStruct renders the original record as nested JSON. A record that is not

@@ -64,14 +64,17 @@ func logCall(log *slog.Logger, ctx context.Context, method, id string, start tim
 
 // CallInterceptors give each call a request id (metadata x-request-id in,
 // response header x-request-id out, RequestID in handlers) and log it when
-// it ends.
+// it ends; the unary one also lets a handler reuse what its response
+// holds once it is marshalled (onSent), which the codec of this package
+// does: a server using them must not replace it.
 func CallInterceptors(log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start, id := time.Now(), requestID(ctx)
 		_ = grpc.SetHeader(ctx, metadata.Pairs(requestIDKey, id))
-		resp, err := handler(context.WithValue(ctx, requestIDCtx{}, id), req)
+		after := &afterSend{}
+		resp, err := handler(context.WithValue(context.WithValue(ctx, requestIDCtx{}, id), afterSendCtx{}, after), req)
 		logCall(log, ctx, info.FullMethod, id, start, err)
-		return resp, err
+		return wrapResponse(after, resp, err), err
 	}
 	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start, id := time.Now(), requestID(ss.Context())

@@ -210,18 +210,24 @@ func (s *Server) Search(parent context.Context, req *pb.SearchRequest) (*pb.Sear
 	if err != nil {
 		return nil, s.searchError(ctx, parent, err)
 	}
+	page := getPageEvents(len(res.Hits))
+	for _, h := range res.Hits {
+		page.add(h, req.GetView())
+	}
 	out := &pb.SearchResponse{
 		TotalHits:     int64(res.Total),
 		NextPageToken: res.NextPageToken,
-		Events:        make([]*pb.Event, 0, len(res.Hits)),
+		Events:        page.list,
 		Warnings:      res.Warnings,
 	}
-	for _, h := range res.Hits {
-		out.Events = append(out.Events, toEvent(h, req.GetView()))
-	}
-	// The events share their strings and slices with the hits, not the
-	// hits themselves, whose array the next search may take.
-	res.Release()
+	// The events' messages and the hits they share strings with are
+	// reused by later searches once this response is marshalled; called
+	// without CallInterceptors (no one to say when), they are left to the
+	// collector.
+	onSent(parent, func() {
+		page.release()
+		res.Release()
+	})
 	for _, f := range res.Facets {
 		pf := &pb.Facet{Field: f.Field, Other: int64(f.Other), Missing: int64(f.Missing)}
 		for _, v := range f.Values {
