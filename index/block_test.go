@@ -877,8 +877,8 @@ func TestTermPair(t *testing.T) {
 
 // docStored reads a block of idx by its id.
 func docStored(idx bleve.Index) blockStored {
-	return func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
-		return visitDocument(idx, m.ID, fn)
+	return func(m *search.DocumentMatch, fn storedVisit) error {
+		return visitDocument(idx, m.ID, plainVisit(fn))
 	}
 }
 

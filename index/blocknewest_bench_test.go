@@ -204,8 +204,8 @@ func (s *blockSearcher) search(ctx context.Context, r *bleve.SearchRequest) (*bl
 }
 
 // stored reads a block by its document number in the quiet index.
-func (s *blockSearcher) stored(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
-	if ok, err := visitByNumber(s.snap, m, fn); !ok || err != nil {
+func (s *blockSearcher) stored(m *search.DocumentMatch, fn storedVisit) error {
+	if ok, err := visitByNumber(s.snap, m, plainVisit(fn)); !ok || err != nil {
 		return fmt.Errorf("block %s: read its stored fields: %v (found %v)", m.ID, err, ok)
 	}
 	return nil

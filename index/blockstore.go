@@ -59,7 +59,8 @@ func shardStored(sh bleve.Index, cache *storedCache, keepFrom uint64) (stored bl
 	}
 	snap, _ := r.(*scorch.IndexSnapshot)
 	var read blockStored
-	read = func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+	read = func(m *search.DocumentMatch, visit storedVisit) error {
+		fn := plainVisit(visit)
 		if snap != nil {
 			// By its number; else, for a document written beside a block in
 			// the same batch (blockSibling), in the segment holding the
@@ -100,7 +101,7 @@ func shardStored(sh bleve.Index, cache *storedCache, keepFrom uint64) (stored bl
 		// which holds every block stored), or in none.
 		return visitDocument(sh, m.ID, fn)
 	}
-	stored = func(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+	stored = func(m *search.DocumentMatch, fn storedVisit) error {
 		return cache.cached(m, gen, keepFrom, read, fn)
 	}
 	return stored, func() { _ = r.Close() }, nil

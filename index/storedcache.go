@@ -57,10 +57,12 @@ func (d *storedDoc) add(field string, value []byte) {
 }
 
 // visit calls fn with each field until it returns false.
-func (d *storedDoc) visit(fn func(field string, value []byte) bool) {
+func (d *storedDoc) visit(fn storedVisit) {
 	start := 0
 	for i, name := range d.names {
-		if !fn(name, d.buf[start:d.ends[i]:d.ends[i]]) {
+		// Kept: an entry's bytes are never changed, and capped, so that
+		// appending to them cannot either.
+		if !fn(name, d.buf[start:d.ends[i]:d.ends[i]], true) {
 			return
 		}
 		start = d.ends[i]
@@ -205,7 +207,7 @@ func (c *storedCache) keep(docs []*document.Document) {
 // cached reads the document m through c when c keeps it (keeps): from its
 // entry of generation gen, or by read, all its fields, which it then keeps.
 // The others (and all with c nil) are read by read as they are.
-func (c *storedCache) cached(m *search.DocumentMatch, gen, keepFrom uint64, read blockStored, fn func(field string, value []byte) bool) error {
+func (c *storedCache) cached(m *search.DocumentMatch, gen, keepFrom uint64, read blockStored, fn storedVisit) error {
 	if c == nil || !keeps(m.ID, keepFrom) {
 		return read(m, fn)
 	}
@@ -218,7 +220,7 @@ func (c *storedCache) cached(m *search.DocumentMatch, gen, keepFrom uint64, read
 	metricStoredCache.WithLabelValues("miss").Inc()
 	d := &storedDoc{key: key}
 	// Read whole: the entry must hold every field.
-	if err := read(m, func(field string, value []byte) bool {
+	if err := read(m, func(field string, value []byte, _ bool) bool {
 		d.add(field, value)
 		return true
 	}); err != nil {

@@ -17,14 +17,14 @@ type fakeRead struct {
 	reads int
 }
 
-func (f *fakeRead) read(m *search.DocumentMatch, fn func(field string, value []byte) bool) error {
+func (f *fakeRead) read(m *search.DocumentMatch, fn storedVisit) error {
 	f.reads++
 	d, ok := f.docs[m.ID]
 	if !ok {
 		return fmt.Errorf("read %s: %w", m.ID, errNoDocument)
 	}
 	for _, kv := range d {
-		if !fn(kv[0], []byte(kv[1])) {
+		if !fn(kv[0], []byte(kv[1]), false) {
 			break
 		}
 	}
@@ -36,7 +36,7 @@ func (f *fakeRead) read(m *search.DocumentMatch, fn func(field string, value []b
 func visitAll(t *testing.T, c *storedCache, f *fakeRead, id string, gen, keepFrom uint64, stop int) string {
 	t.Helper()
 	var got []string
-	err := c.cached(&search.DocumentMatch{ID: id}, gen, keepFrom, f.read, func(field string, value []byte) bool {
+	err := c.cached(&search.DocumentMatch{ID: id}, gen, keepFrom, f.read, func(field string, value []byte, _ bool) bool {
 		got = append(got, field+"="+string(value))
 		return stop == 0 || len(got) < stop
 	})
@@ -175,7 +175,7 @@ func TestStoredCacheSearches(t *testing.T) {
 		for _, b := range w.side.blocks {
 			for _, id := range []string{blockID(b.first), sumsID(blockID(b.first)), rareID(blockID(b.first))} {
 				var want, got []string
-				if err := stored(&search.DocumentMatch{ID: id}, func(field string, value []byte) bool {
+				if err := stored(&search.DocumentMatch{ID: id}, func(field string, value []byte, _ bool) bool {
 					want = append(want, field+"="+string(value))
 					return true
 				}); err != nil {
@@ -185,7 +185,7 @@ func TestStoredCacheSearches(t *testing.T) {
 				if d == nil {
 					t.Fatalf("block document %s not kept", id)
 				}
-				d.visit(func(field string, value []byte) bool {
+				d.visit(func(field string, value []byte, _ bool) bool {
 					got = append(got, field+"="+string(value))
 					return true
 				})
