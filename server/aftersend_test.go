@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 
@@ -14,7 +13,6 @@ import (
 
 	"github.com/codetrail/codetrail/client"
 	"github.com/codetrail/codetrail/index"
-	"github.com/codetrail/codetrail/ingest"
 	pb "github.com/codetrail/codetrail/proto/codetrail/v1"
 )
 
@@ -84,39 +82,8 @@ func TestSearchPagesReused(t *testing.T) {
 		t.Run(layout, func(t *testing.T) {
 			cfg := index.DefaultConfig(t.TempDir())
 			cfg.Layout = layout
-			st, err := index.Open(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := ingest.New(ingest.DefaultConfig(), st, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv, err := New(DefaultConfig(), st, in, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
 			unary, stream := CallInterceptors(slog.New(slog.DiscardHandler))
-			g := grpc.NewServer(grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
-			srv.Register(g)
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { _ = g.Serve(lis); close(done) }()
-			c, err := client.Dial(lis.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				_ = c.Close()
-				g.Stop()
-				<-done
-				in.Close()
-				_ = st.Close()
-			}()
-			srv.SetServing(true)
+			c, srv := startServer(t, cfg, func(*Config) {}, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 			names := []string{"CreateDeployment", "GetDeployment", "ListApplications", "StopDeployment"}
 			var inputs []client.Input
 			for f := range 6 {
@@ -147,7 +114,7 @@ func TestSearchPagesReused(t *testing.T) {
 			// on messages of their own.
 			want := make([]*pb.SearchResponse, len(reqs))
 			for i, r := range reqs {
-				res, err := st.Search(ctx, index.SearchRequest{Query: r.GetQuery(), PageSize: 50, Summary: r.GetView() == pb.EventView_EVENT_VIEW_SUMMARY})
+				res, err := srv.store.Search(ctx, index.SearchRequest{Query: r.GetQuery(), PageSize: 50, Summary: r.GetView() == pb.EventView_EVENT_VIEW_SUMMARY})
 				if err != nil {
 					t.Fatal(err)
 				}

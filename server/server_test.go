@@ -35,7 +35,14 @@ func start(t *testing.T) (*client.Client, *Server) {
 // startWith is start with the server's config changed by mod.
 func startWith(t *testing.T, mod func(*Config)) (*client.Client, *Server) {
 	t.Helper()
-	st, err := index.Open(index.DefaultConfig(t.TempDir()), nil)
+	return startServer(t, index.DefaultConfig(t.TempDir()), mod)
+}
+
+// startServer is startWith over a store of cfg, with the gRPC server's
+// options opts.
+func startServer(t *testing.T, idx index.Config, mod func(*Config), opts ...grpc.ServerOption) (*client.Client, *Server) {
+	t.Helper()
+	st, err := index.Open(idx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +56,7 @@ func startWith(t *testing.T, mod func(*Config)) (*client.Client, *Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(client.MaxMessageBytes))
+	g := grpc.NewServer(append([]grpc.ServerOption{grpc.MaxRecvMsgSize(client.MaxMessageBytes)}, opts...)...)
 	srv.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
