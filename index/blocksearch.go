@@ -92,6 +92,15 @@ type blockStored func(m *search.DocumentMatch, fn storedVisit) error
 // query's CPU at 1M.
 type storedVisit func(field string, value []byte, kept bool) bool
 
+// keepOrCopy returns value when kept, else a copy of it in *own.
+func keepOrCopy(own *[]byte, value []byte, kept bool) []byte {
+	if kept {
+		return value
+	}
+	*own = append((*own)[:0], value...)
+	return *own
+}
+
 // plainVisit is fn for zapx's visitors, whose values are their buffers'.
 func plainVisit(fn storedVisit) func(field string, value []byte) bool {
 	return func(field string, value []byte) bool { return fn(field, value, false) }
@@ -172,11 +181,7 @@ func (r *blockReader) read(m *search.DocumentMatch) (blockIndexes, error) {
 		switch field {
 		case fieldTyped, fieldIndex: // copied unless kept: value is the reader's buffer
 			split = split || field == fieldTyped
-			r.ix = value
-			if !kept {
-				r.ixOwn = append(r.ixOwn[:0], value...)
-				r.ix = r.ixOwn
-			}
+			r.ix = keepOrCopy(&r.ixOwn, value, kept)
 			found++
 		case fieldEvents:
 			r.ixOwn, err = s2Decode(r.ixOwn[:cap(r.ixOwn)], value)
@@ -224,11 +229,7 @@ func (r *blockReader) readRare(m *search.DocumentMatch) (eventIndex, error) {
 		if field != fieldRare {
 			return true
 		}
-		r.rix, found = value, true
-		if !kept {
-			r.rixOwn = append(r.rixOwn[:0], value...)
-			r.rix = r.rixOwn
-		}
+		r.rix, found = keepOrCopy(&r.rixOwn, value, kept), true
 		return false
 	}
 	err := r.stored(blockSibling(m, rareID(m.ID)), visit)

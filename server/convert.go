@@ -15,17 +15,14 @@ import (
 
 // toEvent converts a hit to its protobuf form in the requested view.
 func toEvent(h index.Hit, view pb.EventView) *pb.Event {
-	out := &pb.Event{UserIdentity: &pb.UserIdentity{}}
-	if !h.Event.Time.IsZero() {
-		out.EventTime = &timestamppb.Timestamp{}
-	}
-	fillEvent(out, h, view)
+	out := &pb.Event{}
+	fillEvent(out, &pb.UserIdentity{}, &timestamppb.Timestamp{}, h, view)
 	return out
 }
 
-// fillEvent sets out to the hit in view. out's UserIdentity is set, and so
-// is its EventTime when the event has a time.
-func fillEvent(out *pb.Event, h index.Hit, view pb.EventView) {
+// fillEvent sets out to the hit in view, with u as its UserIdentity and ts
+// as its EventTime when the event has a time.
+func fillEvent(out *pb.Event, u *pb.UserIdentity, ts *timestamppb.Timestamp, h index.Hit, view pb.EventView) {
 	e := &h.Event
 	out.EventId = e.ID
 	out.EventSource = e.Source
@@ -33,7 +30,7 @@ func fillEvent(out *pb.Event, h index.Hit, view pb.EventView) {
 	out.Service = e.Service
 	out.AwsRegion = e.Region
 	out.AccountId = e.Account
-	u := out.UserIdentity
+	out.UserIdentity = u
 	u.Type = e.UserType
 	u.Arn = e.UserARN
 	u.UserName = e.UserName
@@ -52,7 +49,8 @@ func fillEvent(out *pb.Event, h index.Hit, view pb.EventView) {
 	out.EventVersion = e.Version
 	out.EventCategory = e.Category
 	if !e.Time.IsZero() {
-		out.EventTime.Seconds, out.EventTime.Nanos = e.Time.Unix(), int32(e.Time.Nanosecond())
+		ts.Seconds, ts.Nanos = e.Time.Unix(), int32(e.Time.Nanosecond())
+		out.EventTime = ts
 	}
 	switch e.ReadOnly {
 	case "true":
@@ -78,7 +76,6 @@ type pageEvents struct {
 	events []pb.Event
 	users  []pb.UserIdentity
 	times  []timestamppb.Timestamp
-	used   int
 }
 
 var eventsPool sync.Pool // of *pageEvents
@@ -94,13 +91,9 @@ func getPageEvents(n int) *pageEvents {
 
 // add converts a hit into the next message.
 func (p *pageEvents) add(h index.Hit, view pb.EventView) *pb.Event {
-	out, u := &p.events[p.used], &p.users[p.used]
-	p.used++
-	out.UserIdentity = u
-	if !h.Event.Time.IsZero() {
-		out.EventTime = &p.times[p.used-1]
-	}
-	fillEvent(out, h, view)
+	i := len(p.list)
+	out := &p.events[i]
+	fillEvent(out, &p.users[i], &p.times[i], h, view)
 	p.list = append(p.list, out)
 	return out
 }
@@ -108,13 +101,13 @@ func (p *pageEvents) add(h index.Hit, view pb.EventView) *pb.Event {
 // release resets the messages it made (so that the pool holds none of
 // their strings) and pools p.
 func (p *pageEvents) release() {
-	for i := range p.used {
+	for i := range p.list {
 		p.events[i].Reset()
 		p.users[i].Reset()
 		p.times[i].Reset()
 	}
 	clear(p.list)
-	p.list, p.used = p.list[:0], 0
+	p.list = p.list[:0]
 	eventsPool.Put(p)
 }
 
