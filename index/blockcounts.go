@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/codetrail/codetrail/index/record"
@@ -25,6 +26,20 @@ type allCounts struct {
 	hours   map[int64]uint64    // hourOf(eventTime)
 	d       *allCounts          // added since the last delta
 	strs    stringArena         // values' keys kept by apply (see sidecarField)
+	// frozen, by blockColumnFields, instead of values once the partition
+	// takes no more events (sidecarfreeze.go).
+	frozen []frozenCounts
+}
+
+// count returns the events holding value v of the field number f.
+func (c *allCounts) count(f int, v string) uint64 {
+	if c.frozen != nil {
+		if i, ok := c.frozen[f].find(v); ok {
+			return c.frozen[f].counts[i]
+		}
+		return 0
+	}
+	return c.values[f][v]
 }
 
 func newAllCounts() *allCounts {
@@ -181,7 +196,16 @@ func (c *allCounts) apply(delta []byte) error {
 }
 
 // facet returns the counts of the field number f over all events.
+// A frozen field's values are copied out of their mapping.
 func (c *allCounts) facet(f int) facetCount {
+	if c.frozen != nil {
+		fz := &c.frozen[f]
+		fc := facetCount{values: make(map[string]int, fz.len()), missing: int(c.missing[f])}
+		for i, k := range fz.counts {
+			fc.values[strings.Clone(fz.at(i))] = int(k)
+		}
+		return fc
+	}
 	fc := facetCount{values: make(map[string]int, len(c.values[f])), missing: int(c.missing[f])}
 	for v, k := range c.values[f] {
 		fc.values[v] = int(k)

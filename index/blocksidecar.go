@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -53,6 +54,9 @@ type sidecar struct {
 	// The blocks' numbers by their newest event's key and by their
 	// oldest's, ascending: the orders pages read them in.
 	byNewest, byOldest []int32
+	// mapped is set on a frozen sidecar (sidecarfreeze.go): its times and
+	// fields' values are in this mapping, which it keeps mapped.
+	mapped *fileMap
 }
 
 // sidecarBlock is where a block's events are in a sidecar.
@@ -86,8 +90,58 @@ func (s *sidecar) time(b *sidecarBlock, o uint32) int64 {
 type sidecarField struct {
 	values map[string]int32
 	vals   []sidecarValue
+	frozen *frozenField    // instead of values and vals once frozen
 	has    *roaring.Bitmap // the events with a value
 	exists *roaring.Bitmap // the events holding the field's _exists term; nil once a block's hash of it was shared
+}
+
+// lookup returns the events holding value v; ok is false if none does.
+// A frozen field's are in its mapping.
+func (f *sidecarField) lookup(v string) (ev sidecarValue, ok bool, err error) {
+	if f.frozen != nil {
+		i, ok := f.frozen.find(v)
+		if !ok {
+			return ev, false, nil
+		}
+		ev, err = f.frozen.events(i)
+		return ev, err == nil, err
+	}
+	i, ok := f.values[v]
+	if !ok {
+		return ev, false, nil
+	}
+	return f.vals[i], true, nil
+}
+
+// count returns how many values the field has.
+func (f *sidecarField) count() int {
+	if f.frozen != nil {
+		return f.frozen.n
+	}
+	return len(f.values)
+}
+
+// each calls fn with each value and its events, until fn returns false.
+// A frozen field's value is in its mapping: fn copies what it keeps.
+func (f *sidecarField) each(fn func(v string, ev *sidecarValue) bool) error {
+	if f.frozen == nil {
+		for v, i := range f.values {
+			if !fn(v, &f.vals[i]) {
+				break
+			}
+		}
+		return nil
+	}
+	for i := range f.frozen.n {
+		ev, err := f.frozen.events(i)
+		if err != nil {
+			return err
+		}
+		if !fn(f.frozen.value(i), &ev) {
+			break
+		}
+	}
+	return nil
 }
 
 func newSidecar() *sidecar {
@@ -159,6 +213,9 @@ func (s *sidecar) add(x eventIndex, columns []byte) error {
 }
 
 func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
+	if s.mapped != nil {
+		return errors.New("index: a block added to a frozen sidecar")
+	}
 	if uint64(s.next)+uint64(x.events) > math.MaxUint32 {
 		return fmt.Errorf("index: a sidecar of more than %d events", uint32(math.MaxUint32))
 	}
@@ -403,8 +460,12 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 		if f < 0 {
 			return nil, false
 		}
-		if i, ok := s.fields[f].values[n.term]; ok {
-			return s.fields[f].vals[i].bitmap(), true
+		ev, found, err := s.fields[f].lookup(n.term)
+		if err != nil {
+			return nil, false // read from the blocks instead
+		}
+		if found {
+			return ev.bitmap(), true
 		}
 		return roaring.New(), true
 	case bnTime:
@@ -479,8 +540,12 @@ func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 // size estimates the sidecar's memory in bytes: its bitmaps' and number
 // lists' own sizes, the values as map keys with their entries, the times
 // and the blocks.
+// A frozen sidecar's are its heap's only, not its mapping's.
 func (s *sidecar) size() uint64 {
-	n := uint64(cap(s.times))*4 + uint64(cap(s.blocks))*uint64(unsafe.Sizeof(sidecarBlock{})) + uint64(cap(s.byNewest)+cap(s.byOldest))*4
+	n := uint64(cap(s.blocks))*uint64(unsafe.Sizeof(sidecarBlock{})) + uint64(cap(s.byNewest)+cap(s.byOldest))*4
+	if s.mapped == nil {
+		n += uint64(cap(s.times)) * 4
+	}
 	for _, ts := range s.wide {
 		n += 8*uint64(len(ts)) + 40
 	}
@@ -490,7 +555,7 @@ func (s *sidecar) size() uint64 {
 		if f.exists != nil {
 			n += f.exists.GetSizeInBytes()
 		}
-		for v, i := range f.values {
+		for v, i := range f.values { // none when frozen
 			bm := &f.vals[i]
 			n += uint64(len(v)) + 16 + 4 + 32 // key, its header, the number, the value
 			if bm.bm != nil {
@@ -574,19 +639,27 @@ func (s *sidecar) within(bm *roaring.Bitmap, shared bool, lo, hi int64) (*roarin
 
 // counts counts the events of match and what r asks for over them, as
 // blockPlan.counts does over the blocks.
-func (s *sidecar) counts(match *roaring.Bitmap, r blockCountRequest) blockCounts {
+func (s *sidecar) counts(match *roaring.Bitmap, r blockCountRequest) (blockCounts, error) {
 	out := blockCounts{total: match.GetCardinality(), facets: make([]facetCount, len(r.fields)), buckets: make([]int, r.buckets)}
 	if out.total == 0 {
-		return out
+		return out, nil
 	}
 	for i, f := range r.fields {
 		sf := &s.fields[f]
 		fc := facetCount{values: map[string]int{}, missing: int(out.total - match.AndCardinality(sf.has))}
-		k := newCounter(match, uint64(s.next), len(sf.values))
-		for v, i := range sf.values {
-			if n := sf.vals[i].count(k); n > 0 {
+		k := newCounter(match, uint64(s.next), sf.count())
+		frozen := sf.frozen != nil
+		err := sf.each(func(v string, ev *sidecarValue) bool {
+			if n := ev.count(k); n > 0 {
+				if frozen {
+					v = strings.Clone(v) // out of the mapping
+				}
 				fc.values[v] = int(n)
 			}
+			return true
+		})
+		if err != nil {
+			return out, err
 		}
 		out.facets[i] = fc
 	}
@@ -608,7 +681,7 @@ func (s *sidecar) counts(match *roaring.Bitmap, r blockCountRequest) blockCounts
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // page returns the size events of match that sort first in the order

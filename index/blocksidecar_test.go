@@ -69,7 +69,8 @@ func TestSidecar(t *testing.T) {
 		"NOT requestParameters.projectName:*",
 		"NOT eventTime:*",
 	}
-	check := func(t *testing.T, idx bleve.Index, side *sidecar, evs []record.Event) {
+	var check func(t *testing.T, idx bleve.Index, side *sidecar, evs []record.Event)
+	check = func(t *testing.T, idx bleve.Index, side *sidecar, evs []record.Event) {
 		t.Helper()
 		if side.broken {
 			t.Fatal("sidecar broken")
@@ -85,13 +86,28 @@ func TestSidecar(t *testing.T) {
 			if !ok {
 				t.Fatalf("%q: not decided on the sidecar", q)
 			}
-			want.check(t, q, side.counts(match, blockCountRequest{fields: fields, start: want.start, iv: day, buckets: len(want.buckets)}))
+			cs, err := side.counts(match, blockCountRequest{fields: fields, start: want.start, iv: day, buckets: len(want.buckets)})
+			if err != nil {
+				t.Fatalf("%q: %v", q, err)
+			}
+			want.check(t, q, cs)
 			checkSidecarPages(t, q, side, match, p, evs, idx)
 		}
 		for _, q := range undecided {
 			if _, ok := side.eval(&mustPlan(t, c, idx, q).root); ok {
 				t.Fatalf("%q: decided on the sidecar", q)
 			}
+		}
+		if side.mapped == nil {
+			// And the same once frozen, from its file.
+			fz, err := side.freeze(filepath.Join(t.TempDir(), "block-0.sidecar"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fz.mapped == nil || fz.fields[0].frozen == nil || fz.fields[0].values != nil {
+				t.Fatal("not frozen")
+			}
+			check(t, idx, fz, evs)
 		}
 	}
 	for _, f := range []struct {

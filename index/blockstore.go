@@ -3,7 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
-	"maps"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -40,6 +40,48 @@ func (s *Store) blockShards() []blockShard {
 		return *v
 	}
 	return nil
+}
+
+// freezeClosed freezes the sidecars of the block shards of the partitions
+// that take no more events, every one but the newest, not frozen yet.
+func (s *Store) freezeClosed() {
+	type todo struct {
+		w    *blockWriter
+		path string
+	}
+	var ws []todo
+	s.mu.Lock() // retention may close a partition meanwhile: its writers are read here
+	for _, p := range s.parts[:max(len(s.parts)-1, 0)] {
+		for i, w := range p.blocks {
+			ws = append(ws, todo{w, p.sidecarPath(s.cfg.Dir, i)})
+		}
+	}
+	s.mu.Unlock()
+	for _, t := range ws {
+		freezeWriter(t.w, t.path, s.log)
+	}
+}
+
+// freezeBlocks freezes the sidecars of the block shards of p, which takes
+// no more events and which no other goroutine reads yet.
+func (p *partition) freezeBlocks(dataDir string, log *slog.Logger) {
+	for i, w := range p.blocks {
+		freezeWriter(w, p.sidecarPath(dataDir, i), log)
+	}
+}
+
+// freezeWriter freezes w's sidecar to path (blockWriter.freeze) unless it
+// was already; a failure is logged and leaves that sidecar on the heap.
+func freezeWriter(w *blockWriter, path string, log *slog.Logger) {
+	if w.isFrozen() {
+		return
+	}
+	if err := w.freeze(path); err != nil {
+		metricSidecarFreezes.WithLabelValues("failed").Inc()
+		log.Warn("sidecar kept on the heap: it could not be frozen", "path", path, "err", err)
+		return
+	}
+	metricSidecarFreezes.WithLabelValues("frozen").Inc()
 }
 
 // shardStored reads the stored fields of a document of sh (a block, or
@@ -313,8 +355,7 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 				sh.w.counts(func(c *allCounts) {
 					pt.kept.total = c.events
 					for j, f := range fields {
-						fc := c.facet(f)
-						pt.kept.facets[j] = facetCount{values: maps.Clone(fc.values), missing: fc.missing}
+						pt.kept.facets[j] = c.facet(f) // a copy
 					}
 					if len(buckets) > 0 {
 						bs, ok := c.histogram(buckets[0], iv, len(buckets))
@@ -821,7 +862,7 @@ func blockTermCount(ast query.Node, r SearchRequest, shards []blockShard) (n uin
 		}
 	}
 	for _, sh := range shards {
-		sh.w.counts(func(c *allCounts) { n += c.values[f][t.Value] })
+		sh.w.counts(func(c *allCounts) { n += c.count(f, t.Value) })
 	}
 	return n, true, nil
 }

@@ -34,9 +34,26 @@ func layoutStores(t *testing.T) (events, blocks, mixed *Store) {
 			}
 		}
 	}
-	events, blocks = open(t.TempDir(), LayoutEvents), open(t.TempDir(), LayoutBlocks)
+	bdir := t.TempDir()
+	events, blocks = open(t.TempDir(), LayoutEvents), open(bdir, LayoutBlocks)
 	put(events, 0, 4000)
 	put(blocks, 0, 4000)
+	// Opened again: the partitions before the newest are read from their
+	// frozen sidecars (sidecarfreeze.go), the newest from the heap.
+	if err := blocks.Close(); err != nil {
+		t.Fatal(err)
+	}
+	blocks = open(bdir, LayoutBlocks)
+	if n := len(blocks.parts); n != 2 {
+		t.Fatalf("%d block partitions, want 2", n)
+	}
+	for i, p := range blocks.parts {
+		for _, w := range p.blocks {
+			if frozen := w.side.mapped != nil; frozen != (i == 0) || w.unfrozen {
+				t.Fatalf("partition %d: frozen %v (failed %v)", i, frozen, w.unfrozen)
+			}
+		}
+	}
 	dir := t.TempDir()
 	mixed = open(dir, LayoutEvents)
 	put(mixed, 0, 2000)

@@ -57,6 +57,57 @@ type blockWriter struct {
 	// cache, if set, is given each stored block's documents but its
 	// records: the newest blocks are what the next searches read.
 	cache *storedCache
+	// frozen is set (under mu) once the shard takes no more batches and
+	// its sidecar is in a mapped file (freeze); unfrozen once a freeze
+	// failed, not to be tried again.
+	frozen, unfrozen bool
+	frozenWords      *frozenWords // instead of stored and wordNums once frozen
+}
+
+// freeze moves what a shard that takes no more batches (its partition is
+// not the newest) keeps for searches, its sidecar, value counts, common
+// words' totals and ids' hashes, to a mapped file at path
+// (sidecarfreeze.go), and lets go of what only writing needs: the builder
+// and the word counts. Searches read them meanwhile; a batch after it is
+// refused.
+func (w *blockWriter) freeze(path string) error {
+	w.mu.RLock()
+	if w.frozen || w.unfrozen {
+		w.mu.RUnlock()
+		return nil
+	}
+	if w.side.broken {
+		// Its counts are read from the blocks: nothing to keep.
+		w.mu.RUnlock()
+		w.mu.Lock()
+		w.build, w.words, w.frozen = nil, nil, true
+		w.mu.Unlock()
+		return nil
+	}
+	st := &shardState{side: w.side, all: w.all, words: w.wordNums, tots: w.stored, ids: w.ids.merged()}
+	fz, err := st.freeze(path)
+	next := w.side.next
+	w.mu.RUnlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case err != nil:
+		w.unfrozen = true
+		return err
+	case w.side != st.side || w.side.next != next || !w.ids.freeze(fz.ids):
+		w.unfrozen = true
+		return fmt.Errorf("index: a batch stored while the shard was frozen to %s", path)
+	}
+	w.side, w.all, w.frozenWords, w.frozen = fz.side, fz.all, fz.frozenWords, true
+	w.build, w.words, w.wordNums, w.stored = nil, nil, nil, nil
+	return nil
+}
+
+// isFrozen says whether freeze moved the sidecar to a file (or failed to).
+func (w *blockWriter) isFrozen() bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.frozen || w.unfrozen
 }
 
 // counts calls fn with the value counts of the stored events, which it
@@ -104,7 +155,9 @@ func (w *blockWriter) sidecarSearch(p *blockPlan, newest bool, size int, after s
 		return &search.DocumentMatch{ID: blockID(first)}
 	})
 	if count {
-		c = w.side.counts(match, r)
+		if c, err = w.side.counts(match, r); err != nil {
+			return pg, c, false, err
+		}
 	}
 	return pg, c, true, nil
 }
@@ -154,8 +207,17 @@ func (w *blockWriter) sidecarTerms(field string) (terms []string, ok bool) {
 	if w.side.broken {
 		return nil, false
 	}
-	terms = make([]string, 0, len(w.side.fields[f].values))
-	for v := range w.side.fields[f].values {
+	sf := &w.side.fields[f]
+	terms = make([]string, 0, sf.count())
+	if sf.frozen != nil {
+		for i := range sf.frozen.n {
+			if v := sf.frozen.value(i); strings.IndexByte(v, '\n') < 0 {
+				terms = append(terms, strings.Clone(v)) // out of the mapping
+			}
+		}
+		return terms, true
+	}
+	for v := range sf.values {
 		if strings.IndexByte(v, '\n') < 0 {
 			terms = append(terms, v)
 		}
@@ -168,6 +230,9 @@ func (w *blockWriter) sidecarTerms(field string) (terms []string, ok bool) {
 func (w *blockWriter) wordTotal(word string) (n, since uint64, ok bool) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
+	if w.frozenWords != nil {
+		return w.frozenWords.total(word)
+	}
 	k, ok := w.wordNums[word]
 	if !ok {
 		return 0, 0, false
@@ -197,7 +262,8 @@ func (w *blockWriter) sidecarCounts(p *blockPlan, r blockCountRequest) (c blockC
 	if !ok {
 		return c, false
 	}
-	return w.side.counts(match, r), true
+	c, err := w.side.counts(match, r)
+	return c, err == nil // else counted on the blocks
 }
 
 // writeBatch stores events (consecutive, their sequence numbers set) as
@@ -210,6 +276,9 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	}
 	if w.failed {
 		return errors.New("index: a block writer after a failed batch")
+	}
+	if w.isFrozen() {
+		return errors.New("index: a batch for a partition that takes no more")
 	}
 	b := w.sh.NewBatch()
 	// The builder counts as it goes (a copy would cost every batch): a
@@ -349,6 +418,28 @@ func (x *blockIDs) add(first uint64, hashes []uint32) {
 	}
 	merged = append(append(merged, x.sorted[i:]...), x.tail[j:]...)
 	x.sorted, x.tail = merged, x.tail[:0]
+}
+
+// merged returns the ids' hashes as one sorted run, a copy.
+func (x *blockIDs) merged() []uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]uint64, 0, len(x.sorted)+len(x.tail))
+	out = append(append(out, x.sorted...), x.tail...)
+	slices.Sort(out)
+	return out
+}
+
+// freeze replaces the runs with sorted, merged's run read from a mapping,
+// unless ids were added since (false).
+func (x *blockIDs) freeze(sorted []uint64) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(sorted) != len(x.sorted)+len(x.tail) {
+		return false
+	}
+	x.sorted, x.tail = sorted, nil
+	return true
 }
 
 // blocks returns the first sequence numbers of the blocks that may hold

@@ -83,6 +83,12 @@ func (p *partition) shardPath(dataDir string, i int) string {
 	return filepath.Join(dataDir, p.dir, fmt.Sprintf("shard-%d.bleve", i))
 }
 
+// sidecarPath is where the sidecar of block shard i is frozen to once
+// the partition takes no more events (sidecarfreeze.go).
+func (p *partition) sidecarPath(dataDir string, i int) string {
+	return filepath.Join(dataDir, p.dir, fmt.Sprintf("block-%d.sidecar", i))
+}
+
 // openShard opens (or creates) the shard of p at path, a block shard
 // with blockShardConfig.
 func (p *partition) openShard(path string) (bleve.Index, error) {
@@ -149,8 +155,10 @@ func (p *partition) close() error {
 }
 
 // openPartitions opens every partition in dataDir, oldest first; with none
-// on disk it creates the first.
-func openPartitions(dataDir string, shards int, layout string, now time.Time) ([]*partition, error) {
+// on disk it creates the first. Each one followed by a newer one is
+// handed to closed as soon as that one is open (its sidecars frozen before
+// the next are built, instead of all of them on the heap at once).
+func openPartitions(dataDir string, shards int, layout string, now time.Time, closed func(*partition)) ([]*partition, error) {
 	var parts []*partition
 	closeAll := func() {
 		for _, p := range parts {
@@ -197,6 +205,9 @@ func openPartitions(dataDir string, shards int, layout string, now time.Time) ([
 		if err := p.openShards(dataDir, 0); err != nil {
 			closeAll()
 			return nil, err
+		}
+		if n := len(parts); n > 0 && parts[n-1].firstSeq < p.firstSeq {
+			closed(parts[n-1]) // entries come sorted by name: by first sequence number
 		}
 		parts = append(parts, p)
 	}

@@ -74,7 +74,7 @@ func randomReadMaps(t *testing.T, dir string) (maps, advised int) {
 	return maps, advised
 }
 
-func mapFile(t *testing.T, path string) []byte {
+func mapTestFile(t *testing.T, path string) []byte {
 	t.Helper()
 	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
 		t.Fatal(err)
@@ -93,8 +93,8 @@ func mapFile(t *testing.T, path string) []byte {
 
 func TestReadAdviserAdvisesOnlyItsDirectory(t *testing.T) {
 	dir, other := t.TempDir(), t.TempDir()
-	mine := mapFile(t, filepath.Join(dir, "a.zap"))
-	theirs := mapFile(t, filepath.Join(other, "b.zap"))
+	mine := mapTestFile(t, filepath.Join(dir, "a.zap"))
+	theirs := mapTestFile(t, filepath.Join(other, "b.zap"))
 	defer unix.Munmap(theirs)
 
 	if _, advised := randomReadMaps(t, dir); advised != 0 {

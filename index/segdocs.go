@@ -112,7 +112,8 @@ const warmEvery = time.Second
 // segment): the first search after a merge of 16,000 blocks took 30 ms
 // longer, the first run of several queries after ingest in the benchmark.
 // It costs about 2 µs an id once, and keeps the segments in use at the
-// head of the cache.
+// head of the cache. It also freezes the sidecars of a partition that
+// took its last batch (freezeClosed).
 func (s *Store) warmLoop(ctx context.Context) {
 	defer close(s.warmDone)
 	t := time.NewTicker(warmEvery)
@@ -129,6 +130,7 @@ func (s *Store) warmLoop(ctx context.Context) {
 			}
 			warmShard(sh.idx)
 		}
+		s.freezeClosed()
 	}
 }
 

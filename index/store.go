@@ -345,7 +345,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	parts, err := openPartitions(cfg.Dir, cfg.Shards, cfg.Layout, time.Now())
+	parts, err := openPartitions(cfg.Dir, cfg.Shards, cfg.Layout, time.Now(), func(p *partition) { p.freezeBlocks(cfg.Dir, log) })
 	if err != nil {
 		_ = cps.close()
 		return nil, err
@@ -384,6 +384,9 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		s.stopAdvice, s.adviceDone = cancel, make(chan struct{})
 		go s.readAdviceLoop(ctx)
 	}
+	// Any partition before the newest openPartitions did not freeze (it
+	// freezes each as the next opens) before searches start.
+	s.freezeClosed()
 	{
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopWarm, s.warmDone = cancel, make(chan struct{})
