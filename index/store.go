@@ -1182,7 +1182,7 @@ func (s *Store) ScopedStats(ctx context.Context, scope Scope) (Stats, error) {
 // holds mu for as long as it takes.
 type statsSnap struct {
 	st   Stats
-	dirs []string // shard directories, for the disk size
+	dirs []string // shard directories and frozen shards' files, for the disk size
 }
 
 // publishStats publishes the current figures; mu held.
@@ -1191,6 +1191,9 @@ func (s *Store) publishStats() {
 	for _, p := range s.parts {
 		for i := range p.shards {
 			sn.dirs = append(sn.dirs, p.shardPath(s.cfg.Dir, i))
+			if p.isBlocks() {
+				sn.dirs = append(sn.dirs, p.sidecarPath(s.cfg.Dir, i)) // once frozen
+			}
 		}
 	}
 	s.snap.Store(sn)
