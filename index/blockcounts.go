@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/codetrail/codetrail/index/record"
@@ -201,8 +200,9 @@ func (c *allCounts) facet(f int) facetCount {
 	if c.frozen != nil {
 		fz := &c.frozen[f]
 		fc := facetCount{values: make(map[string]int, fz.len()), missing: int(c.missing[f])}
+		all := string(fz.strs) // out of the mapping, in one copy
 		for i, k := range fz.counts {
-			fc.values[strings.Clone(fz.at(i))] = int(k)
+			fc.values[all[fz.offs[i]:fz.offs[i+1]]] = int(k)
 		}
 		return fc
 	}

@@ -116,7 +116,7 @@ func (f *sidecarField) lookup(v string) (ev sidecarValue, ok bool, err error) {
 // count returns how many values the field has.
 func (f *sidecarField) count() int {
 	if f.frozen != nil {
-		return f.frozen.n
+		return f.frozen.len()
 	}
 	return len(f.values)
 }
@@ -132,12 +132,12 @@ func (f *sidecarField) each(fn func(v string, ev *sidecarValue) bool) error {
 		}
 		return nil
 	}
-	for i := range f.frozen.n {
+	for i := range f.frozen.len() {
 		ev, err := f.frozen.events(i)
 		if err != nil {
 			return err
 		}
-		if !fn(f.frozen.value(i), &ev) {
+		if !fn(f.frozen.at(i), &ev) {
 			break
 		}
 	}

@@ -242,45 +242,55 @@ func BenchmarkSidecar(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	// The memory it takes, times included.
+	// The memory it takes, times included, on the heap; then the same
+	// searches once frozen (a partition that takes no more events).
 	perEvent := float64(w.side.size()) / float64(len(evs))
 	s := &evs[len(evs)/2]
 	c := compiler{now: s.Time}
 	start := evs[0].Time.UTC().Truncate(day)
 	week := s.Time.Add(-7 * day).UTC().Format(time.RFC3339)
-	for _, bc := range []struct {
-		name, q string
-		r       blockCountRequest
-	}{
-		{"facet errors", "errorCode:*", blockCountRequest{fields: []int{blockColumn("eventName")}}},
-		{"histogram service", "service:" + s.Service, blockCountRequest{start: start, iv: day, buckets: 60}},
-		{"source+name+7d", "eventSource:" + s.Source + " AND eventName:" + s.Name + " AND eventTime:>=" + week, blockCountRequest{}},
-	} {
-		p := mustPlan(b, c, idx, bc.q)
-		b.Run(bc.name, func(b *testing.B) {
-			for b.Loop() {
-				if _, ok := w.sidecarCounts(p, bc.r); !ok {
-					b.Fatal("not decided")
-				}
+	for _, frozen := range []bool{false, true} {
+		prefix := "heap/"
+		if frozen {
+			if err := w.freeze(filepath.Join(b.TempDir(), "block-0.sidecar")); err != nil || w.side.mapped == nil {
+				b.Fatalf("not frozen: %v", err)
 			}
-			b.ReportMetric(perEvent, "sidecar-B/event")
-		})
-	}
-	// Pages of the 50 newest matches, as the harness's term and
-	// source+name+7d queries ask for them.
-	for _, pc := range []struct{ name, q string }{
-		{"page name", "eventName:" + s.Name},
-		{"page source+name+7d", "eventSource:" + s.Source + " AND eventName:" + s.Name + " AND eventTime:>=" + week},
-	} {
-		p := mustPlan(b, c, idx, pc.q)
-		b.Run(pc.name, func(b *testing.B) {
-			for b.Loop() {
-				pg, _, ok, err := w.sidecarSearch(p, true, 50, "", false, blockCountRequest{})
-				if err != nil || !ok || len(pg.matches) != 50 {
-					b.Fatalf("page of %d, decided %v: %v", len(pg.matches), ok, err)
+			prefix, perEvent = "frozen/", float64(w.side.size())/float64(len(evs))
+		}
+		for _, bc := range []struct {
+			name, q string
+			r       blockCountRequest
+		}{
+			{"facet errors", "errorCode:*", blockCountRequest{fields: []int{blockColumn("eventName")}}},
+			{"histogram service", "service:" + s.Service, blockCountRequest{start: start, iv: day, buckets: 60}},
+			{"source+name+7d", "eventSource:" + s.Source + " AND eventName:" + s.Name + " AND eventTime:>=" + week, blockCountRequest{}},
+		} {
+			p := mustPlan(b, c, idx, bc.q)
+			b.Run(prefix+bc.name, func(b *testing.B) {
+				for b.Loop() {
+					if _, ok := w.sidecarCounts(p, bc.r); !ok {
+						b.Fatal("not decided")
+					}
 				}
-			}
-		})
+				b.ReportMetric(perEvent, "sidecar-heap-B/event")
+			})
+		}
+		// Pages of the 50 newest matches, as the harness's term and
+		// source+name+7d queries ask for them.
+		for _, pc := range []struct{ name, q string }{
+			{"page name", "eventName:" + s.Name},
+			{"page source+name+7d", "eventSource:" + s.Source + " AND eventName:" + s.Name + " AND eventTime:>=" + week},
+		} {
+			p := mustPlan(b, c, idx, pc.q)
+			b.Run(prefix+pc.name, func(b *testing.B) {
+				for b.Loop() {
+					pg, _, ok, err := w.sidecarSearch(p, true, 50, "", false, blockCountRequest{})
+					if err != nil || !ok || len(pg.matches) != 50 {
+						b.Fatalf("page of %d, decided %v: %v", len(pg.matches), ok, err)
+					}
+				}
+			})
+		}
 	}
 }
 

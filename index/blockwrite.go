@@ -210,9 +210,11 @@ func (w *blockWriter) sidecarTerms(field string) (terms []string, ok bool) {
 	sf := &w.side.fields[f]
 	terms = make([]string, 0, sf.count())
 	if sf.frozen != nil {
-		for i := range sf.frozen.n {
-			if v := sf.frozen.value(i); strings.IndexByte(v, '\n') < 0 {
-				terms = append(terms, strings.Clone(v)) // out of the mapping
+		// Out of the mapping, all in one copy.
+		all := string(sf.frozen.strs)
+		for i := range sf.frozen.len() {
+			if v := all[sf.frozen.offs[i]:sf.frozen.offs[i+1]]; strings.IndexByte(v, '\n') < 0 {
+				terms = append(terms, v)
 			}
 		}
 		return terms, true

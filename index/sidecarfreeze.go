@@ -97,14 +97,10 @@ func (f *frozenStrings) check() bool {
 // frozenField is a sidecarField's values and their events in a mapped
 // file.
 type frozenField struct {
-	frozenStrings
-	n     int      // values
-	posts []uint64 // n+1: value i's events are data[posts[i]&^1:posts[i+1]&^1], a bitmap if posts[i]&1
-	data  []byte
+	frozenStrings          // the values
+	posts         []uint64 // n+1: value i's events are data[posts[i]&^1:posts[i+1]&^1], a bitmap if posts[i]&1
+	data          []byte
 }
-
-// value returns value i's string (frozenStrings.at).
-func (f *frozenField) value(i int) string { return f.at(i) }
 
 // events returns value i's events, their numbers or a bitmap in the
 // mapping (copied on write).
@@ -121,11 +117,27 @@ func (f *frozenField) events(i int) (sidecarValue, error) {
 		few := u32s(b)
 		return sidecarValue{few: few[:len(few):len(few)]}, nil
 	}
-	bm := roaring.New()
-	if _, err := bm.FromBuffer(b); err != nil {
-		return sidecarValue{}, fmt.Errorf("%w: value %d's bitmap: %w", errFrozen, i, err)
+	bm, err := fromBuffer(b)
+	if err != nil {
+		return sidecarValue{}, fmt.Errorf("value %d: %w", i, err)
 	}
 	return sidecarValue{bm: bm}, nil
+}
+
+// fromBuffer returns the bitmap serialized in b, read in place. roaring
+// trusts what it reads: a damaged one may make it panic, which is
+// returned as an error.
+func fromBuffer(b []byte) (bm *roaring.Bitmap, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			bm, err = nil, fmt.Errorf("%w: a bitmap: %v", errFrozen, r)
+		}
+	}()
+	bm = roaring.New()
+	if _, err := bm.FromBuffer(b); err != nil {
+		return nil, fmt.Errorf("%w: a bitmap: %w", errFrozen, err)
+	}
+	return bm, nil
 }
 
 var errFrozen = errors.New("index: a frozen sidecar is damaged")
@@ -250,15 +262,6 @@ func (st *shardState) freeze(path string) (*shardState, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return fz, nil
-}
-
-// freeze freezes a sidecar alone (shardState.freeze).
-func (s *sidecar) freeze(path string) (*sidecar, error) {
-	st, err := (&shardState{side: s, all: newAllCounts()}).freeze(path)
-	if err != nil {
-		return nil, err
-	}
-	return st.side, nil
 }
 
 // write writes the file: the magic, the version and the number of events,
@@ -431,8 +434,7 @@ func (st *shardState) read(m *fileMap) (*shardState, error) {
 	for i := range s.fields {
 		ff := &frozenField{frozenStrings: strs(blockColumnFields[i])}
 		ff.posts, ff.data = u64s(sec()), sec()
-		ff.n = ff.len()
-		if bad == nil && (len(ff.posts) != ff.n+1 || ff.posts[ff.n]&^1 > uint64(len(ff.data))) {
+		if n := ff.len(); bad == nil && (len(ff.posts) != n+1 || ff.posts[n]&^1 > uint64(len(ff.data))) {
 			bad = fmt.Errorf("%w: field %s", errFrozen, blockColumnFields[i])
 		}
 		// Mostly runs of events: a few containers once optimized (a copy:
