@@ -272,6 +272,12 @@ func runCodetrail(trail string, n, runs int, work string) (measure, error) {
 				fmt.Fprintf(os.Stderr, "keep data: %v\n", err)
 				return
 			}
+			// A parent not made yet would fail the rename, and the data
+			// would then be removed with the rest.
+			if err := os.MkdirAll(filepath.Dir(keepData), 0o755); err != nil {
+				fmt.Fprintf(os.Stderr, "keep data: %v\n", err)
+				return
+			}
 			if err := os.Rename(data, keepData); err != nil {
 				fmt.Fprintf(os.Stderr, "keep data: %v\n", err)
 				return
