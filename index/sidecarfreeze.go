@@ -142,33 +142,30 @@ func fromBuffer(b []byte) (bm *roaring.Bitmap, err error) {
 
 var errFrozen = errors.New("index: a frozen sidecar is damaged")
 
-// u32s returns b's little-endian numbers, in place where the machine is
-// little-endian (b 4-aligned, as the file's sections are).
-func u32s(b []byte) []uint32 {
-	if len(b) == 0 {
-		return nil
-	}
-	if nativeLittle && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4 == 0 {
-		return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
-	}
-	out := make([]uint32, len(b)/4)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint32(b[4*i:])
-	}
-	return out
-}
+// u32s returns b's little-endian 4-byte numbers (nums).
+func u32s(b []byte) []uint32 { return nums[uint32](b) }
 
-// u64s is u32s for 8-byte numbers.
-func u64s(b []byte) []uint64 {
-	if len(b) == 0 {
+// u64s returns b's little-endian 8-byte numbers (nums).
+func u64s(b []byte) []uint64 { return nums[uint64](b) }
+
+// nums returns b's little-endian numbers, in place where the machine is
+// little-endian and b aligned for them (as the file's sections are),
+// else decoded.
+func nums[T uint32 | uint64](b []byte) []T {
+	size := int(unsafe.Sizeof(T(0)))
+	if len(b) < size {
 		return nil
 	}
-	if nativeLittle && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%8 == 0 {
-		return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
+	if p := unsafe.Pointer(unsafe.SliceData(b)); nativeLittle && uintptr(p)%uintptr(size) == 0 {
+		return unsafe.Slice((*T)(p), len(b)/size)
 	}
-	out := make([]uint64, len(b)/8)
+	out := make([]T, len(b)/size)
 	for i := range out {
-		out[i] = binary.LittleEndian.Uint64(b[8*i:])
+		if size == 4 {
+			out[i] = T(binary.LittleEndian.Uint32(b[4*i:]))
+		} else {
+			out[i] = T(binary.LittleEndian.Uint64(b[8*i:]))
+		}
 	}
 	return out
 }
@@ -211,19 +208,19 @@ func (w *frozenWriter) section() { w.align(8); w.toc = append(w.toc, w.off) }
 // end ends the section started last.
 func (w *frozenWriter) end() { w.toc = append(w.toc, w.off) }
 
-func (w *frozenWriter) u32s(vs []uint32) {
-	w.section()
-	for _, v := range vs {
-		w.nums = binary.LittleEndian.AppendUint32(w.nums[:0], v)
-		w.write(w.nums)
-	}
-	w.end()
-}
+func (w *frozenWriter) u32s(vs []uint32) { writeNums(w, vs) }
 
-func (w *frozenWriter) u64s(vs []uint64) {
+func (w *frozenWriter) u64s(vs []uint64) { writeNums(w, vs) }
+
+// writeNums writes vs as a section of little-endian numbers.
+func writeNums[T uint32 | uint64](w *frozenWriter, vs []T) {
 	w.section()
 	for _, v := range vs {
-		w.nums = binary.LittleEndian.AppendUint64(w.nums[:0], v)
+		if unsafe.Sizeof(v) == 4 {
+			w.nums = binary.LittleEndian.AppendUint32(w.nums[:0], uint32(v))
+		} else {
+			w.nums = binary.LittleEndian.AppendUint64(w.nums[:0], uint64(v))
+		}
 		w.write(w.nums)
 	}
 	w.end()
