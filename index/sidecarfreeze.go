@@ -19,7 +19,7 @@ import (
 // the newest) keeps what its block shards hold in memory for searches, the
 // sidecar, the value counts, the common words' totals and the ids' hashes,
 // in a file beside each shard, mapped, instead of on the heap. At 10M
-// events these were 650 MB of an 860 MB live heap after opening (the
+// events these were about 700 MB of an 860 MB live heap after opening (the
 // sidecars alone some 430 MB), and the process's anonymous memory twice
 // the live heap (the collector's headroom), four fifths of it for
 // partitions no batch writes to again. Mapped, their pages are the page
