@@ -200,9 +200,8 @@ func (c *allCounts) facet(f int) facetCount {
 	if c.frozen != nil {
 		fz := &c.frozen[f]
 		fc := facetCount{values: make(map[string]int, fz.len()), missing: int(c.missing[f])}
-		all := string(fz.strs) // out of the mapping, in one copy
-		for i, k := range fz.counts {
-			fc.values[all[fz.offs[i]:fz.offs[i+1]]] = int(k)
+		for i, v := range fz.copied() {
+			fc.values[v] = int(fz.counts[i])
 		}
 		return fc
 	}

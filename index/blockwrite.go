@@ -210,10 +210,8 @@ func (w *blockWriter) sidecarTerms(field string) (terms []string, ok bool) {
 	sf := &w.side.fields[f]
 	terms = make([]string, 0, sf.count())
 	if sf.frozen != nil {
-		// Out of the mapping, all in one copy.
-		all := string(sf.frozen.strs)
-		for i := range sf.frozen.len() {
-			if v := all[sf.frozen.offs[i]:sf.frozen.offs[i+1]]; strings.IndexByte(v, '\n') < 0 {
+		for _, v := range sf.frozen.copied() {
+			if strings.IndexByte(v, '\n') < 0 {
 				terms = append(terms, v)
 			}
 		}
@@ -407,29 +405,30 @@ func (x *blockIDs) add(first uint64, hashes []uint32) {
 	if len(x.tail) <= idTail {
 		return
 	}
-	merged := make([]uint64, 0, len(x.sorted)+len(x.tail))
+	x.sorted, x.tail = mergeRuns(x.sorted, x.tail), x.tail[:0]
+}
+
+// mergeRuns returns the sorted runs a and b merged into a new one.
+func mergeRuns(a, b []uint64) []uint64 {
+	merged := make([]uint64, 0, len(a)+len(b))
 	i, j := 0, 0
-	for i < len(x.sorted) && j < len(x.tail) {
-		if x.sorted[i] <= x.tail[j] {
-			merged = append(merged, x.sorted[i])
+	for i < len(a) && j < len(b) {
+		if a[i] <= b[j] {
+			merged = append(merged, a[i])
 			i++
 		} else {
-			merged = append(merged, x.tail[j])
+			merged = append(merged, b[j])
 			j++
 		}
 	}
-	merged = append(append(merged, x.sorted[i:]...), x.tail[j:]...)
-	x.sorted, x.tail = merged, x.tail[:0]
+	return append(append(merged, a[i:]...), b[j:]...)
 }
 
 // merged returns the ids' hashes as one sorted run, a copy.
 func (x *blockIDs) merged() []uint64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	out := make([]uint64, 0, len(x.sorted)+len(x.tail))
-	out = append(append(out, x.sorted...), x.tail...)
-	slices.Sort(out)
-	return out
+	return mergeRuns(x.sorted, x.tail)
 }
 
 // freeze replaces the runs with sorted, merged's run read from a mapping,

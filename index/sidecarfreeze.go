@@ -66,6 +66,17 @@ func (f *frozenStrings) at(i int) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
+// copied returns the strings copied out of the mapping, in one copy for
+// them all, for results that outlive the search.
+func (f *frozenStrings) copied() []string {
+	all := string(f.strs)
+	out := make([]string, f.len())
+	for i := range out {
+		out[i] = all[f.offs[i]:f.offs[i+1]]
+	}
+	return out
+}
+
 // find returns the number of v, by binary search.
 func (f *frozenStrings) find(v string) (int, bool) {
 	n := f.len()
