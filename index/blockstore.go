@@ -734,43 +734,27 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 			return fmt.Errorf("%w: no column of %s on blocks", ErrInvalid, f.Field)
 		}
 	}
-	br, err := s.blockSearch(ctx, shards, ast, r, now, size, after, fields, buckets, iv, allEvents)
+	pageSize := size
+	if r.Order == OrderRelevance {
+		pageSize = 1 // relevancePage pages
+	}
+	br, err := s.blockSearch(ctx, shards, ast, r, now, pageSize, after, fields, buckets, iv, allEvents)
 	if err != nil {
 		return err
 	}
-	// The blocks' hits are in order: merged with the per-event
-	// partitions' if there are any (else they are the page as they are: a
-	// page's copies of its events were a tenth of what it allocated).
-	hits, keys := br.hits, br.keys
-	out.pooled, out.arena = br.pooled, br.arena
-	if len(out.Hits) > 0 {
-		merged := make([]blockEvent, 0, len(out.Hits)+len(br.hits))
-		for _, h := range out.Hits {
-			merged = append(merged, blockEvent{key: timeKey(&h.Event) + seqKey(h.Event.Seq), hit: h})
+	if r.Order == OrderRelevance {
+		// blockSearch counted (its page of one, newest first, unused).
+		putHits(br.pooled)
+		if err := s.relevancePage(ctx, out, shards, ast, r, now, size, tok); err != nil {
+			return err
 		}
-		for i, h := range br.hits {
-			merged = append(merged, blockEvent{key: br.keys[i], hit: h})
+		out.Total += br.total
+		out.NextPageToken = ""
+		if n, seen := len(out.Hits), tok.offset+uint64(len(out.Hits)); n == size && seen < out.Total {
+			out.NextPageToken = s.encodePageToken(pageToken{fingerprint: fp, offset: seen})
 		}
-		slices.SortFunc(merged, func(a, b blockEvent) int {
-			if r.Order == OrderOldest {
-				return strings.Compare(a.key, b.key)
-			}
-			return strings.Compare(b.key, a.key)
-		})
-		merged = merged[:min(len(merged), size)]
-		hits, keys = make([]Hit, len(merged)), make([]string, len(merged))
-		for i, m := range merged {
-			hits[i], keys[i] = m.hit, m.key
-		}
-		putHits(br.pooled) // copied
-		out.pooled = nil
-	}
-	n := min(len(hits), size)
-	out.Hits, keys = hits[:n], keys[:n]
-	out.Total += br.total
-	out.NextPageToken = ""
-	if seen := tok.offset + uint64(n); n == size && seen < out.Total {
-		out.NextPageToken = s.encodePageToken(pageToken{fingerprint: fp, offset: seen, after: []string{keys[n-1]}})
+	} else {
+		s.addBlockPage(out, br, r, size, tok, fp)
 	}
 	for i, f := range asked {
 		var fr FacetResult
@@ -809,6 +793,45 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 		}
 	}
 	return nil
+}
+
+// addBlockPage merges the page of the block partitions, in newest or
+// oldest order, into the per-event partitions' in out.
+func (s *Store) addBlockPage(out *SearchResult, br blockResult, r SearchRequest, size int, tok pageToken, fp [8]byte) {
+	// The blocks' hits are in order: merged with the per-event
+	// partitions' if there are any (else they are the page as they are: a
+	// page's copies of its events were a tenth of what it allocated).
+	hits, keys := br.hits, br.keys
+	out.pooled, out.arena = br.pooled, br.arena
+	if len(out.Hits) > 0 {
+		merged := make([]blockEvent, 0, len(out.Hits)+len(br.hits))
+		for _, h := range out.Hits {
+			merged = append(merged, blockEvent{key: timeKey(&h.Event) + seqKey(h.Event.Seq), hit: h})
+		}
+		for i, h := range br.hits {
+			merged = append(merged, blockEvent{key: br.keys[i], hit: h})
+		}
+		slices.SortFunc(merged, func(a, b blockEvent) int {
+			if r.Order == OrderOldest {
+				return strings.Compare(a.key, b.key)
+			}
+			return strings.Compare(b.key, a.key)
+		})
+		merged = merged[:min(len(merged), size)]
+		hits, keys = make([]Hit, len(merged)), make([]string, len(merged))
+		for i, m := range merged {
+			hits[i], keys[i] = m.hit, m.key
+		}
+		putHits(br.pooled) // copied
+		out.pooled = nil
+	}
+	n := min(len(hits), size)
+	out.Hits, keys = hits[:n], keys[:n]
+	out.Total += br.total
+	out.NextPageToken = ""
+	if seen := tok.offset + uint64(n); n == size && seen < out.Total {
+		out.NextPageToken = s.encodePageToken(pageToken{fingerprint: fp, offset: seen, after: []string{keys[n-1]}})
+	}
 }
 
 // blockAny says whether an event of the block partitions matches ast

@@ -1,8 +1,11 @@
 package index
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -170,10 +173,111 @@ func TestLayoutsAgree(t *testing.T) {
 		}
 	})
 	t.Run("relevance", func(t *testing.T) {
-		if _, err := blocks.Search(ctx, SearchRequest{Query: "u7", Order: OrderRelevance}); err == nil {
-			t.Fatal("relevance order on blocks: no error")
+		for _, c := range []struct {
+			q      string
+			leaves []string // the clauses that score (blockNode.scoreLeaves), as queries
+			scope  Scope
+		}{
+			{q: "u7"},
+			{q: "eventName:StartBuild"},
+			{q: "u7 OR awsRegion:us-east-2", leaves: []string{"u7", "awsRegion:us-east-2"}},
+			{q: "userIdentity.userName:u3 OR awsRegion:us-east-2 OR errorCode:E1", leaves: []string{"userIdentity.userName:u3", "awsRegion:us-east-2", "errorCode:E1"}},
+			{q: "eventName:(GetPipeline OR PutPackage) AND NOT u7", leaves: []string{"eventName:GetPipeline", "eventName:PutPackage"}},
+			// The scope's own OR ranks nothing.
+			{q: "u7 OR awsRegion:us-east-2", leaves: []string{"u7", "awsRegion:us-east-2"}, scope: Scope{Accounts: []string{"111122223331", "111122223332"}}},
+		} {
+			t.Run(c.q, func(t *testing.T) {
+				r := SearchRequest{Query: c.q, Order: OrderRelevance, PageSize: 37, Scope: c.scope}
+				w := allPages(t, want, r)
+				rank := relevanceRank(t, want, r, c.leaves)
+				for i, s := range []*Store{blocks, mixed} {
+					got := allPages(t, s, r)
+					if got.total != w.total || !sameSet(got.ids, w.ids) {
+						t.Fatalf("store %d: %d events (total %d), want %d (%d)", i, len(got.ids), got.total, len(w.ids), w.total)
+					}
+					if i == 0 && !slices.Equal(got.ids, rank) {
+						t.Fatalf("blocks rank %v..., want %v...", head(got.ids), head(rank))
+					}
+				}
+			})
+		}
+		// Relevance pages only so deep, on blocks too.
+		if _, err := blocks.Search(ctx, SearchRequest{Query: "u7", Order: OrderRelevance, PageToken: blocks.encodePageToken(pageToken{fingerprint: fingerprint(SearchRequest{Query: "u7", Order: OrderRelevance}), offset: 9990}), PageSize: 20}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("page past the relevance depth: %v", err)
 		}
 	})
+}
+
+// relevanceRank returns the ids of r's matches on s as the block layout
+// ranks them (blockrelevance.go), from searches of s in newest order: by
+// the sum of the inverse document frequencies, among the matches, of the
+// leaves each holds, then stored last first.
+func relevanceRank(t *testing.T, s *Store, r SearchRequest, leaves []string) []string {
+	t.Helper()
+	type event struct {
+		id    string
+		seq   uint64
+		score float64
+	}
+	var evs []*event
+	byID := map[string]*event{}
+	all := r
+	all.Order, all.PageSize, all.PageToken = OrderNewest, 1000, ""
+	for {
+		res, err := s.Search(context.Background(), all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range res.Hits {
+			e := &event{id: h.Event.ID, seq: h.Event.Seq}
+			evs, byID[e.id] = append(evs, e), e
+		}
+		if all.PageToken = res.NextPageToken; all.PageToken == "" {
+			break
+		}
+	}
+	for _, l := range leaves {
+		// The matches holding the leaf.
+		held := r
+		held.Query, held.Order, held.PageSize, held.PageToken = "("+r.Query+") AND ("+l+")", OrderNewest, 1000, ""
+		var ids []string
+		for {
+			res, err := s.Search(context.Background(), held)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range res.Hits {
+				ids = append(ids, h.Event.ID)
+			}
+			if held.PageToken = res.NextPageToken; held.PageToken == "" {
+				break
+			}
+		}
+		m, df := float64(len(evs)), float64(len(ids))
+		w := math.Log(1 + (m-df+0.5)/(df+0.5))
+		for _, id := range ids {
+			byID[id].score += w
+		}
+	}
+	slices.SortFunc(evs, func(a, b *event) int {
+		if a.score != b.score {
+			return cmp.Compare(b.score, a.score)
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.id
+	}
+	return out
+}
+
+// sameSet reports whether a and b hold the same strings, each once.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b) && len(slices.Compact(a)) == len(b)
 }
 
 // pages is what allPages read.

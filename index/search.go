@@ -220,9 +220,6 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	}
 	_, allEvents := q.(*bquery.MatchAllQuery)
 	bshards := s.blockShards()
-	if len(bshards) > 0 && r.Order == OrderRelevance {
-		return nil, fmt.Errorf("%w: relevance order is not available on partitions stored as blocks; use newest or oldest order", ErrInvalid)
-	}
 	if !r.Start.IsZero() || !r.End.IsZero() {
 		q = and(q, dateRange(r.Start, r.End, true, false))
 	}
@@ -247,6 +244,11 @@ func (s *Store) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 			return nil, fmt.Errorf("%w: relevance order pages only through the first %d results; use newest or oldest order to page deeper", ErrInvalid, s.cfg.MaxRelevanceDepth)
 		}
 		req.From = int(tok.offset)
+		if len(bshards) > 0 {
+			// Merged with the blocks' best (addBlocks): every page from
+			// the first.
+			req.From, req.Size = 0, int(tok.offset)+size
+		}
 	case OrderNewest, OrderOldest:
 		req.Score = "none"
 		req.SortByCustom(timeSort(r.Order == OrderNewest))

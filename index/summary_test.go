@@ -268,9 +268,6 @@ func TestSearchSummary(t *testing.T) {
 				{Query: "eventName:GetPipeline", Start: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 6, 4, 12, 30, 0, 0, time.UTC)},
 				{Query: "codebuild", Order: OrderRelevance, PageSize: 100},
 			} {
-				if req.Order == OrderRelevance && testLayout != LayoutEvents {
-					continue // refused on blocks (TestLayoutsAgree)
-				}
 				full, sum := req, req
 				sum.Summary = true
 				for page := 0; ; page++ {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -429,6 +430,34 @@ func TestEndToEndDemoWithGrpcurl(t *testing.T) {
 				t.Fatalf("line %d: id %q (seen %v), record eventID %v, time %s after %s", i+1, e.EventID, seen[e.EventID], e.Record["eventID"], e.EventTime, last)
 			}
 			seen[e.EventID], last = true, e.EventTime
+		}
+	})
+	t.Run("cli search relevance", func(t *testing.T) {
+		// Relevance on either layout: every match once, through pages.
+		const q = "errorCode:* OR readOnly:true"
+		out, _ := runCLI(t, "search", "--server", addr, "--limit", "0", q)
+		m := regexp.MustCompile(`^([\d,]+) matching events`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("--limit 0 prints no total:\n%s", out)
+		}
+		total, err := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+		if err != nil || total == 0 {
+			t.Fatalf("total %q: %v", m[1], err)
+		}
+		out, _ = runCLI(t, "search", "--server", addr, "--jsonl", "--limit", "2000", "--order", "relevance", q)
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		seen := map[string]bool{}
+		for i, l := range lines {
+			var e struct {
+				EventID string `json:"eventId"`
+			}
+			if err := json.Unmarshal([]byte(l), &e); err != nil || e.EventID == "" || seen[e.EventID] {
+				t.Fatalf("line %d: id %q (seen %v) %v", i+1, e.EventID, seen[e.EventID], err)
+			}
+			seen[e.EventID] = true
+		}
+		if len(lines) != min(total, 2000) {
+			t.Fatalf("relevance order printed %d events of %d", len(lines), total)
 		}
 	})
 	t.Run("cli search facet", func(t *testing.T) {

@@ -1,0 +1,344 @@
+package index
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/codetrail/codetrail/index/query"
+	"github.com/codetrail/codetrail/index/record"
+)
+
+// Relevance on block partitions (docs/blocks.md, "Relevance"). A block's
+// event index records which terms an event holds, not how often nor how
+// long its text is, so an event's score is BM25's with every term's
+// frequency one and no length norm: the sum of the inverse document
+// frequencies of the query's clauses it holds. A clause every match holds
+// (one ANDed with the rest) adds the same to every score, so only the
+// clauses under an OR count, and their frequencies are taken among the
+// matches: an event holding more of an OR's clauses, and rarer ones, ranks
+// first. Equal scores rank the most recently stored first, as Bleve's
+// relevance order on the per-event layout breaks its ties (by _seq).
+
+// scoreLeaves appends to out the clauses of n an event may hold or not
+// among the matches of a query whose root n is: its terms, time ranges
+// and undecided tests under an OR, outside any NOT. A phrase counts as its
+// words (as Bleve sums a phrase's terms' scores), a pattern on a typed
+// field as the terms it was expanded to.
+func (n *blockNode) scoreLeaves(out []*blockNode, underOr bool) []*blockNode {
+	switch n.op {
+	case bnTerm, bnTime:
+		if underOr {
+			out = append(out, n)
+		}
+	case bnAnd:
+		for i := range n.kids {
+			out = n.kids[i].scoreLeaves(out, underOr)
+		}
+	case bnOr:
+		for i := range n.kids {
+			out = n.kids[i].scoreLeaves(out, true)
+		}
+	case bnMaybe:
+		if len(n.kids) > 0 {
+			return n.kids[0].scoreLeaves(out, underOr)
+		}
+		if underOr {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// scoredMatch is a match of a relevance search: its block and ordinal,
+// its shard and its score.
+type scoredMatch struct {
+	m     blockMatch
+	shard int
+	score float64
+}
+
+// better reports whether a ranks before b: a higher score, else stored
+// later.
+func (a scoredMatch) better(b scoredMatch) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	return a.m.key.seq > b.m.key.seq
+}
+
+// scoredHeap keeps the best matches seen, the worst of them on top.
+type scoredHeap []scoredMatch
+
+func (h scoredHeap) Len() int           { return len(h) }
+func (h scoredHeap) Less(i, j int) bool { return h[j].better(h[i]) }
+func (h scoredHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *scoredHeap) Push(x any)        { *h = append(*h, x.(scoredMatch)) }
+func (h *scoredHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// offer keeps m if it is among the k best.
+func (h *scoredHeap) offer(m scoredMatch, k int) {
+	switch {
+	case len(*h) < k:
+		heap.Push(h, m)
+	case m.better((*h)[0]):
+		(*h)[0] = m
+		heap.Fix(h, 0)
+	}
+}
+
+// relevance returns the k best matches of p over the shards, best first,
+// stored[i] reading shard i. leaves are the clauses that score
+// (scoreLeaves), compiled without the caller's scope so that it ranks
+// nothing. With leaves, every candidate block is read twice: once to
+// count how many matches hold each clause, once to score them.
+func (p *blockPlan) relevance(ctx context.Context, shards []blockShard, stored []blockStored, leaves []*blockNode, k int) ([]scoredMatch, error) {
+	weights := make([]float64, len(leaves))
+	if len(leaves) > 0 {
+		totals := make([]uint64, len(shards))
+		held := make([][]uint64, len(shards))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for i, sh := range shards {
+			g.Go(func() error {
+				held[i] = make([]uint64, len(leaves))
+				return p.scanShard(gctx, sh, stored[i], leaves, func(_ blockIndexes, _ *search.DocumentMatch, set eventSet, sets []eventSet) bool {
+					totals[i] += uint64(set.count())
+					for j := range sets {
+						held[i][j] += uint64(sets[j].count())
+					}
+					return true
+				})
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		var matches float64
+		for i := range shards {
+			matches += float64(totals[i])
+		}
+		for j := range leaves {
+			var df float64
+			for i := range shards {
+				df += float64(held[i][j])
+			}
+			weights[j] = math.Log(1 + (matches-df+0.5)/(df+0.5))
+		}
+	}
+	tops := make([]scoredHeap, len(shards))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, sh := range shards {
+		g.Go(func() error {
+			top := &tops[i]
+			return p.scanShard(gctx, sh, stored[i], leaves, func(x blockIndexes, h *search.DocumentMatch, set eventSet, sets []eventSet) bool {
+				set.each(func(o int) {
+					var score float64
+					for j := range sets {
+						if sets[j].has(o) {
+							score += weights[j]
+						}
+					}
+					top.offer(scoredMatch{m: blockMatch{key: x.key(o), block: h, ord: o}, shard: i, score: score}, k)
+				})
+				// Without clauses that score, every match scores alike and
+				// the blocks come newest stored first: once k are kept, no
+				// later block holds a better one.
+				return len(leaves) > 0 || len(*top) < k
+			})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var all []scoredMatch
+	for _, t := range tops {
+		all = append(all, t...)
+	}
+	slices.SortFunc(all, func(a, b scoredMatch) int {
+		if a.better(b) {
+			return -1
+		}
+		if b.better(a) {
+			return 1
+		}
+		return 0
+	})
+	return all[:min(len(all), k)], nil
+}
+
+// scanShard calls fn with each candidate block of the shard holding a
+// match of p, the most recently stored first, with its matches and, for
+// each leaf, the matches holding it (or that may: a term whose hash the
+// block shares with another, an undecided test), until fn returns false.
+func (p *blockPlan) scanShard(ctx context.Context, sh blockShard, stored blockStored, leaves []*blockNode, fn func(x blockIndexes, h *search.DocumentMatch, set eventSet, sets []eventSet) bool) error {
+	rd := newBlockReader(stored, false)
+	defer rd.release()
+	sets := make([]eventSet, len(leaves))
+	return p.eachCandidate(ctx, sh, func(h *search.DocumentMatch) (bool, error) {
+		x, err := rd.read(h)
+		if err != nil {
+			return false, err
+		}
+		if !p.mayHold(blockBloom{rd.bloom}) {
+			return true, nil
+		}
+		set, _, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
+		if err != nil {
+			return false, fmt.Errorf("block %s: %w", h.ID, err)
+		}
+		if set.empty() {
+			return true, nil
+		}
+		for j, l := range leaves {
+			yes, maybe, err := l.eval(x)
+			if err != nil {
+				return false, fmt.Errorf("block %s: %w", h.ID, err)
+			}
+			sets[j] = yes.or(maybe).and(set)
+		}
+		return fn(x, h, set, sets), nil
+	})
+}
+
+// eachCandidate calls fn with each block of the shard that may hold a
+// match of p, by descending first sequence number (a shard's blocks hold
+// consecutive runs of them, so the most recently stored first), until fn
+// returns false or an error.
+func (p *blockPlan) eachCandidate(ctx context.Context, sh blockShard, fn func(h *search.DocumentMatch) (bool, error)) error {
+	if firsts, ok := sh.w.sidecarBlockList(p, 0); ok {
+		slices.Sort(firsts)
+		for i := len(firsts) - 1; i >= 0; i-- {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if more, err := fn(&search.DocumentMatch{ID: blockID(firsts[i])}); err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	}
+	for from, n := 0, 64; ; from, n = from+n, 1024 {
+		req := bleve.NewSearchRequestOptions(p.candidates, n, from, false)
+		req.Score = "none"
+		req.SortBy([]string{"-" + fieldSeq})
+		res, err := sh.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return fmt.Errorf("search blocks: %w", err)
+		}
+		for _, h := range res.Hits {
+			if more, err := fn(h); err != nil || !more {
+				return err
+			}
+		}
+		if len(res.Hits) < n {
+			return nil
+		}
+	}
+}
+
+// relevancePage sets out's hits to the page of relevance order from
+// tok's offset: the block partitions' best merged with the per-event
+// partitions' (out.Hits, their best from the first, as Search asked for
+// them). The two layouts score differently (Bleve's TF-IDF, the blocks'
+// sum above), so each side's scores are taken over its best one, whose
+// events rank alike; equal, the most recently stored first.
+func (s *Store) relevancePage(ctx context.Context, out *SearchResult, shards []blockShard, ast query.Node, r SearchRequest, now time.Time, size int, tok pageToken) error {
+	p, err := s.blockPlanOf(ast, r.Scope, now, r.Start, r.End, shards)
+	if err != nil {
+		return err
+	}
+	ranked, err := s.blockPlanOf(ast, Scope{}, now, time.Time{}, time.Time{}, shards)
+	if err != nil {
+		return err
+	}
+	stored := make([]blockStored, len(shards))
+	keepFrom := keepFromSeq(s.head.Load())
+	for i, sh := range shards {
+		st, done, err := shardStored(sh.idx, s.stored, keepFrom)
+		if err != nil {
+			return err
+		}
+		defer done()
+		stored[i] = st
+	}
+	from := int(tok.offset)
+	best, err := p.relevance(ctx, shards, stored, ranked.root.scoreLeaves(nil, false), from+size)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		norm float64
+		seq  uint64
+		hit  int // in out.Hits, or -1
+		blk  int // in best, or -1
+	}
+	norm := func(score, top float64) float64 {
+		if top <= 0 {
+			return 1
+		}
+		return score / top
+	}
+	entries := make([]entry, 0, len(out.Hits)+len(best))
+	for i := range out.Hits {
+		entries = append(entries, entry{norm(out.Hits[i].Score, out.Hits[0].Score), out.Hits[i].Event.Seq, i, -1})
+	}
+	for i := range best {
+		entries = append(entries, entry{norm(best[i].score, best[0].score), best[i].m.key.seq, -1, i})
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int {
+		if a.norm != b.norm {
+			return cmp.Compare(b.norm, a.norm)
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
+	entries = entries[min(from, len(entries)):min(from+size, len(entries))]
+	hits := make([]Hit, len(entries))
+	var arena *byteArena
+	if r.Summary {
+		arena = &byteArena{}
+	}
+	for i := range shards {
+		var ms []blockMatch
+		var into []*record.Event
+		for j, e := range entries {
+			if e.blk >= 0 && best[e.blk].shard == i {
+				ms, into = append(ms, best[e.blk].m), append(into, &hits[j].Event)
+			}
+		}
+		if len(ms) == 0 {
+			continue
+		}
+		if err := readBlockEvents(ms, stored[i], r.Summary, arena, into); err != nil {
+			return err
+		}
+	}
+	for j, e := range entries {
+		h := &hits[j]
+		if e.hit >= 0 {
+			*h = out.Hits[e.hit]
+			continue
+		}
+		if r.Summary {
+			h.Event.Raw, h.Event.Leaves = nil, record.Leaves{}
+		}
+		h.Cursor, h.Score = s.Cursor(h.Event.Seq), best[e.blk].score
+	}
+	out.Hits, out.arena = hits, arena
+	return nil
+}
