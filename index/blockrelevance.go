@@ -8,8 +8,10 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 	"golang.org/x/sync/errgroup"
@@ -102,75 +104,97 @@ func (h *scoredHeap) offer(m scoredMatch, k int) {
 }
 
 // relevance returns the k best matches of p over the shards, best first,
-// stored[i] reading shard i. leaves are the clauses that score
-// (scoreLeaves), compiled without the caller's scope so that it ranks
-// nothing. With leaves, every candidate block is read twice: once to
-// count how many matches hold each clause, once to score them.
-func (p *blockPlan) relevance(ctx context.Context, shards []blockShard, stored []blockStored, leaves []*blockNode, k int) ([]scoredMatch, error) {
-	weights := make([]float64, len(leaves))
-	if len(leaves) > 0 {
-		totals := make([]uint64, len(shards))
-		held := make([][]uint64, len(shards))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(runtime.GOMAXPROCS(0))
-		for i, sh := range shards {
-			g.Go(func() error {
-				held[i] = make([]uint64, len(leaves))
-				return p.scanShard(gctx, sh, stored[i], leaves, func(_ blockIndexes, _ *search.DocumentMatch, set eventSet, sets []eventSet) bool {
-					totals[i] += uint64(set.count())
-					for j := range sets {
-						held[i][j] += uint64(sets[j].count())
-					}
-					return true
-				})
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		var matches float64
-		for i := range shards {
-			matches += float64(totals[i])
-		}
-		for j := range leaves {
-			var df float64
-			for i := range shards {
-				df += float64(held[i][j])
-			}
-			weights[j] = math.Log(1 + (matches-df+0.5)/(df+0.5))
-		}
+// stored[i] reading shard i, and (with leaves) the number of matches.
+// leaves are the clauses that score (scoreLeaves), compiled without the
+// caller's scope so that it ranks nothing.
+//
+// Every candidate block is read once: the matches are grouped by the
+// clauses they hold, each group keeping its k most recently stored (its
+// events score alike), while the clauses' frequencies are counted; then
+// the groups are scored. Without leaves there is one group, and the scan
+// stops once it is full.
+func (p *blockPlan) relevance(ctx context.Context, shards []blockShard, stored []blockStored, leaves []*blockNode, k int) (best []scoredMatch, matches uint64, err error) {
+	type shardScan struct {
+		groups  []*relevanceGroup
+		matches uint64
+		held    []uint64 // by leaf
 	}
-	tops := make([]scoredHeap, len(shards))
+	scans := make([]shardScan, len(shards))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, sh := range shards {
 		g.Go(func() error {
-			top := &tops[i]
-			return p.scanShard(gctx, sh, stored[i], leaves, func(x blockIndexes, h *search.DocumentMatch, set eventSet, sets []eventSet) bool {
+			sc := &scans[i]
+			var ok bool
+			if sc.groups, sc.matches, sc.held, ok = sh.w.sidecarRelevance(p, leaves, k, i); ok {
+				metricBlockSearches.WithLabelValues("sidecar").Inc()
+				return nil
+			}
+			metricBlockSearches.WithLabelValues("blocks").Inc()
+			groups := map[string]*relevanceGroup{}
+			sc.held = make([]uint64, len(leaves))
+			bits := make([]byte, (len(leaves)+7)/8)
+			var last *relevanceGroup
+			err := p.scanShard(gctx, sh, stored[i], leaves, func(x blockIndexes, h *search.DocumentMatch, set eventSet, sets []eventSet) bool {
+				sc.matches += uint64(set.count())
+				for j := range sets {
+					sc.held[j] += uint64(sets[j].count())
+				}
 				set.each(func(o int) {
-					var score float64
+					clear(bits)
 					for j := range sets {
 						if sets[j].has(o) {
-							score += weights[j]
+							bits[j/8] |= 1 << (j % 8)
 						}
 					}
-					top.offer(scoredMatch{m: blockMatch{key: x.key(o), block: h, ord: o}, shard: i, score: score}, k)
+					gr := last
+					if gr == nil || string(gr.held) != string(bits) {
+						if gr = groups[string(bits)]; gr == nil {
+							gr = &relevanceGroup{held: slices.Clone(bits)}
+							groups[string(gr.held)] = gr
+							sc.groups = append(sc.groups, gr)
+						}
+						last = gr
+					}
+					gr.top.offer(scoredMatch{m: blockMatch{key: x.key(o), block: h, ord: o}, shard: i}, k)
 				})
 				// Without clauses that score, every match scores alike and
 				// the blocks come newest stored first: once k are kept, no
 				// later block holds a better one.
-				return len(leaves) > 0 || len(*top) < k
+				return len(leaves) > 0 || len(last.top) < k
 			})
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var all []scoredMatch
-	for _, t := range tops {
-		all = append(all, t...)
+	weights := make([]float64, len(leaves))
+	for i := range scans {
+		matches += scans[i].matches
 	}
-	slices.SortFunc(all, func(a, b scoredMatch) int {
+	for j := range leaves {
+		var df float64
+		for i := range scans {
+			df += float64(scans[i].held[j])
+		}
+		weights[j] = math.Log(1 + (float64(matches)-df+0.5)/(df+0.5))
+	}
+	for i := range scans {
+		for _, gr := range scans[i].groups {
+			var score float64
+			for j := range leaves {
+				if gr.held[j/8]&(1<<(j%8)) != 0 {
+					score += weights[j]
+				}
+			}
+			for _, m := range gr.top {
+				m.score = score
+				best = append(best, m)
+			}
+		}
+	}
+	slices.SortFunc(best, func(a, b scoredMatch) int {
 		if a.better(b) {
 			return -1
 		}
@@ -179,7 +203,7 @@ func (p *blockPlan) relevance(ctx context.Context, shards []blockShard, stored [
 		}
 		return 0
 	})
-	return all[:min(len(all), k)], nil
+	return best[:min(len(best), k)], matches, nil
 }
 
 // scanShard calls fn with each candidate block of the shard holding a
@@ -257,30 +281,33 @@ func (p *blockPlan) eachCandidate(ctx context.Context, sh blockShard, fn func(h 
 // partitions' (out.Hits, their best from the first, as Search asked for
 // them). The two layouts score differently (Bleve's TF-IDF, the blocks'
 // sum above), so each side's scores are taken over its best one, whose
-// events rank alike; equal, the most recently stored first.
-func (s *Store) relevancePage(ctx context.Context, out *SearchResult, shards []blockShard, ast query.Node, r SearchRequest, now time.Time, size int, tok pageToken) error {
+// events rank alike; equal, the most recently stored first. counted says
+// that matches is the number of the blocks' matches (when the query has
+// clauses that score, every candidate block was read).
+func (s *Store) relevancePage(ctx context.Context, out *SearchResult, shards []blockShard, ast query.Node, r SearchRequest, now time.Time, size int, tok pageToken) (matches uint64, counted bool, err error) {
 	p, err := s.blockPlanOf(ast, r.Scope, now, r.Start, r.End, shards)
 	if err != nil {
-		return err
+		return 0, false, err
 	}
 	ranked, err := s.blockPlanOf(ast, Scope{}, now, time.Time{}, time.Time{}, shards)
 	if err != nil {
-		return err
+		return 0, false, err
 	}
 	stored := make([]blockStored, len(shards))
 	keepFrom := keepFromSeq(s.head.Load())
 	for i, sh := range shards {
 		st, done, err := shardStored(sh.idx, s.stored, keepFrom)
 		if err != nil {
-			return err
+			return 0, false, err
 		}
 		defer done()
 		stored[i] = st
 	}
 	from := int(tok.offset)
-	best, err := p.relevance(ctx, shards, stored, ranked.root.scoreLeaves(nil, false), from+size)
+	leaves := ranked.root.scoreLeaves(nil, false)
+	best, matches, err := p.relevance(ctx, shards, stored, leaves, from+size)
 	if err != nil {
-		return err
+		return 0, false, err
 	}
 	type entry struct {
 		norm float64
@@ -325,7 +352,7 @@ func (s *Store) relevancePage(ctx context.Context, out *SearchResult, shards []b
 			continue
 		}
 		if err := readBlockEvents(ms, stored[i], r.Summary, arena, into); err != nil {
-			return err
+			return 0, false, err
 		}
 	}
 	for j, e := range entries {
@@ -340,5 +367,82 @@ func (s *Store) relevancePage(ctx context.Context, out *SearchResult, shards []b
 		h.Cursor, h.Score = s.Cursor(h.Event.Seq), best[e.blk].score
 	}
 	out.Hits, out.arena = hits, arena
-	return nil
+	return matches, len(leaves) > 0, nil
+}
+
+// maxSidecarLeaves bounds the clauses the sidecar ranks on: it splits the
+// matches by each clause in turn, and a pattern expanded to many values
+// would split them into as many parts, each split costing a bitmap
+// operation per part.
+const maxSidecarLeaves = 16
+
+// relevanceGroup is the matches of a shard holding the same clauses: the k
+// stored last of them.
+type relevanceGroup struct {
+	held []byte // bit j: holds leaves[j]
+	top  scoredHeap
+}
+
+// sidecarRelevance is blockPlan.relevance's scan of one shard on its
+// sidecar, when it decides p and each leaf: the matches split into the
+// groups of events holding the same leaves by bitmap operations, the k
+// stored last of each group the last of its bitmap (event numbers follow
+// sequence numbers). ok is false when the sidecar cannot.
+func (w *blockWriter) sidecarRelevance(p *blockPlan, leaves []*blockNode, k, shard int) (groups []*relevanceGroup, matches uint64, held []uint64, ok bool) {
+	if len(leaves) > maxSidecarLeaves {
+		return nil, 0, nil, false
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	s := w.side
+	match, ok := s.matches(p)
+	if !ok || s.unpaged {
+		return nil, 0, nil, false
+	}
+	type part struct {
+		held []byte
+		bm   *roaring.Bitmap
+	}
+	parts := []part{{held: make([]byte, (len(leaves)+7)/8), bm: match}}
+	held = make([]uint64, len(leaves))
+	for j, l := range leaves {
+		bm, ok := s.eval(l)
+		if !ok {
+			return nil, 0, nil, false
+		}
+		var next []part
+		for _, pt := range parts {
+			in := roaring.And(pt.bm, bm)
+			held[j] += in.GetCardinality()
+			if !in.IsEmpty() {
+				h := slices.Clone(pt.held)
+				h[j/8] |= 1 << (j % 8)
+				next = append(next, part{h, in})
+			}
+			if out := roaring.AndNot(pt.bm, bm); !out.IsEmpty() {
+				next = append(next, part{pt.held, out})
+			}
+		}
+		parts = next
+	}
+	blocks := map[uint64]*search.DocumentMatch{}
+	for _, pt := range parts {
+		g := &relevanceGroup{held: pt.held}
+		it := pt.bm.ReverseIterator()
+		for len(g.top) < k && it.HasNext() {
+			num := it.Next()
+			i := sort.Search(len(s.blocks), func(i int) bool { return s.blocks[i].base > num }) - 1
+			b := &s.blocks[i]
+			o := num - b.base
+			m := blocks[b.first]
+			if m == nil {
+				m = &search.DocumentMatch{ID: blockID(b.first)}
+				blocks[b.first] = m
+			}
+			// Taken newest stored first: each is the group's worst yet.
+			g.top = append(g.top, scoredMatch{m: blockMatch{key: eventKey{nanos: s.time(b, num), seq: b.first + uint64(o)}, block: m, ord: int(o)}, shard: shard})
+		}
+		groups = append(groups, g)
+	}
+	return groups, match.GetCardinality(), held, true
 }

@@ -734,26 +734,30 @@ func (s *Store) addBlocks(ctx context.Context, out *SearchResult, shards []block
 			return fmt.Errorf("%w: no column of %s on blocks", ErrInvalid, f.Field)
 		}
 	}
-	pageSize := size
+	var br blockResult
 	if r.Order == OrderRelevance {
-		pageSize = 1 // relevancePage pages
-	}
-	br, err := s.blockSearch(ctx, shards, ast, r, now, pageSize, after, fields, buckets, iv, allEvents)
-	if err != nil {
-		return err
-	}
-	if r.Order == OrderRelevance {
-		// blockSearch counted (its page of one, newest first, unused).
-		putHits(br.pooled)
-		if err := s.relevancePage(ctx, out, shards, ast, r, now, size, tok); err != nil {
+		n, counted, err := s.relevancePage(ctx, out, shards, ast, r, now, size, tok)
+		if err != nil {
 			return err
 		}
-		out.Total += br.total
+		if !counted || len(fields) > 0 || len(buckets) > 0 {
+			// Counted as in time order (the page of one unused).
+			if br, err = s.blockSearch(ctx, shards, ast, r, now, 1, "", fields, buckets, iv, allEvents); err != nil {
+				return err
+			}
+			putHits(br.pooled)
+			n = br.total
+		}
+		out.Total += n
 		out.NextPageToken = ""
 		if n, seen := len(out.Hits), tok.offset+uint64(len(out.Hits)); n == size && seen < out.Total {
 			out.NextPageToken = s.encodePageToken(pageToken{fingerprint: fp, offset: seen})
 		}
 	} else {
+		var err error
+		if br, err = s.blockSearch(ctx, shards, ast, r, now, size, after, fields, buckets, iv, allEvents); err != nil {
+			return err
+		}
 		s.addBlockPage(out, br, r, size, tok, fp)
 	}
 	for i, f := range asked {

@@ -183,6 +183,10 @@ func TestLayoutsAgree(t *testing.T) {
 			{q: "u7 OR awsRegion:us-east-2", leaves: []string{"u7", "awsRegion:us-east-2"}},
 			{q: "userIdentity.userName:u3 OR awsRegion:us-east-2 OR errorCode:E1", leaves: []string{"userIdentity.userName:u3", "awsRegion:us-east-2", "errorCode:E1"}},
 			{q: "eventName:(GetPipeline OR PutPackage) AND NOT u7", leaves: []string{"eventName:GetPipeline", "eventName:PutPackage"}},
+			// Decided on the sidecars (blockWriter.sidecarRelevance).
+			{q: "awsRegion:us-east-2 OR errorCode:E1 OR eventName:GitPush", leaves: []string{"awsRegion:us-east-2", "errorCode:E1", "eventName:GitPush"}},
+			{q: "eventName:(GetPipeline OR PutPackage) AND NOT account:111122223331", leaves: []string{"eventName:GetPipeline", "eventName:PutPackage"}},
+			{q: "errorCode:*"},
 			// The scope's own OR ranks nothing.
 			{q: "u7 OR awsRegion:us-east-2", leaves: []string{"u7", "awsRegion:us-east-2"}, scope: Scope{Accounts: []string{"111122223331", "111122223332"}}},
 		} {
