@@ -399,8 +399,9 @@ func TestStatsDoNotWaitForWrites(t *testing.T) {
 }
 
 // testLayout is the layout the tests' stores write new partitions in:
-// CODETRAIL_TEST_LAYOUT, so that CI runs them on both (make test).
-var testLayout = cmp.Or(os.Getenv("CODETRAIL_TEST_LAYOUT"), LayoutEvents)
+// CODETRAIL_TEST_LAYOUT, else the default, so that CI runs them on both
+// (make test).
+var testLayout = cmp.Or(os.Getenv("CODETRAIL_TEST_LAYOUT"), DefaultConfig("").Layout)
 
 // testConfig is DefaultConfig with the tests' layout. Tests that read the
 // per-event layout's documents or caches take DefaultConfig.

@@ -123,10 +123,11 @@ type Config struct {
 	// fault does not read ahead (readadvice.go).
 	RandomReads bool
 
-	// Layout is how new partitions store events: LayoutEvents (a Bleve
-	// document an event) or LayoutBlocks (a document per block of events,
-	// docs/blocks.md). Partitions keep the layout they were created with,
-	// so a change takes effect at the next partition.
+	// Layout is how new partitions store events: LayoutBlocks (a document
+	// per block of events, docs/blocks.md; the default) or LayoutEvents (a
+	// Bleve document an event, the layout before blocks). Partitions keep
+	// the layout they were created with, so a change takes effect at the
+	// next partition.
 	Layout string
 
 	// ColumnBytes bounds the memory kept for columns, which count facets
@@ -142,7 +143,7 @@ func DefaultConfig(dir string) Config {
 	return Config{
 		Dir:                 dir,
 		Shards:              min(max(runtime.GOMAXPROCS(0), 1), 8),
-		Layout:              LayoutEvents,
+		Layout:              LayoutBlocks,
 		PartitionSpan:       24 * time.Hour,
 		PartitionMaxEvents:  2_000_000,
 		RandomReads:         true,

@@ -97,7 +97,7 @@ func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
 	base := []string{"serve", "--listen", "127.0.0.1:0", "--watch-interval", "200ms"}
 	if l := os.Getenv("CODETRAIL_TEST_LAYOUT"); l != "" {
-		// make test runs these again with every partition stored as blocks.
+		// make test runs these again with every partition stored per event.
 		base = append(base, "--layout", l)
 	}
 	cmd := exec.Command(binary(t), append(base, args...)...)
