@@ -120,54 +120,112 @@ func (p *blockPlan) relevance(ctx context.Context, shards []blockShard, stored [
 		held    []uint64 // by leaf
 	}
 	scans := make([]shardScan, len(shards))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i, sh := range shards {
-		g.Go(func() error {
-			sc := &scans[i]
-			var ok bool
-			if sc.groups, sc.matches, sc.held, ok = sh.w.sidecarRelevance(p, leaves, k, i); ok {
-				metricBlockSearches.WithLabelValues("sidecar").Inc()
-				return nil
+	scan := func(gctx context.Context, i int) error {
+		sh := shards[i]
+		sc := &scans[i]
+		var ok bool
+		if sc.groups, sc.matches, sc.held, ok = sh.w.sidecarRelevance(p, leaves, k, i); ok {
+			metricBlockSearches.WithLabelValues("sidecar").Inc()
+			return nil
+		}
+		metricBlockSearches.WithLabelValues("blocks").Inc()
+		groups := map[string]*relevanceGroup{}
+		sc.held = make([]uint64, len(leaves))
+		bits := make([]byte, (len(leaves)+7)/8)
+		var last *relevanceGroup
+		err := p.scanShard(gctx, sh, stored[i], leaves, func(x blockIndexes, h *search.DocumentMatch, set eventSet, sets []eventSet) bool {
+			sc.matches += uint64(set.count())
+			for j := range sets {
+				sc.held[j] += uint64(sets[j].count())
 			}
-			metricBlockSearches.WithLabelValues("blocks").Inc()
-			groups := map[string]*relevanceGroup{}
-			sc.held = make([]uint64, len(leaves))
-			bits := make([]byte, (len(leaves)+7)/8)
-			var last *relevanceGroup
-			err := p.scanShard(gctx, sh, stored[i], leaves, func(x blockIndexes, h *search.DocumentMatch, set eventSet, sets []eventSet) bool {
-				sc.matches += uint64(set.count())
+			set.each(func(o int) {
+				clear(bits)
 				for j := range sets {
-					sc.held[j] += uint64(sets[j].count())
+					if sets[j].has(o) {
+						bits[j/8] |= 1 << (j % 8)
+					}
 				}
-				set.each(func(o int) {
-					clear(bits)
-					for j := range sets {
-						if sets[j].has(o) {
-							bits[j/8] |= 1 << (j % 8)
-						}
+				gr := last
+				if gr == nil || string(gr.held) != string(bits) {
+					if gr = groups[string(bits)]; gr == nil {
+						gr = &relevanceGroup{held: slices.Clone(bits)}
+						groups[string(gr.held)] = gr
+						sc.groups = append(sc.groups, gr)
 					}
-					gr := last
-					if gr == nil || string(gr.held) != string(bits) {
-						if gr = groups[string(bits)]; gr == nil {
-							gr = &relevanceGroup{held: slices.Clone(bits)}
-							groups[string(gr.held)] = gr
-							sc.groups = append(sc.groups, gr)
-						}
-						last = gr
-					}
-					gr.top.offer(scoredMatch{m: blockMatch{key: x.key(o), block: h, ord: o}, shard: i}, k)
-				})
-				// Without clauses that score, every match scores alike and
-				// the blocks come newest stored first: once k are kept, no
-				// later block holds a better one.
-				return len(leaves) > 0 || len(last.top) < k
+					last = gr
+				}
+				gr.top.offer(scoredMatch{m: blockMatch{key: x.key(o), block: h, ord: o}, shard: i}, k)
 			})
-			return err
+			// Without clauses that score, every match scores alike and
+			// the blocks come newest stored first: once k are kept, no
+			// later block holds a better one.
+			return len(leaves) > 0 || len(last.top) < k
 		})
+		return err
 	}
-	if err := g.Wait(); err != nil {
+	// Without leaves the best are the matches stored last: the shards
+	// holding the newest sequence numbers are read first, and one whose
+	// newest is older than the k kept is not read (at 10M, the newest of
+	// five partitions instead of each).
+	type bounded struct {
+		i     int
+		seq   uint64
+		known bool
+	}
+	order := make([]bounded, len(shards))
+	for i, sh := range shards {
+		order[i] = bounded{i: i}
+		order[i].seq, order[i].known = sh.w.lastSeq()
+	}
+	slices.SortStableFunc(order, func(a, b bounded) int {
+		if a.known != b.known {
+			if !a.known {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
+	first := len(order)
+	if len(leaves) == 0 {
+		first = min(len(order), runtime.GOMAXPROCS(0))
+		for first < len(order) && !order[first-1].known {
+			first++
+		}
+	}
+	wave := func(bs []bounded, kth uint64, full bool) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for _, b := range bs {
+			if full && b.known && b.seq < kth {
+				metricBlockPagesSkipped.Inc()
+				continue
+			}
+			g.Go(func() error { return scan(gctx, b.i) })
+		}
+		return g.Wait()
+	}
+	if err := wave(order[:first], 0, false); err != nil {
 		return nil, 0, err
+	}
+	if first < len(order) {
+		var seqs []uint64
+		for _, b := range order[:first] {
+			for _, gr := range scans[b.i].groups {
+				for _, m := range gr.top {
+					seqs = append(seqs, m.m.key.seq)
+				}
+			}
+		}
+		full := len(seqs) >= k
+		var kth uint64
+		if full {
+			slices.Sort(seqs)
+			kth = seqs[len(seqs)-k]
+		}
+		if err := wave(order[first:], kth, full); err != nil {
+			return nil, 0, err
+		}
 	}
 	weights := make([]float64, len(leaves))
 	for i := range scans {

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/codetrail/codetrail/index/record"
 )
 
 // layoutStores returns three stores holding the same 4,000 variedEvents
@@ -361,5 +364,81 @@ func TestBlockIDsMayHold(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("%d keys: %d may be held, want %d", n, len(got), len(want))
 		}
+	}
+}
+
+// TestBlockPagesSkipped pages stores of three block partitions whose
+// events follow one another in time, so that a page in time order is
+// read from one partition's shards and the others' are only counted
+// (blockSearch's waves), against a per-event store of the same events.
+func TestBlockPagesSkipped(t *testing.T) {
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []record.Event
+	for i := range 3000 {
+		tm := base.Add(time.Duration(i) * time.Minute)
+		if i%400 == 399 {
+			tm = base.Add(time.Duration(i%7) * time.Hour) // late: among the oldest
+		}
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"s-%06d","eventTime":%q,"eventSource":"codebuild.amazonaws.com","eventName":%q,"awsRegion":"us-east-1","recipientAccountId":"111122223333","requestParameters":{"projectName":"p%d"}}`,
+			i, tm.Format(time.RFC3339), []string{"StartBuild", "GetPipeline", "GitPush"}[i%3], i%7)
+		ev, err := record.Parse(record.KindCloudTrail, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	open := func(layout string, shards int, partition uint64, batch int) *Store {
+		cfg := DefaultConfig(t.TempDir())
+		cfg.Shards, cfg.PartitionMaxEvents, cfg.Layout = shards, partition, layout
+		s, err := Open(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		for i := 0; i < len(evs); i += batch {
+			if _, err := s.Put(context.Background(), slices.Clone(evs[i:i+batch]), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	want, blocks := open(LayoutEvents, 2, 1000, 500), open(LayoutBlocks, 2, 1000, 500)
+	if n := len(blocks.parts); n != 3 {
+		t.Fatalf("%d partitions, want 3", n)
+	}
+	skipped := counter(metricBlockPagesSkipped)
+	for _, q := range []string{"", "p3", "eventName:StartBuild", "p3 OR eventName:GitPush"} {
+		for _, order := range []Order{OrderNewest, OrderOldest} {
+			r := SearchRequest{Query: q, Order: order, PageSize: 37}
+			w, got := allPages(t, want, r), allPages(t, blocks, r)
+			if !slices.Equal(got.ids, w.ids) || got.total != w.total {
+				t.Fatalf("%q %d: %d events %v... (total %d), want %d %v... (%d)", q, order, len(got.ids), head(got.ids), got.total, len(w.ids), head(w.ids), w.total)
+			}
+		}
+	}
+	if counter(metricBlockPagesSkipped) == skipped {
+		t.Fatal("no shard only counted")
+	}
+	// Relevance without an OR ranks the last stored first: the shards
+	// holding only older events are not read. One partition, each Put of
+	// 1,000 in two chunks in the next two of more shards than run at once,
+	// so that the first wave's shards' older runs are older than other
+	// shards' newest.
+	skipped = counter(metricBlockPagesSkipped)
+	blocks = open(LayoutBlocks, runtime.GOMAXPROCS(0)+2, 0, 1000)
+	for _, c := range []struct {
+		q      string
+		leaves []string
+	}{{q: "p3"}, {q: "eventName:StartBuild"}, {q: "p3 OR eventName:GitPush", leaves: []string{"p3", "eventName:GitPush"}}} {
+		for _, size := range []int{37, 60} {
+			r := SearchRequest{Query: c.q, Order: OrderRelevance, PageSize: size}
+			got, rank := allPages(t, blocks, r), relevanceRank(t, want, r, c.leaves)
+			if !slices.Equal(got.ids, rank) {
+				t.Fatalf("%q by relevance, pages of %d: %v..., want %v...", c.q, size, head(got.ids), head(rank))
+			}
+		}
+	}
+	if counter(metricBlockPagesSkipped) == skipped {
+		t.Fatal("no shard left unread by relevance")
 	}
 }

@@ -180,6 +180,36 @@ func (w *blockWriter) sidecarBlocks(p *blockPlan) (blocks orderedBlocks, ok bool
 	}, true
 }
 
+// bestKey returns the key of the shard's event that sorts first, newest
+// or oldest first, from the sidecar's block order; ok is false when it
+// does not know (broken, unpaged, no block).
+func (w *blockWriter) bestKey(newest bool) (k eventKey, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	s := w.side
+	if s.broken || s.unpaged || len(s.byNewest) == 0 {
+		return k, false
+	}
+	if newest {
+		return s.blocks[s.byNewest[len(s.byNewest)-1]].hi, true
+	}
+	return s.blocks[s.byOldest[0]].lo, true
+}
+
+// lastSeq returns the newest sequence number of the shard's blocks, from
+// the sidecar; ok is false when it does not know (broken, unpaged, no
+// block).
+func (w *blockWriter) lastSeq() (seq uint64, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	s := w.side
+	if s.broken || s.unpaged || len(s.blocks) == 0 {
+		return 0, false
+	}
+	b := &s.blocks[len(s.blocks)-1]
+	return b.first + uint64(b.n) - 1, true
+}
+
 // sidecarBlockList returns the first sequence numbers of the shard's
 // blocks that start before seq (0: any) and hold an event the sidecar's
 // part of p leaves in (sidecar.superset), for p's counts to read; ok is

@@ -40,6 +40,10 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "block_searches_total",
 		Help: "Searches of one block shard, by where the page's events were found and the total, facets and histogram counted: sidecar (the shard's events by value in memory, for a query of facetable terms, _exists and time ranges), word_counts (a query of one common word: its page from the blocks, its total from the word counts and the blocks before the word became common) or blocks (the candidate blocks read).",
 	}, []string{"from"})
+	metricBlockPagesSkipped = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "block_pages_skipped_total",
+		Help: "Block shards only counted for a search in time order, not paged, their best event sorting after the last of the page the shards read before them made.",
+	})
 	metricSidecarFreezes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "sidecar_freezes_total",
 		Help: "Block shards of partitions that take no more events whose sidecar was moved from the heap to a mapped file beside them, by result: frozen, or failed (kept on the heap; logged).",
@@ -129,7 +133,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricBlockSearches, metricSidecarFreezes, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps, metricStoredCache, metricStoredCacheBytes}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricBlockSearches, metricBlockPagesSkipped, metricSidecarFreezes, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps, metricStoredCache, metricStoredCacheBytes}
 }
 
 var (
