@@ -456,24 +456,26 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	if err := wave(order[:first], nil); err != nil {
 		return out, err
 	}
-	var last *eventKey // the page's last so far, once it is full
-	var firstKeys []eventKey
-	for _, b := range order[:first] {
-		for _, m := range parts[b.i].pg.matches {
-			firstKeys = append(firstKeys, m.key)
-		}
-	}
-	if size > 0 && len(firstKeys) >= size {
-		slices.SortFunc(firstKeys, func(a, b eventKey) int {
-			if before(a, b) {
-				return -1
+	if first < len(order) {
+		var last *eventKey // the page's last so far, once it is full
+		var firstKeys []eventKey
+		for _, b := range order[:first] {
+			for _, m := range parts[b.i].pg.matches {
+				firstKeys = append(firstKeys, m.key)
 			}
-			return 1
-		})
-		last = &firstKeys[size-1]
-	}
-	if err := wave(order[first:], last); err != nil {
-		return out, err
+		}
+		if size > 0 && len(firstKeys) >= size {
+			slices.SortFunc(firstKeys, func(a, b eventKey) int {
+				if before(a, b) {
+					return -1
+				}
+				return 1
+			})
+			last = &firstKeys[size-1]
+		}
+		if err := wave(order[first:], last); err != nil {
+			return out, err
+		}
 	}
 	n := 0
 	for _, pt := range parts {
