@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/codetrail/codetrail/index/query"
 	"github.com/codetrail/codetrail/index/record"
@@ -167,65 +165,35 @@ func (p *blockPlan) relevance(ctx context.Context, shards []blockShard, stored [
 	// holding the newest sequence numbers are read first, and one whose
 	// newest is older than the k kept is not read (at 10M, the newest of
 	// five partitions instead of each).
-	type bounded struct {
-		i     int
-		seq   uint64
-		known bool
-	}
-	order := make([]bounded, len(shards))
+	order := make([]shardBound[uint64], len(shards))
 	for i, sh := range shards {
-		order[i] = bounded{i: i}
-		order[i].seq, order[i].known = sh.w.lastSeq()
+		order[i].i = i
+		order[i].best, order[i].known = sh.w.lastSeq()
 	}
-	slices.SortStableFunc(order, func(a, b bounded) int {
-		if a.known != b.known {
-			if !a.known {
-				return -1
-			}
-			return 1
+	sortBounds(order, func(a, b uint64) bool { return a > b })
+	err = inWaves(ctx, order, len(leaves) == 0, func(gctx context.Context, i int, skip bool) error {
+		if skip {
+			return nil
 		}
-		return cmp.Compare(b.seq, a.seq)
-	})
-	first := len(order)
-	if len(leaves) == 0 {
-		first = min(len(order), runtime.GOMAXPROCS(0))
-		for first < len(order) && !order[first-1].known {
-			first++
-		}
-	}
-	wave := func(bs []bounded, kth uint64, full bool) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(runtime.GOMAXPROCS(0))
-		for _, b := range bs {
-			if full && b.known && b.seq < kth {
-				metricBlockPagesSkipped.Inc()
-				continue
-			}
-			g.Go(func() error { return scan(gctx, b.i) })
-		}
-		return g.Wait()
-	}
-	if err := wave(order[:first], 0, false); err != nil {
-		return nil, 0, err
-	}
-	if first < len(order) {
+		return scan(gctx, i)
+	}, func(first []shardBound[uint64]) func(uint64) bool {
 		var seqs []uint64
-		for _, b := range order[:first] {
+		for _, b := range first {
 			for _, gr := range scans[b.i].groups {
 				for _, m := range gr.top {
 					seqs = append(seqs, m.m.key.seq)
 				}
 			}
 		}
-		full := len(seqs) >= k
-		var kth uint64
-		if full {
-			slices.Sort(seqs)
-			kth = seqs[len(seqs)-k]
+		if len(seqs) < k {
+			return nil
 		}
-		if err := wave(order[first:], kth, full); err != nil {
-			return nil, 0, err
-		}
+		slices.Sort(seqs)
+		kth := seqs[len(seqs)-k]
+		return func(seq uint64) bool { return seq < kth }
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	weights := make([]float64, len(leaves))
 	for i := range scans {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/blevesearch/bleve/v2/search"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/codetrail/codetrail/index/query"
 	"github.com/codetrail/codetrail/index/record"
@@ -411,71 +409,39 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	// counted. Partitions follow one another in time, so at 10M events
 	// the page of a word was read in one of five partitions instead of
 	// each (the blocks read for a page were two thirds of its CPU).
-	type bounded struct {
-		i     int
-		best  eventKey
-		known bool
-	}
-	order := make([]bounded, len(shards))
+	order := make([]shardBound[eventKey], len(shards))
 	for i, sh := range shards {
-		order[i] = bounded{i: i}
+		order[i].i = i
 		order[i].best, order[i].known = sh.w.bestKey(newest)
 	}
 	before := inOrder(newest)
-	slices.SortStableFunc(order, func(a, b bounded) int {
-		switch {
-		case a.known != b.known:
-			if !a.known {
-				return -1 // unknown first: always paged
-			}
-			return 1
-		case before(a.best, b.best):
-			return -1
-		case before(b.best, a.best):
-			return 1
+	sortBounds(order, before)
+	err = inWaves(ctx, order, true, func(gctx context.Context, i int, skip bool) error {
+		if skip {
+			return run(gctx, i, 0)
 		}
-		return 0
-	})
-	first := min(len(order), runtime.GOMAXPROCS(0))
-	for first < len(order) && !order[first-1].known {
-		first++
-	}
-	wave := func(bs []bounded, last *eventKey) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(runtime.GOMAXPROCS(0))
-		for _, b := range bs {
-			n := size
-			if last != nil && b.known && !before(b.best, *last) {
-				n = 0
-				metricBlockPagesSkipped.Inc()
-			}
-			g.Go(func() error { return run(gctx, b.i, n) })
-		}
-		return g.Wait()
-	}
-	if err := wave(order[:first], nil); err != nil {
-		return out, err
-	}
-	if first < len(order) {
-		var last *eventKey // the page's last so far, once it is full
-		var firstKeys []eventKey
-		for _, b := range order[:first] {
+		return run(gctx, i, size)
+	}, func(first []shardBound[eventKey]) func(eventKey) bool {
+		var keys []eventKey
+		for _, b := range first {
 			for _, m := range parts[b.i].pg.matches {
-				firstKeys = append(firstKeys, m.key)
+				keys = append(keys, m.key)
 			}
 		}
-		if size > 0 && len(firstKeys) >= size {
-			slices.SortFunc(firstKeys, func(a, b eventKey) int {
-				if before(a, b) {
-					return -1
-				}
-				return 1
-			})
-			last = &firstKeys[size-1]
+		if size == 0 || len(keys) < size {
+			return nil
 		}
-		if err := wave(order[first:], last); err != nil {
-			return out, err
-		}
+		slices.SortFunc(keys, func(a, b eventKey) int {
+			if before(a, b) {
+				return -1
+			}
+			return 1
+		})
+		last := keys[size-1] // the page's last so far
+		return func(best eventKey) bool { return !before(best, last) }
+	})
+	if err != nil {
+		return out, err
 	}
 	n := 0
 	for _, pt := range parts {
