@@ -315,9 +315,13 @@ func (s *Store) relevancePage(ctx context.Context, out *SearchResult, shards []b
 	if err != nil {
 		return 0, false, err
 	}
-	ranked, err := s.blockPlanOf(ast, Scope{}, now, time.Time{}, time.Time{}, shards)
-	if err != nil {
-		return 0, false, err
+	// The clauses that score, from the query without its scope (a time
+	// range ANDed to it scores none).
+	ranked := p
+	if !r.Scope.IsZero() {
+		if ranked, err = s.blockPlanOf(ast, Scope{}, now, time.Time{}, time.Time{}, shards); err != nil {
+			return 0, false, err
+		}
 	}
 	stored := make([]blockStored, len(shards))
 	keepFrom := keepFromSeq(s.head.Load())
