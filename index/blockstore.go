@@ -372,10 +372,12 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		}
 		// Else the page from the blocks, in the sidecar's order where
 		// it has them.
-		if blocks, ok := sh.w.sidecarBlocks(p); ok && size > 0 {
-			pt.pg, err = p.pageOrdered(gctx, blocks, st, newest, size, after)
-		} else if size > 0 {
-			pt.pg, err = p.page(gctx, search, st, newest, size, after)
+		if size > 0 { // else only counted
+			if blocks, ok := sh.w.sidecarBlocks(p); ok {
+				pt.pg, err = p.pageOrdered(gctx, blocks, st, newest, size, after)
+			} else {
+				pt.pg, err = p.page(gctx, search, st, newest, size, after)
+			}
 		}
 		if err != nil || pt.counted {
 			return err
