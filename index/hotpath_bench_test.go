@@ -300,6 +300,12 @@ func BenchmarkSearch(b *testing.B) {
 		// The summary view, which the harness and most pages ask for.
 		{"term/summary", SearchRequest{Query: "eventName:GetPipelineState", Summary: true}, 0},
 		{"word/summary", SearchRequest{Query: "checkout", Summary: true}, 0},
+		// Relevance order: without an OR every match scores alike; an OR
+		// of typed terms on the block layout's sidecars; an OR with a
+		// word reads every candidate block (blockrelevance.go).
+		{"relevance/word", SearchRequest{Query: "checkout", Order: OrderRelevance}, 0},
+		{"relevance/or-terms", SearchRequest{Query: "eventName:GetPipelineState OR eventName:StartBuild", Order: OrderRelevance}, 0},
+		{"relevance/or-word", SearchRequest{Query: "checkout OR eventName:StartBuild", Order: OrderRelevance}, 0},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			tc.req.PageSize = 50
@@ -316,7 +322,8 @@ func BenchmarkSearch(b *testing.B) {
 				b.Fatalf("%q: total %d, %d hits; want %d, %d", tc.req.Query, res.Total, len(res.Hits), len(want), len(wantPage))
 			}
 			for i, h := range res.Hits {
-				if h.Event.ID != wantPage[i].ID {
+				// Relevance pages the same matches in another order.
+				if h.Event.ID != wantPage[i].ID && tc.req.Order != OrderRelevance {
 					b.Fatalf("%q: hit %d is %s, want %s", tc.req.Query, tc.skip+i, h.Event.ID, wantPage[i].ID)
 				}
 			}
