@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 
 	"github.com/codetrail/codetrail/index/query"
@@ -241,19 +240,9 @@ func (p *blockPlan) scanShard(ctx context.Context, sh blockShard, stored blockSt
 	defer rd.release()
 	sets := make([]eventSet, len(leaves))
 	return p.eachCandidate(ctx, sh, func(h *search.DocumentMatch) (bool, error) {
-		x, err := rd.read(h)
-		if err != nil {
-			return false, err
-		}
-		if !p.mayHold(blockBloom{rd.bloom}) {
-			return true, nil
-		}
-		set, _, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
-		if err != nil {
-			return false, fmt.Errorf("block %s: %w", h.ID, err)
-		}
-		if set.empty() {
-			return true, nil
+		x, set, _, _, err := p.blockMatches(&rd, h)
+		if err != nil || set.empty() {
+			return err == nil, err
 		}
 		for j, l := range leaves {
 			yes, maybe, err := l.eval(x)
@@ -270,36 +259,13 @@ func (p *blockPlan) scanShard(ctx context.Context, sh blockShard, stored blockSt
 // match of p, by descending first sequence number (a shard's blocks hold
 // consecutive runs of them, so the most recently stored first), until fn
 // returns false or an error.
-func (p *blockPlan) eachCandidate(ctx context.Context, sh blockShard, fn func(h *search.DocumentMatch) (bool, error)) error {
+func (p *blockPlan) eachCandidate(ctx context.Context, sh blockShard, fn blockVisit) error {
 	if firsts, ok := sh.w.sidecarBlockList(p, 0); ok {
 		slices.Sort(firsts)
-		for i := len(firsts) - 1; i >= 0; i-- {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if more, err := fn(&search.DocumentMatch{ID: blockID(firsts[i])}); err != nil || !more {
-				return err
-			}
-		}
-		return nil
+		slices.Reverse(firsts)
+		return visitListed(ctx, firsts, fn)
 	}
-	for from, n := 0, 64; ; from, n = from+n, 1024 {
-		req := bleve.NewSearchRequestOptions(p.candidates, n, from, false)
-		req.Score = "none"
-		req.SortBy([]string{"-" + fieldSeq})
-		res, err := sh.idx.SearchInContext(ctx, req)
-		if err != nil {
-			return fmt.Errorf("search blocks: %w", err)
-		}
-		for _, h := range res.Hits {
-			if more, err := fn(h); err != nil || !more {
-				return err
-			}
-		}
-		if len(res.Hits) < n {
-			return nil
-		}
-	}
+	return visitSearched(ctx, searchOfIndex(sh.idx), p.candidates, true, 64, fn)
 }
 
 // relevancePage sets out's hits to the page of relevance order from

@@ -14,6 +14,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
+	bquery "github.com/blevesearch/bleve/v2/search/query"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/codetrail/codetrail/index/record"
@@ -379,18 +380,13 @@ func (p *blockPlan) collect(ctx context.Context, search searchFunc, stored block
 // take adds to out the events of the block h, read by rd, that match p
 // and sort after from (if after), keeping the first size (keepFirst).
 func (p *blockPlan) take(rd *blockReader, h *search.DocumentMatch, out []blockMatch, after bool, from eventKey, before func(a, b eventKey) bool, size int, pg *blockPage) ([]blockMatch, error) {
-	x, err := rd.read(h)
-	if err != nil {
-		return out, err
+	x, set, read, parsed, err := p.blockMatches(rd, h)
+	if read {
+		pg.read++
 	}
-	if !p.mayHold(blockBloom{rd.bloom}) {
-		return out, nil
-	}
-	pg.read++
-	set, parsed, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
 	pg.parsed += parsed
-	if err != nil {
-		return out, fmt.Errorf("block %s: %w", h.ID, err)
+	if err != nil || !read {
+		return out, err
 	}
 	set.each(func(o int) {
 		if k := x.key(o); !after || before(from, k) {
@@ -398,6 +394,24 @@ func (p *blockPlan) take(rd *blockReader, h *search.DocumentMatch, out []blockMa
 		}
 	})
 	return keepFirst(out, size, before, pg), nil
+}
+
+// blockMatches reads the block h with rd and returns its event indexes and
+// the events of it matching p. read is false when its Bloom filter rules
+// the block out (its event indexes not tested); parsed is the number of
+// records tested on the matcher.
+func (p *blockPlan) blockMatches(rd *blockReader, h *search.DocumentMatch) (x blockIndexes, set eventSet, read bool, parsed int, err error) {
+	if x, err = rd.read(h); err != nil {
+		return x, set, false, 0, err
+	}
+	if !p.mayHold(blockBloom{rd.bloom}) {
+		return x, set, false, 0, nil
+	}
+	set, parsed, err = p.test(x, func() (*blockRecords, error) { return rd.records(h) })
+	if err != nil {
+		err = fmt.Errorf("block %s: %w", h.ID, err)
+	}
+	return x, set, true, parsed, err
 }
 
 // orderedBlocks gives a shard's blocks in a page's order (sidecar.blocksFrom).
@@ -497,24 +511,8 @@ type blockCounts struct {
 // counts counts p's matches and what r asks for over them, reading every
 // candidate block (its columns too when facets are asked for).
 func (p *blockPlan) counts(ctx context.Context, find searchFunc, stored blockStored, r blockCountRequest) (blockCounts, error) {
-	return p.countIn(func(fn func(h *search.DocumentMatch) error) error {
-		for from, n := 0, 1024; ; from += n {
-			req := bleve.NewSearchRequestOptions(p.candidates, n, from, false)
-			req.Score = "none"
-			req.SortBy([]string{fieldSeq})
-			res, err := find(ctx, req)
-			if err != nil {
-				return fmt.Errorf("search blocks: %w", err)
-			}
-			for _, h := range res.Hits {
-				if err := fn(h); err != nil {
-					return err
-				}
-			}
-			if len(res.Hits) < n {
-				return nil
-			}
-		}
+	return p.countIn(func(fn blockVisit) error {
+		return visitSearched(ctx, find, p.candidates, false, 1024, fn)
 	}, stored, r)
 }
 
@@ -522,22 +520,56 @@ func (p *blockPlan) counts(ctx context.Context, find searchFunc, stored blockSto
 // numbers (the sidecar's, sidecarBlockList) instead of a Bleve search for
 // the candidate blocks, which cost a millisecond even when it found one.
 func (p *blockPlan) countBlocks(ctx context.Context, firsts []uint64, stored blockStored, r blockCountRequest) (blockCounts, error) {
-	return p.countIn(func(fn func(h *search.DocumentMatch) error) error {
-		for _, f := range firsts {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(&search.DocumentMatch{ID: blockID(f)}); err != nil {
+	return p.countIn(func(fn blockVisit) error { return visitListed(ctx, firsts, fn) }, stored, r)
+}
+
+// blockVisit is called with blocks in turn; more false stops them.
+type blockVisit func(h *search.DocumentMatch) (more bool, err error)
+
+// visitListed calls fn with the blocks named by their first sequence
+// numbers, in that order.
+func visitListed(ctx context.Context, firsts []uint64, fn blockVisit) error {
+	for _, f := range firsts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if more, err := fn(&search.DocumentMatch{ID: blockID(f)}); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// visitSearched calls fn with the blocks q finds through find, by first
+// sequence number (descending with desc), asking for first of them, then
+// 1024 at a time.
+func visitSearched(ctx context.Context, find searchFunc, q bquery.Query, desc bool, first int, fn blockVisit) error {
+	sortBy := fieldSeq
+	if desc {
+		sortBy = "-" + fieldSeq
+	}
+	for from, n := 0, first; ; from, n = from+n, 1024 {
+		req := bleve.NewSearchRequestOptions(q, n, from, false)
+		req.Score = "none"
+		req.SortBy([]string{sortBy})
+		res, err := find(ctx, req)
+		if err != nil {
+			return fmt.Errorf("search blocks: %w", err)
+		}
+		for _, h := range res.Hits {
+			if more, err := fn(h); err != nil || !more {
 				return err
 			}
 		}
-		return nil
-	}, stored, r)
+		if len(res.Hits) < n {
+			return nil
+		}
+	}
 }
 
 // countIn counts p's matches, and what r asks for over them, in the blocks
 // each gives.
-func (p *blockPlan) countIn(each func(fn func(h *search.DocumentMatch) error) error, stored blockStored, r blockCountRequest) (blockCounts, error) {
+func (p *blockPlan) countIn(each func(fn blockVisit) error, stored blockStored, r blockCountRequest) (blockCounts, error) {
 	rd := newBlockReader(stored, len(r.fields) > 0)
 	defer rd.release()
 	out := blockCounts{facets: make([]facetCount, len(r.fields)), buckets: make([]int, r.buckets)}
@@ -545,22 +577,12 @@ func (p *blockPlan) countIn(each func(fn func(h *search.DocumentMatch) error) er
 	if r.buckets > 0 {
 		start = r.start.UnixNano()
 	}
-	err := each(func(h *search.DocumentMatch) error {
-		x, err := rd.read(h)
-		if err != nil {
-			return err
-		}
-		if !p.mayHold(blockBloom{rd.bloom}) {
-			return nil
-		}
-		set, _, err := p.test(x, func() (*blockRecords, error) { return rd.records(h) })
-		if err != nil {
-			return fmt.Errorf("block %s: %w", h.ID, err)
+	err := each(func(h *search.DocumentMatch) (bool, error) {
+		x, set, _, _, err := p.blockMatches(&rd, h)
+		if err != nil || set.empty() {
+			return true, err
 		}
 		out.total += uint64(set.count())
-		if set.empty() {
-			return nil
-		}
 		if r.buckets > 0 {
 			set.each(func(o int) {
 				if t := x.key(o).nanos; t != noTime && t >= start {
@@ -571,16 +593,16 @@ func (p *blockPlan) countIn(each func(fn func(h *search.DocumentMatch) error) er
 			})
 		}
 		if len(r.fields) == 0 {
-			return nil
+			return true, nil
 		}
 		cols, err := decodeBlockColumns(rd.colBuf, x.events, r.fields)
 		if err != nil {
-			return fmt.Errorf("block %s: %w", h.ID, err)
+			return false, fmt.Errorf("block %s: %w", h.ID, err)
 		}
 		for i, f := range r.fields {
 			cols.count(f, set, &out.facets[i])
 		}
-		return nil
+		return true, nil
 	})
 	return out, err
 }
