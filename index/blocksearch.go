@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 	bquery "github.com/blevesearch/bleve/v2/search/query"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/codetrail/codetrail/index/record"
 )
@@ -627,10 +625,9 @@ func readBlockEvents(ms []blockMatch, stored blockStored, summary bool, arena *b
 		}
 		at[m.block] = append(at[m.block], i)
 	}
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for _, b := range blocks {
-		g.Go(func() error {
+	return inParallel(len(blocks), func(k int) error {
+		b := blocks[k]
+		{
 			is := at[b]
 			ords := make([]int, len(is))
 			for k, i := range is {
@@ -681,7 +678,6 @@ func readBlockEvents(ms []blockMatch, stored blockStored, summary bool, arena *b
 				*into[i] = ev
 			}
 			return nil
-		})
-	}
-	return g.Wait()
+		}
+	})
 }

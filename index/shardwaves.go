@@ -4,8 +4,6 @@ import (
 	"context"
 	"runtime"
 	"slices"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // shardBound is a block shard's place in the order a search reads the
@@ -44,16 +42,20 @@ func sortBounds[K any](bs []shardBound[K], before func(a, b K) bool) {
 // cut returns nil when no shard may be skipped.
 func inWaves[K any](ctx context.Context, order []shardBound[K], split bool, run func(ctx context.Context, i int, skip bool) error, cut func(first []shardBound[K]) func(best K) bool) error {
 	wave := func(bs []shardBound[K], skip func(K) bool) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(runtime.GOMAXPROCS(0))
-		for _, b := range bs {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		return inParallel(len(bs), func(k int) error {
+			b := bs[k]
 			skipped := skip != nil && b.known && skip(b.best)
 			if skipped {
 				metricBlockPagesSkipped.Inc()
 			}
-			g.Go(func() error { return run(gctx, b.i, skipped) })
-		}
-		return g.Wait()
+			err := run(wctx, b.i, skipped)
+			if err != nil {
+				cancel() // the others' searches stop
+			}
+			return err
+		})
 	}
 	first := len(order)
 	if split {
