@@ -619,6 +619,9 @@ type blockRecords struct {
 	// buffers, kept in bodies until release.
 	pooled bool
 	bodies []*[]byte
+	// cached: its frames are found in and kept in decodedFrames (a
+	// page's reads, openBlockRecordsAt), their records shared with it.
+	cached bool
 }
 
 // frameBufs are buffers a frame's records decode into, for readers that
@@ -644,6 +647,7 @@ func (r *blockRecords) release() {
 	clear(r.frames)
 	clear(r.recs)
 	r.bodies, r.frames, r.recs, r.ready = r.bodies[:0], r.frames[:0], r.recs[:0], eventSet{}
+	r.cached = false
 	recordsPool.Put(r)
 }
 
@@ -679,6 +683,7 @@ func openBlockRecordsAt(b []byte, ords []int) (*blockRecords, error) {
 	if err != nil || r.frames == nil {
 		return r, err
 	}
+	r.cached = true
 	for _, o := range ords {
 		if _, err := r.get(o); err != nil {
 			return nil, err
@@ -734,7 +739,7 @@ func readBlockRecords(b []byte, pool bool) (*blockRecords, error) {
 		r = recordsPool.Get().(*blockRecords)
 		r.pooled = true
 	}
-	r.s2, r.per = b[0] == blockSumsV1, per
+	r.s2, r.per, r.cached = b[0] == blockSumsV1, per, false
 	r.recs = slices.Grow(r.recs[:0], n)[:n]
 	r.frames = slices.Grow(r.frames[:0], (n+per-1)/per)[:(n+per-1)/per]
 	var lensBuf [blockSize / blockFrame]int
@@ -775,9 +780,43 @@ func (r *blockRecords) get(o int) (blockRecord, error) {
 	if f >= len(r.frames) || r.frames[f] == nil {
 		return blockRecord{}, fmt.Errorf("index: record %d of a block was not read", o)
 	}
+	lo := f * r.per
+	want := min(r.per, len(r.recs)-lo)
+	var hit []blockRecord
+	if r.cached {
+		hit = decodedFrames.get(r.frames[f])
+	}
+	if len(hit) == want {
+		copy(r.recs[lo:lo+want], hit)
+	} else {
+		body, err := r.decodeFrame(f)
+		if err != nil {
+			return blockRecord{}, err
+		}
+		got, err := splitBlockRecords(body, r.recs[lo:lo], want)
+		if err == nil && len(got) != want {
+			err = fmt.Errorf("decode block records: %d records in frame %d, want %d", len(got), f, want)
+		}
+		if err != nil {
+			return blockRecord{}, err
+		}
+		if r.cached {
+			decodedFrames.put(r.frames[f], body, got)
+		}
+	}
+	r.frames[f] = nil
+	for k := lo; k < lo+want; k++ {
+		r.ready.add(k)
+	}
+	return r.recs[o], nil
+}
+
+// decodeFrame decodes the frame f: into a pooled buffer if r is pooled
+// and not cached, else into its own (a cached r's go to decodedFrames).
+func (r *blockRecords) decodeFrame(f int) ([]byte, error) {
 	c, err := codec()
 	if err != nil {
-		return blockRecord{}, err
+		return nil, err
 	}
 	// Sized from the frame's header: growing the output as it decodes
 	// cost as much as decoding.
@@ -785,7 +824,7 @@ func (r *blockRecords) get(o int) (blockRecord, error) {
 	if r.s2 {
 		n, err := s2.DecodedLen(r.frames[f])
 		if err != nil || n > maxBlockPart {
-			return blockRecord{}, fmt.Errorf("decode block summaries, frame %d: decoded length %d (%v)", f, n, err)
+			return nil, fmt.Errorf("decode block summaries, frame %d: decoded length %d (%v)", f, n, err)
 		}
 		size = uint64(n)
 	} else {
@@ -796,7 +835,7 @@ func (r *blockRecords) get(o int) (blockRecord, error) {
 	}
 	var dst []byte
 	var buf *[]byte
-	if r.pooled {
+	if r.pooled && !r.cached {
 		buf = frameBufs.Get().(*[]byte)
 		dst = (*buf)[:0]
 	}
@@ -814,22 +853,9 @@ func (r *blockRecords) get(o int) (blockRecord, error) {
 		r.bodies = append(r.bodies, buf)
 	}
 	if err != nil {
-		return blockRecord{}, fmt.Errorf("decode block records, frame %d: %w", f, err)
+		return nil, fmt.Errorf("decode block records, frame %d: %w", f, err)
 	}
-	lo := f * r.per
-	want := min(r.per, len(r.recs)-lo)
-	got, err := splitBlockRecords(body, r.recs[lo:lo], want)
-	if err == nil && len(got) != want {
-		err = fmt.Errorf("decode block records: %d records in frame %d, want %d", len(got), f, want)
-	}
-	if err != nil {
-		return blockRecord{}, err
-	}
-	r.frames[f] = nil
-	for k := lo; k < lo+want; k++ {
-		r.ready.add(k)
-	}
-	return r.recs[o], nil
+	return body, nil
 }
 
 // decodeBlockRecords decodes all the records of b (encodeBlockRecords),

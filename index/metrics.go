@@ -72,6 +72,15 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "stored_cache_total",
 		Help: "Reads of the stored fields of one of the newest blocks' documents (a block's, its summaries', its rare terms' index's), by result: hit (kept decompressed from an earlier read) or miss (decompressed by zapx, and kept).",
 	}, []string{"result"})
+	metricFrameCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "frame_cache_total",
+		Help: "Reads of a frame of a block's summaries or records for a page, by result: hit (kept decoded from an earlier page) or miss (decoded, and kept).",
+	}, []string{"result"})
+	metricFrameHits, metricFrameMisses = metricFrameCache.WithLabelValues("hit"), metricFrameCache.WithLabelValues("miss")
+	metricFrameCacheBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "codetrail", Subsystem: "index", Name: "frame_cache_bytes",
+		Help: "Bytes the cache of decoded frames of blocks' summaries and records holds, about.",
+	})
 	metricStoredCacheBytes = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "stored_cache_bytes",
 		Help: "Bytes the cache of the newest blocks' stored fields holds, about.",
@@ -133,7 +142,7 @@ var (
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricBlockSearches, metricBlockPagesSkipped, metricSidecarFreezes, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps, metricStoredCache, metricStoredCacheBytes}
+	return []prometheus.Collector{metricStored, metricDuplicates, metricSearchSeconds, metricNewestWindows, metricNewestWindowSearches, metricDictAggregations, metricSegCounts, metricBitmapAggregations, metricColumns, metricBlockSearches, metricBlockPagesSkipped, metricSidecarFreezes, metricEdgeTimes, metricHourSpans, metricTimeRanges, metricSubscribers, metricEndedForLag, metricLagPages, metricDeliverySeconds, metricDispatchSeconds, metricDroppedEvents, metricDiskFull, metricIDLookups, metricCompactions, metricCompactionSeconds, metricHitReads, metricSummaryFallbacks, metricRandomReadMaps, metricStoredCache, metricStoredCacheBytes, metricFrameCache, metricFrameCacheBytes}
 }
 
 var (
