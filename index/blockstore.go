@@ -208,7 +208,12 @@ func blockShardTerms(shards []blockShard) termSource {
 			// term dictionaries of every segment cost a wildcard on user
 			// ARNs 7 ms at 1M events.
 			ts, ok := sh.w.sidecarTerms(field)
-			if !ok {
+			if field == fieldNewline {
+				var err error
+				if ts, err = sh.w.newlineFields(); err != nil {
+					return nil, err
+				}
+			} else if !ok {
 				var err error
 				if ts, err = indexTerms(sh.idx)(field); err != nil {
 					return nil, err
@@ -915,7 +920,7 @@ func blockTermCount(ast query.Node, r SearchRequest, shards []blockShard) (n uin
 	for _, sh := range shards {
 		// A block that left a value with a newline out of its list: the
 		// term matches its lines, which the counts do not hold.
-		nl, err := indexTerms(sh.idx)(fieldNewline)
+		nl, err := sh.w.newlineFields()
 		if err != nil {
 			return 0, false, err
 		}

@@ -62,6 +62,50 @@ type blockWriter struct {
 	// failed, not to be tried again.
 	frozen, unfrozen bool
 	frozenWords      *frozenWords // instead of stored and wordNums once frozen
+	// newline holds the fields whose values some block left out of its
+	// list for holding a newline (fieldNewline's terms): read from the
+	// shard's dictionary once (every segment's, a goroutine each: 5% of
+	// a term's search through the server when read each time), and added
+	// to before a batch holding more is stored. A retention that deletes
+	// such blocks leaves their names: more than the blocks hold only
+	// sends a term to the slower test of its blocks.
+	nlMu    sync.Mutex
+	newline []string
+	nlRead  bool
+}
+
+// newlineFields returns the fields some stored block left a value of out
+// of its list for holding a newline; the slice is not to be changed.
+func (w *blockWriter) newlineFields() ([]string, error) {
+	w.nlMu.Lock()
+	defer w.nlMu.Unlock()
+	if !w.nlRead {
+		names, err := indexTerms(w.sh)(fieldNewline)
+		if err != nil {
+			return nil, err
+		}
+		w.newline, w.nlRead = mergeNames(w.newline, names), true
+	}
+	return w.newline, nil
+}
+
+// noteNewline adds names to newlineFields' before the batch holding them
+// is stored.
+func (w *blockWriter) noteNewline(names []string) {
+	if len(names) == 0 {
+		return
+	}
+	w.nlMu.Lock()
+	defer w.nlMu.Unlock()
+	w.newline = mergeNames(w.newline, names)
+}
+
+// mergeNames returns the sorted union of a and b in a new slice (readers
+// may hold a).
+func mergeNames(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // freeze moves what a shard that takes no more batches (its partition is
@@ -321,6 +365,7 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 	}
 	var blocks []built
 	var kept []*document.Document // for w.cache
+	var newline []string          // fields whose values a block left out for a newline
 	// The batch's own counts, added to the store's once it is stored: the
 	// values from the blocks' columns, as they are built.
 	added := newAllCounts()
@@ -362,6 +407,8 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 				bt.ix, err = parseEventIndex(f.Value())
 			case fieldColumns:
 				bt.cols = f.Value()
+			case fieldNewline:
+				newline = append(newline, strings.FieldsFunc(string(f.Value()), func(r rune) bool { return r == '\n' })...)
 			}
 		}
 		if err != nil {
@@ -382,6 +429,7 @@ func (w *blockWriter) writeBatch(events []record.Event) error {
 		return fmt.Errorf("counts: %w", err)
 	}
 	setSeq(b, events[len(events)-1].Seq)
+	w.noteNewline(newline)
 	if err := w.sh.Batch(b); err != nil {
 		w.failed = true
 		return err
