@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -40,7 +41,7 @@ const maxGCPercent = 100_000
 // its sweep and the return of pages to the system, a core for some 40 ms
 // on a 2-core machine (the slowest of a few hundred searches after a burst,
 // measured: 8 to 12 ms instead of 1 to 2). While nothing allocates, the
-// tuner collects that garbage itself and returns the free pages.
+// tuner collects that garbage itself.
 const (
 	idleTicks   = 20      // of the tuner's 50 ms: idle for a second
 	idleAllocs  = 4 << 20 // bytes allocated in that second, at most (some 60 searches)
@@ -98,10 +99,10 @@ func tuneGC(ctx context.Context, minHeap uint64, base int, log *slog.Logger) {
 			heap, live, goal := samples[3].Value.Uint64(), samples[1].Value.Uint64(), samples[4].Value.Uint64()
 			if idleCollect(allocated, heap, live, goal) {
 				start := time.Now()
-				// And the pages it frees handed back at once: the
-				// scavenger returning them bit by bit took 4% of the
-				// searches' CPU that followed.
-				debug.FreeOSMemory()
+				// Not debug.FreeOSMemory: the pages it hands back are
+				// faulted in again as the heap grows back to its goal, and
+				// the searches after it spent 9% of their CPU on that.
+				runtime.GC()
 				gcIdleCollections.Inc()
 				log.Debug("collected while idle", "garbage_mib", (heap-live)>>20, "took", time.Since(start))
 				metrics.Read(samples)
