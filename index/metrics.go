@@ -76,7 +76,6 @@ var (
 		Namespace: "codetrail", Subsystem: "index", Name: "frame_cache_total",
 		Help: "Reads of a frame of a block's summaries or records for a page, by result: hit (kept decoded from an earlier page) or miss (decoded, and kept).",
 	}, []string{"result"})
-	metricFrameHits, metricFrameMisses = metricFrameCache.WithLabelValues("hit"), metricFrameCache.WithLabelValues("miss")
 	metricFrameCacheBytes = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "codetrail", Subsystem: "index", Name: "frame_cache_bytes",
 		Help: "Bytes the cache of decoded frames of blocks' summaries and records holds, about.",
@@ -139,6 +138,9 @@ var (
 		Help: "Summary-view hits whose stored summary did not decode, read from their record instead.",
 	})
 )
+
+// The frame cache's counters, looked up once: a page reads up to 50 frames.
+var metricFrameHits, metricFrameMisses = metricFrameCache.WithLabelValues("hit"), metricFrameCache.WithLabelValues("miss")
 
 // Collectors returns the package's metrics for registration by main.
 func Collectors() []prometheus.Collector {
