@@ -56,10 +56,12 @@ done
 # npm_install installs packages into $TOOLS/npm, trying three times: a
 # registry hiccup (or a lock left by an interrupted install) should not fail
 # a fresh CI machine. Errors are printed (--loglevel=error, not --silent).
+# Each try gets 5 minutes: npm has no timeout of its own, and a download
+# that stalled once held a CI run for 15 minutes until killed by hand.
 npm_install() {
   local try
   for try in 1 2 3; do
-    if (cd "$TOOLS/npm" && npm install --loglevel=error --no-audit --no-fund --prefix . "$@" >/dev/null); then
+    if (cd "$TOOLS/npm" && timeout 300 npm install --loglevel=error --no-audit --no-fund --prefix . "$@" >/dev/null); then
       return 0
     fi
     echo "npm install $* failed (try $try of 3)" >&2
