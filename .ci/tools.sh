@@ -120,7 +120,15 @@ if [ -n "$(ls -A examples/node/node_modules 2>/dev/null)" ] \
   :
 else
   echo "installing examples/node dependencies (npm ci)" >&2
-  (cd examples/node && npm ci --silent --no-audit --no-fund >/dev/null)
+  for try in 1 2 3; do
+    # As npm_install: three tries of 5 minutes each.
+    if (cd examples/node && timeout 300 npm ci --silent --no-audit --no-fund >/dev/null); then
+      break
+    fi
+    [ "$try" = 3 ] && { echo "npm ci in examples/node failed 3 times" >&2; exit 1; }
+    echo "npm ci in examples/node failed (try $try of 3)" >&2
+    sleep $((try * 5))
+  done
   cp examples/node/package-lock.json "$TOOLS/examples-node.lock"
 fi
 # Python: Debian's grpcio and protobuf for /usr/bin/python3, and protoc with
