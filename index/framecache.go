@@ -19,19 +19,14 @@ import (
 // for the same records, and a different frame compares unequal. Least
 // recently used entries go first once max bytes are held.
 type frameCache struct {
-	mu    sync.Mutex
-	max   int
-	size  int
-	seed  maphash.Seed
-	m     map[uint64]*frameEntry
-	order frameEntry // sentinel, most recently used after it
+	mu      sync.Mutex
+	seed    maphash.Seed
+	entries *lru[uint64, *frameEntry] // by frameKey, at most max bytes
 }
 
 type frameEntry struct {
-	key        uint64
-	comp, dec  []byte        // dec is shared by readers: never written after put
-	recs       []blockRecord // dec split, also shared
-	prev, next *frameEntry
+	comp, dec []byte        // dec is shared by readers: never written after put
+	recs      []blockRecord // dec split, also shared
 }
 
 func (e *frameEntry) bytes() int { return len(e.comp) + len(e.dec) + 40*len(e.recs) + 120 }
@@ -61,9 +56,7 @@ const frameCacheBytes = 16 << 20
 var decodedFrames = newFrameCache(frameCacheBytes)
 
 func newFrameCache(max int) *frameCache {
-	c := &frameCache{max: max, seed: maphash.MakeSeed(), m: map[uint64]*frameEntry{}}
-	c.order.next, c.order.prev = &c.order, &c.order
-	return c
+	return &frameCache{seed: maphash.MakeSeed(), entries: newLRU[uint64](max, (*frameEntry).bytes)}
 }
 
 // get returns the records of the decoded frame comp, or nil. They are
@@ -72,13 +65,11 @@ func (c *frameCache) get(comp []byte) []blockRecord {
 	k := c.frameKey(comp)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.m[k]
-	if e == nil || !bytes.Equal(e.comp, comp) {
+	e, ok := c.entries.get(k)
+	if !ok || !bytes.Equal(e.comp, comp) {
 		metricFrameMisses.Inc()
 		return nil
 	}
-	c.unlink(e)
-	c.pushFront(e)
 	metricFrameHits.Inc()
 	return e.recs
 }
@@ -87,36 +78,10 @@ func (c *frameCache) get(comp []byte) []blockRecord {
 // records (dec split); dec is the cache's from now on and must not be
 // written.
 func (c *frameCache) put(comp, dec []byte, recs []blockRecord) {
-	e := &frameEntry{key: c.frameKey(comp), dec: dec, recs: slices.Clone(recs)}
-	if e.bytes()+len(comp) > c.max/64 {
-		return
-	}
-	e.comp = bytes.Clone(comp)
+	e := &frameEntry{comp: bytes.Clone(comp), dec: dec, recs: slices.Clone(recs)}
+	k := c.frameKey(comp)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.m[e.key]; old != nil {
-		c.unlink(old)
-		c.size -= old.bytes()
-	}
-	c.m[e.key] = e
-	c.pushFront(e)
-	c.size += e.bytes()
-	for c.size > c.max {
-		last := c.order.prev
-		c.unlink(last)
-		delete(c.m, last.key)
-		c.size -= last.bytes()
-	}
-	metricFrameCacheBytes.Set(float64(c.size))
-}
-
-func (c *frameCache) unlink(e *frameEntry) {
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = nil, nil
-}
-
-func (c *frameCache) pushFront(e *frameEntry) {
-	e.prev, e.next = &c.order, c.order.next
-	c.order.next.prev = e
-	c.order.next = e
+	c.entries.put(k, e)
+	metricFrameCacheBytes.Set(float64(c.entries.size))
 }

@@ -54,8 +54,8 @@ func TestFrameCache(t *testing.T) {
 				c.put(comps[i], dec, recs(dec))
 				c.get(comps[0]) // kept in use
 			}
-			if c.size > c.max {
-				t.Fatalf("holds %d bytes, max %d", c.size, c.max)
+			if c.entries.size > c.entries.max {
+				t.Fatalf("holds %d bytes, max %d", c.entries.size, c.entries.max)
 			}
 			if c.get(comps[0]) == nil {
 				t.Error("the entry read after each put was dropped")
@@ -68,11 +68,11 @@ func TestFrameCache(t *testing.T) {
 			}
 		}},
 		{"too large to keep", func(t *testing.T, c *frameCache) {
-			comp := frame(3, c.max/32)
+			comp := frame(3, 64<<10/8)
 			dec := make([]byte, 8)
 			c.put(comp, dec, recs(dec))
-			if c.get(comp) != nil || c.size != 0 {
-				t.Errorf("kept an entry of a 32nd of the cache (size %d)", c.size)
+			if c.get(comp) != nil || c.entries.size != 0 {
+				t.Errorf("kept an entry of an 8th of the cache (size %d)", c.entries.size)
 			}
 		}},
 	} {

@@ -26,12 +26,9 @@ import (
 // still reading the deleted blocks keeps them where no later one looks.
 // Least recently used entries go first.
 type storedCache struct {
-	mu    sync.Mutex
-	max   int // bytes
-	size  int
-	gen   uint64
-	docs  map[storedKey]*storedDoc
-	order storedDoc // sentinel of the list, most recently used after it
+	mu   sync.Mutex
+	gen  uint64
+	docs *lru[storedKey, *storedDoc] // at most max bytes
 }
 
 type storedKey struct {
@@ -40,11 +37,10 @@ type storedKey struct {
 }
 
 type storedDoc struct {
-	key        storedKey
-	names      []string // field names (zapx's, not copied)
-	ends       []int    // of each field's value in buf
-	buf        []byte
-	prev, next *storedDoc
+	key   storedKey
+	names []string // field names (zapx's, not copied)
+	ends  []int    // of each field's value in buf
+	buf   []byte
 }
 
 func (d *storedDoc) bytes() int { return len(d.buf) + len(d.key.id) + 40*len(d.names) + 112 }
@@ -80,54 +76,21 @@ const (
 )
 
 func newStoredCache(max int) *storedCache {
-	c := &storedCache{max: max, docs: map[storedKey]*storedDoc{}}
-	c.order.next, c.order.prev = &c.order, &c.order
-	return c
+	return &storedCache{docs: newLRU[storedKey](max, (*storedDoc).bytes)}
 }
 
 func (c *storedCache) get(k storedKey) *storedDoc {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d := c.docs[k]
-	if d != nil {
-		c.unlink(d)
-		c.pushFront(d)
-	}
+	d, _ := c.docs.get(k)
 	return d
 }
 
 func (c *storedCache) put(d *storedDoc) {
-	n := d.bytes()
-	if n > c.max/16 {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.docs[d.key]; old != nil {
-		c.unlink(old)
-		c.size -= old.bytes()
-	}
-	c.docs[d.key] = d
-	c.pushFront(d)
-	c.size += n
-	for c.size > c.max {
-		last := c.order.prev
-		c.unlink(last)
-		delete(c.docs, last.key)
-		c.size -= last.bytes()
-	}
-	metricStoredCacheBytes.Set(float64(c.size))
-}
-
-func (c *storedCache) unlink(d *storedDoc) {
-	d.prev.next, d.next.prev = d.next, d.prev
-	d.prev, d.next = nil, nil
-}
-
-func (c *storedCache) pushFront(d *storedDoc) {
-	d.prev, d.next = &c.order, c.order.next
-	c.order.next.prev = d
-	c.order.next = d
+	c.docs.put(d.key, d)
+	metricStoredCacheBytes.Set(float64(c.docs.size))
 }
 
 // keeps reports whether the document with the id is one the cache keeps
@@ -167,9 +130,7 @@ func (c *storedCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	clear(c.docs)
-	c.order.next, c.order.prev = &c.order, &c.order
-	c.size = 0
+	c.docs.reset()
 	metricStoredCacheBytes.Set(0)
 }
 

@@ -132,11 +132,11 @@ func TestStoredCacheEviction(t *testing.T) {
 		// The first stays the most recently used.
 		visitAll(t, c, f, ids[0], 0, 1, 0)
 	}
-	if c.size > c.max {
-		t.Fatalf("%d bytes held, at most %d", c.size, c.max)
+	if c.docs.size > c.docs.max {
+		t.Fatalf("%d bytes held, at most %d", c.docs.size, c.docs.max)
 	}
 	var kept []string
-	for d := c.order.next; d != &c.order; d = d.next {
+	for _, d := range c.docs.values() {
 		kept = append(kept, d.key.id)
 	}
 	if len(kept) < 10 || kept[0] != ids[0] || !slices.Contains(kept, ids[39]) || slices.Contains(kept, ids[1]) {
@@ -147,11 +147,11 @@ func TestStoredCacheEviction(t *testing.T) {
 		t.Fatal("kept a document of over a sixteenth of the cache")
 	}
 	total := 0
-	for d := c.order.next; d != &c.order; d = d.next {
+	for _, d := range c.docs.values() {
 		total += d.bytes()
 	}
-	if total != c.size || len(c.docs) != len(kept) {
-		t.Fatalf("size %d, entries' %d; %d entries, %d listed", c.size, total, len(c.docs), len(kept))
+	if total != c.docs.size || len(c.docs.m) != len(kept) {
+		t.Fatalf("size %d, entries' %d; %d entries, %d listed", c.docs.size, total, len(c.docs.m), len(kept))
 	}
 }
 
@@ -243,7 +243,7 @@ func TestStoredCacheSearches(t *testing.T) {
 		t.Fatalf("second searches: %v misses, %v hits (the first %v)", misses()-m1, hits()-h1, h1-h0)
 	}
 	s.stored.forget()
-	s.stored.max = 0 // keeps nothing
+	s.stored.docs.max = 0 // keeps nothing
 	if again := search(); !slices.Equal(first, again) {
 		t.Fatal("the searches found other pages without the cache")
 	}
