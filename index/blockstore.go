@@ -204,26 +204,29 @@ func blockShardTerms(shards []blockShard) termSource {
 	return func(field string) ([]string, error) {
 		var out []string
 		for _, sh := range shards {
-			// A facetable field's values from the sidecar: walking the
-			// term dictionaries of every segment cost a wildcard on user
-			// ARNs 7 ms at 1M events.
-			ts, ok := sh.w.sidecarTerms(field)
-			if field == fieldNewline {
-				var err error
-				if ts, err = sh.w.newlineFields(); err != nil {
-					return nil, err
-				}
-			} else if !ok {
-				var err error
-				if ts, err = indexTerms(sh.idx)(field); err != nil {
-					return nil, err
-				}
+			ts, err := shardTerms(sh, field)
+			if err != nil {
+				return nil, err
 			}
 			out = append(out, ts...)
 		}
 		slices.Sort(out)
 		return slices.Compact(out), nil
 	}
+}
+
+// shardTerms lists the distinct terms of a field in one shard: the
+// newline fields and a facetable field's values from what its writer
+// keeps (walking the term dictionaries of every segment cost a wildcard
+// on user ARNs 7 ms at 1M events), others from the dictionaries.
+func shardTerms(sh blockShard, field string) ([]string, error) {
+	if field == fieldNewline {
+		return sh.w.newlineFields()
+	}
+	if ts, ok := sh.w.sidecarTerms(field); ok {
+		return ts, nil
+	}
+	return indexTerms(sh.idx)(field)
 }
 
 // blockPlanOf compiles ast within scope for the block shards, with
