@@ -70,8 +70,10 @@ var gcIdleCollections = prometheus.NewCounter(prometheus.CounterOpts{
 // when idle (idleCollect). base is the percentage to fall back to (GOGC's
 // default, 100).
 func tuneGC(ctx context.Context, minHeap uint64, base int, log *slog.Logger) {
+	const cycles, live, allocated, heap, goal = 0, 1, 2, 3, 4 // samples' order
 	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"},
 		{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/goal:bytes"}}
+	read := func(i int) uint64 { return samples[i].Value.Uint64() }
 	var lastCycle uint64
 	var allocs [idleTicks + 1]uint64 // cumulative allocations at the last ticks, a ring
 	ticks := 0
@@ -92,29 +94,28 @@ func tuneGC(ctx context.Context, minHeap uint64, base int, log *slog.Logger) {
 				return
 			}
 		}
-		allocs[ticks%len(allocs)] = samples[2].Value.Uint64()
+		allocs[ticks%len(allocs)] = read(allocated)
 		ticks++
 		if ticks > idleTicks {
-			allocated := allocs[(ticks-1)%len(allocs)] - allocs[ticks%len(allocs)]
-			heap, live, goal := samples[3].Value.Uint64(), samples[1].Value.Uint64(), samples[4].Value.Uint64()
-			if idleCollect(allocated, heap, live, goal) {
-				start := time.Now()
+			inWindow := allocs[(ticks-1)%len(allocs)] - allocs[ticks%len(allocs)]
+			if idleCollect(inWindow, read(heap), read(live), read(goal)) {
+				garbage, start := read(heap)-read(live), time.Now()
 				// Not debug.FreeOSMemory: the pages it hands back are
 				// faulted in again as the heap grows back to its goal, and
 				// the searches after it spent 9% of their CPU on that.
 				runtime.GC()
 				gcIdleCollections.Inc()
-				log.Debug("collected while idle", "garbage_mib", (heap-live)>>20, "took", time.Since(start))
+				log.Debug("collected while idle", "garbage_mib", garbage>>20, "took", time.Since(start))
 				metrics.Read(samples)
 			}
 		}
-		cycle := samples[0].Value.Uint64()
+		cycle := read(cycles)
 		if cycle == lastCycle {
 			continue
 		}
 		lastCycle = cycle
 		// Small changes are not worth a call: a tenth either way.
-		if pct := gcPercent(samples[1].Value.Uint64(), minHeap, base); pct*10 < current*9 || pct*10 > current*11 {
+		if pct := gcPercent(read(live), minHeap, base); pct*10 < current*9 || pct*10 > current*11 {
 			debug.SetGCPercent(pct)
 			current = pct
 		}
