@@ -184,6 +184,45 @@ func TestDedupeAndSequence(t *testing.T) {
 	}
 }
 
+// TestSequenceFollowsTime: a batch's events are numbered in eventTime
+// order, those without one first, equal times in the order they came, so
+// that a batch's blocks follow one another in time.
+func TestSequenceFollowsTime(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	var evs []record.Event
+	for i, h := range []int{3, 1, -1, 1, 2, 0, 1} {
+		at := ""
+		if h >= 0 {
+			at = fmt.Sprintf(`"eventTime":%q,`, base.Add(time.Duration(h)*time.Hour).Format(time.RFC3339))
+		}
+		ev, err := record.Parse(record.KindCloudTrail, fmt.Appendf(nil, `{"eventVersion":"1.08","eventID":"e%d",%s"eventSource":"codebuild.amazonaws.com","eventName":"StartBuild"}`, i, at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	evs = append(evs, evs[4]) // a repeat keeps its first's number
+	if _, err := s.Put(context.Background(), evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, i := range []uint64{1, 2, 3, 4, 5, 6, 7} {
+		for _, ev := range evs[:7] {
+			if ev.Seq == i {
+				got = append(got, ev.ID)
+			}
+		}
+	}
+	if want := []string{"e2", "e5", "e1", "e3", "e6", "e4", "e0"}; !slices.Equal(got, want) {
+		t.Fatalf("events by sequence number %v, want %v", got, want)
+	}
+	if evs[7].Seq != 0 {
+		t.Fatalf("the repeat got %d", evs[7].Seq)
+	}
+}
+
 func TestPagingEveryOrder(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	defer s.Close()

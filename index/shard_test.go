@@ -120,7 +120,9 @@ func TestShardFailure(t *testing.T) {
 	if err := os.RemoveAll(s.cur().shardPath(s.cfg.Dir, 1)); err != nil {
 		t.Fatal(err)
 	}
+	// In time order, as Put numbers them: chunk 0 is evs[:1000].
 	evs := synthetic(t, 3000, 0)
+	slices.SortStableFunc(evs, func(a, b record.Event) int { return a.Time.Compare(b.Time) })
 	res, err := s.Put(ctx, evs, map[string][]byte{"src": []byte("x")})
 	if err == nil {
 		t.Fatal("put on a broken shard succeeded")
@@ -235,9 +237,13 @@ func TestPageHits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// A batch's newer half goes to one shard: a first batch of one chunk
+	// (to shard 0) puts some of the newest in the other.
 	evs := synthetic(t, 3000, 0)
-	if _, err := s.Put(context.Background(), evs, nil); err != nil {
-		t.Fatal(err)
+	for _, b := range [][]record.Event{evs[:500], evs[500:]} {
+		if _, err := s.Put(context.Background(), b, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	req := bleve.NewSearchRequestOptions(bquery.NewMatchAllQuery(), 64, 0, false)
 	req.SortByCustom(timeSort(true))

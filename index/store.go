@@ -611,7 +611,7 @@ type PutResult struct {
 }
 
 // Put stores the events that are not stored yet, assigning each a new
-// sequence number, and the checkpoints, in one atomic and durable batch:
+// sequence number (in eventTime order within the batch), and the checkpoints, in one atomic and durable batch:
 // when Put returns without error, both survive a crash. It sets Seq on the
 // events it stores and hands them to live subscribers. Events must have an
 // ID. Put keeps references to the stored events' slices (Raw, Leaves, ...):
@@ -648,6 +648,13 @@ func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[
 			return res, err
 		}
 	}
+	// A batch's sequence numbers follow its events' times (records come
+	// in no order, within a file and across the files of a batch), so
+	// that its blocks follow one another in time: a page then reads one
+	// or two blocks instead of every block whose span it overlaps (page
+	// 100 of all events read 5 blocks at 1M, page 1 3). Stable: equal
+	// times keep the order they came in.
+	slices.SortStableFunc(fresh, func(a, b int) int { return events[a].Time.Compare(events[b].Time) })
 	seq := s.seq
 	for _, i := range fresh {
 		seq++
