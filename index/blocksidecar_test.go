@@ -134,6 +134,30 @@ func TestSidecar(t *testing.T) {
 		}
 		check(t, idx, side, evs)
 	})
+	t.Run("ordered", func(t *testing.T) {
+		// Batches of 700 in time order, as Put numbers them: their blocks
+		// are ordered but those across two batches, and a page stops in
+		// an ordered block at its first event past the page.
+		evs := slices.Clone(evs)
+		for lo := 1; lo < len(evs); lo += 700 { // the first stays: the histograms start at its day
+			slices.SortStableFunc(evs[lo:min(lo+700, len(evs))], func(a, b record.Event) int { return a.Time.Compare(b.Time) })
+		}
+		for i := range evs {
+			evs[i].Seq = uint64(i + 1)
+		}
+		idx, _ := writeBlockShardAs(t, evs, formatOne)
+		side := storedSidecar(t, idx)
+		ordered := 0
+		for _, b := range side.blocks {
+			if b.ordered {
+				ordered++
+			}
+		}
+		if ordered < len(side.blocks)/2 || ordered == len(side.blocks) {
+			t.Fatalf("%d blocks of %d ordered", ordered, len(side.blocks))
+		}
+		check(t, idx, side, evs)
+	})
 	t.Run("written", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "shard")
 		idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, nil)
