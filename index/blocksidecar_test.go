@@ -397,6 +397,34 @@ func checkSidecarPages(t *testing.T, q string, side *sidecar, match *roaring.Bit
 	}
 }
 
+// TestHoldsRange: whether a bitmap holds every number of a range, across
+// a container's bounds (65,536) and with a hole.
+func TestHoldsRange(t *testing.T) {
+	bm := roaring.New()
+	bm.AddRange(100, 70000)
+	bm.Remove(300)
+	bm.Add(80000)
+	for _, c := range []struct {
+		lo, n uint32
+		want  bool
+	}{
+		{100, 200, true},
+		{100, 256, false}, // the hole at 300
+		{301, 256, true},
+		{65500, 256, true}, // across two containers
+		{69900, 100, true},
+		{69900, 101, false},
+		{99, 10, false},
+		{80000, 1, true},
+		{0, 1, false},
+		{100, 0, false},
+	} {
+		if got := holdsRange(bm, c.lo, c.n); got != c.want {
+			t.Errorf("holdsRange(%d, %d) = %v, want %v", c.lo, c.n, got, c.want)
+		}
+	}
+}
+
 // TestStringArena: interned strings equal what was given, across chunks,
 // and stay so while more are added; long ones are copies of their own.
 func TestStringArena(t *testing.T) {
