@@ -229,14 +229,16 @@ func (s *sidecar) addBlock(x eventIndex, columns []byte) error {
 	}
 	base := s.next
 	b := sidecarBlock{base: base, n: uint32(x.events), first: x.key(0).seq, oldest: math.MaxInt64, newest: math.MinInt64, ordered: true}
+	var prev eventKey
 	for o := range x.events {
 		k := x.key(o)
 		if k.seq != b.first+uint64(o) {
 			s.unpaged = true
 		}
-		if o > 0 && !x.key(o-1).less(k) {
+		if o > 0 && !prev.less(k) {
 			b.ordered = false
 		}
+		prev = k
 		if o == 0 || k.less(b.lo) {
 			b.lo = k
 		}

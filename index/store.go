@@ -611,11 +611,12 @@ type PutResult struct {
 }
 
 // Put stores the events that are not stored yet, assigning each a new
-// sequence number (in eventTime order within the batch), and the checkpoints, in one atomic and durable batch:
-// when Put returns without error, both survive a crash. It sets Seq on the
-// events it stores and hands them to live subscribers. Events must have an
-// ID. Put keeps references to the stored events' slices (Raw, Leaves, ...):
-// the caller must not modify them afterwards.
+// sequence number (in eventTime order within the batch), and the
+// checkpoints, in one atomic and durable batch: when Put returns without
+// error, both survive a crash. It sets Seq on the events it stores and
+// hands them to live subscribers. Events must have an ID. Put keeps
+// references to the stored events' slices (Raw, Leaves, ...): the caller
+// must not modify them afterwards.
 func (s *Store) Put(ctx context.Context, events []record.Event, checkpoints map[string][]byte) (PutResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
