@@ -42,3 +42,13 @@ func inParallel(n int, fn func(i int) error) error {
 	err := run()
 	return cmp.Or(err, g.Wait())
 }
+
+// inSeries is inParallel on the caller's goroutine alone.
+func inSeries(n int, fn func(i int) error) error {
+	for i := range n {
+		if err := fn(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
