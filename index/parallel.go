@@ -16,6 +16,14 @@ import (
 // its stack and handing off (a tenth of a search's CPU, measured on the
 // 1M-event harness).
 func inParallel(n int, fn func(i int) error) error {
+	return inWorkers(n, runtime.GOMAXPROCS(0), fn)
+}
+
+// inSeries is inParallel on the caller's goroutine alone.
+func inSeries(n int, fn func(i int) error) error { return inWorkers(n, 1, fn) }
+
+// inWorkers is inParallel with up to workers goroutines.
+func inWorkers(n, workers int, fn func(i int) error) error {
 	var next atomic.Int64
 	var failed atomic.Bool
 	run := func() error {
@@ -31,7 +39,7 @@ func inParallel(n int, fn func(i int) error) error {
 		}
 		return nil
 	}
-	w := min(n, runtime.GOMAXPROCS(0))
+	w := min(n, workers)
 	if w <= 1 {
 		return run()
 	}
@@ -41,14 +49,4 @@ func inParallel(n int, fn func(i int) error) error {
 	}
 	err := run()
 	return cmp.Or(err, g.Wait())
-}
-
-// inSeries is inParallel on the caller's goroutine alone.
-func inSeries(n int, fn func(i int) error) error {
-	for i := range n {
-		if err := fn(i); err != nil {
-			return err
-		}
-	}
-	return nil
 }
