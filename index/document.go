@@ -227,8 +227,10 @@ func parseTimeKey(k string) (time.Time, bool) {
 	if len(k) < 16 || k[:16] == "0000000000000000" {
 		return time.Time{}, false
 	}
-	var u uint64
-	if _, err := fmt.Sscanf(k[:16], "%016x", &u); err != nil {
+	// strconv, not fmt.Sscanf: a page after a token parses one, and
+	// Sscanf was 0.6 µs of the 5 by which page 100 lagged page 1.
+	u, err := strconv.ParseUint(k[:16], 16, 64)
+	if err != nil {
 		return time.Time{}, false
 	}
 	return time.Unix(0, int64(u^(1<<63))).UTC(), true

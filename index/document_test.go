@@ -39,6 +39,36 @@ func TestIndexedTime(t *testing.T) {
 	}
 }
 
+// parseTimeKey reverses timeKey and orderKey's time half, and refuses
+// the no-time key and what is not 16 hex digits.
+func TestParseTimeKey(t *testing.T) {
+	at := time.Date(2026, 12, 7, 1, 2, 3, 456789, time.UTC)
+	before := time.Date(1960, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, tc := range []struct {
+		name string
+		key  string
+		want time.Time
+		ok   bool
+	}{
+		{"time key", timeKey(&record.Event{Time: at}), at, true},
+		{"before 1970", timeKey(&record.Event{Time: before}), before, true},
+		{"order key", orderKey(eventKey{nanos: at.UnixNano(), seq: 42}), at, true},
+		{"no time", timeKey(&record.Event{}), time.Time{}, false},
+		{"order key without time", orderKey(eventKey{nanos: noTime, seq: 7}), time.Time{}, false},
+		{"short", "8000", time.Time{}, false},
+		{"not hex", "80000000zz000000", time.Time{}, false},
+		{"signed", "+800000000000000", time.Time{}, false},
+		{"empty", "", time.Time{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseTimeKey(tc.key)
+			if ok != tc.ok || !got.Equal(tc.want) {
+				t.Fatalf("parseTimeKey(%q) = %v, %v; want %v, %v", tc.key, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
 // TestTextTokens: the text field's tokens are lowercased runs of letters
 // and digits at their positions, over-long ones leaving a gap, and carry
 // no byte offsets (see dropOffsets).
