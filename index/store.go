@@ -205,11 +205,13 @@ type Store struct {
 	idx  bleve.IndexAlias // every shard of every partition, for searches
 	next int              // shard the next Put starts with; guarded by mu
 	key  []byte           // secret behind the sealing of cursors and page tokens
-	// aead and nonceKey seal cursors and page tokens (see tokens.go).
-	aead     cipher.AEAD
-	nonceKey []byte
-	nonceMAC sync.Pool // of *sealer
-	hub      *hub
+	// aead and nonceKey seal page tokens and replay cursors, cursorKey
+	// plain cursors (see tokens.go).
+	aead      cipher.AEAD
+	nonceKey  []byte
+	nonceMAC  sync.Pool // of *sealer
+	cursorKey cipher.Block
+	hub       *hub
 	// replays holds a token per subscriber reading the index.
 	replays chan struct{}
 	// pages are the stored events lagging live subscribers catch up from.

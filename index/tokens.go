@@ -14,20 +14,30 @@ import (
 )
 
 // Cursors and page tokens are opaque to clients and tamper-evident: each is
-// sealed with AES-GCM under a key kept in the index. Opaque matters: a
-// cursor holds a sequence number and a page token the sort key of a hit,
-// and either in the clear would tell a caller limited to some accounts how
-// many events others stored. A modified token fails to open and is rejected
-// instead of silently reading something else. The nonce is derived from the
-// content (an HMAC, as in SIV constructions), so one position always gives
-// the same cursor (replay cursors, which also carry a start time, aside).
+// sealed under a key kept in the index. Opaque matters: a cursor holds a
+// sequence number and a page token the sort key of a hit, and either in the
+// clear would tell a caller limited to some accounts how many events others
+// stored. A modified token fails to open and is rejected instead of
+// silently reading something else. Page tokens and replay cursors are
+// sealed with AES-GCM, the nonce derived from the content (an HMAC, as in
+// SIV constructions). A plain cursor, one for each hit of a page, is one
+// AES block, its sequence number and eight bytes that must open as they
+// were sealed (encode-then-encipher): a modified cursor opens to another
+// block, whose eight bytes match by a chance of 2^-64. Both give one
+// position the same cursor every time (replay cursors, which also carry a
+// start time, aside).
 const (
-	cursorVersion = 'c'
-	tokenVersion  = 't'
-	nonceLen      = 12
+	cursorVersion      = 'c' // AES-GCM: replay cursors, and cursors made before 'b'
+	cursorBlockVersion = 'b' // one AES block
+	tokenVersion       = 't'
+	nonceLen           = 12
 )
 
 var b64 = base64.RawURLEncoding
+
+// b64Strict refuses the unused low bits of a last character set: a
+// cursor of one AES block opens from its one spelling only.
+var b64Strict = b64.Strict()
 
 // initSealing derives the sealing keys from the index's token key.
 func (s *Store) initSealing() error {
@@ -45,6 +55,9 @@ func (s *Store) initSealing() error {
 		return fmt.Errorf("token cipher: %w", err)
 	}
 	s.nonceKey = derive("codetrail token nonce")
+	if s.cursorKey, err = aes.NewCipher(derive("codetrail cursor block")[:16]); err != nil {
+		return fmt.Errorf("cursor cipher: %w", err)
+	}
 	// Every hit of a page gets a cursor: a new HMAC would hash its key
 	// each time, a third of what sealing costs.
 	s.nonceMAC.New = func() any { return &sealer{mac: hmac.New(sha256.New, s.nonceKey)} }
@@ -95,12 +108,40 @@ func (s *Store) open(tok string, version byte) ([]byte, error) {
 	return plain, nil
 }
 
-// Cursor returns the opaque cursor of a sequence number.
+// cursorLen is the length of a cursor of cursorBlockVersion: its version
+// byte and one AES block, in base64.
+var cursorLen = b64.EncodedLen(1 + aes.BlockSize)
+
+// Cursor returns the opaque cursor of a sequence number: one AES block
+// (cursorBlockVersion), not AES-GCM and its HMAC nonce, which were a
+// quarter of a page's time in process (0.34 µs a cursor, 50 a page); it is
+// also 23 characters instead of 43.
 func (s *Store) Cursor(seq uint64) string {
-	z := s.nonceMAC.Get().(*sealer)
-	defer s.nonceMAC.Put(z)
-	z.pay = binary.AppendUvarint(append(z.pay[:0], cursorVersion), seq)
-	return s.sealIn(z, z.pay)
+	var b [1 + aes.BlockSize]byte
+	b[0] = cursorBlockVersion
+	binary.BigEndian.PutUint64(b[1:9], seq)
+	b[9] = cursorBlockVersion // and b[10:] zero: what a forgery must match
+	s.cursorKey.Encrypt(b[1:], b[1:])
+	var enc [32]byte
+	b64.Encode(enc[:], b[:])
+	return string(enc[:cursorLen])
+}
+
+// openCursorBlock returns the sequence number of a cursor of
+// cursorBlockVersion; ok is false for anything else.
+func (s *Store) openCursorBlock(c string) (seq uint64, ok bool) {
+	if len(c) != cursorLen {
+		return 0, false
+	}
+	var b [1 + aes.BlockSize]byte
+	if n, err := b64Strict.Decode(b[:], []byte(c)); err != nil || n != len(b) || b[0] != cursorBlockVersion {
+		return 0, false
+	}
+	s.cursorKey.Decrypt(b[1:], b[1:])
+	if b[9] != cursorBlockVersion || binary.BigEndian.Uint64(b[9:])&^(0xff<<56) != 0 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b[1:9]), true
 }
 
 // replayCursor returns the cursor of an event delivered during the replay of
@@ -124,6 +165,9 @@ func (s *Store) ParseCursor(c string) (uint64, error) {
 // parseCursor returns the sequence number of a cursor and, for a replay
 // cursor, the start time of the replay it was delivered in.
 func (s *Store) parseCursor(c string) (uint64, time.Time, error) {
+	if seq, ok := s.openCursorBlock(c); ok {
+		return seq, time.Time{}, nil
+	}
 	p, err := s.open(c, cursorVersion)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("cursor %q: %w", c, err)

@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -46,4 +47,41 @@ func FuzzTokens(f *testing.F) {
 			t.Fatalf("page token round trip: %+v %v", got, err)
 		}
 	})
+}
+
+// TestCursorForms: a cursor is one AES block, opens to its sequence number,
+// and fails to open once any character of it is changed; cursors sealed
+// with AES-GCM before that (and replay cursors, still so) open as before.
+func TestCursorForms(t *testing.T) {
+	s := openStoreCfg(t, func(c *Config) { c.Shards = 1 })
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for _, seq := range []uint64{0, 1, 300, 1 << 32, 1<<64 - 1} {
+		c := s.Cursor(seq)
+		if len(c) != 23 || c != s.Cursor(seq) {
+			t.Fatalf("cursor of %d is %q (%d characters), then %q", seq, c, len(c), s.Cursor(seq))
+		}
+		if got, err := s.ParseCursor(c); err != nil || got != seq {
+			t.Fatalf("cursor of %d opens as %d, %v", seq, got, err)
+		}
+		for i := range c {
+			for _, r := range alphabet {
+				if byte(r) == c[i] {
+					continue
+				}
+				bad := c[:i] + string(r) + c[i+1:]
+				if got, err := s.ParseCursor(bad); !errors.Is(err, ErrBadToken) {
+					t.Fatalf("cursor of %d changed at %d to %q opens as %d, %v", seq, i, bad, got, err)
+				}
+			}
+		}
+		legacy := s.seal(binary.AppendUvarint([]byte{cursorVersion}, seq))
+		if got, err := s.ParseCursor(legacy); err != nil || got != seq {
+			t.Fatalf("AES-GCM cursor of %d opens as %d, %v", seq, got, err)
+		}
+	}
+	// Another index's cursor does not open here.
+	other := openStoreCfg(t, func(c *Config) { c.Shards = 1 })
+	if got, err := s.ParseCursor(other.Cursor(5)); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("another index's cursor opens as %d, %v", got, err)
+	}
 }
