@@ -170,7 +170,7 @@ func (p *blockPlan) relevance(ctx context.Context, shards []blockShard, stored [
 		order[i].best, order[i].known = sh.w.lastSeq()
 	}
 	sortBounds(order, func(a, b uint64) bool { return a > b })
-	err = inWaves(ctx, order, len(leaves) == 0, func(gctx context.Context, i int, skip bool) error {
+	err = inWaves(ctx, order, len(leaves) == 0, nil, func(gctx context.Context, i int, skip bool) error {
 		if skip {
 			return nil
 		}

@@ -328,6 +328,7 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		counted bool // over all events, from the counts beside the blocks
 		kept    blockCounts
 		cs      blockCounts // read from the candidate blocks, unless counted
+		tried   bool        // fromSidecar ran
 	}
 	parts := make([]part, len(shards))
 	stored := make([]blockStored, len(shards))
@@ -347,11 +348,14 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		}
 		stored[i], dones[i] = st, done
 	}
-	// run reads shard i's page of size (none with 0) and its counts.
-	run := func(gctx context.Context, i, size int) error {
-		sh, st := shards[i], stored[i]
+	// fromSidecar takes shard i's page of size (none with 0) and its
+	// counts from the kept counts and the sidecar, in memory; done is
+	// false when the sidecar cannot decide p, and run then reads them from
+	// the blocks.
+	fromSidecar := func(i, size int) (done bool, err error) {
+		sh := shards[i]
 		pt := &parts[i]
-		search := searchOfIndex(sh.idx)
+		pt.tried = true
 		// Over all events the counts kept beside the blocks answer;
 		// otherwise the candidate blocks are read.
 		pt.counted = termCounted
@@ -376,10 +380,24 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		if err != nil || ok {
 			metricBlockSearches.WithLabelValues("sidecar").Inc()
 			pt.pg, pt.cs = pg, cs
-			return err
+			return true, err
 		}
-		// Else the page from the blocks, in the sidecar's order where
-		// it has them.
+		return false, nil
+	}
+	// run reads shard i's page of size (none with 0) and its counts, from
+	// the sidecar unless fromSidecar was tried, else from its blocks.
+	run := func(gctx context.Context, i, size int) error {
+		sh, st := shards[i], stored[i]
+		pt := &parts[i]
+		if !pt.tried {
+			if done, err := fromSidecar(i, size); err != nil || done {
+				return err
+			}
+		}
+		search := searchOfIndex(sh.idx)
+		var err error
+		// The page from the blocks, in the sidecar's order where it has
+		// them.
 		if size > 0 { // else only counted
 			if blocks, ok := sh.w.sidecarBlocks(p); ok {
 				pt.pg, err = p.pageOrdered(gctx, blocks, st, newest, size, after)
@@ -426,11 +444,24 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	}
 	before := inOrder(newest)
 	sortBounds(order, before)
-	err = inWaves(ctx, order, true, func(gctx context.Context, i int, skip bool) error {
+	sizeOf := func(skip bool) int {
 		if skip {
-			return run(gctx, i, 0)
+			return 0
 		}
-		return run(gctx, i, size)
+		return size
+	}
+	// The sidecar's pages of all events or of one term, with no counts
+	// but the total, are taken in series (inWaves' quick): a bitmap's
+	// walk for a page; a query of several terms, or facets, may take the
+	// sidecar long enough to want a core of its own.
+	inline := (p.root.op == bnAll || p.root.op == bnTerm && !p.root.bloom) && len(fields) == 0 && len(buckets) == 0
+	err = inWaves(ctx, order, true, func(i int, skip bool) (bool, error) {
+		if !inline {
+			return false, nil
+		}
+		return fromSidecar(i, sizeOf(skip))
+	}, func(gctx context.Context, i int, skip bool) error {
+		return run(gctx, i, sizeOf(skip))
 	}, func(first []shardBound[eventKey]) func(eventKey) bool {
 		var keys []eventKey
 		for _, b := range first {
@@ -453,11 +484,6 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	if err != nil {
 		return out, err
 	}
-	n := 0
-	for _, pt := range parts {
-		n += len(pt.pg.matches)
-	}
-	all := make([]found, 0, n)
 	add := func(cs blockCounts) {
 		out.total += cs.total
 		for j := range fields {
@@ -470,10 +496,7 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 			out.buckets[j] += k
 		}
 	}
-	for i, pt := range parts {
-		for _, m := range pt.pg.matches {
-			all = append(all, found{m, i})
-		}
+	for _, pt := range parts {
 		switch {
 		case allEvents && pt.counted:
 			add(pt.kept)
@@ -484,16 +507,24 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 			add(pt.cs)
 		}
 	}
-	slices.SortFunc(all, func(a, b found) int {
-		if a.m.key == b.m.key {
-			return 0
+	// The page: the shards' matches, each shard's in order, merged up to
+	// size (sorting them all was 4% of a page of all events in process).
+	all := make([]found, 0, size)
+	heads := make([]int, len(parts))
+	for len(all) < size {
+		best := -1
+		for i := range parts {
+			ms := parts[i].pg.matches
+			if heads[i] < len(ms) && (best < 0 || before(ms[heads[i]].key, parts[best].pg.matches[heads[best]].key)) {
+				best = i
+			}
 		}
-		if a.m.key.less(b.m.key) != newest {
-			return -1
+		if best < 0 {
+			break
 		}
-		return 1
-	})
-	all = all[:min(len(all), size)]
+		all = append(all, found{parts[best].pg.matches[heads[best]], best})
+		heads[best]++
+	}
 	// Each shard's events from its blocks' records, read into the hits in
 	// order (an event is some 500 bytes: a page's copies of them were a
 	// fifth of what a search allocated).

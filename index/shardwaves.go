@@ -40,17 +40,40 @@ func sortBounds[K any](bs []shardBound[K], before func(a, b K) bool) {
 // from the first wave says so with skip set (counted in
 // codetrail_index_block_pages_skipped_total); without, all in one wave.
 // cut returns nil when no shard may be skipped.
-func inWaves[K any](ctx context.Context, order []shardBound[K], split bool, run func(ctx context.Context, i int, skip bool) error, cut func(first []shardBound[K]) func(best K) bool) error {
+//
+// quick, unless nil, is first called for each shard of a wave in turn on
+// the caller's goroutine, and run only for those it did not do (done
+// false): a shard's page from its sidecar is a few µs in memory, about
+// what handing it to another goroutine costs (a seventh of a page of all
+// events in process).
+func inWaves[K any](ctx context.Context, order []shardBound[K], split bool, quick func(i int, skip bool) (done bool, err error), run func(ctx context.Context, i int, skip bool) error, cut func(first []shardBound[K]) func(best K) bool) error {
 	wave := func(bs []shardBound[K], skip func(K) bool) error {
-		wctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		return inParallel(len(bs), func(k int) error {
-			b := bs[k]
-			skipped := skip != nil && b.known && skip(b.best)
-			if skipped {
+		skips := make([]bool, len(bs))
+		rest := make([]int, 0, len(bs)) // in bs, not done by quick
+		for k, b := range bs {
+			skips[k] = skip != nil && b.known && skip(b.best)
+			if skips[k] {
 				metricBlockPagesSkipped.Inc()
 			}
-			err := run(wctx, b.i, skipped)
+			done := false
+			if quick != nil {
+				var err error
+				if done, err = quick(b.i, skips[k]); err != nil {
+					return err
+				}
+			}
+			if !done {
+				rest = append(rest, k)
+			}
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		return inParallel(len(rest), func(j int) error {
+			k := rest[j]
+			err := run(wctx, bs[k].i, skips[k])
 			if err != nil {
 				cancel() // the others' searches stop
 			}
