@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -57,6 +58,16 @@ type sidecar struct {
 	// mapped is set on a frozen sidecar (sidecarfreeze.go): its times and
 	// fields' values are in this mapping, which it keeps mapped.
 	mapped *fileMap
+	// every is the bitmap of every event eval gives for a query of all
+	// events, kept until events are added (made for each search, it was
+	// 5% of a page of all events in process); readers share it.
+	every atomic.Pointer[everyEvent]
+}
+
+// everyEvent is a sidecar's bitmap of its first n events.
+type everyEvent struct {
+	n  uint32
+	bm *roaring.Bitmap
 }
 
 // sidecarBlock is where a block's events are in a sidecar.
@@ -451,7 +462,12 @@ func (s *sidecar) matches(p *blockPlan) (*roaring.Bitmap, bool) {
 func (s *sidecar) eval(n *blockNode) (bm *roaring.Bitmap, ok bool) {
 	switch n.op {
 	case bnAll:
-		return s.all(), true
+		if e := s.every.Load(); e != nil && e.n == s.next {
+			return e.bm, true
+		}
+		e := &everyEvent{n: s.next, bm: s.all()}
+		s.every.Store(e)
+		return e.bm, true
 	case bnNone:
 		return roaring.New(), true
 	case bnTerm:
