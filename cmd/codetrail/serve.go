@@ -213,7 +213,12 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	// Stream workers: a call runs on a goroutine whose stack has grown
 	// already (a new one per call spent some 6% of a search's CPU growing
 	// its stack); grpc starts a goroutine as before when all are busy.
+	//
+	// Responses are written in buffers of client.TransportBufferBytes,
+	// shared, so that idle connections (subscribers waiting for events)
+	// hold none.
 	g := grpc.NewServer(grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+		grpc.WriteBufferSize(client.TransportBufferBytes), grpc.SharedWriteBuffer(true),
 		grpc.MaxRecvMsgSize(client.MaxMessageBytes), grpc.MaxSendMsgSize(client.MaxMessageBytes), experimental.BufferPool(client.BufferPool),
 		grpc.Creds(gateway.Creds(tlsCfg)), grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
 	srv.Register(g)
