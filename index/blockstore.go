@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -451,10 +452,14 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		return size
 	}
 	// The sidecar's pages of all events or of one term, with no counts
-	// but the total, are taken in series (inWaves' quick): a bitmap's
-	// walk for a page; a query of several terms, or facets, may take the
-	// sidecar long enough to want a core of its own.
-	inline := (p.root.op == bnAll || p.root.op == bnTerm && !p.root.bloom) && len(fields) == 0 && len(buckets) == 0
+	// but the total, are taken in series (inWaves' quick) when the shards
+	// are no more than the cores: a bitmap's walk for a page. A query of
+	// several terms, or facets, may take the sidecar long enough to want a
+	// core of its own, and so may many shards' pages together (at 10M
+	// events, ten shards' pages of all events in series took 0.2 ms more
+	// than side by side).
+	inline := (p.root.op == bnAll || p.root.op == bnTerm && !p.root.bloom) && len(fields) == 0 && len(buckets) == 0 &&
+		len(shards) <= runtime.GOMAXPROCS(0)
 	err = inWaves(ctx, order, true, func(i int, skip bool) (bool, error) {
 		if !inline {
 			return false, nil
