@@ -329,7 +329,6 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		counted bool // over all events, from the counts beside the blocks
 		kept    blockCounts
 		cs      blockCounts // read from the candidate blocks, unless counted
-		tried   bool        // fromSidecar ran
 	}
 	parts := make([]part, len(shards))
 	stored := make([]blockStored, len(shards))
@@ -349,6 +348,15 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		}
 		stored[i], dones[i] = st, done
 	}
+	// The sidecar's pages of all events or of one term, with no counts
+	// but the total, are taken in series (inWaves' quick) when the shards
+	// are no more than the cores: a bitmap's walk for a page. A query of
+	// several terms, or facets, may take the sidecar long enough to want a
+	// core of its own, and so may many shards' pages together (at 10M
+	// events, ten shards' pages of all events in series took 0.2 ms more
+	// than side by side).
+	inline := (p.root.op == bnAll || p.root.op == bnTerm && !p.root.bloom) && len(fields) == 0 && len(buckets) == 0 &&
+		len(shards) <= runtime.GOMAXPROCS(0)
 	// fromSidecar takes shard i's page of size (none with 0) and its
 	// counts from the kept counts and the sidecar, in memory; done is
 	// false when the sidecar cannot decide p, and run then reads them from
@@ -356,7 +364,6 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 	fromSidecar := func(i, size int) (done bool, err error) {
 		sh := shards[i]
 		pt := &parts[i]
-		pt.tried = true
 		// Over all events the counts kept beside the blocks answer;
 		// otherwise the candidate blocks are read.
 		pt.counted = termCounted
@@ -386,11 +393,11 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		return false, nil
 	}
 	// run reads shard i's page of size (none with 0) and its counts, from
-	// the sidecar unless fromSidecar was tried, else from its blocks.
+	// the sidecar unless inline tried it, else from its blocks.
 	run := func(gctx context.Context, i, size int) error {
 		sh, st := shards[i], stored[i]
 		pt := &parts[i]
-		if !pt.tried {
+		if !inline {
 			if done, err := fromSidecar(i, size); err != nil || done {
 				return err
 			}
@@ -451,21 +458,11 @@ func (s *Store) blockSearch(ctx context.Context, shards []blockShard, ast query.
 		}
 		return size
 	}
-	// The sidecar's pages of all events or of one term, with no counts
-	// but the total, are taken in series (inWaves' quick) when the shards
-	// are no more than the cores: a bitmap's walk for a page. A query of
-	// several terms, or facets, may take the sidecar long enough to want a
-	// core of its own, and so may many shards' pages together (at 10M
-	// events, ten shards' pages of all events in series took 0.2 ms more
-	// than side by side).
-	inline := (p.root.op == bnAll || p.root.op == bnTerm && !p.root.bloom) && len(fields) == 0 && len(buckets) == 0 &&
-		len(shards) <= runtime.GOMAXPROCS(0)
-	err = inWaves(ctx, order, true, func(i int, skip bool) (bool, error) {
-		if !inline {
-			return false, nil
-		}
-		return fromSidecar(i, sizeOf(skip))
-	}, func(gctx context.Context, i int, skip bool) error {
+	var quick func(i int, skip bool) (bool, error)
+	if inline {
+		quick = func(i int, skip bool) (bool, error) { return fromSidecar(i, sizeOf(skip)) }
+	}
+	err = inWaves(ctx, order, true, quick, func(gctx context.Context, i int, skip bool) error {
 		return run(gctx, i, sizeOf(skip))
 	}, func(first []shardBound[eventKey]) func(eventKey) bool {
 		var keys []eventKey
